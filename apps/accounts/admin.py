@@ -1,0 +1,79 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from apps.accounts import services
+from apps.accounts.models import Block, Follow, User
+
+
+class BannedFilter(admin.SimpleListFilter):
+    title = "ban"
+    parameter_name = "banned"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Banned now"), ("no", "Not banned")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "yes":
+            return queryset.filter(banned_until__gt=now)
+        if self.value() == "no":
+            return queryset.exclude(banned_until__gt=now)
+        return queryset
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "display_name", "email", "phone", "country", "age_verification", "banned_until",
+                    "is_staff", "date_joined")
+    list_filter = (BannedFilter, "age_verification", "country", "is_staff", "is_active", "groups")
+    search_fields = ("username", "display_name", "email", "phone")
+    ordering = ("-date_joined",)
+    readonly_fields = ("last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Profile", {"fields": ("display_name", "email", "phone", "avatar", "bio", "date_of_birth", "country")}),
+        ("Safety", {"fields": ("age_verification", "banned_until", "ban_reason")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    actions = ("ban_7_days", "ban_permanently", "unban")
+
+    def _ban(self, request: HttpRequest, queryset: QuerySet[User], days: int | None, label: str) -> None:
+        for user in queryset:
+            services.user_ban(user=user, days=days, reason=f"{label} by {request.user.username} in admin")
+        self.message_user(request, f"Banned {queryset.count()} user(s) {label}.", messages.SUCCESS)
+
+    @admin.action(description="Ban for 7 days", permissions=["change"])
+    def ban_7_days(self, request, queryset):
+        self._ban(request, queryset, 7, "for 7 days")
+
+    @admin.action(description="Ban permanently", permissions=["change"])
+    def ban_permanently(self, request, queryset):
+        self._ban(request, queryset, None, "permanently")
+
+    @admin.action(description="Unban", permissions=["change"])
+    def unban(self, request, queryset):
+        for user in queryset:
+            services.user_unban(user=user)
+        self.message_user(request, f"Unbanned {queryset.count()} user(s).", messages.SUCCESS)
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ("follower", "followee", "created_at")
+    list_select_related = ("follower", "followee")
+    search_fields = ("follower__username", "followee__username")
+    raw_id_fields = ("follower", "followee")
+
+
+@admin.register(Block)
+class BlockAdmin(admin.ModelAdmin):
+    list_display = ("blocker", "blocked", "created_at")
+    list_select_related = ("blocker", "blocked")
+    search_fields = ("blocker__username", "blocked__username")
+    raw_id_fields = ("blocker", "blocked")
+
+

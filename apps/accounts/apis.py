@@ -1,0 +1,261 @@
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.accounts import selectors, services
+from apps.core.exceptions import NotFound
+from apps.core.pagination import FeedCursorPagination
+from apps.core.serializers import StrictInputSerializer
+
+username_validator = RegexValidator(
+    r"^[A-Za-z0-9_.]{3,30}$", "3 to 30 letters, digits, underscores or dots."
+)
+phone_validator = RegexValidator(r"^\+[1-9][0-9]{7,14}$", "Use the international format, e.g. +9779801234567.")
+country_validator = RegexValidator(r"^[A-Z]{2}$", "A two-letter ISO country code, e.g. NP.")
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    email = serializers.EmailField(allow_null=True)
+    phone = serializers.CharField(allow_null=True)
+    avatar = serializers.ImageField(allow_null=True)
+    bio = serializers.CharField()
+    date_of_birth = serializers.DateField(allow_null=True)
+    age = serializers.IntegerField(allow_null=True)
+    is_adult = serializers.BooleanField()
+    age_verification = serializers.CharField()
+    country = serializers.CharField()
+    date_joined = serializers.DateTimeField()
+
+
+class PublicProfileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    avatar = serializers.ImageField(allow_null=True)
+    bio = serializers.CharField()
+    country = serializers.CharField()
+    followers_count = serializers.IntegerField()
+    following_count = serializers.IntegerField()
+    is_following = serializers.BooleanField()
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    avatar = serializers.ImageField(allow_null=True)
+
+
+class AuthResponseSerializer(serializers.Serializer):
+    user = MeSerializer()
+    tokens = TokenPairSerializer()
+
+
+class SignupApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "signup"
+
+    class InputSerializer(StrictInputSerializer):
+        username = serializers.CharField(validators=[username_validator])
+        password = serializers.CharField(max_length=128, write_only=True)
+        email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+        phone = serializers.CharField(required=False, allow_blank=True, validators=[phone_validator])
+        display_name = serializers.CharField(required=False, allow_blank=True, max_length=50)
+        date_of_birth = serializers.DateField(required=False, allow_null=True)
+        country = serializers.CharField(required=False, validators=[country_validator])
+
+        def validate(self, attrs: dict) -> dict:
+            if not attrs.get("email") and not attrs.get("phone"):
+                raise serializers.ValidationError({"email": ["Give an email or a phone number."]})
+            return attrs
+
+    @extend_schema(request=InputSerializer, responses={201: AuthResponseSerializer}, operation_id="auth_signup")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create(**data.validated_data)
+        tokens = services.tokens_issue(user=user)
+        return Response(
+            {"user": MeSerializer(user, context={"request": request}).data, "tokens": tokens},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class LoginApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(StrictInputSerializer):
+        identifier = serializers.CharField(max_length=254, help_text="Username, email or phone number.")
+        password = serializers.CharField(max_length=128)
+
+    @extend_schema(request=InputSerializer, responses={200: AuthResponseSerializer}, operation_id="auth_login")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, tokens = services.user_login(**data.validated_data)
+        return Response({"user": MeSerializer(user, context={"request": request}).data, "tokens": tokens})
+
+
+class TokenRefreshApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(StrictInputSerializer):
+        refresh = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, operation_id="auth_refresh")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.tokens_refresh(refresh=data.validated_data["refresh"]))
+
+
+class LogoutApi(APIView):
+    class InputSerializer(StrictInputSerializer):
+        refresh = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=InputSerializer, responses={204: None}, operation_id="auth_logout")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        access = request.auth if request.auth is not None and hasattr(request.auth, "payload") else None
+        services.user_logout(user=request.user, refresh=data.validated_data["refresh"], access=access)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class InputSerializer(StrictInputSerializer):
+        display_name = serializers.CharField(required=False, allow_blank=True, max_length=50)
+        bio = serializers.CharField(required=False, allow_blank=True, max_length=300)
+        avatar = serializers.ImageField(required=False, allow_null=True)
+        date_of_birth = serializers.DateField(required=False)
+        country = serializers.CharField(required=False, validators=[country_validator])
+        email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+        phone = serializers.CharField(required=False, allow_blank=True, validators=[phone_validator])
+
+        def validate_avatar(self, value):
+            if value is not None and value.size > 2 * 1024 * 1024:
+                raise serializers.ValidationError("Avatars are at most 2 MB.")
+            return value
+
+    @extend_schema(responses={200: MeSerializer}, operation_id="me_get")
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user, context={"request": request}).data)
+
+    @extend_schema(request=InputSerializer, responses={200: MeSerializer}, operation_id="me_update")
+    def patch(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = services.user_update_profile(user=request.user, data=dict(data.validated_data))
+        return Response(MeSerializer(user, context={"request": request}).data)
+
+
+class PasswordChangeApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(StrictInputSerializer):
+        old_password = serializers.CharField(max_length=128)
+        new_password = serializers.CharField(max_length=128)
+
+    @extend_schema(request=InputSerializer, responses={204: None}, operation_id="me_password_change")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_change_password(user=request.user, **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserProfileApi(APIView):
+    @extend_schema(responses={200: PublicProfileSerializer}, operation_id="user_profile")
+    def get(self, request: Request, username: str) -> Response:
+        target = selectors.user_get_by_username(username=username)
+        if selectors.is_blocked_between(user_id=request.user.pk, other_id=target.pk):
+            raise NotFound("No such user.")  # a blocked pair sees each other as absent
+        profile = selectors.user_with_counts(user_id=target.pk)
+        profile.is_following = selectors.is_following(follower_id=request.user.pk, followee_id=target.pk)
+        return Response(PublicProfileSerializer(profile, context={"request": request}).data)
+
+
+class FollowApi(APIView):
+    @extend_schema(request=None, responses={204: None}, operation_id="user_follow")
+    def post(self, request: Request, username: str) -> Response:
+        services.follow_create(follower=request.user, followee=selectors.user_get_by_username(username=username))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={204: None}, operation_id="user_unfollow")
+    def delete(self, request: Request, username: str) -> Response:
+        services.follow_delete(follower=request.user, followee=selectors.user_get_by_username(username=username))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BlockApi(APIView):
+    @extend_schema(request=None, responses={204: None}, operation_id="user_block")
+    def post(self, request: Request, username: str) -> Response:
+        services.block_create(blocker=request.user, blocked=selectors.user_get_by_username(username=username))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={204: None}, operation_id="user_unblock")
+    def delete(self, request: Request, username: str) -> Response:
+        services.block_delete(blocker=request.user, blocked=selectors.user_get_by_username(username=username))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _LinkListApi(APIView):
+    """A cursor-paginated list of users linked to someone (followers, following, blocked)."""
+
+    pagination_class = FeedCursorPagination
+    side: str
+
+    def page(self, request: Request, qs) -> Response:
+        paginator = self.pagination_class()
+        rows = paginator.paginate_queryset(qs, request, view=self)
+        users = [getattr(row, self.side) for row in rows]
+        return paginator.get_paginated_response(UserBriefSerializer(users, many=True, context={"request": request}).data)
+
+
+class FollowerListApi(_LinkListApi):
+    side = "follower"
+
+    @extend_schema(responses={200: UserBriefSerializer(many=True)}, operation_id="user_followers")
+    def get(self, request: Request, username: str) -> Response:
+        return self.page(request, selectors.follower_list(user=selectors.user_get_by_username(username=username)))
+
+
+class FollowingListApi(_LinkListApi):
+    side = "followee"
+
+    @extend_schema(responses={200: UserBriefSerializer(many=True)}, operation_id="user_following")
+    def get(self, request: Request, username: str) -> Response:
+        return self.page(request, selectors.following_list(user=selectors.user_get_by_username(username=username)))
+
+
+class BlockListApi(_LinkListApi):
+    side = "blocked"
+
+    @extend_schema(responses={200: UserBriefSerializer(many=True)}, operation_id="me_blocked")
+    def get(self, request: Request) -> Response:
+        return self.page(request, selectors.block_list(user=request.user))

@@ -1,0 +1,31 @@
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.tokens import Token
+
+from apps.accounts.exceptions import AccountBanned
+from apps.accounts.models import User
+from apps.accounts.services import access_token_revoked
+
+
+class JwtAuthentication(JWTAuthentication):
+    """simplejwt's bearer auth plus what it lacks: revoked access tokens and banned users are refused."""
+
+    def authenticate(self, request: Request) -> tuple[User, Token] | None:
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        if access_token_revoked(jti=token["jti"]):
+            raise InvalidToken("Token has been revoked.")
+        if user.is_banned:
+            raise AccountBanned(details={"banned_until": user.banned_until.isoformat(), "reason": user.ban_reason})
+        return user, token
+
+
+class JwtAuthenticationScheme(SimpleJWTScheme):
+    """Documents JwtAuthentication as the bearer scheme in the OpenAPI schema."""
+
+    target_class = JwtAuthentication
+    name = "jwtAuth"

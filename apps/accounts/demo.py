@@ -1,0 +1,45 @@
+"""Demo accounts for the embedded default; credentials are printed so a person can sign in."""
+
+import io
+from collections.abc import Callable
+from datetime import date
+
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from apps.accounts.models import User
+
+DEMO_PASSWORD = "halobuzz-demo-2026"  # noqa: S105  (demo data only; printed on purpose)
+
+DEMO_USERS = [
+    # username, display name, staff, superuser, group
+    ("admin", "HaloBuzz Admin", True, True, None),
+    ("moderator", "Maya Moderator", True, False, "Moderators"),
+    ("finance", "Bikash Finance", True, False, "Finance"),
+    ("host", "Sita Sings", False, False, None),
+    ("host2", "Ram Raps", False, False, None),
+    ("viewer", "Hari Viewer", False, False, None),
+    ("viewer2", "Gita Viewer", False, False, None),
+]
+
+
+def seed(*, out: Callable[[str], None]) -> None:
+    call_command("bootstrap_roles", stdout=io.StringIO())
+    for username, display_name, is_staff, is_superuser, group in DEMO_USERS:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "display_name": display_name,
+                "email": f"{username}@demo.halobuzz.local",
+                "date_of_birth": date(1995, 4, 14),
+                "is_staff": is_staff,
+                "is_superuser": is_superuser,
+                "age_verification": User.AgeVerification.VERIFIED,
+            },
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        if group:
+            user.groups.add(Group.objects.get(name=group))
+    out("Demo accounts (password for all: %s): %s" % (DEMO_PASSWORD, ", ".join(u[0] for u in DEMO_USERS)))

@@ -1,0 +1,43 @@
+from apps.core.exceptions import DomainError
+
+
+class AccountBanned(DomainError):
+    code = "account_banned"
+    status = 403
+    message = "This account is banned."
+
+
+class CannotFollowSelf(DomainError):
+    code = "cannot_follow_self"
+    status = 400
+    message = "You cannot follow yourself."
+
+
+class CannotBlockSelf(DomainError):
+    code = "cannot_block_self"
+    status = 400
+    message = "You cannot block yourself."
+
+
+class UserBlocked(DomainError):
+    code = "user_blocked"
+    status = 403
+    message = "This user has blocked you, or you have blocked them."
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    status = 401
+    message = "Wrong username, email, phone or password."
+
+
+class WrongPassword(DomainError):
+    code = "wrong_password"
+    status = 400
+    message = "The current password is wrong."
+
+
+class TokenInvalid(DomainError):
+    code = "token_invalid"
+    status = 401
+    message = "The token is invalid, expired or revoked."

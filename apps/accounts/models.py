@@ -1,0 +1,92 @@
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def age_on(date_of_birth: date, today: date) -> int:
+    """Whole years from date_of_birth to today (a 29 February birthday counts from 1 March)."""
+    return today.year - date_of_birth.year - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
+
+
+class User(AbstractUser):
+    class AgeVerification(models.TextChoices):
+        UNVERIFIED = "unverified", "Not verified"
+        VERIFIED = "verified", "Verified adult"
+        PENDING_REVIEW = "pending_review", "Likely minor: waiting for a moderator"
+        REJECTED = "rejected", "Rejected by a moderator"
+
+    # username, password, first/last name, is_staff, is_active, date_joined come from AbstractUser.
+    email = models.EmailField(blank=True, null=True, unique=True)
+    phone = models.CharField(max_length=20, blank=True, null=True, unique=True, help_text="E.164, e.g. +97798XXXXXXXX")
+    display_name = models.CharField(max_length=50, blank=True)
+    avatar = models.ImageField(upload_to="avatars/%Y/%m/", blank=True)
+    bio = models.CharField(max_length=300, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    country = models.CharField(max_length=2, default="NP", help_text="ISO 3166-1 alpha-2")
+    banned_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    ban_reason = models.CharField(max_length=300, blank=True)
+    age_verification = models.CharField(
+        max_length=20, choices=AgeVerification.choices, default=AgeVerification.UNVERIFIED
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def age(self) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        return age_on(self.date_of_birth, timezone.localdate())
+
+    @property
+    def is_adult(self) -> bool:
+        """Old enough by date of birth (unknown counts as not adult) and not held back by an age check."""
+        age = self.age
+        return (
+            age is not None
+            and age >= settings.ADULT_AGE
+            and self.age_verification not in (self.AgeVerification.PENDING_REVIEW, self.AgeVerification.REJECTED)
+        )
+
+    @property
+    def is_banned(self) -> bool:
+        return self.banned_until is not None and self.banned_until > timezone.now()
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_links")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_pair_uniq"),
+            models.CheckConstraint(condition=~models.Q(follower=models.F("followee")), name="follow_not_self"),
+        ]
+        indexes = [models.Index(fields=["followee", "-created_at"], name="follow_followee_idx")]
+
+
+class Block(models.Model):
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_made")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_received")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_pair_uniq"),
+            models.CheckConstraint(condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"),
+        ]
+        indexes = [models.Index(fields=["blocked"], name="block_blocked_idx")]

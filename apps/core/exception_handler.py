@@ -1,0 +1,65 @@
+"""One error shape for every 4xx/5xx of the API: {"code", "message", "details"}."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from apps.core.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": details if details is not None else {}}
+
+
+def _first_message(detail: Any) -> str | None:
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    if isinstance(detail, dict) and detail:
+        return _first_message(next(iter(detail.values())))
+    return str(detail) if detail else None
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a real bug: Django's 500 handler answers (JSON under /api/)
+
+    set_rollback()
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        first = _first_message(details)
+        body = error_body("invalid", f"Invalid input: {first}" if first else "Invalid input.", details)
+    elif isinstance(exc, exceptions.Throttled):
+        body = error_body("throttled", "Too many requests; try again later.", {"retry_after": exc.wait and int(exc.wait)})
+    else:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        body = error_body(code, str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.default_detail)
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def json_404(request, exception=None) -> JsonResponse:  # noqa: ARG001
+    return JsonResponse(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
+
+
+def json_500(request) -> JsonResponse:  # noqa: ARG001
+    return JsonResponse(error_body("server_error", "Internal server error."), status=500)

@@ -1,0 +1,56 @@
+"""The one application error every service raises, mapped to one JSON error body."""
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the request.
+
+    Subclasses set `code` (stable, machine-readable), `status` (HTTP) and a default `message`;
+    `details` carries whatever the client needs to act (a balance, a retry time, field errors).
+    """
+
+    code = "error"
+    status = 400
+    message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None, **extra: Any):
+        self.message = message or self.message
+        self.details = {**(details or {}), **extra}
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    message = "Not found."
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    status = 403
+    message = "You do not have permission to perform this action."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    message = "The request conflicts with the current state."
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status = 409
+    message = "This Idempotency-Key was already used with a different request."
+
+
+class IdempotencyKeyInvalid(DomainError):
+    code = "idempotency_key_invalid"
+    status = 400
+    message = "Send an Idempotency-Key header of 1 to 255 printable characters."
+
+
+class ServiceUnavailable(DomainError):
+    code = "service_unavailable"
+    status = 503
+    message = "A required service is not available."

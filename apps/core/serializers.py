@@ -1,0 +1,19 @@
+from typing import Any
+
+from rest_framework import serializers
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """An input serializer that refuses fields it does not know (a typo must not pass silently)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def inline_serializer_class(name: str, fields: dict[str, serializers.Field]) -> type[serializers.Serializer]:
+    """A named serializer class built from fields, for small output shapes in the schema."""
+    return type(name, (serializers.Serializer,), fields)

@@ -1,0 +1,39 @@
+"""Room events: the one way any app tells a stream's room that something happened.
+
+Every event is `{"type": <event type>, "payload": {...}}` on the wire. Sending happens after the
+surrounding transaction commits, so a rollback announces nothing.
+"""
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def stream_group_name(stream_id: int) -> str:
+    return f"stream_{stream_id}"
+
+
+def room_event_send_now(*, stream_id: int, event_type: str, payload: dict[str, Any]) -> None:
+    """Broadcast to every socket in the stream's room at once (callers outside a transaction)."""
+    layer = get_channel_layer()
+    # "room.event" is dispatched to the consumer's room_event handler, which relays it verbatim.
+    async_to_sync(layer.group_send)(
+        stream_group_name(stream_id), {"type": "room.event", "event": {"type": event_type, "payload": payload}}
+    )
+
+
+def room_event_publish(*, stream_id: int, event_type: str, payload: dict[str, Any]) -> None:
+    """Broadcast after the current transaction commits (immediately when there is none)."""
+
+    def send() -> None:
+        try:
+            room_event_send_now(stream_id=stream_id, event_type=event_type, payload=payload)
+        except Exception:  # the write already committed; a lost broadcast must not turn it into an error
+            logger.exception("room event not delivered", extra={"stream_id": stream_id, "event_type": event_type})
+
+    transaction.on_commit(send)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ReelsConfig(AppConfig):
+    name = "apps.reels"
+    label = "reels"
+    verbose_name = "Reels"

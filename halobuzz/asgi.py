@@ -1,0 +1,22 @@
+"""ASGI entry point: daphne serves the WebSocket rooms (and, on the embedded default, HTTP too)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "halobuzz.settings")
+# The Django app must be set up before consumers (and their models) are imported.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from apps.accounts.channels_auth import JwtAuthMiddleware  # noqa: E402
+from halobuzz.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(JwtAuthMiddleware(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -1,0 +1,6 @@
+"""WebSocket routes of every app, gathered in one place for asgi.py."""
+
+from apps.core.routing import websocket_urlpatterns as core_ws
+from apps.live.routing import websocket_urlpatterns as live_ws
+
+websocket_urlpatterns = [*core_ws, *live_ws]

@@ -1,0 +1,58 @@
+"""Fixtures shared by every app's tests.
+
+The suite runs against PostgreSQL and Redis (deploy/bin/test sets DATABASE_URL and REDIS_URL).
+"""
+
+import os
+import shutil
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.accounts.factories import UserFactory
+
+# Sync Playwright runs an event loop in the test thread; the ORM must still be usable there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE") or shutil.which("chromium")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Throttle counters, revoked tokens and presence live in the cache: each test starts clean."""
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def auth_client():
+    """An API client signed in as the given user with a real JWT access token."""
+    from apps.accounts.services import tokens_issue
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_issue(user=user)['access']}")
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Playwright drives Debian's chromium: no browser is ever downloaded."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM}
