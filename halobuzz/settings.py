@@ -240,3 +240,9 @@ LOGGING = {
 # Each is documented in .env.example.
 MIN_SIGNUP_AGE = env.int("MIN_SIGNUP_AGE", default=13)
 ADULT_AGE = 18
+
+# Wallet: earnings a host can cash out, and the NPR paid per earned coin (in paisa).
+CASHOUT_MIN_COINS = env.int("CASHOUT_MIN_COINS", default=1000)
+CASHOUT_PAISA_PER_COIN = env.int("CASHOUT_PAISA_PER_COIN", default=50)
+# How often Celery beat folds appended credits into stored balances (seconds).
+LEDGER_ROLLUP_SECONDS = env.int("LEDGER_ROLLUP_SECONDS", default=5)

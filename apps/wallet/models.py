@@ -1,1 +1,143 @@
-from django.db import models  # noqa: F401
+"""The coin ledger: accounts, journal entries and their postings (double entry, integers only).
+
+Every coin movement is one JournalEntry whose Postings sum to zero. An account's stored balance
+equals the sum of its *applied* postings. Postings that can never fail (a credit, or any posting
+to a platform account) may be appended unapplied and rolled into the balance later: that keeps a
+popular host's row out of every gift's transaction. Debits of user-owned accounts are always
+applied at once, under the account's row lock, so no user balance can go below zero.
+"""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Account(models.Model):
+    class Kind(models.TextChoices):
+        USER_COINS = "user_coins", "User coins (spendable)"
+        HOST_EARNINGS = "host_earnings", "Host earnings"
+        ISSUANCE = "issuance", "Issuance (coins sold or granted)"
+        REVENUE = "revenue", "Platform revenue"
+        GAME_POOL = "game_pool", "Game pool"
+        OG_SALES = "og_sales", "OG sales"
+        CASHOUT_HOLD = "cashout_hold", "Cash-outs awaiting review"
+        PAYOUTS = "payouts", "Paid out to hosts"
+
+    USER_KINDS = (Kind.USER_COINS, Kind.HOST_EARNINGS)
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="coin_accounts"
+    )
+    balance = models.BigIntegerField(default=0, help_text="Sum of the applied postings, in coins.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "kind"], condition=Q(owner__isnull=False), name="account_owner_kind_uniq"
+            ),
+            models.UniqueConstraint(fields=["kind"], condition=Q(owner__isnull=True), name="account_platform_kind_uniq"),
+            models.CheckConstraint(
+                condition=Q(owner__isnull=True) | Q(balance__gte=0), name="account_user_balance_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(owner__isnull=True, kind__in=[
+                    "issuance", "revenue", "game_pool", "og_sales", "cashout_hold", "payouts",
+                ]) | Q(owner__isnull=False, kind__in=["user_coins", "host_earnings"]),
+                name="account_kind_matches_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.owner_id}" if self.owner_id else self.get_kind_display()
+
+    @property
+    def is_user_account(self) -> bool:
+        return self.owner_id is not None
+
+
+slug_validator = RegexValidator(r"^[a-z][a-z0-9_]{1,39}$", "A lower-case slug such as gift or topup.")
+
+
+class JournalEntry(models.Model):
+    """One business event that moved coins. Never edited or deleted: a correction is a new entry."""
+
+    kind = models.CharField(max_length=40, validators=[slug_validator], help_text="What caused it: gift, topup, …")
+    ref = models.CharField(max_length=100, help_text="The caller's reference, unique per kind (idempotency).")
+    memo = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        constraints = [models.UniqueConstraint(fields=["kind", "ref"], name="journal_entry_kind_ref_uniq")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.ref}"
+
+
+class Posting(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    amount = models.BigIntegerField(help_text="Signed coins: positive credits the account, negative debits it.")
+    applied = models.BooleanField(default=True, help_text="Already included in the account's stored balance.")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="posting_amount_non_zero")]
+        indexes = [
+            models.Index(fields=["account", "id"], name="posting_account_id_idx"),
+            models.Index(fields=["account"], condition=Q(applied=False), name="posting_unapplied_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} → {self.account_id}"
+
+
+class CoinGrant(models.Model):
+    """A grant of coins by Finance staff (a promotion, a goodwill gesture), recorded with its reason."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="coin_grants")
+    amount = models.BigIntegerField()
+    reason = models.CharField(max_length=300)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="coin_grant_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} coins to {self.user_id}"
+
+
+class CashoutRequest(models.Model):
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Waiting for Finance"
+        APPROVED = "approved", "Approved and paid"
+        REJECTED = "rejected", "Rejected (earnings returned)"
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cashout_requests")
+    coins = models.BigIntegerField()
+    paisa_per_coin = models.PositiveIntegerField(help_text="Conversion rate when requested.")
+    amount_paisa = models.BigIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review_note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(coins__gt=0), name="cashout_coins_positive"),
+            models.CheckConstraint(condition=Q(amount_paisa__gte=0), name="cashout_amount_non_negative"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="cashout_status_created_idx")]
+
+    def __str__(self) -> str:
+        return f"Cash-out #{self.pk}: {self.coins} coins"

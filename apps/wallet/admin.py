@@ -1,0 +1,130 @@
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.exceptions import DomainError
+from apps.wallet import services
+from apps.wallet.models import Account, CashoutRequest, CoinGrant, JournalEntry, Posting
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "kind", "owner", "balance", "history")
+    list_filter = ("kind",)
+    search_fields = ("owner__username", "owner__email", "owner__phone")
+    list_select_related = ("owner",)
+
+    @admin.display(description="history")
+    def history(self, obj: Account) -> str:
+        url = reverse("admin:wallet_posting_changelist") + f"?account__id__exact={obj.pk}"
+        return format_html('<a href="{}">postings</a>', url)
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    fields = ("account", "amount", "applied")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "kind", "ref", "memo", "created_by", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("ref", "memo", "created_by__username")
+    list_select_related = ("created_by",)
+    date_hierarchy = "created_at"
+    inlines = [PostingInline]
+
+
+@admin.register(Posting)
+class PostingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "entry", "account", "amount", "applied")
+    list_filter = ("account__kind", "entry__kind", "applied")
+    search_fields = ("account__owner__username", "entry__ref")
+    list_select_related = ("entry", "account", "account__owner")
+
+
+class CoinGrantForm(forms.ModelForm):
+    class Meta:
+        model = CoinGrant
+        fields = ("user", "amount", "reason")
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise forms.ValidationError("Grant a positive number of coins.")
+        return amount
+
+
+@admin.register(CoinGrant)
+class CoinGrantAdmin(admin.ModelAdmin):
+    """Finance grants coins here; each grant is a ledger entry from the issuance account."""
+
+    form = CoinGrantForm
+    list_display = ("id", "user", "amount", "reason", "granted_by", "created_at")
+    list_select_related = ("user", "granted_by")
+    search_fields = ("user__username", "reason")
+    raw_id_fields = ("user",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: CoinGrant, form, change: bool) -> None:
+        grant = services.coins_grant(
+            user=obj.user, amount=obj.amount, reason=obj.reason, granted_by=request.user
+        )
+        obj.pk = grant.pk  # so the admin's redirect and message point at the recorded grant
+
+
+@admin.register(CashoutRequest)
+class CashoutRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "host", "coins", "amount_npr", "status", "created_at", "reviewed_by", "reviewed_at")
+    list_filter = ("status",)
+    search_fields = ("host__username",)
+    list_select_related = ("host", "reviewed_by")
+    actions = ("approve", "reject")
+
+    @admin.display(description="NPR")
+    def amount_npr(self, obj: CashoutRequest) -> str:
+        return f"{obj.amount_paisa // 100}.{obj.amount_paisa % 100:02d}"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Review happens through the actions, which need the change permission.
+        return request.user.has_perm("wallet.change_cashoutrequest")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def _review(self, request, queryset, approve: bool) -> None:
+        done = 0
+        for cashout in queryset:
+            try:
+                if approve:
+                    services.cashout_approve(request_id=cashout.pk, reviewer=request.user)
+                else:
+                    services.cashout_reject(request_id=cashout.pk, reviewer=request.user, note="Rejected in admin")
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"#{cashout.pk}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"{'Approved' if approve else 'Rejected'} {done} cash-out(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve (paid out)", permissions=["change"])
+    def approve(self, request, queryset):
+        self._review(request, queryset, approve=True)
+
+    @admin.action(description="Reject (return the earnings)", permissions=["change"])
+    def reject(self, request, queryset):
+        self._review(request, queryset, approve=False)

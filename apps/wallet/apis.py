@@ -1,0 +1,90 @@
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.idempotency import idempotent
+from apps.core.pagination import FeedCursorPagination
+from apps.core.serializers import StrictInputSerializer
+from apps.wallet import selectors, services
+
+
+class PostingCursorPagination(CursorPagination):
+    page_size = 30
+    max_page_size = 100
+    page_size_query_param = "page_size"
+    ordering = "-id"
+
+
+class WalletBalanceApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        coins = serializers.IntegerField()
+        earnings = serializers.IntegerField()
+        cashout_min_coins = serializers.IntegerField()
+        cashout_paisa_per_coin = serializers.IntegerField()
+
+    @extend_schema(responses={200: OutputSerializer}, operation_id="wallet_balance")
+    def get(self, request: Request) -> Response:
+        balances = selectors.user_balances(user=request.user)
+        return Response(
+            {
+                **balances,
+                "cashout_min_coins": settings.CASHOUT_MIN_COINS,
+                "cashout_paisa_per_coin": settings.CASHOUT_PAISA_PER_COIN,
+            }
+        )
+
+
+class WalletHistoryApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        account = serializers.CharField(source="account.kind")
+        amount = serializers.IntegerField()
+        kind = serializers.CharField(source="entry.kind")
+        ref = serializers.CharField(source="entry.ref")
+        memo = serializers.CharField(source="entry.memo")
+        created_at = serializers.DateTimeField(source="entry.created_at")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("kind", str, description="Only entries of this kind (gift, topup, grant, …)")],
+        responses={200: OutputSerializer(many=True)},
+        operation_id="wallet_history",
+    )
+    def get(self, request: Request) -> Response:
+        paginator = PostingCursorPagination()
+        qs = selectors.posting_history(user=request.user, kind=request.query_params.get("kind") or None)
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class CashoutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    coins = serializers.IntegerField()
+    paisa_per_coin = serializers.IntegerField()
+    amount_paisa = serializers.IntegerField()
+    status = serializers.CharField()
+    review_note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+
+
+class CashoutListCreateApi(APIView):
+    class InputSerializer(StrictInputSerializer):
+        coins = serializers.IntegerField(min_value=1, max_value=10**12)
+
+    @extend_schema(responses={200: CashoutSerializer(many=True)}, operation_id="wallet_cashout_list")
+    def get(self, request: Request) -> Response:
+        paginator = FeedCursorPagination()
+        page = paginator.paginate_queryset(selectors.cashout_list(host=request.user), request, view=self)
+        return paginator.get_paginated_response(CashoutSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: CashoutSerializer}, operation_id="wallet_cashout_create")
+    @idempotent(required=True)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cashout = services.cashout_request(host=request.user, coins=data.validated_data["coins"])
+        return Response(CashoutSerializer(cashout).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,71 @@
+"""Reads of the coin ledger."""
+
+from django.db.models import Count, QuerySet, Sum
+
+from apps.accounts.models import User
+from apps.wallet.models import Account, CashoutRequest, JournalEntry, Posting
+
+
+def account_available(*, account: Account) -> int:
+    """Stored balance plus credits not yet rolled up: what the owner really has."""
+    pending = Posting.objects.filter(account=account, applied=False).aggregate(total=Sum("amount"))["total"]
+    return account.balance + (pending or 0)
+
+
+def user_balances(*, user: User) -> dict[str, int]:
+    """{"coins": spendable coins, "earnings": host earnings} (accounts not yet created count as 0)."""
+    balances = {Account.Kind.USER_COINS: 0, Account.Kind.HOST_EARNINGS: 0}
+    for account in Account.objects.filter(owner=user):
+        balances[account.kind] = account_available(account=account)
+    return {"coins": balances[Account.Kind.USER_COINS], "earnings": balances[Account.Kind.HOST_EARNINGS]}
+
+
+def coins_balance(*, user_id: int) -> int:
+    account = Account.objects.filter(owner_id=user_id, kind=Account.Kind.USER_COINS).first()
+    return account.balance if account else 0
+
+
+def posting_history(*, user: User, kind: str | None = None) -> QuerySet[Posting]:
+    """The user's postings across their accounts, newest first, with their entries."""
+    qs = Posting.objects.filter(account__owner=user).select_related("entry", "account").order_by("-id")
+    if kind:
+        qs = qs.filter(entry__kind=kind)
+    return qs
+
+
+def cashout_list(*, host: User) -> QuerySet[CashoutRequest]:
+    return CashoutRequest.objects.filter(host=host).order_by("-created_at")
+
+
+def ledger_audit() -> list[str]:
+    """Every way the ledger disagrees with itself; empty when it is sound."""
+    problems = []
+    unbalanced = (
+        Posting.objects.values("entry_id").annotate(total=Sum("amount")).exclude(total=0).values_list("entry_id", "total")
+    )
+    problems += [f"entry #{entry_id} does not balance: postings sum to {total}" for entry_id, total in unbalanced]
+    lonely = JournalEntry.objects.annotate(n=Count("postings")).filter(n__lt=2).values_list("pk", flat=True)
+    problems += [f"entry #{pk} has fewer than two postings" for pk in lonely]
+    applied = dict(
+        Posting.objects.filter(applied=True).values("account_id").annotate(total=Sum("amount")).values_list(
+            "account_id", "total"
+        )
+    )
+    pending = dict(
+        Posting.objects.filter(applied=False).values("account_id").annotate(total=Sum("amount")).values_list(
+            "account_id", "total"
+        )
+    )
+    for account in Account.objects.all().only("pk", "kind", "owner_id", "balance"):
+        expected = applied.get(account.pk, 0)
+        if account.balance != expected:
+            problems.append(
+                f"account #{account.pk} ({account.kind}, owner {account.owner_id}): stored balance {account.balance}"
+                f" != sum of applied postings {expected}"
+            )
+        if account.owner_id and account.balance + pending.get(account.pk, 0) < 0:
+            problems.append(f"account #{account.pk} of user {account.owner_id} is negative")
+    total = Posting.objects.aggregate(total=Sum("amount"))["total"] or 0
+    if total != 0:
+        problems.append(f"all postings sum to {total}, not 0")
+    return problems
