@@ -26,8 +26,17 @@ class BannedFilter(admin.SimpleListFilter):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "display_name", "email", "phone", "country", "age_verification", "banned_until",
-                    "is_staff", "date_joined")
+    list_display = (
+        "username",
+        "display_name",
+        "email",
+        "phone",
+        "country",
+        "age_verification",
+        "banned_until",
+        "is_staff",
+        "date_joined",
+    )
     list_filter = (BannedFilter, "age_verification", "country", "is_staff", "is_active", "groups")
     search_fields = ("username", "display_name", "email", "phone")
     ordering = ("-date_joined",)
@@ -75,5 +84,3 @@ class BlockAdmin(admin.ModelAdmin):
     list_select_related = ("blocker", "blocked")
     search_fields = ("blocker__username", "blocked__username")
     raw_id_fields = ("blocker", "blocked")
-
-

@@ -13,9 +13,7 @@ from apps.core.exceptions import NotFound
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
 
-username_validator = RegexValidator(
-    r"^[A-Za-z0-9_.]{3,30}$", "3 to 30 letters, digits, underscores or dots."
-)
+username_validator = RegexValidator(r"^[A-Za-z0-9_.]{3,30}$", "3 to 30 letters, digits, underscores or dots.")
 phone_validator = RegexValidator(r"^\+[1-9][0-9]{7,14}$", "Use the international format, e.g. +9779801234567.")
 country_validator = RegexValidator(r"^[A-Z]{2}$", "A two-letter ISO country code, e.g. NP.")
 
@@ -234,7 +232,9 @@ class _LinkListApi(APIView):
         paginator = self.pagination_class()
         rows = paginator.paginate_queryset(qs, request, view=self)
         users = [getattr(row, self.side) for row in rows]
-        return paginator.get_paginated_response(UserBriefSerializer(users, many=True, context={"request": request}).data)
+        return paginator.get_paginated_response(
+            UserBriefSerializer(users, many=True, context={"request": request}).data
+        )
 
 
 class FollowerListApi(_LinkListApi):

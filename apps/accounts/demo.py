@@ -42,4 +42,5 @@ def seed(*, out: Callable[[str], None]) -> None:
             user.save(update_fields=["password"])
         if group:
             user.groups.add(Group.objects.get(name=group))
-    out("Demo accounts (password for all: %s): %s" % (DEMO_PASSWORD, ", ".join(u[0] for u in DEMO_USERS)))
+    names = ", ".join(u[0] for u in DEMO_USERS)
+    out(f"Demo accounts (password for all: {DEMO_PASSWORD}): {names}")

@@ -41,3 +41,9 @@ class TokenInvalid(DomainError):
     code = "token_invalid"
     status = 401
     message = "The token is invalid, expired or revoked."
+
+
+class AgeRestricted(DomainError):
+    code = "age_restricted"
+    status = 403
+    message = "This needs a verified adult account (18+)."

@@ -78,6 +78,9 @@ class Follow(models.Model):
         ]
         indexes = [models.Index(fields=["followee", "-created_at"], name="follow_followee_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.follower_id} follows {self.followee_id}"
+
 
 class Block(models.Model):
     blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_made")
@@ -90,3 +93,6 @@ class Block(models.Model):
             models.CheckConstraint(condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"),
         ]
         indexes = [models.Index(fields=["blocked"], name="block_blocked_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"

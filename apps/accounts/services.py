@@ -15,6 +15,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.accounts.exceptions import (
     AccountBanned,
+    AgeRestricted,
     CannotBlockSelf,
     CannotFollowSelf,
     InvalidCredentials,
@@ -235,3 +236,9 @@ def user_unban(*, user: User) -> User:
     user.save(update_fields=["banned_until", "ban_reason"])
     logger.info("user unbanned", extra={"user_id": user.pk})
     return user
+
+
+def user_require_adult(*, user: User) -> None:
+    """Refuse going live, gifting and games to minors and to accounts held for an age review."""
+    if not user.is_adult:
+        raise AgeRestricted(details={"age_verification": user.age_verification, "age": user.age})

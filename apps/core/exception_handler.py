@@ -49,7 +49,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         first = _first_message(details)
         body = error_body("invalid", f"Invalid input: {first}" if first else "Invalid input.", details)
     elif isinstance(exc, exceptions.Throttled):
-        body = error_body("throttled", "Too many requests; try again later.", {"retry_after": exc.wait and int(exc.wait)})
+        body = error_body(
+            "throttled", "Too many requests; try again later.", {"retry_after": exc.wait and int(exc.wait)}
+        )
     else:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code

@@ -52,7 +52,10 @@ def idempotent(*, required: bool = True) -> Callable:
                     # Claim the key first: a concurrent twin blocks here until we commit or roll back.
                     with transaction.atomic():
                         claim = IdempotencyKey.objects.create(
-                            user=request.user, key=key, request_fingerprint=fingerprint, response_status=0,
+                            user=request.user,
+                            key=key,
+                            request_fingerprint=fingerprint,
+                            response_status=0,
                             response_body={},
                         )
                 except IntegrityError:

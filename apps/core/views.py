@@ -5,7 +5,6 @@ from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 
 from apps.core.exception_handler import json_404, json_500
-
 from apps.core.selectors import readiness_failures
 
 

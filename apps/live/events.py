@@ -37,3 +37,22 @@ def room_event_publish(*, stream_id: int, event_type: str, payload: dict[str, An
             logger.exception("room event not delivered", extra={"stream_id": stream_id, "event_type": event_type})
 
     transaction.on_commit(send)
+
+
+def user_group_name(user_id: int) -> str:
+    """Every room socket of a user also joins this group, so a ban or kick reaches all of them."""
+    return f"user_{user_id}"
+
+
+def user_sockets_close(*, user_id: int, reason: str, stream_id: int | None = None) -> None:
+    """After commit, close the user's room sockets (all rooms, or one stream's): bans, kicks, suspensions."""
+
+    def send() -> None:
+        try:
+            async_to_sync(get_channel_layer().group_send)(
+                user_group_name(user_id), {"type": "session.close", "reason": reason, "stream_id": stream_id}
+            )
+        except Exception:
+            logger.exception("socket close not delivered", extra={"user_id": user_id})
+
+    transaction.on_commit(send)

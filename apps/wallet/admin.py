@@ -83,9 +83,7 @@ class CoinGrantAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj: CoinGrant, form, change: bool) -> None:
-        grant = services.coins_grant(
-            user=obj.user, amount=obj.amount, reason=obj.reason, granted_by=request.user
-        )
+        grant = services.coins_grant(user=obj.user, amount=obj.amount, reason=obj.reason, granted_by=request.user)
         obj.pk = grant.pk  # so the admin's redirect and message point at the recorded grant
 
 

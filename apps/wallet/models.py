@@ -38,14 +38,25 @@ class Account(models.Model):
             models.UniqueConstraint(
                 fields=["owner", "kind"], condition=Q(owner__isnull=False), name="account_owner_kind_uniq"
             ),
-            models.UniqueConstraint(fields=["kind"], condition=Q(owner__isnull=True), name="account_platform_kind_uniq"),
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(owner__isnull=True), name="account_platform_kind_uniq"
+            ),
             models.CheckConstraint(
                 condition=Q(owner__isnull=True) | Q(balance__gte=0), name="account_user_balance_non_negative"
             ),
             models.CheckConstraint(
-                condition=Q(owner__isnull=True, kind__in=[
-                    "issuance", "revenue", "game_pool", "og_sales", "cashout_hold", "payouts",
-                ]) | Q(owner__isnull=False, kind__in=["user_coins", "host_earnings"]),
+                condition=Q(
+                    owner__isnull=True,
+                    kind__in=[
+                        "issuance",
+                        "revenue",
+                        "game_pool",
+                        "og_sales",
+                        "cashout_hold",
+                        "payouts",
+                    ],
+                )
+                | Q(owner__isnull=False, kind__in=["user_coins", "host_earnings"]),
                 name="account_kind_matches_owner",
             ),
         ]

@@ -1,8 +1,12 @@
 GROUP_PERMISSIONS = {
     "Finance": [
-        "wallet.view_account", "wallet.view_journalentry", "wallet.view_posting",
-        "wallet.view_coingrant", "wallet.add_coingrant",
-        "wallet.view_cashoutrequest", "wallet.change_cashoutrequest",
+        "wallet.view_account",
+        "wallet.view_journalentry",
+        "wallet.view_posting",
+        "wallet.view_coingrant",
+        "wallet.add_coingrant",
+        "wallet.view_cashoutrequest",
+        "wallet.change_cashoutrequest",
     ],
     "Ops": ["wallet.view_account", "wallet.view_journalentry", "wallet.view_posting", "wallet.view_cashoutrequest"],
     "Moderators": ["wallet.view_account"],

@@ -41,20 +41,25 @@ def ledger_audit() -> list[str]:
     """Every way the ledger disagrees with itself; empty when it is sound."""
     problems = []
     unbalanced = (
-        Posting.objects.values("entry_id").annotate(total=Sum("amount")).exclude(total=0).values_list("entry_id", "total")
+        Posting.objects.values("entry_id")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+        .values_list("entry_id", "total")
     )
     problems += [f"entry #{entry_id} does not balance: postings sum to {total}" for entry_id, total in unbalanced]
     lonely = JournalEntry.objects.annotate(n=Count("postings")).filter(n__lt=2).values_list("pk", flat=True)
     problems += [f"entry #{pk} has fewer than two postings" for pk in lonely]
     applied = dict(
-        Posting.objects.filter(applied=True).values("account_id").annotate(total=Sum("amount")).values_list(
-            "account_id", "total"
-        )
+        Posting.objects.filter(applied=True)
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+        .values_list("account_id", "total")
     )
     pending = dict(
-        Posting.objects.filter(applied=False).values("account_id").annotate(total=Sum("amount")).values_list(
-            "account_id", "total"
-        )
+        Posting.objects.filter(applied=False)
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+        .values_list("account_id", "total")
     )
     for account in Account.objects.all().only("pk", "kind", "owner_id", "balance"):
         expected = applied.get(account.pk, 0)

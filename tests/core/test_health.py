@@ -20,8 +20,9 @@ def test_readyz_reports_a_dead_redis(client):
     dead = "redis://127.0.0.1:1/0"
     with override_settings(
         CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead}},
-        CHANNEL_LAYERS={"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                                    "CONFIG": {"hosts": [dead]}}},
+        CHANNEL_LAYERS={
+            "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [dead]}}
+        },
     ):
         response = client.get("/readyz")
     assert response.status_code == 503
