@@ -246,3 +246,24 @@ CASHOUT_MIN_COINS = env.int("CASHOUT_MIN_COINS", default=1000)
 CASHOUT_PAISA_PER_COIN = env.int("CASHOUT_PAISA_PER_COIN", default=50)
 # How often Celery beat folds appended credits into stored balances (seconds).
 LEDGER_ROLLUP_SECONDS = env.int("LEDGER_ROLLUP_SECONDS", default=5)
+
+# --- Live streams (apps.live) -----------------------------------------------------------------
+# Agora: without an app id and certificate the token endpoints answer 503 agora_not_configured.
+AGORA_APP_ID = env.str("AGORA_APP_ID", default="")
+AGORA_APP_CERTIFICATE = env.str("AGORA_APP_CERTIFICATE", default="")
+AGORA_TOKEN_TTL_SECONDS = min(env.int("AGORA_TOKEN_TTL_SECONDS", default=3600), 24 * 3600)
+# Public WebSocket base (wss://ws.halobuzz.app); empty: derived from the request's host.
+LIVE_WS_BASE_URL = env.str("LIVE_WS_BASE_URL", default="")
+LIVE_HEARTBEAT_SECONDS = env.int("LIVE_HEARTBEAT_SECONDS", default=15)
+LIVE_HEARTBEAT_TIMEOUT_SECONDS = env.int("LIVE_HEARTBEAT_TIMEOUT_SECONDS", default=90)
+LIVE_SILENT_CHECK_SECONDS = env.int("LIVE_SILENT_CHECK_SECONDS", default=30)
+LIVE_ACTIVE_CACHE_SECONDS = env.int("LIVE_ACTIVE_CACHE_SECONDS", default=5)
+LIVE_CHAT_MAX_LENGTH = env.int("LIVE_CHAT_MAX_LENGTH", default=300)
+LIVE_CHAT_RATE_COUNT = env.int("LIVE_CHAT_RATE_COUNT", default=5)
+LIVE_CHAT_RATE_SECONDS = env.int("LIVE_CHAT_RATE_SECONDS", default=10)
+LIVE_CHAT_HISTORY = env.int("LIVE_CHAT_HISTORY", default=30)
+LIVE_LIKES_BROADCAST_MS = env.int("LIVE_LIKES_BROADCAST_MS", default=300)
+LIVE_VIEWERS_BROADCAST_SECONDS = env.float("LIVE_VIEWERS_BROADCAST_SECONDS", default=2.0)
+LIVE_PRESENCE_REFRESH_SECONDS = env.float("LIVE_PRESENCE_REFRESH_SECONDS", default=5.0)
+LIVE_PRESENCE_TTL_SECONDS = env.float("LIVE_PRESENCE_TTL_SECONDS", default=15.0)
+LIVE_LINKCAST_INVITE_SECONDS = env.int("LIVE_LINKCAST_INVITE_SECONDS", default=60)
