@@ -17,7 +17,13 @@ class Stream(models.Model):
         ENDED = "ended", "Ended"
         ENDED_BY_MODERATION = "ended_by_moderation", "Ended by moderation"
 
+    class ChatMode(models.TextChoices):
+        EVERYONE = "everyone", "Everyone"
+        FOLLOWERS = "followers", "Followers only"
+        OG = "og", "OG members only"
+
     ACTIVE_STATUSES = (Status.PREPARING, Status.LIVE)
+    ENDED_STATUSES = (Status.ENDED, Status.ENDED_BY_MODERATION)
 
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="streams")
     title = models.CharField(max_length=120)
@@ -34,6 +40,10 @@ class Stream(models.Model):
     peak_viewers = models.PositiveIntegerField(default=0)
     gift_coins_total = models.BigIntegerField(default=0)
     gifts_count = models.PositiveIntegerField(default=0)
+    likes_total = models.BigIntegerField(default=0)
+    chat_mode = models.CharField(max_length=10, choices=ChatMode.choices, default=ChatMode.EVERYONE)
+    slow_mode_seconds = models.PositiveSmallIntegerField(default=0)
+    pinned_message = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -50,3 +60,94 @@ class Stream(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status == self.Status.LIVE
+
+
+class StreamViewer(models.Model):
+    """A viewer who joined a stream through the API (one row per viewer and stream; rejoining reopens it)."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="viewers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stream_views")
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stream", "user"], name="streamviewer_stream_user_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.stream_id}"
+
+
+class StreamKick(models.Model):
+    """A viewer the host (or a moderator) removed: no token, no room, no rejoin for that stream."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="kicks")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stream_kicks")
+    kicked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stream", "user"], name="streamkick_stream_user_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} kicked from {self.stream_id}"
+
+
+class StreamMute(models.Model):
+    """A viewer the host muted in the stream's chat (until a time, or for the rest of the stream)."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="mutes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stream_mutes")
+    muted_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stream", "user"], name="streammute_stream_user_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} muted in {self.stream_id}"
+
+
+def new_linkcast_channel_name() -> str:
+    return "lc" + secrets.token_hex(16)
+
+
+class LinkCast(models.Model):
+    """Two live hosts broadcasting together on a shared Agora channel."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", "Invited"
+        ACTIVE = "active", "Active"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+        ENDED = "ended", "Ended"
+
+    OPEN_STATUSES = (Status.INVITED, Status.ACTIVE)
+
+    host_stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="linkcasts_hosted")
+    guest_stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="linkcasts_joined")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.INVITED)
+    channel_name = models.CharField(max_length=64, unique=True, default=new_linkcast_channel_name, editable=False)
+    host_audio_muted = models.BooleanField(default=False)
+    guest_audio_muted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host_stream"], condition=Q(status__in=["invited", "active"]), name="linkcast_one_open_per_host"
+            ),
+            models.UniqueConstraint(
+                fields=["guest_stream"], condition=Q(status__in=["invited", "active"]), name="linkcast_one_open_per_guest"
+            ),
+            models.CheckConstraint(condition=~Q(host_stream=models.F("guest_stream")), name="linkcast_two_streams"),
+        ]
+
+    def __str__(self) -> str:
+        return f"LinkCast #{self.pk} {self.host_stream_id}+{self.guest_stream_id}"
