@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -49,6 +50,20 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     actions = ("ban_7_days", "ban_permanently", "unban")
+
+    # Moderators and Ops may edit users (profiles, bans) but must not grant themselves more power.
+    PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += self.PRIVILEGE_FIELDS
+        return fields
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""):  # noqa: A002
+        if not request.user.is_superuser:
+            raise PermissionDenied  # setting someone's password would let staff take the account over
+        return super().user_change_password(request, id, form_url)
 
     def _ban(self, request: HttpRequest, queryset: QuerySet[User], days: int | None, label: str) -> None:
         for user in queryset:

@@ -5,13 +5,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
-from apps.core.exceptions import NotFound
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
+from apps.core.throttling import ScopedRateThrottle
 
 username_validator = RegexValidator(r"^[A-Za-z0-9_.]{3,30}$", "3 to 30 letters, digits, underscores or dots.")
 phone_validator = RegexValidator(r"^\+[1-9][0-9]{7,14}$", "Use the international format, e.g. +9779801234567.")
@@ -71,7 +70,7 @@ class SignupApi(APIView):
 
     class InputSerializer(StrictInputSerializer):
         username = serializers.CharField(validators=[username_validator])
-        password = serializers.CharField(max_length=128, write_only=True)
+        password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
         email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
         phone = serializers.CharField(required=False, allow_blank=True, validators=[phone_validator])
         display_name = serializers.CharField(required=False, allow_blank=True, max_length=50)
@@ -103,7 +102,7 @@ class LoginApi(APIView):
 
     class InputSerializer(StrictInputSerializer):
         identifier = serializers.CharField(max_length=254, help_text="Username, email or phone number.")
-        password = serializers.CharField(max_length=128)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
 
     @extend_schema(request=InputSerializer, responses={200: AuthResponseSerializer}, operation_id="auth_login")
     def post(self, request: Request) -> Response:
@@ -176,8 +175,8 @@ class PasswordChangeApi(APIView):
     throttle_scope = "login"
 
     class InputSerializer(StrictInputSerializer):
-        old_password = serializers.CharField(max_length=128)
-        new_password = serializers.CharField(max_length=128)
+        old_password = serializers.CharField(max_length=128, trim_whitespace=False)
+        new_password = serializers.CharField(max_length=128, trim_whitespace=False)
 
     @extend_schema(request=InputSerializer, responses={204: None}, operation_id="me_password_change")
     def post(self, request: Request) -> Response:
@@ -190,9 +189,7 @@ class PasswordChangeApi(APIView):
 class UserProfileApi(APIView):
     @extend_schema(responses={200: PublicProfileSerializer}, operation_id="user_profile")
     def get(self, request: Request, username: str) -> Response:
-        target = selectors.user_get_by_username(username=username)
-        if selectors.is_blocked_between(user_id=request.user.pk, other_id=target.pk):
-            raise NotFound("No such user.")  # a blocked pair sees each other as absent
+        target = selectors.user_get_visible(username=username, viewer=request.user)
         profile = selectors.user_with_counts(user_id=target.pk)
         profile.is_following = selectors.is_following(follower_id=request.user.pk, followee_id=target.pk)
         return Response(PublicProfileSerializer(profile, context={"request": request}).data)
@@ -242,7 +239,9 @@ class FollowerListApi(_LinkListApi):
 
     @extend_schema(responses={200: UserBriefSerializer(many=True)}, operation_id="user_followers")
     def get(self, request: Request, username: str) -> Response:
-        return self.page(request, selectors.follower_list(user=selectors.user_get_by_username(username=username)))
+        return self.page(
+            request, selectors.follower_list(user=selectors.user_get_visible(username=username, viewer=request.user))
+        )
 
 
 class FollowingListApi(_LinkListApi):
@@ -250,7 +249,9 @@ class FollowingListApi(_LinkListApi):
 
     @extend_schema(responses={200: UserBriefSerializer(many=True)}, operation_id="user_following")
     def get(self, request: Request, username: str) -> Response:
-        return self.page(request, selectors.following_list(user=selectors.user_get_by_username(username=username)))
+        return self.page(
+            request, selectors.following_list(user=selectors.user_get_visible(username=username, viewer=request.user))
+        )
 
 
 class BlockListApi(_LinkListApi):

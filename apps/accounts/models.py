@@ -36,6 +36,8 @@ class User(AbstractUser):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_uniq"),
+            # Logins look emails up case-insensitively: two accounts must not differ only by case.
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_uniq"),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,14 @@ def user_get_by_username(*, username: str) -> User:
         raise NotFound("No such user.") from None
 
 
+def user_get_visible(*, username: str, viewer: User) -> User:
+    """The active user by username, as the viewer may see them: a blocked pair see each other as absent."""
+    target = user_get_by_username(username=username)
+    if viewer.is_authenticated and is_blocked_between(user_id=viewer.pk, other_id=target.pk):
+        raise NotFound("No such user.")
+    return target
+
+
 def user_find_for_login(*, identifier: str) -> User | None:
     """The account a login identifier names: a username, an email or a phone number."""
     return User.objects.filter(

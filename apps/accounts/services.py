@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -35,11 +37,39 @@ def _field_errors(field: str, error: DjangoValidationError) -> serializers.Valid
     return serializers.ValidationError({field: list(error.messages)})
 
 
-def _check_password(password: str, user: User) -> None:
+def _check_password(password: str, user: User, *, field: str = "password") -> None:
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
-        raise _field_errors("password", exc) from None
+        raise _field_errors(field, exc) from None
+
+
+def normalize_email(email: str | None) -> str | None:
+    """None for blank; the domain part lower-cased (addresses compare case-insensitively anyway)."""
+    if not email:
+        return None
+    local, _, domain = email.strip().rpartition("@")
+    return f"{local}@{domain.lower()}" if local else email.strip()
+
+
+def _check_age(date_of_birth: date) -> None:
+    if age_on(date_of_birth, timezone.localdate()) < settings.MIN_SIGNUP_AGE:
+        raise serializers.ValidationError(
+            {"date_of_birth": [f"You must be at least {settings.MIN_SIGNUP_AGE} to use HaloBuzz."]}
+        )
+
+
+def _taken_errors(*, user_id: int | None, username: str | None, email: str | None, phone: str | None) -> dict:
+    """Which of the unique identifiers another account already holds (after an IntegrityError)."""
+    others = User.objects.exclude(pk=user_id) if user_id else User.objects.all()
+    taken = {}
+    if username and others.filter(username__iexact=username).exists():
+        taken["username"] = ["This username is taken."]
+    if email and others.filter(email__iexact=email).exists():
+        taken["email"] = ["This email is already registered."]
+    if phone and others.filter(phone=phone).exists():
+        taken["phone"] = ["This phone number is already registered."]
+    return taken
 
 
 def user_create(
@@ -52,14 +82,13 @@ def user_create(
     date_of_birth: date | None = None,
     country: str = "NP",
 ) -> User:
-    """Sign a new user up. Usernames, emails and phones are unique (case-insensitive username)."""
-    if date_of_birth is not None and age_on(date_of_birth, timezone.localdate()) < settings.MIN_SIGNUP_AGE:
-        raise serializers.ValidationError(
-            {"date_of_birth": [f"You must be at least {settings.MIN_SIGNUP_AGE} to sign up."]}
-        )
+    """Sign a new user up. Usernames, emails and phones are unique (usernames and emails case-insensitively)."""
+    if date_of_birth is not None:
+        _check_age(date_of_birth)
+    email = normalize_email(email)
     user = User(
         username=username,
-        email=email or None,
+        email=email,
         phone=phone or None,
         display_name=display_name,
         date_of_birth=date_of_birth,
@@ -71,13 +100,7 @@ def user_create(
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        taken = {}
-        if User.objects.filter(username__iexact=username).exists():
-            taken["username"] = ["This username is taken."]
-        if email and User.objects.filter(email__iexact=email).exists():
-            taken["email"] = ["This email is already registered."]
-        if phone and User.objects.filter(phone=phone).exists():
-            taken["phone"] = ["This phone number is already registered."]
+        taken = _taken_errors(user_id=None, username=username, email=email, phone=phone)
         raise serializers.ValidationError(taken or {"non_field_errors": ["Could not create the account."]}) from None
     return user
 
@@ -95,7 +118,11 @@ def _refuse_if_banned(user: User) -> None:
 def user_login(*, identifier: str, password: str) -> tuple[User, dict[str, str]]:
     """Check credentials (username, email or phone) and issue a token pair."""
     user = user_find_for_login(identifier=identifier)
-    if user is None or not user.is_active or not user.check_password(password):
+    if user is None:
+        # Hash anyway, so the response time does not tell which identifiers have an account.
+        User().set_password(password)
+        raise InvalidCredentials()
+    if not user.check_password(password) or not user.is_active:
         raise InvalidCredentials()
     _refuse_if_banned(user)
     user.last_login = timezone.now()
@@ -104,19 +131,26 @@ def user_login(*, identifier: str, password: str) -> tuple[User, dict[str, str]]
 
 
 def tokens_refresh(*, refresh: str) -> dict[str, str]:
-    """Rotate a refresh token: the old one is blacklisted, a new pair is returned."""
+    """Rotate a refresh token: the old one is blacklisted, a new pair is returned.
+
+    A banned user is told so (AccountBanned) although the ban has revoked the token already.
+    Two refreshes racing with one token: the unique blacklist row lets exactly one of them win.
+    """
     try:
-        old = RefreshToken(refresh)  # verifies signature, expiry and the blacklist
-    except TokenError:
+        payload = token_backend.decode(refresh, verify=True)  # signature and expiry, not yet the blacklist
+    except TokenBackendError:
         raise TokenInvalid() from None
-    user = User.objects.filter(pk=old.payload.get("user_id"), is_active=True).first()
+    user = User.objects.filter(pk=payload.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
     if user is None:
         raise TokenInvalid()
     _refuse_if_banned(user)
     try:
-        old.blacklist()
-    except IntegrityError:  # a concurrent refresh with the same token won
+        old = RefreshToken(refresh)  # the token type and the blacklist
+    except TokenError:
         raise TokenInvalid() from None
+    _, blacklisted_now = old.blacklist()
+    if not blacklisted_now:  # a concurrent refresh with the same token won
+        raise TokenInvalid()
     return tokens_issue(user=user)
 
 
@@ -132,12 +166,9 @@ def user_logout(*, user: User, refresh: str, access: AccessToken | None) -> None
         token = RefreshToken(refresh)
     except TokenError:
         raise TokenInvalid() from None
-    if str(token.payload.get("user_id")) != str(user.pk):
+    if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise TokenInvalid("That refresh token belongs to another session.")
-    try:
-        token.blacklist()
-    except IntegrityError:
-        pass  # already revoked: logging out twice is fine
+    token.blacklist()
     if access is not None:
         _revoke_access(access)
 
@@ -159,29 +190,42 @@ PROFILE_FIELDS = {"display_name", "bio", "avatar", "date_of_birth", "country", "
 
 @transaction.atomic
 def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
+    """Edit the user's own profile. The date of birth can be set once (age gates hang on it); an
+    account keeps an email or a phone number; an avatar of None clears it."""
     unknown = set(data) - PROFILE_FIELDS
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
-    if "date_of_birth" in data and data["date_of_birth"] is not None:
+    data = dict(data)
+    if "email" in data:
+        data["email"] = normalize_email(data["email"])
+    if "phone" in data:
+        data["phone"] = data["phone"] or None
+    if "avatar" in data and data["avatar"] is None:
+        data["avatar"] = ""
+    if data.get("date_of_birth") is not None:
         if user.date_of_birth is not None and user.date_of_birth != data["date_of_birth"]:
-            # Age gates hang on this: once set, only support can change it.
+            # Once set, only support can change it.
             raise serializers.ValidationError({"date_of_birth": ["Date of birth can only be set once."]})
+        _check_age(data["date_of_birth"])
+    email = data["email"] if "email" in data else user.email
+    phone = data["phone"] if "phone" in data else user.phone
+    if not email and not phone:
+        raise serializers.ValidationError({"email": ["Keep an email or a phone number on the account."]})
     for field, value in data.items():
-        if field in {"email", "phone"}:
-            value = value or None
         setattr(user, field, value)
     try:
         with transaction.atomic():
             user.save(update_fields=[*data.keys()])
     except IntegrityError:
-        raise serializers.ValidationError({"non_field_errors": ["Email or phone already in use."]}) from None
+        taken = _taken_errors(user_id=user.pk, username=None, email=email, phone=phone)
+        raise serializers.ValidationError(taken or {"non_field_errors": ["Could not save the profile."]}) from None
     return user
 
 
 def user_change_password(*, user: User, old_password: str, new_password: str) -> None:
     if not user.check_password(old_password):
         raise WrongPassword()
-    _check_password(new_password, user)
+    _check_password(new_password, user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])

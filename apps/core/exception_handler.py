@@ -1,6 +1,7 @@
 """One error shape for every 4xx/5xx of the API: {"code", "message", "details"}."""
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -41,17 +42,17 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     headers = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    # Whole seconds, rounded up: "0" would invite an immediate retry that is refused again.
+    retry_after = math.ceil(exc.wait) if getattr(exc, "wait", None) else None
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
 
     if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         first = _first_message(details)
         body = error_body("invalid", f"Invalid input: {first}" if first else "Invalid input.", details)
     elif isinstance(exc, exceptions.Throttled):
-        body = error_body(
-            "throttled", "Too many requests; try again later.", {"retry_after": exc.wait and int(exc.wait)}
-        )
+        body = error_body("throttled", "Too many requests; try again later.", {"retry_after": retry_after})
     else:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
