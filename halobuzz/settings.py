@@ -270,3 +270,14 @@ LIVE_VIEWERS_BROADCAST_SECONDS = env.float("LIVE_VIEWERS_BROADCAST_SECONDS", def
 LIVE_PRESENCE_REFRESH_SECONDS = env.float("LIVE_PRESENCE_REFRESH_SECONDS", default=5.0)
 LIVE_PRESENCE_TTL_SECONDS = env.float("LIVE_PRESENCE_TTL_SECONDS", default=15.0)
 LIVE_LINKCAST_INVITE_SECONDS = env.int("LIVE_LINKCAST_INVITE_SECONDS", default=60)
+
+# OG membership: how often Celery beat grants the daily bonus (once per member per local day,
+# whatever the interval) and marks expired memberships (seconds).
+OG_DAILY_BONUS_SECONDS = env.int("OG_DAILY_BONUS_SECONDS", default=3600)
+OG_EXPIRE_SECONDS = env.int("OG_EXPIRE_SECONDS", default=300)
+
+# Games: the highest return to player a prize table may have (an exact decimal string), the most a user may
+# lose (stakes minus payouts) per local day in coins, and whether games need a verified age.
+GAMES_RTP_CAP = env.str("GAMES_RTP_CAP", default="0.97")  # read as Decimal(str(...)), never float
+GAMES_DAILY_LOSS_LIMIT = env.int("GAMES_DAILY_LOSS_LIMIT", default=50_000)
+GAMES_REQUIRE_AGE_VERIFIED = env.bool("GAMES_REQUIRE_AGE_VERIFIED", default=True)
