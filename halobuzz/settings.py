@@ -52,9 +52,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "apps.core",
     "apps.accounts",
     "apps.wallet",
+    "apps.payments",
     "apps.gifts",
     "apps.live",
     "apps.og",
@@ -64,6 +68,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.InternalEndpointsMiddleware",  # probes and /metrics skip host/HTTPS checks
+    "apps.core.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -71,6 +78,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "apps.core.middleware.AdminTwoFactorMiddleware",
+    "apps.core.middleware.AdminLoginRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -230,11 +240,18 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
         },
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain" if EMBEDDED else "json"}},
+    "filters": {"request_id": {"()": "apps.core.observability.RequestIdFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if EMBEDDED else "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -271,6 +288,39 @@ LIVE_PRESENCE_REFRESH_SECONDS = env.float("LIVE_PRESENCE_REFRESH_SECONDS", defau
 LIVE_PRESENCE_TTL_SECONDS = env.float("LIVE_PRESENCE_TTL_SECONDS", default=15.0)
 LIVE_LINKCAST_INVITE_SECONDS = env.int("LIVE_LINKCAST_INVITE_SECONDS", default=60)
 
+# Payments (coin top-ups through eSewa ePay v2 and Khalti KPG-2). With the sandbox enabled (the
+# embedded default) both gateways point at the built-in offline sandbox under SITE_URL/sandbox/;
+# production takes the real URLs and secrets from the environment.
+PAYMENTS_SANDBOX_ENABLED = env.bool("PAYMENTS_SANDBOX_ENABLED", default=EMBEDDED)
+_PAY_SANDBOX = SITE_URL.rstrip("/") + "/sandbox"
+ESEWA_FORM_URL = env.str(
+    "ESEWA_FORM_URL",
+    default=f"{_PAY_SANDBOX}/esewa/api/epay/main/v2/form"
+    if PAYMENTS_SANDBOX_ENABLED
+    else "https://epay.esewa.com.np/api/epay/main/v2/form",
+)
+ESEWA_STATUS_URL = env.str(
+    "ESEWA_STATUS_URL",
+    default=f"{_PAY_SANDBOX}/esewa/api/epay/transaction/status/"
+    if PAYMENTS_SANDBOX_ENABLED
+    else "https://epay.esewa.com.np/api/epay/transaction/status/",
+)
+ESEWA_PRODUCT_CODE = env.str("ESEWA_PRODUCT_CODE", default="EPAYTEST" if PAYMENTS_SANDBOX_ENABLED else "")
+ESEWA_SECRET_KEY = env.str("ESEWA_SECRET_KEY", default="8gBm/:&EnhH.1/q" if PAYMENTS_SANDBOX_ENABLED else "")
+KHALTI_BASE_URL = env.str(
+    "KHALTI_BASE_URL",
+    default=f"{_PAY_SANDBOX}/khalti/api/v2/" if PAYMENTS_SANDBOX_ENABLED else "https://khalti.com/api/v2/",
+)
+KHALTI_SECRET_KEY = env.str(
+    "KHALTI_SECRET_KEY", default="test_secret_key_halobuzz_sandbox" if PAYMENTS_SANDBOX_ENABLED else ""
+)
+PAYMENT_GATEWAY_TIMEOUT = env.float("PAYMENT_GATEWAY_TIMEOUT", default=10.0)
+PAYMENT_PENDING_EXPIRY_MINUTES = env.int("PAYMENT_PENDING_EXPIRY_MINUTES", default=60)
+PAYMENT_VERIFY_MAX_RETRIES = env.int("PAYMENT_VERIFY_MAX_RETRIES", default=5)
+PAYMENT_VERIFY_BACKOFF_SECONDS = env.int("PAYMENT_VERIFY_BACKOFF_SECONDS", default=10)
+PAYMENT_RECONCILE_SECONDS = env.int("PAYMENT_RECONCILE_SECONDS", default=300)
+PAYMENT_REFUND_CHECK_DAYS = env.int("PAYMENT_REFUND_CHECK_DAYS", default=7)
+
 # OG membership: how often Celery beat grants the daily bonus (once per member per local day,
 # whatever the interval) and marks expired memberships (seconds).
 OG_DAILY_BONUS_SECONDS = env.int("OG_DAILY_BONUS_SECONDS", default=3600)
@@ -281,3 +331,62 @@ OG_EXPIRE_SECONDS = env.int("OG_EXPIRE_SECONDS", default=300)
 GAMES_RTP_CAP = env.str("GAMES_RTP_CAP", default="0.97")  # read as Decimal(str(...)), never float
 GAMES_DAILY_LOSS_LIMIT = env.int("GAMES_DAILY_LOSS_LIMIT", default=50_000)
 GAMES_REQUIRE_AGE_VERIFIED = env.bool("GAMES_REQUIRE_AGE_VERIFIED", default=True)
+
+# --- Ops: metrics, Sentry, admin two-factor (issue 10; deploy/README.md) ----------------------
+# /metrics: with a token, Prometheus sends "Authorization: Bearer <token>"; without one only these networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+# Database gauges (live streams, moderation backlog, stuck payments) are re-read at most this often per process.
+METRICS_DB_CACHE_SECONDS = env.float("METRICS_DB_CACHE_SECONDS", default=15.0)
+METRICS_DB_TIMEOUT_MS = env.int("METRICS_DB_TIMEOUT_MS", default=500)
+METRICS_PAYMENT_STUCK_SECONDS = env.int("METRICS_PAYMENT_STUCK_SECONDS", default=900)
+# Port on which a Celery worker serves its own metrics (0: off).
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+# Staff must pass a TOTP code (django-otp) before the admin; guesses on the admin login per address and minute.
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
+ADMIN_LOGIN_RATE = env.int("ADMIN_LOGIN_RATE", default=10)
+OTP_TOTP_ISSUER = "HaloBuzz"
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="embedded" if EMBEDDED else "production")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+SENTRY_PROFILES_SAMPLE_RATE = env.float("SENTRY_PROFILES_SAMPLE_RATE", default=0.0)
+SENTRY_SEND_PII = env.bool("SENTRY_SEND_PII", default=False)
+
+from apps.core import observability  # noqa: E402  (no models: safe while settings load)
+
+SENTRY_ENABLED = observability.sentry_init(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=SENTRY_RELEASE,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    profiles_sample_rate=SENTRY_PROFILES_SAMPLE_RATE,
+    send_default_pii=SENTRY_SEND_PII,
+)
+observability.celery_request_ids_connect()
+observability.celery_worker_metrics_connect(CELERY_METRICS_PORT)
+
+# Reels: upload limits (checked by reading the file), feed ranking, cheap counters, media serving.
+REELS_MAX_UPLOAD_BYTES = env.int("REELS_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+REELS_MIN_DURATION_SECONDS = env.float("REELS_MIN_DURATION_SECONDS", default=1.0)
+REELS_MAX_DURATION_SECONDS = env.float("REELS_MAX_DURATION_SECONDS", default=60.0)
+REELS_HOT_HALF_LIFE_HOURS = env.float("REELS_HOT_HALF_LIFE_HOURS", default=12.0)
+REELS_FOLLOWING_WINDOW_DAYS = env.int("REELS_FOLLOWING_WINDOW_DAYS", default=3)
+REELS_COUNTER_FLUSH_SECONDS = env.int("REELS_COUNTER_FLUSH_SECONDS", default=30)
+REELS_VIEW_DEDUPE_SECONDS = env.int("REELS_VIEW_DEDUPE_SECONDS", default=1800)
+REELS_VIDEO_REDIRECT = env.bool("REELS_VIDEO_REDIRECT", default=False)
+# Gift recommender: how often beat retrains it, how much history it learns from.
+GIFT_RECOMMENDER_TRAIN_SECONDS = env.int("GIFT_RECOMMENDER_TRAIN_SECONDS", default=6 * 3600)
+GIFT_RECOMMENDER_HISTORY_DAYS = env.int("GIFT_RECOMMENDER_HISTORY_DAYS", default=90)
+GIFT_RECOMMENDER_MAX_EXAMPLES = env.int("GIFT_RECOMMENDER_MAX_EXAMPLES", default=60_000)
+
+# --- Gifts ------------------------------------------------------------------------------------
+# Host's share of a gift's coins, in percent (the rest is platform revenue; the host's share rounds down).
+GIFT_HOST_SHARE_PERCENT = env.int("GIFT_HOST_SHARE_PERCENT", default=60)
+if not 0 <= GIFT_HOST_SHARE_PERCENT <= 100:
+    raise ImproperlyConfigured("GIFT_HOST_SHARE_PERCENT must be between 0 and 100.")
+GIFT_CATALOGUE_CACHE_SECONDS = env.int("GIFT_CATALOGUE_CACHE_SECONDS", default=300)
+# "redis" (sorted sets, needs REDIS_URL) or "sql" (aggregates over sends, cached a few seconds).
+GIFT_LEADERBOARD_BACKEND = env.str("GIFT_LEADERBOARD_BACKEND", default="redis" if REDIS_URL else "sql")
+GIFT_LEADERBOARD_CACHE_SECONDS = env.int("GIFT_LEADERBOARD_CACHE_SECONDS", default=10)
+GIFT_STREAM_TOTALS_SECONDS = env.int("GIFT_STREAM_TOTALS_SECONDS", default=10)

@@ -5,10 +5,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import views as core_views
+from apps.core.analytics_views import analytics_view
+from apps.core.metrics import metrics_view
+from apps.core.twofactor import admin_two_factor_view
 
 api_v1 = [
     path("", include("apps.accounts.urls")),
     path("wallet/", include("apps.wallet.urls")),
+    path("payments/", include("apps.payments.urls")),
     path("gifts/", include("apps.gifts.urls")),
     path("streams/", include("apps.live.urls")),
     path("og/", include("apps.og.urls")),
@@ -23,7 +27,11 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("metrics", metrics_view, name="metrics"),  # token or internal networks only (apps/core/metrics.py)
+    path("admin/2fa/", admin_two_factor_view, name="admin-2fa"),
+    path("admin/analytics/", admin.site.admin_view(analytics_view), name="admin-analytics"),
     path("admin/", admin.site.urls),
+    path("", include("apps.payments.web_urls")),
     path("", include("apps.live.web_urls")),
 ]
 

@@ -1,0 +1,135 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.exceptions import DomainError
+from apps.payments import selectors, services
+from apps.payments.models import CoinPackage, DailyTotal, GatewayExchange, Payment, PaymentReview
+
+
+@admin.register(CoinPackage)
+class CoinPackageAdmin(admin.ModelAdmin):
+    list_display = ("name", "price_paisa", "coins", "bonus_coins", "active", "order")
+    list_editable = ("active", "order")
+    list_filter = ("active",)
+    search_fields = ("name",)
+
+
+class GatewayExchangeInline(admin.TabularInline):
+    """The raw exchange with the gateway, oldest first."""
+
+    model = GatewayExchange
+    fields = (
+        "created_at",
+        "kind",
+        "method",
+        "url",
+        "request_data",
+        "response_status",
+        "response_body",
+        "error",
+        "outcome",
+        "duration_ms",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("id",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _npr(paisa: int) -> str:
+    return f"{paisa // 100}.{paisa % 100:02d}"
+
+
+class PaymentAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "user",
+        "gateway",
+        "status",
+        "amount_npr",
+        "coins",
+        "bonus_coins",
+        "merchant_ref",
+        "gateway_txn_id",
+        "created_at",
+    )
+    list_filter = (
+        "gateway",
+        "status",
+        ("created_at", admin.DateFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("merchant_ref", "gateway_ref", "gateway_txn_id", "user__username")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    inlines = [GatewayExchangeInline]
+    actions = ("reverify",)
+
+    @admin.display(description="NPR", ordering="amount_paisa")
+    def amount_npr(self, obj: Payment) -> str:
+        return _npr(obj.amount_paisa)
+
+    def has_reverify_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.reverify_payment")
+
+    @admin.action(description="Ask the gateway again (re-verify)", permissions=["reverify"])
+    def reverify(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        for payment_id in queryset.values_list("pk", flat=True):
+            try:
+                outcome = services.payment_reverify(payment_id=payment_id)
+            except DomainError as exc:
+                self.message_user(request, f"#{payment_id}: {exc.message}", messages.ERROR)
+                continue
+            text = f"#{payment_id}: {outcome.before} → {outcome.after}" + (f" ({outcome.note})" if outcome.note else "")
+            self.message_user(request, text, messages.SUCCESS if outcome.after == "completed" else messages.INFO)
+
+
+@admin.register(Payment)
+class PaymentAdmin(PaymentAdminBase):
+    pass
+
+
+@admin.register(PaymentReview)
+class PaymentReviewAdmin(PaymentAdminBase):
+    """Finance's queue: mismatches, ambiguous answers after retries, refunds of spent coins."""
+
+    list_display = ("id", "user", "gateway", "amount_npr", "review_reason", "last_gateway_status", "updated_at")
+    list_filter = ("gateway", ("created_at", admin.DateFieldListFilter))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
+        return selectors.review_queue().select_related("user")
+
+
+@admin.register(DailyTotal)
+class DailyTotalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Per day and gateway: attempts, completed payments, NPR received and coins issued."""
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        rows = selectors.daily_totals()
+        for row in rows:
+            row["npr"] = _npr(row["paisa"] or 0)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Daily totals per gateway",
+            "opts": self.model._meta,
+            "rows": rows,
+        }
+        return TemplateResponse(request, "payments/admin_daily_totals.html", context)
+
+
+@admin.register(GatewayExchange)
+class GatewayExchangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "gateway", "kind", "payment", "response_status", "error", "outcome", "created_at")
+    list_filter = ("gateway", "kind")
+    search_fields = ("payment__merchant_ref", "url", "outcome")
+    list_select_related = ("payment",)
+    date_hierarchy = "created_at"

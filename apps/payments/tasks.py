@@ -1,0 +1,21 @@
+from celery import shared_task
+from django.conf import settings
+
+from apps.payments.services import payment_verify, payments_reconcile
+
+
+@shared_task(bind=True, name="payments.payment_verify", max_retries=None, acks_late=True)
+def payment_verify_task(self, payment_id: int) -> str:
+    """Verify one payment with the gateway; transient answers retry with exponential backoff."""
+    final = self.request.retries >= settings.PAYMENT_VERIFY_MAX_RETRIES
+    outcome = payment_verify(payment_id=payment_id, final_attempt=final)
+    if outcome.retry:
+        countdown = min(settings.PAYMENT_VERIFY_BACKOFF_SECONDS * 2**self.request.retries, 3600)
+        raise self.retry(countdown=countdown)
+    return outcome.after
+
+
+@shared_task(name="payments.payments_reconcile")
+def payments_reconcile_task() -> int:
+    """Re-check pending payments, expire stale ones, pick up refunds. Returns how many changed."""
+    return len(payments_reconcile())
