@@ -56,3 +56,31 @@ def user_sockets_close(*, user_id: int, reason: str, stream_id: int | None = Non
             logger.exception("socket close not delivered", extra={"user_id": user_id})
 
     transaction.on_commit(send)
+
+
+def room_sockets_close(*, stream_id: int, reason: str) -> None:
+    """After commit, tell every socket of the stream's room why and close it (the stream ended)."""
+
+    def send() -> None:
+        try:
+            async_to_sync(get_channel_layer().group_send)(
+                stream_group_name(stream_id), {"type": "session.close", "reason": reason, "stream_id": stream_id}
+            )
+        except Exception:
+            logger.exception("room close not delivered", extra={"stream_id": stream_id})
+
+    transaction.on_commit(send)
+
+
+def user_event_publish(*, user_id: int, event_type: str, payload: dict[str, Any]) -> None:
+    """After commit, send an event to every room socket of one user (invitations meant for a host)."""
+
+    def send() -> None:
+        try:
+            async_to_sync(get_channel_layer().group_send)(
+                user_group_name(user_id), {"type": "room.event", "event": {"type": event_type, "payload": payload}}
+            )
+        except Exception:
+            logger.exception("user event not delivered", extra={"user_id": user_id, "event_type": event_type})
+
+    transaction.on_commit(send)

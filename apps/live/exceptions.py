@@ -5,3 +5,75 @@ class StreamNotLive(DomainError):
     code = "stream_not_live"
     status = 409
     message = "This stream is not live."
+
+
+class AlreadyLive(DomainError):
+    code = "already_live"
+    status = 409
+    message = "You already have a live stream; end it first."
+
+
+class NotStreamHost(DomainError):
+    code = "not_stream_host"
+    status = 403
+    message = "Only the host of this stream can do that."
+
+
+class KickedFromStream(DomainError):
+    code = "kicked"
+    status = 403
+    message = "You were removed from this stream."
+
+
+class StreamBlocked(DomainError):
+    code = "user_blocked"
+    status = 403
+    message = "This host has blocked you, or you have blocked them."
+
+
+class AgoraNotConfigured(DomainError):
+    code = "agora_not_configured"
+    status = 503
+    message = "Video is not available: Agora is not configured on this server."
+
+
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+    status = 401
+    message = "Sign in first: send a valid access token."
+
+
+class ChatRefused(DomainError):
+    code = "chat_refused"
+    status = 403
+    message = "You cannot chat in this room right now."
+
+
+class ChatRateLimited(DomainError):
+    code = "chat_rate_limited"
+    status = 429
+    message = "You are sending messages too fast."
+
+
+class InvalidEvent(DomainError):
+    code = "invalid_event"
+    status = 400
+    message = "The event is malformed."
+
+
+class UnknownEvent(DomainError):
+    code = "unknown_event"
+    status = 400
+    message = "Unknown event type."
+
+
+class OgUnavailable(DomainError):
+    code = "og_unavailable"
+    status = 409
+    message = "OG memberships are not available on this server yet."
+
+
+class LinkCastError(DomainError):
+    code = "linkcast_refused"
+    status = 409
+    message = "The LinkCast cannot change that way."

@@ -144,7 +144,9 @@ class LinkCast(models.Model):
                 fields=["host_stream"], condition=Q(status__in=["invited", "active"]), name="linkcast_one_open_per_host"
             ),
             models.UniqueConstraint(
-                fields=["guest_stream"], condition=Q(status__in=["invited", "active"]), name="linkcast_one_open_per_guest"
+                fields=["guest_stream"],
+                condition=Q(status__in=["invited", "active"]),
+                name="linkcast_one_open_per_guest",
             ),
             models.CheckConstraint(condition=~Q(host_stream=models.F("guest_stream")), name="linkcast_two_streams"),
         ]

@@ -1,1 +1,5 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from apps.live.consumers import StreamRoomConsumer
+
+websocket_urlpatterns = [path("ws/streams/<int:stream_id>/", StreamRoomConsumer.as_asgi())]

@@ -1,1 +1,22 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.live import apis
+
+urlpatterns = [
+    path("", apis.StreamGoLiveApi.as_view(), name="stream-go-live"),
+    path("active", apis.StreamListActiveApi.as_view(), name="stream-active"),
+    path("active/", apis.StreamListActiveApi.as_view()),
+    path("<int:stream_id>/", apis.StreamDetailApi.as_view(), name="stream-detail"),
+    path("<int:stream_id>/end/", apis.StreamEndApi.as_view(), name="stream-end"),
+    path("<int:stream_id>/heartbeat/", apis.StreamHeartbeatApi.as_view(), name="stream-heartbeat"),
+    path("<int:stream_id>/join/", apis.StreamJoinApi.as_view(), name="stream-join"),
+    path("<int:stream_id>/leave/", apis.StreamLeaveApi.as_view(), name="stream-leave"),
+    path("<int:stream_id>/token/", apis.StreamTokenApi.as_view(), name="stream-token"),
+    path("linkcasts/", apis.LinkCastInviteApi.as_view(), name="linkcast-invite"),
+    path("linkcasts/<int:linkcast_id>/", apis.LinkCastDetailApi.as_view(), name="linkcast-detail"),
+    path("linkcasts/<int:linkcast_id>/accept/", apis.LinkCastAcceptApi.as_view(), name="linkcast-accept"),
+    path("linkcasts/<int:linkcast_id>/decline/", apis.LinkCastDeclineApi.as_view(), name="linkcast-decline"),
+    path("linkcasts/<int:linkcast_id>/leave/", apis.LinkCastLeaveApi.as_view(), name="linkcast-leave"),
+    path("linkcasts/<int:linkcast_id>/audio/", apis.LinkCastAudioApi.as_view(), name="linkcast-audio"),
+    path("linkcasts/<int:linkcast_id>/token/", apis.LinkCastTokenApi.as_view(), name="linkcast-token"),
+]

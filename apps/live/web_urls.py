@@ -1,1 +1,5 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.live import views
+
+urlpatterns = [path("streams/<int:stream_id>/watch/", views.stream_watch, name="stream-watch")]

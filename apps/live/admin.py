@@ -1,0 +1,83 @@
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from apps.core.exceptions import DomainError
+from apps.live import services
+from apps.live.models import LinkCast, Stream, StreamKick, StreamMute
+
+
+@admin.register(Stream)
+class StreamAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "title",
+        "host",
+        "status",
+        "category",
+        "current_viewers",
+        "peak_viewers",
+        "started_at",
+        "watch",
+    )
+    list_filter = ("status", "category", "chat_mode")
+    search_fields = ("title", "host__username", "host__display_name")
+    list_select_related = ("host",)
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "host",
+        "status",
+        "channel_name",
+        "started_at",
+        "ended_at",
+        "end_reason",
+        "last_heartbeat_at",
+        "current_viewers",
+        "peak_viewers",
+        "gift_coins_total",
+        "gifts_count",
+        "likes_total",
+        "pinned_message",
+    )
+    actions = ["end_streams"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="room")
+    def watch(self, obj: Stream) -> str:
+        return format_html('<a href="/streams/{}/watch/">watch</a>', obj.pk)
+
+    @admin.action(description="End the selected streams (moderation)", permissions=["change"])
+    def end_streams(self, request, queryset) -> None:
+        ended = 0
+        for stream_id in queryset.filter(status__in=Stream.ACTIVE_STATUSES).values_list("pk", flat=True):
+            try:
+                services.stream_end(stream_id=stream_id, reason=f"ended by {request.user.username}", by_moderation=True)
+                ended += 1
+            except DomainError as exc:
+                self.message_user(request, f"Stream {stream_id}: {exc.message}", messages.ERROR)
+        self.message_user(request, f"Ended {ended} stream(s).", messages.SUCCESS)
+
+
+@admin.register(StreamKick)
+class StreamKickAdmin(admin.ModelAdmin):
+    list_display = ("stream", "user", "kicked_by", "reason", "created_at")
+    list_select_related = ("stream", "user", "kicked_by")
+    search_fields = ("user__username", "stream__title")
+    raw_id_fields = ("stream", "user", "kicked_by")
+
+
+@admin.register(StreamMute)
+class StreamMuteAdmin(admin.ModelAdmin):
+    list_display = ("stream", "user", "muted_until", "created_at")
+    list_select_related = ("stream", "user")
+    search_fields = ("user__username", "stream__title")
+    raw_id_fields = ("stream", "user")
+
+
+@admin.register(LinkCast)
+class LinkCastAdmin(admin.ModelAdmin):
+    list_display = ("id", "host_stream", "guest_stream", "status", "created_at", "started_at", "ended_at")
+    list_filter = ("status",)
+    list_select_related = ("host_stream", "guest_stream")
+    readonly_fields = ("host_stream", "guest_stream", "status", "channel_name", "started_at", "ended_at", "end_reason")

@@ -1,0 +1,294 @@
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.serializers import StrictInputSerializer
+from apps.live import selectors, services
+from apps.live.agora import agora_configured
+from apps.live.models import LinkCast, Stream
+
+
+def ws_url(request: Request, stream_id: int) -> str:
+    base = settings.LIVE_WS_BASE_URL.rstrip("/")
+    if not base:
+        base = f"{'wss' if request.is_secure() else 'ws'}://{request.get_host()}"
+    return f"{base}/ws/streams/{stream_id}/"
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField(source="name")
+    avatar = serializers.ImageField(allow_null=True)
+
+
+class StreamSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    category = serializers.CharField()
+    cover = serializers.ImageField(allow_null=True)
+    status = serializers.ChoiceField(choices=Stream.Status.choices)
+    host = UserBriefSerializer()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    end_reason = serializers.CharField()
+    current_viewers = serializers.IntegerField()
+    peak_viewers = serializers.IntegerField()
+    likes_total = serializers.IntegerField()
+    gift_coins_total = serializers.IntegerField()
+    gifts_count = serializers.IntegerField()
+    chat_mode = serializers.ChoiceField(choices=Stream.ChatMode.choices)
+    slow_mode_seconds = serializers.IntegerField()
+    pinned_message = serializers.JSONField(allow_null=True)
+
+
+class ActiveStreamSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    category = serializers.CharField()
+    cover = serializers.CharField(allow_null=True)
+    host = serializers.DictField()
+    current_viewers = serializers.IntegerField()
+    likes_total = serializers.IntegerField()
+    started_at = serializers.DateTimeField(allow_null=True)
+
+
+class AgoraTokenSerializer(serializers.Serializer):
+    app_id = serializers.CharField()
+    token = serializers.CharField()
+    channel = serializers.CharField()
+    uid = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=["publisher", "subscriber"])
+    expires_at = serializers.IntegerField(help_text="Unix seconds.")
+
+
+class RtmTokenSerializer(serializers.Serializer):
+    app_id = serializers.CharField()
+    token = serializers.CharField()
+    user = serializers.CharField()
+    expires_at = serializers.IntegerField()
+
+
+class TokensSerializer(serializers.Serializer):
+    rtc = AgoraTokenSerializer()
+    rtm = RtmTokenSerializer()
+    linkcast_rtc = AgoraTokenSerializer(allow_null=True)
+
+
+class StreamSessionSerializer(serializers.Serializer):
+    stream = StreamSerializer()
+    agora = TokensSerializer(allow_null=True, help_text="null when Agora is not configured on the server.")
+    ws_url = serializers.CharField()
+    heartbeat_seconds = serializers.IntegerField(required=False)
+
+
+def _session(request: Request, stream: Stream, *, heartbeat: bool = False) -> dict[str, Any]:
+    body = {
+        "stream": StreamSerializer(stream, context={"request": request}).data,
+        "agora": services.stream_tokens_or_none(stream=stream, user=request.user),
+        "ws_url": ws_url(request, stream.pk),
+    }
+    if heartbeat:
+        body["heartbeat_seconds"] = settings.LIVE_HEARTBEAT_SECONDS
+    return body
+
+
+class StreamGoLiveApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class InputSerializer(StrictInputSerializer):
+        title = serializers.CharField(max_length=120)
+        category = serializers.RegexField(r"^[A-Za-z0-9 _-]{0,40}$", required=False, allow_blank=True, default="")
+        cover = serializers.ImageField(required=False, allow_null=True)
+
+    @extend_schema(request=InputSerializer, responses={201: StreamSessionSerializer}, operation_id="streams_go_live")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        stream = services.stream_go_live(host=request.user, **data.validated_data)
+        return Response(_session(request, stream, heartbeat=True), status=status.HTTP_201_CREATED)
+
+
+class StreamListActiveApi(APIView):
+    class FilterSerializer(StrictInputSerializer):
+        category = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
+        following = serializers.BooleanField(required=False, default=False)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+        offset = serializers.IntegerField(required=False, min_value=0, default=0)
+
+    class OutputSerializer(serializers.Serializer):
+        count = serializers.IntegerField()
+        next_offset = serializers.IntegerField(allow_null=True)
+        results = ActiveStreamSerializer(many=True)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("category", str),
+            OpenApiParameter("following", bool, description="Only hosts I follow."),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+        ],
+        responses={200: OutputSerializer},
+        operation_id="streams_active",
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        rows = selectors.stream_list_live(viewer=request.user, category=f["category"], following=f["following"])
+        page = rows[f["offset"] : f["offset"] + f["limit"]]
+        next_offset = f["offset"] + f["limit"] if f["offset"] + f["limit"] < len(rows) else None
+        return Response({"count": len(rows), "next_offset": next_offset, "results": page})
+
+
+class StreamDetailApi(APIView):
+    class OutputSerializer(StreamSerializer):
+        linkcast = serializers.DictField(allow_null=True)
+        ws_url = serializers.CharField()
+
+    @extend_schema(responses={200: OutputSerializer}, operation_id="streams_detail")
+    def get(self, request: Request, stream_id: int) -> Response:
+        stream = selectors.stream_get(stream_id=stream_id)
+        linkcast = selectors.linkcast_open_for_stream(stream_id=stream.pk)
+        body = dict(StreamSerializer(stream, context={"request": request}).data)
+        body["linkcast"] = selectors.linkcast_public(linkcast) if linkcast else None
+        body["ws_url"] = ws_url(request, stream.pk)
+        return Response(body)
+
+
+class StreamEndApi(APIView):
+    @extend_schema(request=None, responses={200: StreamSerializer}, operation_id="streams_end")
+    def post(self, request: Request, stream_id: int) -> Response:
+        stream = services.stream_end_by_host(stream_id=stream_id, user=request.user)
+        stream = selectors.stream_get(stream_id=stream.pk)
+        return Response(StreamSerializer(stream, context={"request": request}).data)
+
+
+class StreamHeartbeatApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField()
+        last_heartbeat_at = serializers.DateTimeField()
+        heartbeat_seconds = serializers.IntegerField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="streams_heartbeat")
+    def post(self, request: Request, stream_id: int) -> Response:
+        stream = services.stream_heartbeat(stream_id=stream_id, user=request.user)
+        return Response(
+            {
+                "status": stream.status,
+                "last_heartbeat_at": stream.last_heartbeat_at,
+                "heartbeat_seconds": settings.LIVE_HEARTBEAT_SECONDS,
+            }
+        )
+
+
+class StreamJoinApi(APIView):
+    @extend_schema(request=None, responses={200: StreamSessionSerializer}, operation_id="streams_join")
+    def post(self, request: Request, stream_id: int) -> Response:
+        stream = services.stream_viewer_join(stream_id=stream_id, user=request.user)
+        return Response(_session(request, stream))
+
+
+class StreamLeaveApi(APIView):
+    @extend_schema(request=None, responses={204: None}, operation_id="streams_leave")
+    def post(self, request: Request, stream_id: int) -> Response:
+        services.stream_viewer_leave(stream_id=stream_id, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StreamTokenApi(APIView):
+    """Fresh Agora tokens (call before the old ones expire); 503 agora_not_configured without credentials."""
+
+    @extend_schema(request=None, responses={200: TokensSerializer}, operation_id="streams_token")
+    def post(self, request: Request, stream_id: int) -> Response:
+        stream = selectors.stream_get(stream_id=stream_id)
+        return Response(services.stream_tokens_issue(stream=stream, user=request.user))
+
+
+# --- LinkCast ------------------------------------------------------------------------------------
+
+
+class LinkCastSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=LinkCast.Status.choices)
+    channel = serializers.CharField(allow_null=True)
+    hosts = serializers.ListField(child=serializers.DictField())
+
+
+def _linkcast_body(linkcast: LinkCast) -> dict[str, Any]:
+    return selectors.linkcast_public(linkcast)
+
+
+class LinkCastInviteApi(APIView):
+    class InputSerializer(StrictInputSerializer):
+        guest_stream_id = serializers.IntegerField(min_value=1)
+
+    @extend_schema(request=InputSerializer, responses={201: LinkCastSerializer}, operation_id="linkcast_invite")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        linkcast = services.linkcast_invite(user=request.user, **data.validated_data)
+        return Response(_linkcast_body(linkcast), status=status.HTTP_201_CREATED)
+
+
+class LinkCastDetailApi(APIView):
+    @extend_schema(responses={200: LinkCastSerializer}, operation_id="linkcast_detail")
+    def get(self, request: Request, linkcast_id: int) -> Response:
+        return Response(_linkcast_body(selectors.linkcast_get(linkcast_id=linkcast_id)))
+
+
+class LinkCastAcceptApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        linkcast = LinkCastSerializer()
+        agora = AgoraTokenSerializer(allow_null=True)
+
+    @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="linkcast_accept")
+    def post(self, request: Request, linkcast_id: int) -> Response:
+        linkcast = services.linkcast_accept(linkcast_id=linkcast_id, user=request.user)
+        token = (
+            services.linkcast_token_issue(linkcast_id=linkcast.pk, user=request.user) if agora_configured() else None
+        )
+        return Response({"linkcast": _linkcast_body(linkcast), "agora": token})
+
+
+class LinkCastDeclineApi(APIView):
+    @extend_schema(request=None, responses={200: LinkCastSerializer}, operation_id="linkcast_decline")
+    def post(self, request: Request, linkcast_id: int) -> Response:
+        return Response(_linkcast_body(services.linkcast_decline(linkcast_id=linkcast_id, user=request.user)))
+
+
+class LinkCastLeaveApi(APIView):
+    @extend_schema(request=None, responses={200: LinkCastSerializer}, operation_id="linkcast_leave")
+    def post(self, request: Request, linkcast_id: int) -> Response:
+        return Response(_linkcast_body(services.linkcast_leave(linkcast_id=linkcast_id, user=request.user)))
+
+
+class LinkCastAudioApi(APIView):
+    class InputSerializer(StrictInputSerializer):
+        user_id = serializers.IntegerField(min_value=1, required=False, help_text="Default: yourself.")
+        muted = serializers.BooleanField()
+
+    @extend_schema(request=InputSerializer, responses={200: LinkCastSerializer}, operation_id="linkcast_audio")
+    def post(self, request: Request, linkcast_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        linkcast = services.linkcast_audio_set(
+            linkcast_id=linkcast_id,
+            user=request.user,
+            target_user_id=data.validated_data.get("user_id", request.user.pk),
+            muted=data.validated_data["muted"],
+        )
+        return Response(_linkcast_body(linkcast))
+
+
+class LinkCastTokenApi(APIView):
+    @extend_schema(request=None, responses={200: AgoraTokenSerializer}, operation_id="linkcast_token")
+    def post(self, request: Request, linkcast_id: int) -> Response:
+        return Response(services.linkcast_token_issue(linkcast_id=linkcast_id, user=request.user))
