@@ -69,3 +69,251 @@ class BannedWord(models.Model):
 
     def __str__(self) -> str:
         return self.term
+
+
+class Frame(models.Model):
+    """A still from a live stream, uploaded by its host every few seconds and scored by the NSFW model."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the model"
+        SAFE = "safe", "Safe"
+        REVIEW = "review", "Flagged for review"
+        BLOCKED = "blocked", "Blocked"
+        FAILED = "failed", "Could not be scored"
+
+    FLAGGED = (Status.REVIEW, Status.BLOCKED)
+
+    stream = models.ForeignKey("live.Stream", on_delete=models.PROTECT, related_name="moderation_frames")
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    image = models.ImageField(upload_to="moderation/frames/%Y/%m/%d/", width_field="width", height_field="height")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    score = models.FloatField(null=True, blank=True)
+    model_version = models.CharField(max_length=120, blank=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "uploaded_at"], name="mod_frame_status_idx"),
+            models.Index(fields=["stream", "-uploaded_at"], name="mod_frame_stream_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"frame #{self.pk} of stream #{self.stream_id}"
+
+
+class AgeCheck(models.Model):
+    """One selfie age estimate; a likely minor waits for a moderator who reviews an ID document."""
+
+    class Outcome(models.TextChoices):
+        ADULT = "adult", "Clearly adult"
+        LIKELY_MINOR = "likely_minor", "Possibly a minor: review"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="age_checks")
+    # Kept only for likely minors (the reviewer compares it with the ID); adults' selfies are not stored.
+    selfie = models.ImageField(upload_to="moderation/age/selfies/%Y/%m/", blank=True)
+    id_document = models.FileField(upload_to="moderation/age/ids/%Y/%m/", blank=True)
+    estimated_age = models.FloatField()
+    face_box = models.JSONField(default=list, help_text="[left, top, right, bottom] in the submitted image")
+    model_version = models.CharField(max_length=120)
+    outcome = models.CharField(max_length=14, choices=Outcome.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="mod_agecheck_user_idx")]
+
+    def __str__(self) -> str:
+        return f"age check #{self.pk} of user #{self.user_id}"
+
+
+class Case(models.Model):
+    """One item of the moderator queue: a flagged frame, an age review, a report (merged per target) or an appeal."""
+
+    class Kind(models.TextChoices):
+        FRAME = "frame", "Flagged frame"
+        AGE_REVIEW = "age_review", "Age review"
+        REPORT = "report", "User report"
+        APPEAL = "appeal", "Appeal"
+
+    class TargetType(models.TextChoices):
+        STREAM = "stream", "Stream"
+        USER = "user", "User"
+        REEL = "reel", "Reel"
+        CHAT_MESSAGE = "chat_message", "Chat message"
+        FRAME = "frame", "Frame"
+        AGE_CHECK = "age_check", "Age check"
+        ENFORCEMENT = "enforcement", "Enforcement"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    target_type = models.CharField(max_length=14, choices=TargetType.choices)
+    target_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="moderation_cases",
+        help_text="The user any action would hit.",
+    )
+    stream = models.ForeignKey("live.Stream", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    frame = models.ForeignKey(Frame, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    age_check = models.ForeignKey(AgeCheck, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    enforcement = models.ForeignKey(
+        "Enforcement", null=True, blank=True, on_delete=models.PROTECT, related_name="appeal_cases"
+    )
+    score = models.FloatField(null=True, blank=True)
+    model_version = models.CharField(max_length=120, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    reporter_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        permissions = [("act_case", "Can act on moderation cases (dismiss, warn, end stream, suspend, ban)")]
+        constraints = [
+            # Duplicate reports merge: at most one open case per target and kind.
+            models.UniqueConstraint(
+                fields=["kind", "target_type", "target_id"],
+                condition=models.Q(status="open"),
+                name="mod_case_one_open_per_target",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="mod_case_status_idx"),
+            models.Index(fields=["decided_at"], name="mod_case_decided_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class Report(models.Model):
+    class Reason(models.TextChoices):
+        NUDITY = "nudity", "Nudity or sexual content"
+        VIOLENCE = "violence", "Violence or threats"
+        HARASSMENT = "harassment", "Harassment or hate"
+        MINOR = "minor", "Looks under 18"
+        SPAM = "spam", "Spam or scam"
+        OTHER = "other", "Something else"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    details = models.CharField(max_length=500, blank=True)
+    message_text = models.CharField(max_length=1000, blank=True, help_text="The reported chat message, as seen.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "reporter"], name="mod_report_one_per_reporter")]
+
+    def __str__(self) -> str:
+        return f"report #{self.pk} on case #{self.case_id}"
+
+
+class Enforcement(models.Model):
+    """Something moderation did to a user, explained to them (and appealable once)."""
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", "Warning"
+        STREAM_ENDED = "stream_ended", "Stream ended"
+        STRIKE = "strike", "Strike"
+        SUSPENSION = "suspension", "Suspension"
+        BAN = "ban", "Ban"
+        CHAT_MUTE = "chat_mute", "Muted in chat"
+        AGE_HOLD = "age_hold", "Held for age review"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enforcements")
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    rule = models.CharField(max_length=60, help_text="Which rule, e.g. nsfw_frame, chat_language, reported.")
+    explanation = models.CharField(max_length=500)
+    stream = models.ForeignKey("live.Stream", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    frame = models.ForeignKey(Frame, null=True, blank=True, on_delete=models.PROTECT, related_name="enforcements")
+    message_text = models.CharField(max_length=1000, blank=True)
+    model_score = models.FloatField(null=True, blank=True)
+    model_version = models.CharField(max_length=120, blank=True)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="enforcements")
+    ends_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="mod_enf_user_idx"),
+            models.Index(fields=["user", "kind", "created_at"], name="mod_enf_user_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for user #{self.user_id}"
+
+
+class Appeal(models.Model):
+    """A user's one appeal against an enforcement."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        UPHELD = "upheld", "Upheld (enforcement stays)"
+        OVERTURNED = "overturned", "Overturned (enforcement lifted)"
+
+    enforcement = models.OneToOneField(Enforcement, on_delete=models.CASCADE, related_name="appeal")
+    text = models.CharField(max_length=1000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome_note = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"appeal of enforcement #{self.enforcement_id}"
+
+
+class ModerationAction(models.Model):
+    """The append-only audit log: who did what to whom, why and when (actor empty = automatic)."""
+
+    class Action(models.TextChoices):
+        DISMISS = "dismiss", "Dismiss"
+        WARN = "warn", "Warn"
+        END_STREAM = "end_stream", "End stream"
+        SUSPEND = "suspend", "Suspend"
+        BAN = "ban", "Ban"
+        STRIKE = "strike", "Strike"
+        MUTE = "mute", "Mute in chat"
+        AGE_HOLD = "age_hold", "Hold for age review"
+        AGE_APPROVE = "age_approve", "Approve age"
+        AGE_REJECT = "age_reject", "Reject age"
+        APPEAL_UPHOLD = "appeal_uphold", "Uphold appeal"
+        APPEAL_OVERTURN = "appeal_overturn", "Overturn appeal"
+        REEL_REJECT = "reel_reject", "Reject reel"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="actions")
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    stream = models.ForeignKey("live.Stream", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        who = self.actor_id or "system"
+        return f"{self.get_action_display()} by {who} at {self.created_at:%Y-%m-%d %H:%M}"
