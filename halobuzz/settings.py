@@ -390,3 +390,20 @@ GIFT_CATALOGUE_CACHE_SECONDS = env.int("GIFT_CATALOGUE_CACHE_SECONDS", default=3
 GIFT_LEADERBOARD_BACKEND = env.str("GIFT_LEADERBOARD_BACKEND", default="redis" if REDIS_URL else "sql")
 GIFT_LEADERBOARD_CACHE_SECONDS = env.int("GIFT_LEADERBOARD_CACHE_SECONDS", default=10)
 GIFT_STREAM_TOTALS_SECONDS = env.int("GIFT_STREAM_TOTALS_SECONDS", default=10)
+
+# --- Moderation -------------------------------------------------------------------------------
+# Open-NSFW weights (never downloaded: a missing file is an error) and the Keras backend they run on.
+NSFW_WEIGHTS_PATH = env.str("NSFW_WEIGHTS_PATH", default=str(SHARED_DIR / "models" / "open_nsfw_weights.h5"))
+KERAS_BACKEND = env.str("KERAS_BACKEND", default="jax")
+NSFW_BATCH_SIZE = env.int("NSFW_BATCH_SIZE", default=16)
+# Age model: directory with age-v1.onnx and shape_predictor_5_face_landmarks.dat.
+AGE_MODEL_DIR = env.str("AGE_MODEL_DIR", default=str(SHARED_DIR / "models" / "age"))
+# Hosts upload a frame this often while live (returned when going live).
+MODERATION_FRAME_INTERVAL_SECONDS = env.int("MODERATION_FRAME_INTERVAL_SECONDS", default=5)
+# Frame and selfie upload limits: bytes, total pixels, shortest side.
+MODERATION_FRAME_MAX_BYTES = env.int("MODERATION_FRAME_MAX_BYTES", default=2 * 1024 * 1024)
+MODERATION_IMAGE_MAX_PIXELS = env.int("MODERATION_IMAGE_MAX_PIXELS", default=4096 * 4096)
+MODERATION_IMAGE_MIN_SIDE = env.int("MODERATION_IMAGE_MIN_SIDE", default=64)
+MODERATION_SELFIE_MAX_BYTES = env.int("MODERATION_SELFIE_MAX_BYTES", default=8 * 1024 * 1024)
+# Seconds between beat sweeps that delete safe frames past their retention.
+MODERATION_FRAME_SWEEP_SECONDS = env.int("MODERATION_FRAME_SWEEP_SECONDS", default=3600)
