@@ -1,0 +1,190 @@
+"""Ops middleware: request ids, internal endpoints, request metrics, staff two-factor, admin login limits.
+
+Order in settings.MIDDLEWARE (top first):
+    RequestIdMiddleware          every later log line of the request carries its id
+    InternalEndpointsMiddleware  /healthz, /readyz, /metrics answer before the host and HTTPS checks
+                                 (probes and Prometheus call pods by IP over plain HTTP)
+    RequestMetricsMiddleware     counts and times everything else
+    ... Django's security, session, auth ...
+    django_otp OTPMiddleware     request.user.is_verified()
+    AdminTwoFactorMiddleware     staff must pass a one-time password before the admin (ADMIN_REQUIRE_2FA)
+    AdminLoginRateLimitMiddleware  bounds password guessing on the admin login form
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from apps.core import metrics
+from apps.core.observability import REQUEST_ID_HEADER, request_id_from_header, request_id_var
+
+logger = logging.getLogger(__name__)
+
+GetResponse = Callable[[HttpRequest], HttpResponse]
+
+
+class RequestIdMiddleware:
+    """Takes X-Request-ID from the caller (or makes one), logs with it, and returns it in the response."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        # Not reset afterwards: Django logs 4xx/5xx ("django.request") after the middleware chain
+        # returns. Each request runs in its own thread or context and sets the id first thing.
+        request_id_var.set(request_id)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+def _internal_views() -> dict[str, Callable[[HttpRequest], HttpResponse]]:
+    from apps.core import views
+
+    return {"/healthz": views.healthz, "/readyz": views.readyz, "/metrics": metrics.metrics_view}
+
+
+class InternalEndpointsMiddleware:
+    """Serves the probe and metrics endpoints directly.
+
+    Kubelet probes and Prometheus reach a pod by its IP over plain HTTP: through the normal stack
+    they would meet ALLOWED_HOSTS (400) and the HTTPS redirect (301, which a probe counts as success
+    even when the database is down). These views need neither a session nor a user.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.views = _internal_views()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        view = self.views.get(request.path_info)
+        if view is not None and request.method in ("GET", "HEAD"):
+            return view(request)
+        return self.get_response(request)
+
+
+class RequestMetricsMiddleware:
+    """Counts requests and their latency by view name (bounded), method and status."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        view = (match.view_name or "unnamed") if match is not None else "unresolved"
+        metrics.http_observe(
+            view=view, method=request.method or "", status=response.status_code, seconds=time.perf_counter() - started
+        )
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        match = getattr(request, "resolver_match", None)
+        view = (match.view_name or "unnamed") if match is not None else "unresolved"
+        metrics.HTTP_EXCEPTIONS.labels(view=view, type=type(exception).__name__[:60]).inc()
+
+
+def _admin_prefix() -> str:
+    return reverse("admin:index")
+
+
+class AdminTwoFactorMiddleware:
+    """With ADMIN_REQUIRE_2FA on, a signed-in staff member reaches the admin only after a one-time password.
+
+    Needs django_otp's OTPMiddleware before it. Pages open without the second factor: the login
+    and logout forms, and the verification page itself (apps.core.twofactor), which refuses staff
+    who have no confirmed device.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.ADMIN_REQUIRE_2FA and self._needs_second_factor(request):
+            return redirect(f"{reverse('admin-2fa')}?next={request.get_full_path()}")
+        return self.get_response(request)
+
+    @staticmethod
+    def _needs_second_factor(request: HttpRequest) -> bool:
+        prefix = _admin_prefix()
+        path = request.path_info
+        if not path.startswith(prefix):
+            return False
+        if path in (reverse("admin:login"), reverse("admin:logout"), reverse("admin-2fa")):
+            return False
+        if path.startswith(f"{prefix}jsi18n"):
+            return False
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_staff:
+            return False  # the admin itself sends anonymous users to its login form
+        return not user.is_verified()
+
+
+class AdminLoginRateLimitMiddleware:
+    """Bounds password guesses on the admin login form per client address (ADMIN_LOGIN_RATE per minute).
+
+    DRF throttles cover the API; the admin's login form is a plain Django view.
+    """
+
+    WINDOW_SECONDS = 60
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path_info in (reverse("admin:login"), reverse("admin-2fa")):
+            address = request.META.get("REMOTE_ADDR", "unknown")
+            key = f"admin-login-rate:{request.path_info}:{address}:{int(time.time() // self.WINDOW_SECONDS)}"
+            added = cache.add(key, 1, timeout=self.WINDOW_SECONDS + 5)
+            count = 1 if added else cache.incr(key)
+            if count > settings.ADMIN_LOGIN_RATE:
+                logger.warning("admin login rate limited", extra={"path": request.path_info})
+                return HttpResponse(
+                    "Too many sign-in attempts; wait a minute and try again.\n",
+                    status=429,
+                    content_type="text/plain",
+                    headers={"Retry-After": str(self.WINDOW_SECONDS)},
+                )
+        return self.get_response(request)
+
+
+class WebSocketMetricsMiddleware:
+    """ASGI middleware for the websocket router: keeps halobuzz_websocket_connections current.
+
+    Wrap the websocket application in halobuzz/asgi.py:
+        "websocket": WebSocketMetricsMiddleware(AllowedHostsOriginValidator(...))
+    A connection counts from the server's `websocket.accept` until the socket closes.
+    """
+
+    def __init__(self, app: Callable[..., Awaitable[Any]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> Any:
+        if scope.get("type") != "websocket":
+            return await self.app(scope, receive, send)
+        accepted = False
+
+        async def counting_send(message: dict) -> None:
+            nonlocal accepted
+            if message.get("type") == "websocket.accept" and not accepted:
+                accepted = True
+                metrics.ws_connection_opened()
+            await send(message)
+
+        try:
+            return await self.app(scope, receive, counting_send)
+        finally:
+            if accepted:
+                metrics.ws_connection_closed()
