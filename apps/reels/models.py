@@ -1,1 +1,93 @@
-from django.db import models  # noqa: F401
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def reel_video_path(instance: "Reel", filename: str) -> str:
+    # The client's file name is never used: it may hold anything (paths, personal data).
+    ext = PurePosixPath(filename).suffix.lower()[:8] or ".mp4"
+    return f"reels/videos/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{ext}"
+
+
+def reel_thumbnail_path(instance: "Reel", filename: str) -> str:
+    return f"reels/thumbnails/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.jpg"
+
+
+class Reel(models.Model):
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        PUBLISHED = "published", "Published"
+        REJECTED = "rejected", "Rejected"
+        DELETED = "deleted", "Deleted by the author"
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reels")
+    caption = models.CharField(max_length=300, blank=True)
+    video = models.FileField(upload_to=reel_video_path, max_length=200)
+    content_type = models.CharField(max_length=40, help_text="Sniffed from the file's bytes, not the client's claim.")
+    size_bytes = models.BigIntegerField()
+    duration_seconds = models.FloatField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail = models.ImageField(upload_to=reel_thumbnail_path, max_length=200, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING)
+    rejection_reason = models.CharField(max_length=300, blank=True)
+    moderation_score = models.FloatField(null=True, blank=True, help_text="Highest NSFW frame score.")
+    moderation_model_version = models.CharField(max_length=60, blank=True)
+    # Counters: likes and comments move with their rows; views and shares are counted in Redis
+    # and folded in by the reels.counters_flush beat task.
+    views_count = models.BigIntegerField(default=0)
+    likes_count = models.BigIntegerField(default=0)
+    comments_count = models.BigIntegerField(default=0)
+    shares_count = models.BigIntegerField(default=0)
+    hot_score = models.FloatField(default=0.0, help_text="Feed rank: freshness plus log2 of weighted engagement.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(views_count__gte=0, likes_count__gte=0, comments_count__gte=0, shares_count__gte=0),
+                name="reel_counts_non_negative",
+            ),
+            models.CheckConstraint(condition=Q(size_bytes__gte=0), name="reel_size_non_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-hot_score", "-id"], name="reel_feed_hot_idx"),
+            models.Index(fields=["author", "status", "-hot_score", "-id"], name="reel_author_hot_idx"),
+            models.Index(fields=["author", "-created_at"], name="reel_author_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reel #{self.pk} by {self.author_id}"
+
+
+class ReelLike(models.Model):
+    reel = models.ForeignKey(Reel, on_delete=models.CASCADE, related_name="likes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reel_likes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["reel", "user"], name="reel_like_once")]
+        indexes = [models.Index(fields=["user", "-created_at"], name="reel_like_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes reel {self.reel_id}"
+
+
+class ReelComment(models.Model):
+    reel = models.ForeignKey(Reel, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reel_comments")
+    text = models.CharField(max_length=500, help_text="As shown: banned words already masked.")
+    was_masked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["reel", "-created_at"], name="reel_comment_reel_idx")]
+
+    def __str__(self) -> str:
+        return f"comment #{self.pk} on reel {self.reel_id}"

@@ -1,1 +1,17 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.reels import apis
+
+urlpatterns = [
+    path("", apis.ReelUploadApi.as_view(), name="reel-upload"),
+    path("feed/", apis.ReelFeedApi.as_view(), name="reel-feed"),
+    path("mine/", apis.ReelMineApi.as_view(), name="reel-mine"),
+    path("by/<int:user_id>/", apis.ReelByAuthorApi.as_view(), name="reel-by-author"),
+    path("<int:reel_id>/", apis.ReelDetailApi.as_view(), name="reel-detail"),
+    path("<int:reel_id>/video/", apis.ReelVideoApi.as_view(), name="reel-video"),
+    path("<int:reel_id>/like/", apis.ReelLikeApi.as_view(), name="reel-like"),
+    path("<int:reel_id>/comments/", apis.ReelCommentListCreateApi.as_view(), name="reel-comments"),
+    path("<int:reel_id>/view/", apis.ReelViewApi.as_view(), name="reel-view"),
+    path("<int:reel_id>/share/", apis.ReelShareApi.as_view(), name="reel-share"),
+    path("comments/<int:comment_id>/", apis.ReelCommentDeleteApi.as_view(), name="reel-comment-delete"),
+]

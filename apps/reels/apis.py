@@ -1,0 +1,248 @@
+from django.conf import settings
+from django.http import HttpResponseRedirect
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from apps.core.pagination import FeedCursorPagination
+from apps.core.serializers import StrictInputSerializer
+from apps.reels import selectors, services
+from apps.reels.media import ranged_file_response
+from apps.reels.models import Reel
+from apps.reels.uploads import limit_upload_size
+
+
+class AuthorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField(source="name")
+
+
+class ReelSerializer(serializers.Serializer):
+    """A reel as its viewers see it; `liked` needs context["liked_ids"] (one query per page)."""
+
+    id = serializers.IntegerField()
+    author = AuthorSerializer()
+    caption = serializers.CharField()
+    status = serializers.CharField()
+    rejection_reason = serializers.CharField()
+    video_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    duration_seconds = serializers.FloatField(allow_null=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    views_count = serializers.IntegerField()
+    likes_count = serializers.IntegerField()
+    comments_count = serializers.IntegerField()
+    shares_count = serializers.IntegerField()
+    liked = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+
+    def get_video_url(self, reel: Reel) -> str:
+        return reverse("reel-video", kwargs={"reel_id": reel.pk}, request=self.context.get("request"))
+
+    def get_thumbnail_url(self, reel: Reel) -> str | None:
+        if not reel.thumbnail:
+            return None
+        url = reel.thumbnail.url
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None and url.startswith("/") else url
+
+    def get_liked(self, reel: Reel) -> bool:
+        return reel.pk in self.context.get("liked_ids", ())
+
+
+def _reel_body(request: Request, reels: list[Reel]) -> list[dict]:
+    liked = selectors.liked_reel_ids(user=request.user, reel_ids=[reel.pk for reel in reels])
+    return ReelSerializer(reels, many=True, context={"request": request, "liked_ids": liked}).data
+
+
+class ReelUploadApi(APIView):
+    """Upload a short video (multipart: `video`, optional `caption`). Answers 202: poll the reel."""
+
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(StrictInputSerializer):
+        video = serializers.FileField(allow_empty_file=False)
+        caption = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={202: ReelSerializer},
+        operation_id="reel_upload",
+    )
+    def post(self, request: Request) -> Response:
+        # Before anything reads the body: an oversize upload is refused while it arrives.
+        limit_upload_size(request._request, max_bytes=settings.REELS_MAX_UPLOAD_BYTES)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reel = services.reel_upload(
+            author=request.user, upload=data.validated_data["video"], caption=data.validated_data["caption"]
+        )
+        reel.refresh_from_db()
+        return Response(_reel_body(request, [reel])[0], status=status.HTTP_202_ACCEPTED)
+
+
+class ReelMineApi(APIView):
+    """The signed-in user's reels in every state (processing, published, rejected), newest first."""
+
+    @extend_schema(responses={200: ReelSerializer(many=True)}, operation_id="reel_list_mine")
+    def get(self, request: Request) -> Response:
+        paginator = FeedCursorPagination()
+        page = paginator.paginate_queryset(selectors.reel_list_mine(user=request.user), request, view=self)
+        return paginator.get_paginated_response(_reel_body(request, page))
+
+
+class ReelByAuthorApi(APIView):
+    """A user's published reels (empty when either blocked the other), newest first."""
+
+    @extend_schema(responses={200: ReelSerializer(many=True)}, operation_id="reel_list_by_author")
+    def get(self, request: Request, user_id: int) -> Response:
+        paginator = FeedCursorPagination()
+        qs = selectors.reel_list_by_author(author_id=user_id, viewer=request.user)
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(_reel_body(request, page))
+
+
+class ReelFeedApi(APIView):
+    """The feed: recent reels of people you follow first, then fresh and engaging ones."""
+
+    class FilterSerializer(StrictInputSerializer):
+        cursor = serializers.CharField(required=False, max_length=500)
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=50, default=10)
+
+    class OutputSerializer(serializers.Serializer):
+        next = serializers.URLField(allow_null=True)
+        results = ReelSerializer(many=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer}, operation_id="reel_feed")
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        token = params.validated_data.get("cursor")
+        cursor = selectors.FeedCursor.decode(token) if token else None
+        page = selectors.reel_feed(viewer=request.user, cursor=cursor, size=params.validated_data["page_size"])
+        next_url = None
+        if page.next_cursor is not None:
+            base = request.build_absolute_uri(request.path)
+            next_url = f"{base}?cursor={page.next_cursor.encode()}&page_size={params.validated_data['page_size']}"
+        return Response({"next": next_url, "results": _reel_body(request, page.reels)})
+
+
+class ReelDetailApi(APIView):
+    @extend_schema(responses={200: ReelSerializer}, operation_id="reel_get")
+    def get(self, request: Request, reel_id: int) -> Response:
+        reel = selectors.reel_get_visible(reel_id=reel_id, viewer=request.user)
+        return Response(_reel_body(request, [reel])[0])
+
+    @extend_schema(responses={204: None}, operation_id="reel_delete")
+    def delete(self, request: Request, reel_id: int) -> Response:
+        services.reel_delete(reel_id=reel_id, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnyAcceptNegotiation(BaseContentNegotiation):
+    """Video players send Accept headers like `video/*`: the body is the file whatever they ask."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ReelVideoApi(APIView):
+    """The video file, honouring `Range` (206 partial content) so players can seek and resume."""
+
+    content_negotiation_class = AnyAcceptNegotiation
+
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(OpenApiTypes.BINARY),
+            206: OpenApiResponse(OpenApiTypes.BINARY),
+            416: OpenApiResponse(description="Range not satisfiable"),
+        },
+        parameters=[OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="bytes=start-end")],
+        operation_id="reel_video",
+    )
+    def get(self, request: Request, reel_id: int):
+        reel = selectors.reel_get_visible(reel_id=reel_id, viewer=request.user)
+        if settings.REELS_VIDEO_REDIRECT:
+            return HttpResponseRedirect(reel.video.url)
+        return ranged_file_response(
+            request._request, field_file=reel.video, content_type=reel.content_type, etag=f'"reel-{reel.pk}"'
+        )
+
+
+class ReelLikeApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        liked = serializers.BooleanField()
+        likes_count = serializers.IntegerField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="reel_like")
+    def post(self, request: Request, reel_id: int) -> Response:
+        reel = services.reel_like(reel_id=reel_id, user=request.user)
+        return Response({"liked": True, "likes_count": reel.likes_count})
+
+    @extend_schema(responses={200: OutputSerializer}, operation_id="reel_unlike")
+    def delete(self, request: Request, reel_id: int) -> Response:
+        reel = services.reel_unlike(reel_id=reel_id, user=request.user)
+        return Response({"liked": False, "likes_count": reel.likes_count})
+
+
+class CommentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = AuthorSerializer()
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ReelCommentListCreateApi(APIView):
+    class InputSerializer(StrictInputSerializer):
+        text = serializers.CharField(max_length=500, trim_whitespace=True)
+
+    @extend_schema(responses={200: CommentSerializer(many=True)}, operation_id="reel_comment_list")
+    def get(self, request: Request, reel_id: int) -> Response:
+        reel = selectors.reel_get_visible(reel_id=reel_id, viewer=request.user)
+        paginator = FeedCursorPagination()
+        page = paginator.paginate_queryset(selectors.comment_list(reel=reel, viewer=request.user), request, view=self)
+        return paginator.get_paginated_response(CommentSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: CommentSerializer}, operation_id="reel_comment_create")
+    def post(self, request: Request, reel_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = services.reel_comment_create(reel_id=reel_id, user=request.user, text=data.validated_data["text"])
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class ReelCommentDeleteApi(APIView):
+    @extend_schema(responses={204: None}, operation_id="reel_comment_delete")
+    def delete(self, request: Request, comment_id: int) -> Response:
+        services.reel_comment_delete(comment_id=comment_id, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReelViewApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        counted = serializers.BooleanField(help_text="False for a repeat view within the dedupe window.")
+
+    @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="reel_view")
+    def post(self, request: Request, reel_id: int) -> Response:
+        return Response({"counted": services.reel_view(reel_id=reel_id, user=request.user)})
+
+
+class ReelShareApi(APIView):
+    """Count a share (the app builds the link and opens the share sheet itself)."""
+
+    @extend_schema(request=None, responses={204: None}, operation_id="reel_share")
+    def post(self, request: Request, reel_id: int) -> Response:
+        services.reel_share(reel_id=reel_id, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,40 @@
+"""A request-scoped upload handler that stops reading a multipart body past the reel size limit.
+
+Django's own handlers would spool the whole body to disk before any view code runs; this one
+raises as soon as the running total passes the limit, so an oversize upload costs at most the
+limit in disk and bandwidth.
+"""
+
+from django.core.files.uploadhandler import FileUploadHandler
+from django.http import HttpRequest
+
+from apps.reels.exceptions import VideoTooLarge
+
+MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries, headers and the small text fields
+
+
+class MaxSizeUploadHandler(FileUploadHandler):
+    def __init__(self, request: HttpRequest | None = None, *, max_bytes: int) -> None:
+        super().__init__(request)
+        self.max_bytes = max_bytes
+        self.received = 0
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):  # noqa: N803
+        if content_length and content_length > self.max_bytes + MULTIPART_OVERHEAD_BYTES:
+            raise VideoTooLarge(details={"max_bytes": self.max_bytes, "received_bytes": content_length})
+        return None
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.max_bytes:
+            raise VideoTooLarge(details={"max_bytes": self.max_bytes})
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        self.received = 0  # per file: the next handler builds the file object
+        return None
+
+
+def limit_upload_size(request: HttpRequest, *, max_bytes: int) -> None:
+    """Install the size cap on a Django request; call before anything reads request.FILES."""
+    request.upload_handlers.insert(0, MaxSizeUploadHandler(request, max_bytes=max_bytes))
