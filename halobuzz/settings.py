@@ -6,6 +6,7 @@ layer, cache and Celery, SECRET_KEY required, secure cookies and HSTS. `.env.exa
 variable.
 """
 
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -396,6 +397,8 @@ GIFT_STREAM_TOTALS_SECONDS = env.int("GIFT_STREAM_TOTALS_SECONDS", default=10)
 NSFW_WEIGHTS_PATH = env.str("NSFW_WEIGHTS_PATH", default=str(SHARED_DIR / "models" / "open_nsfw_weights.h5"))
 KERAS_BACKEND = env.str("KERAS_BACKEND", default="jax")
 NSFW_BATCH_SIZE = env.int("NSFW_BATCH_SIZE", default=16)
+# JAX keeps compiled programs here, so a restarted worker loads the model in seconds, not tens.
+NSFW_JAX_CACHE_DIR = env.str("NSFW_JAX_CACHE_DIR", default=str(Path(tempfile.gettempdir()) / "halobuzz-jax-cache"))
 # Age model: directory with age-v1.onnx and shape_predictor_5_face_landmarks.dat.
 AGE_MODEL_DIR = env.str("AGE_MODEL_DIR", default=str(SHARED_DIR / "models" / "age"))
 # Hosts upload a frame this often while live (returned when going live).
