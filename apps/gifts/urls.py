@@ -1,1 +1,16 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.gifts import apis
+
+urlpatterns = [
+    path("", apis.GiftCatalogueApi.as_view(), name="gift-catalogue"),
+    path("send/", apis.GiftSendApi.as_view(), name="gift-send"),
+    path("statement.csv", apis.HostStatementApi.as_view(), name="gift-statement"),
+    path("leaderboards/gifters/", apis.TopGiftersApi.as_view(), name="gift-leaderboard-gifters"),
+    path("leaderboards/hosts/", apis.TopHostsApi.as_view(), name="gift-leaderboard-hosts"),
+    path(
+        "leaderboards/streams/<int:stream_id>/gifters/",
+        apis.StreamTopGiftersApi.as_view(),
+        name="gift-leaderboard-stream",
+    ),
+]

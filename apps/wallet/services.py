@@ -2,13 +2,16 @@
 know what a gift, a game or an OG tier is.
 """
 
+import functools
 import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -46,6 +49,30 @@ def _must_apply_now(account: Account, amount: int) -> bool:
     return account.kind == Account.Kind.USER_COINS or (account.is_user_account and amount < 0)
 
 
+def _entry_create(
+    *, kind: str, ref: str, memo: str, created_by_id: int | None, created_at: datetime
+) -> JournalEntry | None:
+    """Insert the entry, or return None when (kind, ref) exists (a retry): one statement, no savepoint.
+
+    A concurrent twin with the same (kind, ref) makes this wait until it commits (then None) or
+    rolls back (then the insert goes ahead).
+    """
+    table = JournalEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, ref, memo, created_by_id, created_at) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (kind, ref) DO NOTHING RETURNING id",
+            [kind, ref, memo, created_by_id, created_at],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry = JournalEntry(id=row[0], kind=kind, ref=ref, memo=memo, created_by_id=created_by_id, created_at=created_at)
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
+
+
 @transaction.atomic
 def ledger_post(
     *,
@@ -58,9 +85,9 @@ def ledger_post(
     """Record one balanced entry and move the coins.
 
     Postings to the same account are merged. Debits of user accounts are applied under the
-    account's row lock (taken in pk order, so concurrent entries cannot deadlock) and refused with
-    InsufficientCoins/InsufficientEarnings when they would overdraw. Credits that cannot fail are
-    appended unapplied: `ledger_rollup` folds them into balances.
+    account's row lock (rows are updated in pk order, so concurrent entries cannot deadlock) and
+    refused with InsufficientCoins/InsufficientEarnings when they would overdraw. Credits that
+    cannot fail are appended unapplied: `ledger_rollup` folds them into balances.
 
     Raises DuplicateEntry when (kind, ref) was already recorded: retries change nothing.
     """
@@ -75,30 +102,177 @@ def ledger_post(
     if sum(merged.values()) != 0 or len(merged) < 2:
         raise UnbalancedEntry(details={"postings": {str(pk): amount for pk, amount in merged.items()}})
 
-    try:
-        with transaction.atomic():
-            entry = JournalEntry.objects.create(kind=kind, ref=ref, memo=memo[:300], created_by=created_by)
-    except IntegrityError:
-        raise DuplicateEntry(details={"kind": kind, "ref": ref}) from None
+    entry = _entry_create(
+        kind=kind,
+        ref=ref,
+        memo=memo[:300],
+        created_by_id=created_by.pk if created_by else None,
+        created_at=timezone.now(),
+    )
+    if entry is None:
+        raise DuplicateEntry(details={"kind": kind, "ref": ref})
 
     immediate = sorted(pk for pk, amount in merged.items() if _must_apply_now(accounts[pk], amount))
-    if immediate:
-        locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=immediate).order_by("pk")}
-        for pk in immediate:
-            account, amount = locked[pk], merged[pk]
-            if amount < 0:
-                available = account.balance
-                if account.kind != Account.Kind.USER_COINS:
-                    available = _rollup_locked(account)
-                if available + amount < 0:
-                    error = InsufficientCoins if account.kind == Account.Kind.USER_COINS else InsufficientEarnings
-                    raise error(details={"balance": available, "needed": -amount})
+    for pk in immediate:
+        account, amount = accounts[pk], merged[pk]
+        if amount < 0 and account.kind == Account.Kind.USER_COINS:
+            # The conditional UPDATE takes the row lock and re-checks the balance on the newest row
+            # version, so concurrent spends of one balance cannot both pass.
+            if not Account.objects.filter(pk=pk, balance__gte=-amount).update(balance=F("balance") + amount):
+                balance = Account.objects.filter(pk=pk).values_list("balance", flat=True).first() or 0
+                raise InsufficientCoins(details={"balance": balance, "needed": -amount})
+        elif amount < 0:
+            # Earnings have credits waiting for the rollup: fold them in under the lock, then check.
+            locked = Account.objects.select_for_update().get(pk=pk)
+            available = _rollup_locked(locked)
+            if available + amount < 0:
+                raise InsufficientEarnings(details={"balance": available, "needed": -amount})
+            Account.objects.filter(pk=pk).update(balance=F("balance") + amount)
+        else:
             Account.objects.filter(pk=pk).update(balance=F("balance") + amount)
 
     Posting.objects.bulk_create(
         [Posting(entry=entry, account_id=pk, amount=amount, applied=pk in immediate) for pk, amount in merged.items()]
     )
     return entry
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What `coins_spend` recorded."""
+
+    entry_id: int
+    created_at: datetime
+    balance: int  # the payer's spendable coins afterwards
+
+
+@functools.cache
+def _spend_sql(platform: tuple[bool, ...]) -> str:
+    """The one statement of `coins_spend`; `platform` says which credits go to platform accounts."""
+    account, entry, posting = Account._meta.db_table, JournalEntry._meta.db_table, Posting._meta.db_table
+    # One indexed lookup per credit: (owner, kind) and the platform's (kind) are unique.
+    credit_rows = " UNION ALL ".join(
+        f"SELECT id, %(amount{i})s::bigint AS amount FROM {account} "  # noqa: S608
+        + ("WHERE owner_id IS NULL" if is_platform else f"WHERE owner_id = %(owner{i})s")
+        + f" AND kind = %(kind{i})s"
+        for i, is_platform in enumerate(platform)
+    )
+    return f"""
+WITH credit AS ({credit_rows}),
+debit AS (
+    UPDATE {account} SET balance = balance - %(total)s
+    WHERE owner_id = %(payer)s AND kind = 'user_coins' AND balance >= %(total)s
+      AND (SELECT count(*) FROM credit) = %(n_credits)s
+    RETURNING id, balance
+),
+entry AS (
+    INSERT INTO {entry} (kind, ref, memo, created_by_id, created_at)
+    SELECT %(kind)s, %(ref)s, %(memo)s, %(created_by)s, %(at)s FROM debit
+    ON CONFLICT (kind, ref) DO NOTHING
+    RETURNING id
+),
+posted AS (
+    INSERT INTO {posting} (entry_id, account_id, amount, applied)
+    SELECT entry.id, debit.id, -%(total)s, true FROM entry CROSS JOIN debit
+    UNION ALL
+    SELECT entry.id, credit.id, credit.amount, false FROM entry CROSS JOIN credit
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM credit), (SELECT balance FROM debit), (SELECT id FROM entry), (SELECT count(*) FROM posted)
+"""  # noqa: S608
+
+
+def coins_spend(
+    *,
+    payer_id: int,
+    credits: Sequence[tuple[int | None, str, int]],
+    kind: str,
+    ref: str,
+    memo: str = "",
+    created_by_id: int | None = None,
+) -> Spend:
+    """Spend a user's coins: debit their spendable coins, credit each (owner_id or None, account kind,
+    coins) as one balanced entry. The hot path of gifts: on PostgreSQL it is ONE statement.
+
+    The payer's debit is checked and applied under the payer's row lock; the credits are appended
+    unapplied (never locking a popular host's row) and folded in by `ledger_rollup`. Credits go to
+    earnings or platform accounts only. Raises InsufficientCoins (nothing written) or DuplicateEntry
+    when (kind, ref) exists. It does not open a savepoint: when it raises inside a surrounding
+    transaction, that transaction is marked for rollback and must not go on (the caller's atomic
+    block re-raises, which is what a request wants).
+    """
+    merged: dict[tuple[int | None, str], int] = defaultdict(int)
+    for owner_id, account_kind, amount in credits:
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            raise UnbalancedEntry("Credits are positive integers.")
+        if account_kind == Account.Kind.USER_COINS or (owner_id is None) == (account_kind in Account.USER_KINDS):
+            raise UnbalancedEntry(f"coins_spend cannot credit {account_kind} of {owner_id}.")
+        merged[(owner_id, account_kind)] += amount
+    total = sum(merged.values())
+    if not merged:
+        raise UnbalancedEntry("A spend needs at least one credit.")
+    memo = memo[:300]
+    at = timezone.now()
+
+    if connection.vendor != "postgresql":  # the embedded default: the general path does the same
+        with transaction.atomic():
+            postings = [(account_for_user(user_id=payer_id), -total)]
+            for (owner_id, account_kind), amount in merged.items():
+                account = (
+                    account_for_user(user_id=owner_id, kind=account_kind)
+                    if owner_id is not None
+                    else platform_account(kind=account_kind)
+                )
+                postings.append((account, amount))
+            created_by = User(pk=created_by_id) if created_by_id else None
+            entry = ledger_post(kind=kind, ref=ref, postings=postings, memo=memo, created_by=created_by)
+            return Spend(entry_id=entry.pk, created_at=entry.created_at, balance=coins_balance_now(user_id=payer_id))
+
+    params: dict[str, object] = {
+        "payer": payer_id,
+        "total": total,
+        "n_credits": len(merged),
+        "kind": kind,
+        "ref": ref,
+        "memo": memo,
+        "created_by": created_by_id,
+        "at": at,
+    }
+    owners: list[tuple[int | None, str]] = list(merged)
+    for i, (owner_id, account_kind) in enumerate(owners):
+        params[f"owner{i}"], params[f"kind{i}"], params[f"amount{i}"] = owner_id, account_kind, merged[owners[i]]
+    sql = _spend_sql(tuple(owner_id is None for owner_id, _ in owners))
+    with transaction.atomic(savepoint=False):
+        for _attempt in range(2):
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                found, balance, entry_id, posted = cursor.fetchone()
+            if found == len(owners):
+                break
+            # Nothing was written: a credit account does not exist yet (a host's first gift). Create
+            # them (race-safe) and run the statement once more.
+            for owner_id, account_kind in owners:
+                if owner_id is None:
+                    platform_account(kind=account_kind)
+                else:
+                    account_for_user(user_id=owner_id, kind=account_kind)
+        else:  # pragma: no cover - the accounts exist after the first pass
+            raise RuntimeError("coins_spend could not find its credit accounts")
+        if balance is None:
+            raise InsufficientCoins(details={"balance": coins_balance_now(user_id=payer_id), "needed": total})
+        if entry_id is None:
+            raise DuplicateEntry(details={"kind": kind, "ref": ref})
+        if posted != len(owners) + 1:  # pragma: no cover - would mean the statement itself is wrong
+            raise RuntimeError(f"coins_spend wrote {posted} postings for {len(owners) + 1}")
+    return Spend(entry_id=entry_id, created_at=at, balance=balance)
+
+
+def coins_balance_now(*, user_id: int) -> int:
+    """The user's spendable coins as stored now (0 without an account)."""
+    return (
+        Account.objects.filter(owner_id=user_id, kind=Account.Kind.USER_COINS).values_list("balance", flat=True).first()
+        or 0
+    )
 
 
 def _rollup_locked(account: Account) -> int:

@@ -1,0 +1,220 @@
+import csv
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.idempotency import HEADER, idempotent
+from apps.core.serializers import StrictInputSerializer
+from apps.gifts import selectors, services
+from apps.gifts.leaderboards import Board, Period
+from apps.gifts.models import GiftSend
+from apps.gifts.services import QUANTITY_MAX
+
+
+class GiftSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    coin_price = serializers.IntegerField()
+    icon_url = serializers.CharField()
+    animation_url = serializers.CharField()
+    category = serializers.CharField()
+    og_only = serializers.BooleanField()
+    order = serializers.IntegerField()
+
+
+class GiftCatalogueApi(APIView):
+    """The active gifts in tray order (cached; anyone may read it)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses={200: GiftSerializer(many=True)}, operation_id="gift_catalogue")
+    def get(self, request: Request) -> Response:
+        return Response([gift.as_dict() for gift in selectors.gift_catalogue()])
+
+
+class GiftSendApi(APIView):
+    class InputSerializer(StrictInputSerializer):
+        stream = serializers.IntegerField(min_value=1)
+        gift = serializers.IntegerField(min_value=1)
+        quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX, default=1)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(source="send.id")
+        stream = serializers.IntegerField(source="send.stream_id")
+        gift = serializers.IntegerField(source="send.gift_id")
+        quantity = serializers.IntegerField(source="send.quantity")
+        coins = serializers.IntegerField(source="send.coins")
+        host_share = serializers.IntegerField(source="send.host_share")
+        platform_share = serializers.IntegerField(source="send.platform_share")
+        rate = serializers.IntegerField(source="send.rate")
+        balance = serializers.IntegerField(help_text="Your coins after the send.")
+        created_at = serializers.DateTimeField(source="send.created_at")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+        parameters=[OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, required=True)],
+        operation_id="gift_send",
+    )
+    @idempotent(required=True)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sent = services.gift_send(
+            sender=request.user,
+            stream_id=data.validated_data["stream"],
+            gift_id=data.validated_data["gift"],
+            quantity=data.validated_data["quantity"],
+            ref=services.gift_ref(sender_id=request.user.pk, idempotency_key=request.headers[HEADER]),
+        )
+        return Response(self.OutputSerializer(sent).data, status=status.HTTP_201_CREATED)
+
+
+STATEMENT_COLUMNS = ["time", "sender", "gift", "quantity", "coins", "host_share", "platform_share", "rate_percent"]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+class HostStatementApi(APIView):
+    """CSV of every gift the signed-in host received between two local dates (inclusive)."""
+
+    class FilterSerializer(StrictInputSerializer):
+        # "from" is a keyword in Python: the field is named from_ and reads the "from" parameter.
+        from_ = serializers.DateField(required=False)
+        to = serializers.DateField(required=False)
+
+        def to_internal_value(self, data):
+            data = {("from_" if k == "from" else k): v for k, v in data.items()}
+            return super().to_internal_value(data)
+
+        def validate(self, attrs):
+            today = timezone.localdate()
+            attrs.setdefault("to", today)
+            attrs.setdefault("from_", attrs["to"] - timedelta(days=30))
+            if attrs["from_"] > attrs["to"]:
+                raise serializers.ValidationError({"from": ["Must not be after 'to'."]})
+            if (attrs["to"] - attrs["from_"]).days > 366:
+                raise serializers.ValidationError({"from": ["A statement covers at most one year."]})
+            return attrs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First day (default: 30 days before 'to')"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, inclusive (default: today)"),
+        ],
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV statement")},
+        operation_id="gift_host_statement",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        params = self.FilterSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        tz = ZoneInfo(settings.TIME_ZONE)
+        first, last = params.validated_data["from_"], params.validated_data["to"]
+        start = datetime.combine(first, time.min, tzinfo=tz)
+        end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+        sends = selectors.host_statement(host=request.user, start=start, end=end)
+        response = StreamingHttpResponse(self._rows(sends, tz), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="halobuzz-gifts-{first}-to-{last}.csv"'
+        return response
+
+    @staticmethod
+    def _rows(sends, tz: ZoneInfo) -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        yield writer.writerow(STATEMENT_COLUMNS)
+        send: GiftSend
+        for send in sends.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    send.created_at.astimezone(tz).isoformat(timespec="seconds"),
+                    send.sender.username,
+                    send.gift.name,
+                    send.quantity,
+                    send.coins,
+                    send.host_share,
+                    send.platform_share,
+                    send.rate,
+                ]
+            )
+
+
+class LeaderboardOutputSerializer(serializers.Serializer):
+    class UserSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        username = serializers.CharField()
+        display_name = serializers.CharField(source="name")
+
+    rank = serializers.IntegerField()
+    user = UserSerializer()
+    coins = serializers.IntegerField()
+
+
+class LeaderboardFilterSerializer(StrictInputSerializer):
+    period = serializers.ChoiceField(choices=[p.value for p in Period], default=Period.DAY.value)
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+
+
+class _LeaderboardApi(APIView):
+    board: Board
+
+    def get(self, request: Request, stream_id: int | None = None) -> Response:
+        params = LeaderboardFilterSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        period = Period.ALL if self.board == Board.STREAM else Period(params.validated_data["period"])
+        rows = selectors.leaderboard_top(
+            board=self.board, period=period, stream_id=stream_id, limit=params.validated_data["limit"]
+        )
+        return Response({"period": period.value, "results": LeaderboardOutputSerializer(rows, many=True).data})
+
+
+_LEADERBOARD_PARAMS = [
+    OpenApiParameter("period", str, enum=[p.value for p in Period], description="day (default), week or all"),
+    OpenApiParameter("limit", int, description="1..100, default 20"),
+]
+
+
+class TopGiftersApi(_LeaderboardApi):
+    """Senders by coins spent on gifts today, this week or all time."""
+
+    board = Board.GIFTERS
+
+    @extend_schema(parameters=_LEADERBOARD_PARAMS, operation_id="gift_leaderboard_gifters")
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class TopHostsApi(_LeaderboardApi):
+    """Hosts by coins earned (their share) today, this week or all time."""
+
+    board = Board.HOSTS
+
+    @extend_schema(parameters=_LEADERBOARD_PARAMS, operation_id="gift_leaderboard_hosts")
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class StreamTopGiftersApi(_LeaderboardApi):
+    """Senders to one stream by coins spent."""
+
+    board = Board.STREAM
+
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int, description="1..100, default 20")],
+        operation_id="gift_leaderboard_stream",
+    )
+    def get(self, request: Request, stream_id: int) -> Response:
+        return super().get(request, stream_id=stream_id)
