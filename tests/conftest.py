@@ -24,6 +24,15 @@ def _clean_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Full-strength PBKDF2 costs ~0.35 s a hash: tests hash with MD5 (PBKDF2 hashes still verify)."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
