@@ -76,7 +76,8 @@ def verify_006(token: str, *, app_id: str, certificate: str, channel: str, uid: 
         raise ValueError("channel checksum differs")
     if decoded.crc_uid != crc32(uid_str.encode()) & 0xFFFFFFFF:
         raise ValueError("uid checksum differs")
-    expected = hmac.new(certificate.encode(), app_id.encode() + channel.encode() + uid_str.encode() + decoded.message, sha256)
+    signed = app_id.encode() + channel.encode() + uid_str.encode() + decoded.message
+    expected = hmac.new(certificate.encode(), signed, sha256)
     if not hmac.compare_digest(expected.digest(), decoded.signature):
         raise ValueError("signature does not verify")
     return decoded
