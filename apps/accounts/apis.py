@@ -1,7 +1,7 @@
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
 from apps.core.pagination import FeedCursorPagination
+from apps.core.parsers import JSONParser
 from apps.core.serializers import StrictInputSerializer
 from apps.core.throttling import ScopedRateThrottle
 
