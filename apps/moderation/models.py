@@ -76,6 +76,7 @@ class Frame(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for the model"
+        SCORING = "scoring", "Being scored"
         SAFE = "safe", "Safe"
         REVIEW = "review", "Flagged for review"
         BLOCKED = "blocked", "Blocked"
@@ -92,6 +93,7 @@ class Frame(models.Model):
     score = models.FloatField(null=True, blank=True)
     model_version = models.CharField(max_length=120, blank=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker took it for scoring.")
     scored_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

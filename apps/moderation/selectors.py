@@ -1,6 +1,12 @@
-from django.core.cache import cache
+from datetime import datetime, timedelta
+from statistics import median
 
-from apps.moderation.models import BannedWord, ModerationSettings
+from django.core.cache import cache
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from apps.moderation.models import BannedWord, Case, Enforcement, Frame, ModerationSettings, Report
 
 SETTINGS_CACHE_KEY = "moderation:settings:v1"
 WORDS_CACHE_KEY = "moderation:banned-words:v1"
@@ -25,3 +31,70 @@ def banned_terms() -> tuple[str, ...]:
     terms = tuple(BannedWord.objects.filter(is_active=True).order_by("pk").values_list("term", flat=True))
     cache.set(WORDS_CACHE_KEY, list(terms), CACHE_SECONDS)
     return terms
+
+
+def user_is_moderator(user) -> bool:
+    """Superusers and holders of moderation.act_case (the Moderators group) may act on cases."""
+    return bool(user is not None and user.is_active and (user.is_superuser or user.has_perm("moderation.act_case")))
+
+
+def enforcement_list(*, user) -> QuerySet[Enforcement]:
+    return Enforcement.objects.filter(user=user).select_related("frame", "appeal")
+
+
+def enforcement_appealable(*, enforcement: Enforcement) -> bool:
+    """Once, while not lifted; age holds are settled by an ID review instead. (Reads the prefetched appeal.)"""
+    try:
+        enforcement.appeal  # noqa: B018
+        return False
+    except Enforcement.appeal.RelatedObjectDoesNotExist:
+        pass
+    return enforcement.kind != Enforcement.Kind.AGE_HOLD and enforcement.revoked_at is None
+
+
+def queue_pending(*, kind: str | None = None) -> QuerySet[Case]:
+    qs = Case.objects.filter(status=Case.Status.OPEN).select_related("subject", "stream", "frame", "age_check")
+    return qs.filter(kind=kind) if kind else qs
+
+
+def dashboard_figures(*, now: datetime | None = None) -> dict:
+    """Pending items per kind, median minutes to a decision (last 7 days) and flags per hour (last 24 h)."""
+    now = now or timezone.now()
+    pending = dict(Case.objects.filter(status=Case.Status.OPEN).values_list("kind").annotate(n=Count("pk")).order_by())
+    durations = sorted(
+        (decided - created).total_seconds()
+        for created, decided in Case.objects.filter(decided_at__gte=now - timedelta(days=7)).values_list(
+            "created_at", "decided_at"
+        )
+    )
+    # Hours as the admin sees them (TruncHour works in the current time zone).
+    since = timezone.localtime(now - timedelta(hours=23)).replace(minute=0, second=0, microsecond=0)
+    frames = dict(
+        Frame.objects.filter(status__in=Frame.FLAGGED, uploaded_at__gte=since)
+        .annotate(hour=TruncHour("uploaded_at"))
+        .values_list("hour")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    reports = dict(
+        Report.objects.filter(created_at__gte=since)
+        .annotate(hour=TruncHour("created_at"))
+        .values_list("hour")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    hours = []
+    for i in range(24):
+        hour = since + timedelta(hours=i)
+        hours.append({"hour": hour, "frames": frames.get(hour, 0), "reports": reports.get(hour, 0)})
+    peak = max([h["frames"] + h["reports"] for h in hours] + [1])
+    for h in hours:
+        h["percent"] = round(100 * (h["frames"] + h["reports"]) / peak)
+    return {
+        "pending": {kind: pending.get(kind, 0) for kind, _ in Case.Kind.choices},
+        "pending_total": sum(pending.values()),
+        "decided_7d": len(durations),
+        "median_minutes_to_decision": round(median(durations) / 60, 1) if durations else None,
+        "hours": hours,
+        "flags_24h": sum(h["frames"] + h["reports"] for h in hours),
+    }

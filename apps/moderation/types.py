@@ -17,3 +17,15 @@ class ChatCheck:
     allowed: bool
     muted_until: datetime | None
     reason: str
+
+
+@dataclass(frozen=True)
+class VideoVerdict:
+    """The verdict on a reel: publish or not, why, the highest frame score and the model that gave it."""
+
+    publish: bool
+    reason: str
+    max_score: float
+    model_version: str
+    frames_scored: int
+    max_score_at_seconds: float | None = None

@@ -1,0 +1,141 @@
+"""The NSFW classifier: Open-NSFW (opennsfw2) on Keras 3, loaded once per process.
+
+One small interface: `nsfw_classifier().score(images) -> list[float]` (probability of NSFW per
+image, 0..1) and `.version` (recorded with every verdict). The weights come from
+settings.NSFW_WEIGHTS_PATH and are never downloaded. Workers call `warm()` when they start, so the
+first frame does not pay for loading and compiling.
+
+With the JAX backend, `predict_on_batch` runs a jit-compiled function that is compiled once per
+input shape; batches are therefore padded to a few fixed sizes (BUCKETS) so a worker compiles at
+most three programs, all of them during `warm()`.
+"""
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from PIL import Image
+
+logger = logging.getLogger(__name__)
+
+BUCKETS = (1, 4, 16)
+_lock = threading.Lock()
+_instance: "NsfwClassifier | None" = None
+
+
+class ModelUnavailable(RuntimeError):
+    """The weights file is missing or unreadable (nothing is ever downloaded instead)."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _jax_configure() -> None:
+    import jax
+
+    jax.config.update("jax_platforms", "cpu")
+    if settings.NSFW_JAX_CACHE_DIR:
+        # Building the model runs hundreds of small jitted ops; cached, a worker starts ~8x faster.
+        jax.config.update("jax_compilation_cache_dir", settings.NSFW_JAX_CACHE_DIR)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+class NsfwClassifier:
+    def __init__(self, *, weights_path: str, backend: str, batch_size: int) -> None:
+        path = Path(weights_path)
+        if not path.is_file():
+            # opennsfw2 would try to download the weights here: refuse instead.
+            raise ModelUnavailable(f"NSFW weights not found at {path} (set NSFW_WEIGHTS_PATH)")
+        # Keras reads its backend once, at first import.
+        os.environ["KERAS_BACKEND"] = backend
+        started = time.perf_counter()
+        if backend == "jax":
+            _jax_configure()
+        import keras
+        import opennsfw2
+
+        if keras.backend.backend() != backend:
+            logger.warning("keras already imported with backend %s, not %s", keras.backend.backend(), backend)
+        self._keras = keras
+        self._opennsfw2 = opennsfw2
+        self._model = opennsfw2.make_open_nsfw_model(weights_path=str(path))
+        self.batch_size = max(1, min(batch_size, BUCKETS[-1]))
+        self.backend = keras.backend.backend()
+        self.version = (
+            f"open-nsfw/opennsfw2-0.19.0/w-{_sha256(path)[:12]}/keras-{keras.__version__}-{self.backend}/yahoo"
+        )
+        self._predict_lock = threading.Lock()
+        logger.info("nsfw model loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """YAHOO preprocessing (resize 256, JPEG round trip, centre crop 224, BGR, mean subtraction)."""
+        return self._opennsfw2.preprocess_image(image, self._opennsfw2.Preprocessing.YAHOO)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        n = batch.shape[0]
+        size = next(b for b in BUCKETS if b >= n)
+        if size > n:
+            batch = np.concatenate([batch, np.zeros((size - n, *batch.shape[1:]), dtype=batch.dtype)])
+        with self._predict_lock:
+            if self.backend == "torch":  # pragma: no cover - alternative backend
+                import torch
+
+                with torch.no_grad():
+                    out = self._model.predict_on_batch(batch)
+            else:
+                out = self._model.predict_on_batch(batch)
+        return np.asarray(self._keras.ops.convert_to_numpy(out))[:n, 1]
+
+    def score_arrays(self, arrays: Sequence[np.ndarray]) -> list[float]:
+        scores: list[float] = []
+        for start in range(0, len(arrays), self.batch_size):
+            chunk = np.stack(arrays[start : start + self.batch_size]).astype(np.float32)
+            scores.extend(float(s) for s in self._run(chunk))
+        return scores
+
+    def score(self, images: Sequence[Image.Image]) -> list[float]:
+        """NSFW probability of each image, scored in batches of at most `batch_size`."""
+        return self.score_arrays([self.preprocess(image) for image in images])
+
+    def warm(self) -> None:
+        blank = np.zeros((224, 224, 3), dtype=np.float32)
+        for size in BUCKETS:
+            if size <= self.batch_size or size == BUCKETS[0]:
+                self._run(np.stack([blank] * size))
+
+
+def nsfw_classifier() -> NsfwClassifier:
+    """The process's classifier, loaded on first use."""
+    global _instance
+    if _instance is None:
+        with _lock:
+            if _instance is None:
+                _instance = NsfwClassifier(
+                    weights_path=settings.NSFW_WEIGHTS_PATH,
+                    backend=settings.KERAS_BACKEND,
+                    batch_size=settings.NSFW_BATCH_SIZE,
+                )
+    return _instance
+
+
+def warm() -> None:
+    """Load the model and compile every batch shape (called when a Celery worker process starts)."""
+    started = time.perf_counter()
+    try:
+        nsfw_classifier().warm()
+    except ModelUnavailable:
+        logger.exception("nsfw model could not be loaded; frames will fail until it is")
+        return
+    logger.info("nsfw model warm", extra={"seconds": round(time.perf_counter() - started, 2)})
