@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
 from apps.core.admin import ReadOnlyAdminMixin
@@ -137,6 +138,8 @@ class GameDayReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Realised return to player per game and day (from the rounds), next to each table's RTP."""
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         try:
             days = max(1, min(366, int(request.GET.get("days", 30))))
         except ValueError:
