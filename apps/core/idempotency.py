@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from apps.core.exceptions import IdempotencyKeyInvalid, IdempotencyKeyReused
 from apps.core.models import IdempotencyKey
@@ -29,7 +30,9 @@ def request_fingerprint(request: Request) -> str:
 def _replay(stored: IdempotencyKey, fingerprint: str) -> Response:
     if stored.request_fingerprint != fingerprint:
         raise IdempotencyKeyReused(details={"key": stored.key})
-    return Response(stored.response_body, status=stored.response_status, headers={"Idempotent-Replayed": "true"})
+    return Response(
+        json.loads(stored.response_body), status=stored.response_status, headers={"Idempotent-Replayed": "true"}
+    )
 
 
 def idempotent(*, required: bool = True) -> Callable:
@@ -56,7 +59,7 @@ def idempotent(*, required: bool = True) -> Callable:
                             key=key,
                             request_fingerprint=fingerprint,
                             response_status=0,
-                            response_body={},
+                            response_body="",
                         )
                 except IntegrityError:
                     return _replay(IdempotencyKey.objects.get(user=request.user, key=key), fingerprint)
@@ -65,7 +68,7 @@ def idempotent(*, required: bool = True) -> Callable:
                     transaction.set_rollback(True)  # errors are not remembered, and nothing is written
                     return response
                 claim.response_status = response.status_code
-                claim.response_body = response.data
+                claim.response_body = json.dumps(response.data, cls=JSONEncoder, ensure_ascii=False)
                 claim.save(update_fields=["response_status", "response_body"])
                 return response
 

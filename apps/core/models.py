@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -14,7 +13,8 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
     response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(encoder=DjangoJSONEncoder)
+    # JSON text, not jsonb: a replay must return the first body as it was, keys in the same order.
+    response_body = models.TextField(help_text="The first response's body (JSON).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
