@@ -29,7 +29,7 @@ FIELDS = ("views", "shares")
 _SETTLE = """
 local key = KEYS[1]
 for i = 1, #ARGV - 1, 2 do
-  redis.call('HINCRBY', key, ARGV[i], -tonumber(ARGV[i + 1]))
+  redis.call('HINCRBY', key, ARGV[i], 0 - tonumber(ARGV[i + 1]))
 end
 local left = 0
 for _, value in ipairs(redis.call('HVALS', key)) do
@@ -89,7 +89,8 @@ def settle(*, reel_id: int, flushed: dict[str, int]) -> None:
     """After the database commit: take the flushed amounts off the pending hash."""
     args: list = []
     for field, amount in flushed.items():
-        args += [field, amount]
+        if amount:
+            args += [field, amount]
     client().eval(_SETTLE, 2, COUNTS_KEY.format(reel_id=reel_id), DIRTY_KEY, *args, reel_id)
 
 
