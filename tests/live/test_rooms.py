@@ -14,7 +14,7 @@ from apps.moderation.models import BannedWord
 from tests.accounts.factories import UserFactory
 from tests.gifts.factories import GiftFactory
 from tests.live.factories import LiveStreamFactory
-from tests.live.wsclient import Room
+from tests.live.wsclient import Room, in_thread
 from tests.wallet.factories import fund
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -56,7 +56,7 @@ def test_chat_and_gifts_arrive_in_order_for_everyone_and_counts_are_right(daphne
         # when a viewer chats, a gift is sent through the gift service, and the host answers
         await a.send("chat.send", {"text": "namaste!"})
         await a.next("chat.message")  # own message echoed: the gift is sent after it
-        await asyncio.to_thread(gift_send, sender=v2, stream_id=stream.pk, gift_id=gift.pk, quantity=2)
+        await in_thread(gift_send, sender=v2, stream_id=stream.pk, gift_id=gift.pk, quantity=2)
         await h.next("gift.sent")
         await h.send("chat.send", {"text": "dhanyabad"})
 
@@ -123,7 +123,7 @@ def test_ending_the_stream_tells_and_closes_every_socket(daphne_server, live):
 
     async def scenario():
         rooms = [await join(daphne_server, stream, u) for u in (host, *viewers)]
-        await asyncio.to_thread(stream_end, stream_id=stream.pk, reason="done for today")
+        await in_thread(stream_end, stream_id=stream.pk, reason="done for today")
         for room in rooms:
             ended = await room.next("stream.ended")
             assert ended["payload"]["reason"] == "done for today"
@@ -212,14 +212,12 @@ def test_a_ban_while_connected_closes_the_users_sockets(daphne_server, live):
     async def scenario():
         a = await join(daphne_server, stream, v1)
         b = await join(daphne_server, stream, v2)
-        await asyncio.to_thread(user_sockets_close, user_id=v1.pk, reason="banned")
+        await in_thread(user_sockets_close, user_id=v1.pk, reason="banned")
         assert (await a.next("session.closed"))["payload"]["reason"] == "banned"
         assert await a.close_code() == 4003
         # others stay, and hear moderation warnings published by other apps
         warning = {"message": "Keep it clean"}
-        await asyncio.to_thread(
-            room_event_publish, stream_id=stream.pk, event_type="moderation.warning", payload=warning
-        )
+        await in_thread(room_event_publish, stream_id=stream.pk, event_type="moderation.warning", payload=warning)
         assert (await b.next("moderation.warning"))["payload"]["message"] == "Keep it clean"
         await b.close()
 
@@ -253,7 +251,7 @@ def test_chat_rules_rate_limit_slow_mode_followers_only_mute_and_word_filter(dap
         assert (await b.next("chat.mode"))["payload"] == {"mode": "followers", "slow_mode_seconds": 30}
         await b.send("chat.send", {"text": "can I?"})
         assert (await b.next("error"))["payload"]["details"]["chat_mode"] == "followers"
-        await asyncio.to_thread(follow_create, follower=v2, followee=host)
+        await in_thread(follow_create, follower=v2, followee=host)
         await b.send("chat.send", {"text": "now I follow"})
         assert (await h.next("chat.message"))["payload"]["text"] == "now I follow"
         # slow mode: a second message within 30 s is refused with the wait
@@ -317,7 +315,7 @@ def test_viewer_count_spans_processes_and_recovers_when_one_dies(daphne_server, 
         # then the host (on the first process) counts viewers of both
         await h.until("viewers.updated", lambda p: p["count"] == 3)
         # when the second process dies without saying goodbye
-        await asyncio.to_thread(other.kill)
+        await in_thread(other.kill)
         # then its viewers expire from presence (TTL 3 s in these tests)
         await h.until("viewers.updated", lambda p: p["count"] == 1, timeout=12)
 

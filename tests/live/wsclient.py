@@ -69,3 +69,16 @@ class Room:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+async def in_thread(fn, *args: Any, **kwargs: Any) -> Any:
+    """Run ORM or HTTP-client code from a room scenario, closing the thread's database connection after."""
+    from django.db import connection
+
+    def run() -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return await asyncio.to_thread(run)

@@ -1,0 +1,63 @@
+"""The web room page in headless Chromium against a real daphne: sign in, chat, like, see a gift arrive."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+from playwright.sync_api import expect
+
+from apps.gifts.services import gift_send
+from tests.accounts.factories import TEST_PASSWORD, UserFactory
+from tests.gifts.factories import GiftFactory
+from tests.live.factories import LiveStreamFactory
+from tests.wallet.factories import fund
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def _gift_send_and_close(**kwargs):
+    try:
+        return gift_send(**kwargs)
+    finally:
+        connection.close()
+
+
+def test_the_room_page_chats_likes_and_shows_gifts_live(daphne_server, page):
+    # given a live stream, a viewer with an account and a fan with coins
+    stream = LiveStreamFactory(title="Evening songs")
+    viewer, fan = UserFactory(display_name="Hari"), UserFactory(display_name="Gita")
+    gift = GiftFactory(name="Rhododendron", coin_price=50)
+    fund(fan, 500)
+    # The suite hashes with MD5 for speed; daphne runs the production hashers, so store a PBKDF2 hash.
+    viewer.password = make_password(TEST_PASSWORD, hasher="pbkdf2_sha256")
+    viewer.save(update_fields=["password"])
+
+    # when the viewer opens the page and signs in on it
+    page.goto(f"{daphne_server.http}/streams/{stream.pk}/watch/")
+    expect(page.locator("#stream-title")).to_have_text("Evening songs")
+    page.fill("#login-identifier", viewer.username)
+    page.fill("#login-password", TEST_PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#connection")).to_have_text("online")
+    expect(page.locator("#viewer-count")).to_have_text("1")
+
+    # then a chat message goes round the room and comes back on the page
+    page.fill("#chat-input", "namaste from the browser")
+    page.click("#chat-send")
+    expect(page.locator("#chat-list li.chat-message").last).to_contain_text("namaste from the browser")
+    expect(page.locator("#chat-list li.chat-message").last).to_contain_text("Hari")
+
+    # and a like is counted
+    page.click("#like-button")
+    expect(page.locator("#like-count")).to_have_text("1")
+
+    # and a gift sent through the gift service appears live (in a thread: Playwright's loop runs in this one)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(_gift_send_and_close, sender=fan, stream_id=stream.pk, gift_id=gift.pk, quantity=3).result()
+    expect(page.locator("#gift-list li")).to_contain_text("Gita sent Rhododendron ×3 (150 coins)")
+
+
+def test_the_room_page_of_an_unknown_stream_is_404(daphne_server, page):
+    response = page.goto(f"{daphne_server.http}/streams/987654/watch/")
+    assert response.status == 404
