@@ -1,13 +1,48 @@
-"""OpenAPI schema conventions: nested `InputSerializer`/`OutputSerializer` classes get unique names."""
+"""OpenAPI schema conventions: component names that stay unique across apps.
+
+- A nested `InputSerializer`/`OutputSerializer` is named after its API: `GiftSendApi.InputSerializer`
+  becomes `GiftSendApiInput`.
+- A top-level serializer keeps its class name unless another app defines a serializer of the same
+  name (two apps each having a `UserBriefSerializer`): then both get their app as a prefix
+  (`AccountsUserBrief`, `LiveUserBrief`) instead of drf-spectacular warning and merging them.
+"""
+
+from collections import Counter
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework import serializers
+
+
+def _project_serializer_names() -> Counter[str]:
+    """How many top-level serializer classes of our apps carry each class name."""
+    counts: Counter[str] = Counter()
+    seen: set[type] = set()
+    stack: list[type] = [serializers.BaseSerializer]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub in seen:
+                continue
+            seen.add(sub)
+            stack.append(sub)
+            if sub.__module__.startswith("apps.") and "." not in sub.__qualname__:
+                counts[sub.__name__] += 1
+    return counts
+
+
+def _app_prefix(cls: type) -> str:
+    # "apps.live.apis" -> "Live"
+    return cls.__module__.split(".")[1].title().replace("_", "")
 
 
 class AutoSchema(SpectacularAutoSchema):
     def get_serializer_name(self, serializer, direction: str) -> str:
         cls = serializer.__class__
-        # "GiftSendApi.InputSerializer" becomes "GiftSendApiInput": unique per API.
-        if "." in cls.__qualname__ and "<locals>" not in cls.__qualname__:
-            name = cls.__qualname__.replace(".", "")
-            return name.removesuffix("Serializer")
+        qualname = cls.__qualname__
+        if "<locals>" in qualname:
+            return super().get_serializer_name(serializer, direction)
+        if "." in qualname:
+            # "GiftSendApi.InputSerializer" becomes "GiftSendApiInput": unique per API.
+            return qualname.replace(".", "").removesuffix("Serializer")
+        if cls.__module__.startswith("apps.") and _project_serializer_names()[cls.__name__] > 1:
+            return _app_prefix(cls) + cls.__name__
         return super().get_serializer_name(serializer, direction)
