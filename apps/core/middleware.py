@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -32,6 +33,14 @@ logger = logging.getLogger(__name__)
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
 
+def _forget_request_id(**_: Any) -> None:
+    request_id_var.set(None)
+
+
+# Django sends request_finished when the response is closed, after it logged the 4xx/5xx.
+request_finished.connect(_forget_request_id, dispatch_uid="hb_forget_request_id")
+
+
 class RequestIdMiddleware:
     """Takes X-Request-ID from the caller (or makes one), logs with it, and returns it in the response."""
 
@@ -41,8 +50,8 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id
-        # Not reset afterwards: Django logs 4xx/5xx ("django.request") after the middleware chain
-        # returns. Each request runs in its own thread or context and sets the id first thing.
+        # Not reset here: Django logs 4xx/5xx ("django.request") after the middleware chain returns;
+        # request_finished clears it.
         request_id_var.set(request_id)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
