@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
+from apps.moderation.models import Report
 from apps.reels import selectors, services
 from apps.reels.media import ranged_file_response
 from apps.reels.models import Reel
@@ -246,3 +247,28 @@ class ReelShareApi(APIView):
     def post(self, request: Request, reel_id: int) -> Response:
         services.reel_share(reel_id=reel_id, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReelReportApi(APIView):
+    """Report a reel to the moderators (repeating a report changes nothing: 200 with the first one)."""
+
+    class InputSerializer(StrictInputSerializer):
+        reason = serializers.ChoiceField(choices=Report.Reason.choices)
+        details = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        case = serializers.IntegerField(source="case_id")
+        reason = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(
+        request=InputSerializer, responses={201: OutputSerializer, 200: OutputSerializer}, operation_id="reel_report"
+    )
+    def post(self, request: Request, reel_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report, created = services.reel_report(reel_id=reel_id, reporter=request.user, **data.validated_data)
+        return Response(
+            self.OutputSerializer(report).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.exceptions import PermissionDenied
-from apps.moderation.services import chat_message_check
+from apps.moderation.models import Case, Report
+from apps.moderation.services import chat_message_check, report_create, video_check
 from apps.reels import counters, ranking
 from apps.reels.exceptions import (
     CommentNotAllowed,
@@ -130,8 +131,6 @@ def reel_process(*, reel_id: int) -> Reel:
     the moderation model) runs without any lock; the row is locked only to record the outcome, and
     a reel deleted meanwhile stays deleted.
     """
-    from apps.moderation.services import video_check  # moderation's model stack loads only here
-
     reel = Reel.objects.get(pk=reel_id)
     if reel.status != Reel.Status.PROCESSING:
         return reel
@@ -198,6 +197,20 @@ def reel_delete(*, reel_id: int, user: User) -> None:
         storage = reel.video.storage
         transaction.on_commit(lambda: [storage.delete(name) for name in names])
     logger.info("reel deleted", extra={"reel_id": reel_id, "author_id": user.pk})
+
+
+# --- Reports --------------------------------------------------------------------------------------
+
+
+def reel_report(*, reel_id: int, reporter: User, reason: str, details: str = "") -> tuple[Report, bool]:
+    """Report a reel the reporter can see; moderation merges reports per reel into one open case.
+
+    Returns (report, created): repeating a report gives the first one back.
+    """
+    reel = reel_get_visible(reel_id=reel_id, viewer=reporter)
+    return report_create(
+        reporter=reporter, target_type=Case.TargetType.REEL, target_id=reel.pk, reason=reason, details=details
+    )
 
 
 # --- Engagement ------------------------------------------------------------------------------------

@@ -13,5 +13,6 @@ urlpatterns = [
     path("<int:reel_id>/comments/", apis.ReelCommentListCreateApi.as_view(), name="reel-comments"),
     path("<int:reel_id>/view/", apis.ReelViewApi.as_view(), name="reel-view"),
     path("<int:reel_id>/share/", apis.ReelShareApi.as_view(), name="reel-share"),
+    path("<int:reel_id>/report/", apis.ReelReportApi.as_view(), name="reel-report"),
     path("comments/<int:comment_id>/", apis.ReelCommentDeleteApi.as_view(), name="reel-comment-delete"),
 ]

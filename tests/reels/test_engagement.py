@@ -214,3 +214,57 @@ def test_the_author_deletes_a_reel_and_it_disappears(
     assert_error(auth_client(other_user).get(f"/api/v1/reels/{reel.pk}/"), 404)
     assert auth_client(other_user).get("/api/v1/reels/feed/").json()["results"] == []
     assert_error(auth_client(user).delete(f"/api/v1/reels/{reel.pk}/"), 404)
+
+
+@pytest.mark.django_db
+def test_a_report_opens_one_moderation_case_per_reel(auth_client, user, other_user):
+    # given someone else's reel
+    from apps.moderation.models import Case, Report
+
+    reel = ReelFactory(author=other_user)
+    url = f"/api/v1/reels/{reel.pk}/report/"
+
+    # when the user reports it twice and a third user once
+    first = auth_client(user).post(url, {"reason": "spam", "details": "links"}, format="json")
+    again = auth_client(user).post(url, {"reason": "spam"}, format="json")
+    third = auth_client(UserFactory()).post(url, {"reason": "nudity"}, format="json")
+
+    # then one open case on the reel counts two reporters; the repeat returned the first report
+    assert (first.status_code, again.status_code, third.status_code) == (201, 200, 201)
+    assert again.json()["id"] == first.json()["id"]
+    case = Case.objects.get(target_type=Case.TargetType.REEL, target_id=str(reel.pk))
+    assert case.subject_id == other_user.pk and case.reporter_count == 2
+    assert Report.objects.filter(case=case).count() == 2
+
+
+@pytest.mark.django_db
+def test_reports_are_refused_for_bad_reasons_own_reels_and_hidden_reels(auth_client, user, other_user):
+    from apps.moderation.models import Case
+
+    own = ReelFactory(author=user)
+    assert_error(auth_client(user).post(f"/api/v1/reels/{own.pk}/report/", {"reason": "spam"}, format="json"), 400)
+    theirs = ReelFactory(author=other_user)
+    url = f"/api/v1/reels/{theirs.pk}/report/"
+    assert_error(auth_client(user).post(url, {"reason": "boring"}, format="json"), 400, "invalid")
+    Block.objects.create(blocker=other_user, blocked=user)
+    assert_error(auth_client(user).post(url, {"reason": "spam"}, format="json"), 404, "reel_not_found")
+    assert not Case.objects.exists()
+
+
+@pytest.mark.django_db
+def test_without_redis_counts_go_straight_to_the_row(settings, user):
+    # given the embedded default (no REDIS_URL): one process, no beat to flush
+    settings.REDIS_URL = ""
+    reel = ReelFactory()
+    before = reel.hot_score
+
+    # when a view and a share arrive
+    assert services.reel_view(reel_id=reel.pk, user=user) is True
+    assert services.reel_view(reel_id=reel.pk, user=user) is False
+    services.reel_share(reel_id=reel.pk, user=user)
+
+    # then the row is current and re-ranked at once
+    reel.refresh_from_db()
+    assert (reel.views_count, reel.shares_count) == (1, 1)
+    assert reel.hot_score > before
+    assert services.counters_flush() == 0

@@ -1,6 +1,6 @@
 """Small test videos written with OpenCV's VideoWriter (MPEG-4 Part 2 in MP4: in every OpenCV wheel)."""
 
-import os
+import random
 from pathlib import Path
 
 import cv2
@@ -43,9 +43,15 @@ def corrupt_truncated(source: Path, target: Path) -> Path:
 
 
 def corrupt_middle(source: Path, target: Path) -> Path:
-    """A real MP4 whose frame data is overwritten with noise: it opens, then stops decoding."""
+    """A real MP4 whose second half of frame data (the mdat box) is noise: it opens, then stops decoding."""
     data = bytearray(source.read_bytes())
-    start = 64
-    data[start : len(data) - 2048] = os.urandom(len(data) - 2048 - start)
-    target.write_bytes(bytes(data))
-    return target
+    offset = 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        if data[offset + 4 : offset + 8] == b"mdat":
+            start, end = offset + 8 + (size - 8) // 2, offset + size
+            data[start:end] = random.Random(7).randbytes(end - start)
+            target.write_bytes(bytes(data))
+            return target
+        offset += size
+    raise AssertionError("no mdat box in the test clip")
