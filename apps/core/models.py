@@ -20,6 +20,9 @@ class IdempotencyKey(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_uniq")]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+        # The admin analytics page has no model of its own. Declared here (not only in a data
+        # migration) so that Django recreates it after a test flush, like every model permission.
+        permissions = [("view_analytics", "Can view the analytics page")]
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
