@@ -197,9 +197,8 @@ def coins_spend(
     The payer's debit is checked and applied under the payer's row lock; the credits are appended
     unapplied (never locking a popular host's row) and folded in by `ledger_rollup`. Credits go to
     earnings or platform accounts only. Raises InsufficientCoins (nothing written) or DuplicateEntry
-    when (kind, ref) exists. It does not open a savepoint: when it raises inside a surrounding
-    transaction, that transaction is marked for rollback and must not go on (the caller's atomic
-    block re-raises, which is what a request wants).
+    when (kind, ref) exists. It opens no savepoint (two round trips saved): after DuplicateEntry the
+    surrounding transaction is marked for rollback and cannot go on, which is what a request wants.
     """
     merged: dict[tuple[int | None, str], int] = defaultdict(int)
     for owner_id, account_kind, amount in credits:
@@ -258,12 +257,12 @@ def coins_spend(
                     account_for_user(user_id=owner_id, kind=account_kind)
         else:  # pragma: no cover - the accounts exist after the first pass
             raise RuntimeError("coins_spend could not find its credit accounts")
-        if balance is None:
-            raise InsufficientCoins(details={"balance": coins_balance_now(user_id=payer_id), "needed": total})
-        if entry_id is None:
-            raise DuplicateEntry(details={"kind": kind, "ref": ref})
-        if posted != len(owners) + 1:  # pragma: no cover - would mean the statement itself is wrong
+        if balance is not None and entry_id is None:
+            raise DuplicateEntry(details={"kind": kind, "ref": ref})  # the debit ran: the caller rolls back
+        if balance is not None and posted != len(owners) + 1:  # pragma: no cover - a wrong statement
             raise RuntimeError(f"coins_spend wrote {posted} postings for {len(owners) + 1}")
+    if balance is None:  # nothing was written: the surrounding transaction may go on
+        raise InsufficientCoins(details={"balance": coins_balance_now(user_id=payer_id), "needed": total})
     return Spend(entry_id=entry_id, created_at=at, balance=balance)
 
 

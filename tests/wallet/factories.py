@@ -1,18 +1,24 @@
-import io
-
-from django.contrib.auth.models import Group
-from django.core.management import call_command
+from django.contrib.auth.models import Group, Permission
 
 from apps.accounts.models import User
+from apps.wallet.roles import GROUP_PERMISSIONS
 from apps.wallet.services import coins_grant
 from tests.accounts.factories import UserFactory
 
 
+def finance_group() -> Group:
+    """The Finance group with the wallet permissions bootstrap_roles gives it."""
+    group, _ = Group.objects.get_or_create(name="Finance")
+    for perm in GROUP_PERMISSIONS["Finance"]:
+        app_label, codename = perm.split(".")
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return group
+
+
 def finance_user(**kwargs) -> User:
-    """A staff member of the Finance group (groups and permissions as bootstrap_roles makes them)."""
-    call_command("bootstrap_roles", stdout=io.StringIO())
+    """A staff member of the Finance group."""
     user = UserFactory(is_staff=True, **kwargs)
-    user.groups.add(Group.objects.get(name="Finance"))
+    user.groups.add(finance_group())
     return user
 
 

@@ -1,0 +1,47 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.serializers import StrictInputSerializer
+from apps.gifts.recommender import gift_recommendations
+from apps.live.selectors import stream_get
+
+
+class GiftRecommendationsApi(APIView):
+    """The five gifts this viewer is most likely to send in this stream, best first."""
+
+    class FilterSerializer(StrictInputSerializer):
+        stream = serializers.IntegerField(min_value=1)
+
+    class OutputSerializer(serializers.Serializer):
+        class GiftSerializer(serializers.Serializer):
+            id = serializers.IntegerField()
+            name = serializers.CharField()
+            coin_price = serializers.IntegerField()
+            icon_url = serializers.CharField()
+            animation_url = serializers.CharField()
+            category = serializers.CharField()
+            og_only = serializers.BooleanField()
+
+        stream = serializers.IntegerField()
+        source = serializers.ChoiceField(choices=["model", "popularity"], help_text="popularity for new senders")
+        model_version = serializers.CharField(help_text="Empty while no model has been trained.")
+        gifts = GiftSerializer(many=True)
+
+    @extend_schema(
+        parameters=[FilterSerializer], responses={200: OutputSerializer}, operation_id="gift_recommendations"
+    )
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        stream = stream_get(stream_id=params.validated_data["stream"])
+        result = gift_recommendations(user_id=request.user.pk, stream=stream)
+        body = {
+            "stream": stream.pk,
+            "source": result.source,
+            "model_version": result.model_version,
+            "gifts": [gift.as_dict() for gift in result.gifts],
+        }
+        return Response(self.OutputSerializer(body).data)
