@@ -73,9 +73,7 @@ class NsfwClassifier:
         self._model = opennsfw2.make_open_nsfw_model(weights_path=str(path))
         self.batch_size = max(1, min(batch_size, BUCKETS[-1]))
         self.backend = keras.backend.backend()
-        self.version = (
-            f"open-nsfw/opennsfw2-0.19.0/w-{_sha256(path)[:12]}/keras-{keras.__version__}-{self.backend}/yahoo"
-        )
+        self.version = f"opennsfw2-0.19.0+w{_sha256(path)[:12]}+keras{keras.__version__}-{self.backend}"
         self._predict_lock = threading.Lock()
         logger.info("nsfw model loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
 

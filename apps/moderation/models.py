@@ -86,7 +86,7 @@ class Frame(models.Model):
 
     stream = models.ForeignKey("live.Stream", on_delete=models.PROTECT, related_name="moderation_frames")
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    image = models.ImageField(upload_to="moderation/frames/%Y/%m/%d/", width_field="width", height_field="height")
+    image = models.ImageField(upload_to="moderation/frames/%Y/%m/%d/")
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

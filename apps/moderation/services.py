@@ -263,9 +263,9 @@ def frame_submit(*, user: User, stream_id: int, upload: UploadedFile) -> Frame:
         raise NotStreamHost()
     if stream.status not in Stream.ACTIVE_STATUSES:
         raise StreamNotActive()
-    data, _ = image_read_checked(upload, max_bytes=settings.MODERATION_FRAME_MAX_BYTES)
+    data, image = image_read_checked(upload, max_bytes=settings.MODERATION_FRAME_MAX_BYTES)
     extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[_format_of(data)]
-    frame = Frame(stream_id=stream.pk, host_id=user.pk)
+    frame = Frame(stream_id=stream.pk, host_id=user.pk, width=image.width, height=image.height)
     frame.image.save(f"{stream.pk}-{uuid.uuid4().hex}.{extension}", ContentFile(data), save=False)
     frame.save()
 

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -5,8 +6,9 @@ from django.utils import timezone
 
 from apps.moderation import services
 from apps.moderation.chatfilter import mask
-from apps.moderation.models import BannedWord
+from apps.moderation.models import BannedWord, Enforcement
 from apps.moderation.selectors import moderation_settings_get
+from tests.live.factories import LiveStreamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -56,20 +58,42 @@ def test_seeded_list_covers_three_languages():
     assert languages == {"en", "ne", "ne-latn"}
 
 
-def test_repeat_offender_is_muted_in_that_room_only():
-    # given mutes after 2 offences for 60 s
+def test_repeat_offender_is_muted_in_that_room_only(user):
+    # given mutes after 2 offences for 60 s, and two rooms
     _settings(chat_offences_to_mute=2, chat_mute_seconds=60, chat_offence_window_seconds=600)
-    # when the user swears twice in room 7
-    first = services.chat_message_check(user_id=5, stream_id=7, text="what the fuck")
-    second = services.chat_message_check(user_id=5, stream_id=7, text="muji")
-    after = services.chat_message_check(user_id=5, stream_id=7, text="sorry")
-    elsewhere = services.chat_message_check(user_id=5, stream_id=8, text="hello")
+    room, other_room = LiveStreamFactory(), LiveStreamFactory()
+    # when the user swears twice in one room
+    first = services.chat_message_check(user_id=user.pk, stream_id=room.pk, text="what the fuck")
+    second = services.chat_message_check(user_id=user.pk, stream_id=room.pk, text="muji")
+    after = services.chat_message_check(user_id=user.pk, stream_id=room.pk, text="sorry")
+    elsewhere = services.chat_message_check(user_id=user.pk, stream_id=other_room.pk, text="hello")
     # then the first is masked, the second mutes, later messages are refused in that room only
     assert first.allowed and first.text == "what the ****" and first.reason == "masked"
     assert not second.allowed and second.reason == "muted"
     assert timezone.now() + timedelta(seconds=55) < second.muted_until <= timezone.now() + timedelta(seconds=60)
     assert not after.allowed and after.text == "sorry" and after.muted_until == second.muted_until
     assert elsewhere.allowed
+    # and the mute is explained to the user, quoting the message
+    mute = Enforcement.objects.get(user=user)
+    assert mute.kind == Enforcement.Kind.CHAT_MUTE and mute.message_text == "muji" and mute.stream_id == room.pk
+
+
+def test_offences_expire_with_the_window(user):
+    # given a window of 1 second
+    _settings(chat_offences_to_mute=2, chat_offence_window_seconds=1)
+    services.chat_message_check(user_id=user.pk, stream_id=1, text="shit")
+    # when the next offence comes after the window
+    time.sleep(1.2)
+    check = services.chat_message_check(user_id=user.pk, stream_id=1, text="shit")
+    # then it counts as a first offence again
+    assert check.allowed and check.reason == "masked"
+
+
+def test_mute_ends_after_the_configured_time(user):
+    _settings(chat_offences_to_mute=1, chat_mute_seconds=1)
+    assert not services.chat_message_check(user_id=user.pk, stream_id=2, text="bitch").allowed
+    time.sleep(1.2)
+    assert services.chat_message_check(user_id=user.pk, stream_id=2, text="hi").allowed
 
 
 def test_word_list_cache_is_invalidated_on_admin_save(admin_client):

@@ -1,0 +1,35 @@
+import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.moderation.models import Case, Enforcement
+from tests.accounts.factories import UserFactory
+from tests.live.factories import LiveStreamFactory  # noqa: F401  (re-exported for moderation tests)
+from tests.moderation.conftest import TESTDATA
+
+
+def upload(source=TESTDATA / "faces" / "astronaut.png", name: str | None = None):
+    """An uploaded file: a test image's exact bytes (re-encoding would move the scores), or given bytes."""
+    if isinstance(source, bytes):
+        return SimpleUploadedFile(name or "frame.jpg", source, content_type="image/jpeg")
+    return SimpleUploadedFile(name or source.name, source.read_bytes())
+
+
+class ReportCaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    kind = Case.Kind.REPORT
+    target_type = Case.TargetType.USER
+    subject = factory.SubFactory(UserFactory)
+    target_id = factory.LazyAttribute(lambda o: str(o.subject.pk))
+    summary = "Reported for harassment or hate"
+
+
+class EnforcementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enforcement
+
+    user = factory.SubFactory(UserFactory)
+    kind = Enforcement.Kind.WARNING
+    rule = "report_user"
+    explanation = "Warning from a moderator: be kind."
