@@ -222,10 +222,11 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
             room = _rooms[self.stream_id] = LocalRoom(self.stream_id)
             room.task = asyncio.get_running_loop().create_task(room.tick_forever())
         room.sockets.add(self)
+        first_here = False
         if not self.is_host:
             room.viewers[self.user_id] += 1
-            if room.viewers[self.user_id] == 1:
-                await state.presence_touch(self.stream_id, [self.user_id])
+            first_here = room.viewers[self.user_id] == 1
+        viewers, likes_total, history = await state.welcome(self.stream_id, self.user_id if first_here else None)
 
         await self.send_json(
             {
@@ -233,9 +234,9 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
                 "payload": {
                     "stream": access.stream,
                     "you": {**self.author, "muted": self.muted, "muted_until": _iso(self.muted_until)},
-                    "viewers": await state.presence_count(self.stream_id),
-                    "likes_total": await state.likes_total(self.stream_id),
-                    "history": await state.history_get(self.stream_id),
+                    "viewers": viewers,
+                    "likes_total": likes_total,
+                    "history": history,
                     "linkcast": access.linkcast,
                     "limits": {
                         "chat_max_length": settings.LIVE_CHAT_MAX_LENGTH,

@@ -42,6 +42,22 @@ class RedisRoomState:
     async def presence_remove(self, stream_id: int, user_id: int) -> None:
         await self.redis.zrem(_k(stream_id, "presence"), str(user_id))
 
+    async def welcome(self, stream_id: int, user_id: int | None) -> tuple[int, int, list[dict[str, Any]]]:
+        """On connect, in one round trip: mark the viewer present (None: the host), then the viewer
+        count, the likes total and the recent chat."""
+        key = _k(stream_id, "presence")
+        now = time.time()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if user_id is not None:
+                pipe.zadd(key, {str(user_id): now})
+                pipe.expire(key, KEY_TTL)
+            pipe.zremrangebyscore(key, "-inf", now - settings.LIVE_PRESENCE_TTL_SECONDS)
+            pipe.zcard(key)
+            pipe.get(_k(stream_id, "likes_total"))
+            pipe.lrange(_k(stream_id, "history"), 0, -1)
+            *_, count, likes, history = await pipe.execute()
+        return int(count), int(likes or 0), [json.loads(item) for item in history]
+
     async def presence_count(self, stream_id: int) -> int:
         key = _k(stream_id, "presence")
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -132,6 +148,15 @@ class MemoryRoomState:
 
     async def presence_remove(self, stream_id: int, user_id: int) -> None:
         self.presence.get(stream_id, {}).pop(user_id, None)
+
+    async def welcome(self, stream_id: int, user_id: int | None) -> tuple[int, int, list[dict[str, Any]]]:
+        if user_id is not None:
+            await self.presence_touch(stream_id, [user_id])
+        return (
+            await self.presence_count(stream_id),
+            await self.likes_total(stream_id),
+            await self.history_get(stream_id),
+        )
 
     async def presence_count(self, stream_id: int) -> int:
         oldest = time.time() - settings.LIVE_PRESENCE_TTL_SECONDS

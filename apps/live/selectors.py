@@ -6,11 +6,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Exists, Q, Subquery
 from django.utils import timezone
 
-from apps.accounts.models import Follow, User
-from apps.accounts.selectors import blocked_user_ids, is_blocked_between, is_following
+from apps.accounts.models import Block, Follow, User
+from apps.accounts.selectors import blocked_user_ids, is_blocked_between
 from apps.core.exceptions import NotFound
 from apps.live.exceptions import KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
 from apps.live.models import LinkCast, Stream, StreamKick, StreamMute
@@ -204,18 +204,52 @@ def stream_room_state(stream: Stream) -> dict[str, Any]:
 
 
 def room_access(*, stream_id: int, user: User) -> RoomAccess:
+    """The same refusals as stream_watch_check, in three queries: every room socket pays for this on connect."""
+    if not user.is_authenticated:
+        raise NotAuthenticated()
     stream = stream_get(stream_id=stream_id)
-    stream_watch_check(stream=stream, user=user)
     is_host = stream.host_id == user.pk
-    muted, until = (False, None) if is_host else stream_mute_until(stream_id=stream.pk, user_id=user.pk)
+    if is_host:
+        stream_watch_check(stream=stream, user=user)
+        muted, until, follows = False, None, True
+    else:
+        if not stream.is_live:
+            raise StreamNotLive()
+        if user.is_banned:
+            stream_watch_check(stream=stream, user=user)  # raises AccountBanned
+        host_id = stream.host_id
+        mute = StreamMute.objects.filter(stream_id=stream.pk, user_id=user.pk)
+        flags = (
+            User.objects.filter(pk=user.pk)
+            .annotate(
+                blocked=Exists(
+                    Block.objects.filter(
+                        Q(blocker_id=user.pk, blocked_id=host_id) | Q(blocker_id=host_id, blocked_id=user.pk)
+                    )
+                ),
+                kicked=Exists(StreamKick.objects.filter(stream_id=stream.pk, user_id=user.pk)),
+                follows=Exists(Follow.objects.filter(follower_id=user.pk, followee_id=host_id)),
+                muted=Exists(mute),
+                muted_until=Subquery(mute.values("muted_until")[:1]),
+            )
+            .values("blocked", "kicked", "follows", "muted", "muted_until")
+            .get()
+        )
+        if flags["blocked"]:
+            raise StreamBlocked()
+        if flags["kicked"]:
+            raise KickedFromStream()
+        until = flags["muted_until"]
+        muted = flags["muted"] and (until is None or until > timezone.now())
+        follows = flags["follows"]
     linkcast = linkcast_open_for_stream(stream_id=stream.pk)
     return RoomAccess(
         stream=stream_room_state(stream),
         role="host" if is_host else "viewer",
         user=user_brief(user),
-        follows_host=is_host or is_following(follower_id=user.pk, followee_id=stream.host_id),
+        follows_host=follows,
         is_og=None if stream.chat_mode != Stream.ChatMode.OG else user_has_og(user_id=user.pk),
         muted=muted,
-        muted_until=until,
+        muted_until=until if muted else None,
         linkcast=linkcast_public(linkcast) if linkcast else None,
     )

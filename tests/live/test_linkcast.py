@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 from django.test import override_settings
+from rest_framework_simplejwt.tokens import AccessToken
 
-from apps.accounts.services import tokens_issue
 from apps.live.models import LinkCast
 from apps.live.services import linkcast_invite, stream_end
 from tests.accounts.factories import UserFactory
@@ -88,7 +88,7 @@ def test_both_rooms_hear_every_linkcast_change(daphne_server, auth_client):
     a, b = auth_client(main.host), auth_client(guest.host)
 
     async def open_room(stream, user) -> Room:
-        room = await Room.open(daphne_server.ws, stream.pk, tokens_issue(user=user)["access"])
+        room = await Room.open(daphne_server.ws, stream.pk, str(AccessToken.for_user(user)))
         await room.next("room.welcome")
         return room
 

@@ -1,0 +1,366 @@
+"""Room benchmark: one stream room over real WebSockets against daphne + Redis. Prints its figures.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/halobuzz_live REDIS_URL=redis://127.0.0.1:6379/4 \\
+    SECRET_KEY=bench-only-secret-key-0123456789abcdef-0123456789 .venv/bin/python tests/bench/bench_rooms.py
+
+Phases (bounded: about three minutes in all):
+1. bare channel layer ceiling for each layer (../shared/reference/ceilings/channel_layer_fanout.py,
+   pointed at our Redis database), 1,000 members;
+2. chat fan-out for each layer: 1,000 viewers on one daphne, the host sends chat at a fixed rate,
+   every delivery is timed (sent time travels in the message) -> deliveries/s, p50/p95/p99;
+3. idle connections: N viewers (default 10,000) held by one daphne with the chosen layer -> RSS
+   growth per connection, connect rate, all still open after an idle pause.
+The load generator shares the machine's cores with daphne and Redis.
+"""
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import multiprocessing as mp
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+CEILING_SCRIPT = REPO.parent / "shared" / "reference" / "ceilings" / "channel_layer_fanout.py"
+LAYERS = {"core": "channels_redis.core.RedisChannelLayer", "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer"}
+
+
+def raise_fd_limit() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+# --- Phase 1: the bare channel layer (the reference script, on our Redis database) ----------------
+
+
+def ceiling(kind: str, members: int, seconds: float) -> dict:
+    spec = importlib.util.spec_from_file_location("channel_layer_fanout", CEILING_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    redis_url = os.environ["REDIS_URL"]
+
+    def make_layer(kind):  # the reference's own parameters, on our Redis database
+        if kind == "core":
+            from channels_redis.core import RedisChannelLayer
+
+            return RedisChannelLayer(hosts=[redis_url], capacity=1_000_000, expiry=120, group_expiry=600)
+        from channels_redis.pubsub import RedisPubSubChannelLayer
+
+        return RedisPubSubChannelLayer(hosts=[{"address": redis_url}])
+
+    module.make_layer = make_layer  # fork start: the children see the patched function
+    ctx = mp.get_context("fork")
+    group = f"bench{os.getpid()}{kind}"
+    ready, done = ctx.Event(), ctx.Event()
+    q1, q2 = ctx.Queue(), ctx.Queue()
+    receiver = ctx.Process(target=module.receiver, args=(kind, members, group, ready, q1, done))
+    sender = ctx.Process(target=module.sender, args=(kind, group, seconds, ready, q2, done))
+    receiver.start()
+    sender.start()
+    sent, send_window = q2.get(timeout=seconds + 60)
+    got, drain_window = q1.get(timeout=120)
+    sender.join()
+    receiver.join()
+    return {"group_sends": sent, "send_rate": sent / send_window, "delivered": got, "delivery_rate": got / drain_window}
+
+
+# --- Clients ------------------------------------------------------------------------------------------
+
+
+async def _open(url: str, token: str):
+    from websockets.asyncio.client import connect
+
+    ws = await connect(url, subprotocols=["jwt", token], open_timeout=60, ping_interval=None, max_queue=None)
+    welcome = json.loads(await ws.recv())
+    if welcome["type"] != "room.welcome":
+        await ws.close()
+        raise RuntimeError(welcome)
+    return ws
+
+
+def client_worker(url: str, tokens: list[str], mode: str, ready_q, stop, result_q, progress, slot: int) -> None:
+    """Hold `tokens` sockets; in fan-out mode time every bench chat message each socket receives."""
+
+    async def main():
+        sem = asyncio.Semaphore(64)
+        failures = 0
+
+        async def one(token):
+            nonlocal failures
+            async with sem:
+                try:
+                    return await _open(url, token)
+                except Exception:
+                    failures += 1
+                    return None
+
+        t0 = time.perf_counter()
+        sockets = [ws for ws in await asyncio.gather(*(one(t) for t in tokens)) if ws is not None]
+        ready_q.put((len(sockets), failures, time.perf_counter() - t0))
+        latencies: list[float] = []
+        window = [None, None]
+
+        async def read(ws):
+            try:
+                async for raw in ws:
+                    now = time.time()
+                    if '"chat.message"' not in raw:
+                        continue
+                    text = json.loads(raw)["payload"]["text"]
+                    if text.startswith("bench "):
+                        latencies.append(now - float(text.split()[2]))
+                        window[0] = window[0] or now
+                        window[1] = now
+            except Exception:  # noqa: S110  (a closed socket ends its reader)
+                pass
+
+        readers = [asyncio.create_task(read(ws)) for ws in sockets] if mode == "fanout" else []
+        while not stop.is_set():
+            progress[slot] = len(latencies)
+            await asyncio.sleep(0.2)
+        open_now = sum(1 for ws in sockets if ws.state.name == "OPEN")
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+        result_q.put({"open": open_now, "latencies": latencies, "first": window[0], "last": window[1]})
+
+    asyncio.run(main())
+
+
+def start_clients(url: str, tokens: list[str], mode: str, processes: int):
+    ctx = mp.get_context("fork")
+    ready_q, result_q, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    progress = ctx.Array("q", processes, lock=False)
+    chunks = [tokens[i::processes] for i in range(processes)]
+    procs = [
+        ctx.Process(target=client_worker, args=(url, c, mode, ready_q, stop, result_q, progress, i))
+        for i, c in enumerate(chunks)
+    ]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    ready = [ready_q.get(timeout=600) for _ in procs]
+    connect_seconds = time.perf_counter() - t0
+    procs[0].progress = progress
+    return procs, stop, result_q, ready, connect_seconds
+
+
+def stop_clients(procs, stop, result_q) -> list[dict]:
+    stop.set()
+    results = [result_q.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(30)
+    return results
+
+
+# --- Phase 2 and 3 --------------------------------------------------------------------------------------
+
+
+def daphne_for(layer: str, extra: dict | None = None):
+    from tests.live.servers import Daphne
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    env = {
+        "CHANNEL_LAYER_BACKEND": LAYERS[layer],
+        "DATABASE_URL": url.geturl(),
+        "ALLOWED_HOSTS": "*",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "ERROR",
+        "LIVE_CHAT_RATE_COUNT": "1000000",  # the host sends the benchmark's chat: no per-user limit
+        **(extra or {}),
+    }
+    return Daphne(env, log_path=f"/tmp/halobuzz_bench_rooms_{layer}.log")
+
+
+def fanout(layer: str, stream_id: int, host_token: str, tokens: list[str], rate: float, seconds: float) -> dict:
+    with daphne_for(layer) as server:
+        url = f"{server.ws}/ws/streams/{stream_id}/"
+        procs, stop, result_q, ready, connect_s = start_clients(url, tokens, "fanout", processes=2)
+        connected = sum(r[0] for r in ready)
+
+        async def send():
+            ws = await _open(url, host_token)
+            sent, t0 = 0, time.perf_counter()
+            while (elapsed := time.perf_counter() - t0) < seconds:
+                await ws.send(json.dumps({"type": "chat.send", "payload": {"text": f"bench {sent} {time.time():.6f}"}}))
+                sent += 1
+                await asyncio.sleep(max(0.0, sent / rate - (time.perf_counter() - t0)))
+            await asyncio.sleep(0)
+            await ws.close()
+            return sent, elapsed
+
+        sent, send_window = asyncio.run(send())
+        expected = sent * connected
+        # drain: until every delivery arrived, or nothing arrived for 3 s, or 25 s passed
+        progress, deadline, last, still_since = procs[0].progress, time.monotonic() + 25, -1, time.monotonic()
+        while time.monotonic() < deadline:
+            got = sum(progress)
+            if got >= expected:
+                break
+            if got != last:
+                last, still_since = got, time.monotonic()
+            elif time.monotonic() - still_since > 3:
+                break
+            time.sleep(0.2)
+        results = stop_clients(procs, stop, result_q)
+    latencies = sorted(x for r in results for x in r["latencies"])
+    firsts = [r["first"] for r in results if r["first"]]
+    lasts = [r["last"] for r in results if r["last"]]
+    window = (max(lasts) - min(firsts)) if firsts else 0
+    pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")  # noqa: E731
+    return {
+        "viewers": connected,
+        "connect_s": connect_s,
+        "sent": sent,
+        "offered_rate": sent * connected / send_window,
+        "expected": expected,
+        "delivered": len(latencies),
+        "rate": len(latencies) / window if window else 0.0,
+        "p50": pct(0.50),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "max": latencies[-1] * 1000 if latencies else float("nan"),
+        "mean": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
+    }
+
+
+def idle(layer: str, stream_id: int, tokens: list[str], pause: float) -> dict:
+    with daphne_for(layer, {"LIVE_PRESENCE_REFRESH_SECONDS": "5"}) as server:
+        url = f"{server.ws}/ws/streams/{stream_id}/"
+        # one socket warms the room up (layer connection, ticker) before the baseline
+        warm_procs, warm_stop, warm_q, _, _ = start_clients(url, tokens[:1], "idle", processes=1)
+        time.sleep(1)
+        base = server.rss_kib()
+        procs, stop, result_q, ready, connect_s = start_clients(url, tokens[1:], "idle", processes=4)
+        connected = sum(r[0] for r in ready)
+        failures = sum(r[1] for r in ready)
+        time.sleep(pause)
+        after = server.rss_kib()
+        results = stop_clients(procs, stop, result_q)
+        stop_clients(warm_procs, warm_stop, warm_q)
+    return {
+        "connected": connected,
+        "failures": failures,
+        "still_open": sum(r["open"] for r in results),
+        "connect_s": connect_s,
+        "rss_base_mib": base / 1024,
+        "rss_after_mib": after / 1024,
+        "kib_per_conn": (after - base) / connected if connected else float("nan"),
+    }
+
+
+# --- Data -----------------------------------------------------------------------------------------------
+
+
+def prepare(n_users: int):
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "halobuzz.settings")
+    django.setup()
+    from datetime import date
+
+    from django.core.management import call_command
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from apps.accounts.models import User
+    from apps.live.models import Stream
+    from apps.live.services import stream_end
+
+    call_command("migrate", verbosity=0, interactive=False)
+    have = set(User.objects.filter(username__startswith="benchroom_").values_list("username", flat=True))
+    User.objects.bulk_create(
+        [
+            User(
+                username=f"benchroom_{i}",
+                password="!",  # noqa: S106  (unusable: these accounts only hold JWTs)
+                date_of_birth=date(1990, 1, 1),
+                age_verification=User.AgeVerification.VERIFIED,
+            )
+            for i in range(n_users + 1)
+            if f"benchroom_{i}" not in have
+        ],
+        batch_size=2000,
+    )
+    host = User.objects.get(username="benchroom_0")
+    for old in Stream.objects.filter(host=host, status__in=Stream.ACTIVE_STATUSES):
+        stream_end(stream_id=old.pk, reason="bench reset")
+    from django.utils import timezone
+
+    stream = Stream.objects.create(
+        host=host,
+        title="bench room",
+        status=Stream.Status.LIVE,
+        started_at=timezone.now(),
+        last_heartbeat_at=timezone.now(),
+    )
+    viewers = User.objects.filter(username__startswith="benchroom_").exclude(pk=host.pk).order_by("pk")[:n_users]
+    tokens = [str(AccessToken.for_user(u)) for u in viewers]
+    from django.db import connections
+
+    connections.close_all()  # forked clients must not share the parent's connection
+    return stream.pk, str(AccessToken.for_user(host)), tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--idle", type=int, default=10_000, help="idle viewers for one daphne")
+    parser.add_argument("--viewers", type=int, default=1_000, help="viewers in the fan-out phase")
+    parser.add_argument("--rate", type=float, default=25.0, help="chat messages per second the host sends")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the fan-out and ceiling runs")
+    parser.add_argument("--layers", default="pubsub,core")
+    args = parser.parse_args()
+    layers = args.layers.split(",")
+
+    fds = raise_fd_limit()
+    print(f"open files limit: {fds}; cores: {os.cpu_count()}; other work on this machine shares them")
+    stream_id, host_token, tokens = prepare(max(args.idle, args.viewers))
+
+    ceilings = {}
+    for layer in layers:
+        ceilings[layer] = ceiling(layer, args.viewers, min(args.seconds, 5.0))
+        c = ceilings[layer]
+        print(
+            f"[ceiling] {layer:6} bare layer, {args.viewers} members: {c['delivery_rate']:,.0f} deliveries/s "
+            f"({c['send_rate']:,.0f} group sends/s, {c['delivered']:,} delivered)"
+        )
+
+    rooms = {}
+    for layer in layers:
+        r = rooms[layer] = fanout(layer, stream_id, host_token, tokens[: args.viewers], args.rate, args.seconds)
+        ratio = r["rate"] / ceilings[layer]["delivery_rate"] if ceilings[layer]["delivery_rate"] else 0
+        print(
+            f"[fan-out] {layer:6} {r['viewers']} viewers, {r['sent']} chats at {args.rate:g}/s "
+            f"(offered {r['offered_rate']:,.0f} deliveries/s): delivered {r['delivered']:,}/{r['expected']:,} "
+            f"at {r['rate']:,.0f}/s ({ratio:.0%} of the bare layer); latency p50 {r['p50']:.0f} ms, "
+            f"p95 {r['p95']:.0f} ms, p99 {r['p99']:.0f} ms, max {r['max']:.0f} ms "
+            f"[targets: 20,000/s, p95 < 250 ms]"
+        )
+
+    def score(layer):
+        r = rooms[layer]
+        return (r["delivered"] >= 0.99 * r["expected"], r["rate"], -r["p95"])
+
+    chosen = max(layers, key=score)
+    print(f"[choice] layer with the best room figures: {chosen} ({LAYERS[chosen]})")
+
+    if args.idle:
+        i = idle(chosen, stream_id, tokens[: args.idle], pause=5.0)
+        print(
+            f"[idle] {chosen}: {i['connected']:,} viewers connected in {i['connect_s']:.1f} s "
+            f"({i['connected'] / i['connect_s']:,.0f}/s, {i['failures']} failed), {i['still_open']:,} still open "
+            f"after 5 s; daphne RSS {i['rss_base_mib']:.0f} -> {i['rss_after_mib']:.0f} MiB = "
+            f"{i['kib_per_conn']:.1f} KiB per connection [target: 10,000]"
+        )
+
+
+if __name__ == "__main__":
+    main()
