@@ -96,6 +96,14 @@ def _json(response: requests.Response) -> Any:
         return None
 
 
+def gateway_configured_check(*, gateway: str) -> None:
+    """Refuse before anything is written when the gateway's credentials are missing."""
+    if gateway == Gateway.ESEWA and not (settings.ESEWA_SECRET_KEY and settings.ESEWA_PRODUCT_CODE):
+        raise GatewayNotConfigured(details={"gateway": gateway})
+    if gateway == Gateway.KHALTI and not settings.KHALTI_SECRET_KEY:
+        raise GatewayNotConfigured(details={"gateway": gateway})
+
+
 # --- eSewa ------------------------------------------------------------------------------------
 
 

@@ -66,6 +66,7 @@ def payment_create(
     existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
     if existing is not None:
         return _replay(payment=existing, fingerprint=fingerprint)
+    gateways.gateway_configured_check(gateway=gateway)
     try:
         with transaction.atomic():
             payment = Payment.objects.create(

@@ -44,6 +44,12 @@ def sandbox(live_server, settings):
 
 
 @pytest.fixture
+def esewa_keys(settings):
+    settings.ESEWA_PRODUCT_CODE = "EPAYTEST"
+    settings.ESEWA_SECRET_KEY = "8gBm/:&EnhH.1/q"
+
+
+@pytest.fixture
 def package(db):
     return CoinPackageFactory(price_paisa=50_000, coins=500, bonus_coins=25)
 
