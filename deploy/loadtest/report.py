@@ -1,0 +1,68 @@
+#!/usr/bin/env python
+"""Print a load-test summary (from locustfile.py's JSON), or check the gifts against the database.
+
+report.py SUMMARY.json [METRICS.txt]   requests/s, p50/p95/p99, error rate (HTTP), WebSocket connects
+report.py --gifts SUMMARY.json         every gift answered 201 is in the database exactly once
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "halobuzz.settings")
+
+
+def line(name: str, f: dict) -> str:
+    return (
+        f"{name:<34} {f['requests']:>8} req {f['rps']:>8.1f}/s  p50 {f['p50_ms']:>5.0f} ms  p95 {f['p95_ms']:>5.0f} ms"
+        f"  p99 {f['p99_ms']:>5.0f} ms  errors {f['failures']} ({100 * f['error_rate']:.2f}%)"
+    )
+
+
+def print_summary(summary_path: str, metrics_path: str | None) -> int:
+    summary = json.loads(Path(summary_path).read_text())
+    print(line("HTTP (all API requests)", summary["http"]))
+    for name, figures in sorted(summary["endpoints"].items()):
+        print(line(f"  {name}", figures))
+    ws = summary["ws"]
+    print(
+        f"WebSocket room events received: {ws['frames']} frames, {ws['gift_events']} gift.sent;"
+        f" sockets closed early: {ws['closed_early']}"
+    )
+    for error in summary["errors"]:
+        print(f"  error x{error['count']}: {error['method']} {error['name']}: {error['error']}")
+    http = summary["http"]
+    verdict = "PASS" if http["p95_ms"] < 300 and http["error_rate"] < 0.001 else "FAIL"
+    print(f"target p95 < 300 ms and errors < 0.1%: {verdict}")
+    if metrics_path and Path(metrics_path).exists():
+        from prometheus_client.parser import text_string_to_metric_families
+
+        wanted = {"halobuzz_gifts_sent_total", "halobuzz_live_streams", "halobuzz_websocket_connections"}
+        for family in text_string_to_metric_families(Path(metrics_path).read_text()):
+            for sample in family.samples:
+                if sample.name in wanted:
+                    print(f"/metrics {sample.name} = {sample.value:g}")
+    return 0
+
+
+def check_gifts(summary_path: str) -> int:
+    import django
+
+    django.setup()
+    from apps.gifts.models import GiftSend
+
+    summary = json.loads(Path(summary_path).read_text())
+    sent = summary["endpoints"].get("POST /api/v1/gifts/send/", {"requests": 0, "failures": 0})
+    accepted = sent["requests"] - sent["failures"]
+    stored = GiftSend.objects.count()
+    ok = stored == accepted
+    print(f"gifts answered 201: {accepted}; GiftSend rows: {stored}: {'OK' if ok else 'MISMATCH'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--gifts":
+        sys.exit(check_gifts(sys.argv[2]))
+    sys.exit(print_summary(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
