@@ -131,6 +131,8 @@ def _worker_metrics_server(port: int) -> None:
     from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
     from prometheus_client.multiprocess import MultiProcessCollector
 
+    import apps.core.metrics  # noqa: F401  (defines the metrics, connects the model signals)
+
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # The prefork children write their samples to the directory; the main process serves the sum.
