@@ -195,7 +195,10 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         try:
             if not user.is_authenticated:
                 raise NotAuthenticated()
-            access = await database_sync_to_async(selectors.room_access)(stream_id=self.stream_id, user=user)
+            # Not thread-sensitive: connects of many sockets at once run their reads in parallel threads.
+            access = await database_sync_to_async(selectors.room_access, thread_sensitive=False)(
+                stream_id=self.stream_id, user=user
+            )
         except DomainError as exc:
             await self.send_json({"type": "error", "payload": error_body(exc.code, exc.message, exc.details)})
             await self.close(code=CLOSE_CODES.get(exc.code, 4003))

@@ -15,6 +15,7 @@ The load generator shares the machine's cores with daphne and Redis.
 
 import argparse
 import asyncio
+import functools
 import importlib.util
 import json
 import multiprocessing as mp
@@ -29,6 +30,8 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 CEILING_SCRIPT = REPO.parent / "shared" / "reference" / "ceilings" / "channel_layer_fanout.py"
+print = functools.partial(print, flush=True)  # noqa: A001  (figures appear as they are measured)
+CONNECT_CONCURRENCY = 16  # handshakes in flight per client process
 LAYERS = {"core": "channels_redis.core.RedisChannelLayer", "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer"}
 
 
@@ -76,22 +79,31 @@ def ceiling(kind: str, members: int, seconds: float) -> dict:
 # --- Clients ------------------------------------------------------------------------------------------
 
 
-async def _open(url: str, token: str):
+async def _open(url: str, token: str, attempts: int = 4):
+    """Connect and read the welcome; retried because daphne drops a handshake the app has not
+    accepted within 5 s (its --websocket_connect_timeout), which happens on a saturated machine."""
     from websockets.asyncio.client import connect
 
-    ws = await connect(url, subprotocols=["jwt", token], open_timeout=60, ping_interval=None, max_queue=None)
-    welcome = json.loads(await ws.recv())
-    if welcome["type"] != "room.welcome":
-        await ws.close()
-        raise RuntimeError(welcome)
-    return ws
+    for attempt in range(attempts):
+        try:
+            ws = await connect(url, subprotocols=["jwt", token], open_timeout=60, ping_interval=None, max_queue=None)
+            welcome = json.loads(await ws.recv())
+            if welcome["type"] != "room.welcome":
+                await ws.close()
+                raise RuntimeError(welcome)
+            return ws
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def client_worker(url: str, tokens: list[str], mode: str, ready_q, stop, result_q, progress, slot: int) -> None:
     """Hold `tokens` sockets; in fan-out mode time every bench chat message each socket receives."""
 
     async def main():
-        sem = asyncio.Semaphore(64)
+        sem = asyncio.Semaphore(CONNECT_CONCURRENCY)
         failures = 0
 
         async def one(token):
@@ -142,7 +154,7 @@ def start_clients(url: str, tokens: list[str], mode: str, processes: int):
     progress = ctx.Array("q", processes, lock=False)
     chunks = [tokens[i::processes] for i in range(processes)]
     procs = [
-        ctx.Process(target=client_worker, args=(url, c, mode, ready_q, stop, result_q, progress, i))
+        ctx.Process(target=client_worker, args=(url, c, mode, ready_q, stop, result_q, progress, i), daemon=True)
         for i, c in enumerate(chunks)
     ]
     t0 = time.perf_counter()
