@@ -32,6 +32,13 @@ def years_ago(years: int, today: date | None = None) -> date:
         return today.replace(year=today.year - years, day=28)
 
 
+def tamper(token: str) -> str:
+    """The token with one signature character changed (a middle one: the last carries padding bits)."""
+    head, signature = token.rsplit(".", 1)
+    changed = "A" if signature[10] != "A" else "B"
+    return f"{head}.{signature[:10]}{changed}{signature[11:]}"
+
+
 def bearer(access: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
@@ -264,7 +271,7 @@ def test_refresh_refuses_what_is_not_a_valid_refresh_token(user, kind):
     value = {
         "garbage": "not.a.token",
         "access": tokens["access"],
-        "tampered": tokens["refresh"][:-3] + ("AAA" if not tokens["refresh"].endswith("AAA") else "BBB"),
+        "tampered": tamper(tokens["refresh"]),
         "empty": "",
     }[kind]
     before = db_snapshot()
