@@ -706,7 +706,12 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
     reason = (reason or "").strip()
     if not reason:
         raise ActionNotAllowed("Say why: the reason goes to the audit log.", details={"reason": ["Required."]})
-    case = Case.objects.select_for_update().select_related("subject", "frame", "enforcement").filter(pk=case_id).first()
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("subject", "frame", "enforcement")
+        .filter(pk=case_id)
+        .first()
+    )
     if case is None:
         raise ReportTargetNotFound("No such case.")
     if case.status != Case.Status.OPEN:
