@@ -37,7 +37,7 @@ def sandbox(live_server, settings):
     settings.ESEWA_SECRET_KEY = "8gBm/:&EnhH.1/q"
     settings.KHALTI_BASE_URL = f"{base}/sandbox/khalti/api/v2/"
     settings.KHALTI_SECRET_KEY = "test_secret_key_halobuzz_sandbox"
-    settings.PAYMENT_GATEWAY_TIMEOUT = 1.0
+    settings.PAYMENT_GATEWAY_TIMEOUT = 2.0
     settings.PAYMENT_VERIFY_MAX_RETRIES = 2
     settings.PAYMENT_VERIFY_BACKOFF_SECONDS = 0
     return live_server

@@ -142,13 +142,14 @@ def test_same_callback_twice_credits_once(sandbox, user, package, start_payment)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_same_khalti_callback_concurrently_credits_once(sandbox, user, package, start_payment):
+def test_same_khalti_callback_concurrently_credits_once(sandbox, user, package, start_payment, settings):
     # given the return URL of a paid Khalti payment, and a slow lookup so both requests overlap
     from tests.payments.conftest import scenario
 
     body = start_payment(user, package, "khalti")
     callback = khalti_pay(body, follow=False).headers["Location"]
     scenario(payment_of(body), delay=0.3)
+    settings.PAYMENT_GATEWAY_TIMEOUT = 5.0  # overlapping, never timing out
     barrier = threading.Barrier(4)
     statuses = []
 
