@@ -299,28 +299,3 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _client_allowed(request):
         return HttpResponse("forbidden\n", status=403, content_type="text/plain")
     return HttpResponse(metrics_payload(), content_type=CONTENT_TYPE_LATEST)
-
-
-# --- Events observed without the owning app's help ------------------------------------------------
-
-
-def _gift_send_saved(sender, instance, created: bool, **kwargs) -> None:
-    """A committed GiftSend row is a gift sent: count it once the transaction commits (never on rollback)."""
-    if not created:
-        return
-    coins = int(instance.coins or 0)
-
-    def record() -> None:
-        gift_sent(coins=coins)
-        coins_moved(kind="gift", coins=coins)
-
-    transaction.on_commit(record)
-
-
-def _connect_model_signals() -> None:
-    from django.db.models.signals import post_save
-
-    post_save.connect(_gift_send_saved, sender="gifts.GiftSend", weak=False, dispatch_uid="hb_metrics_gift_send")
-
-
-_connect_model_signals()
