@@ -151,9 +151,14 @@ class AdminLoginRateLimitMiddleware:
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
+        self._guarded: tuple[str, ...] | None = None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and request.path_info in (reverse("admin:login"), reverse("admin-2fa")):
+        if request.method != "POST":
+            return self.get_response(request)
+        if self._guarded is None:  # resolved once, on the first POST (the URLconf is loaded by then)
+            self._guarded = (reverse("admin:login"), reverse("admin-2fa"))
+        if request.path_info in self._guarded:
             address = request.META.get("REMOTE_ADDR", "unknown")
             key = f"admin-login-rate:{request.path_info}:{address}:{int(time.time() // self.WINDOW_SECONDS)}"
             added = cache.add(key, 1, timeout=self.WINDOW_SECONDS + 5)
