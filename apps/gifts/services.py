@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.accounts.exceptions import AccountBanned, UserBlocked
 from apps.accounts.models import User
 from apps.accounts.services import user_require_adult
+from apps.core import metrics
 from apps.core.exceptions import NotFound
 from apps.gifts import leaderboards
 from apps.gifts.exceptions import CannotGiftSelf, GiftNeedsOg, QuantityOutOfRange
@@ -137,7 +138,7 @@ def gift_send(*, sender: User, stream_id: int, gift_id: int, quantity: int, ref:
             host_share=host_share,
             created_at=spend.created_at,
         )
-        transaction.on_commit(lambda: leaderboard_record(sends=[figures]))
+        transaction.on_commit(lambda: _after_send(figures))
     return GiftSent(send=send, balance=spend.balance)
 
 
@@ -154,6 +155,11 @@ def _gift_send_insert(**fields) -> GiftSend:
     send._state.adding = False
     send._state.db = connection.alias
     return send
+
+
+def _after_send(figures: SendFigures) -> None:
+    metrics.gift_sent(coins=figures.coins)
+    leaderboard_record(sends=[figures])
 
 
 def leaderboard_record(*, sends: list[SendFigures]) -> None:

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core import metrics
 from apps.core.exceptions import PermissionDenied
 from apps.wallet.exceptions import (
     CashoutBelowMinimum,
@@ -47,6 +48,10 @@ def _must_apply_now(account: Account, amount: int) -> bool:
     # A user's spendable coins are always current (every spend reads them); any debit of a user-owned
     # account must be checked against its balance under lock. Everything else may be deferred.
     return account.kind == Account.Kind.USER_COINS or (account.is_user_account and amount < 0)
+
+
+def _count_on_commit(kind: str, coins: int) -> None:
+    transaction.on_commit(lambda: metrics.coins_moved(kind=kind, coins=coins))
 
 
 def _entry_create(
@@ -134,6 +139,7 @@ def ledger_post(
     Posting.objects.bulk_create(
         [Posting(entry=entry, account_id=pk, amount=amount, applied=pk in immediate) for pk, amount in merged.items()]
     )
+    _count_on_commit(kind, sum(amount for amount in merged.values() if amount > 0))
     return entry
 
 
@@ -261,6 +267,8 @@ def coins_spend(
             raise DuplicateEntry(details={"kind": kind, "ref": ref})  # the debit ran: the caller rolls back
         if balance is not None and posted != len(owners) + 1:  # pragma: no cover - a wrong statement
             raise RuntimeError(f"coins_spend wrote {posted} postings for {len(owners) + 1}")
+        if balance is not None:
+            _count_on_commit(kind, total)
     if balance is None:  # nothing was written: the surrounding transaction may go on
         raise InsufficientCoins(details={"balance": coins_balance_now(user_id=payer_id), "needed": total})
     return Spend(entry_id=entry_id, created_at=at, balance=balance)
