@@ -386,6 +386,7 @@ def model_store(model: GiftModel) -> str:
         default_storage.delete(f"{MODEL_DIR}/{old}.json")
     cache.set(ACTIVE_VERSION_CACHE_KEY, model.version, CACHE_SECONDS)
     cache.delete(POPULAR_CACHE_KEY)
+    _local.pop(ACTIVE_VERSION_CACHE_KEY, None)  # this process serves the new version at once
     return name
 
 
@@ -399,15 +400,39 @@ def _stored_versions() -> list[str]:
 
 _loaded: dict[str, GiftModel] = {}
 _load_lock = threading.Lock()
+# Per-process copies of small shared values, so a request makes no cache round trip for them.
+LOCAL_SECONDS = 10.0
+_local: dict[str, tuple[float, object]] = {}
 
 
-def model_active() -> GiftModel | None:
-    """The newest stored model, loaded once per process (the version name is cached for all)."""
+def _local_get(key: str, load):
+    """`load()` at most every LOCAL_SECONDS per process (stale by at most that much)."""
+    hit = _local.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < LOCAL_SECONDS:
+        return hit[1]
+    value = load()
+    _local[key] = (now, value)
+    return value
+
+
+def local_caches_clear() -> None:
+    _local.clear()
+    _loaded.clear()
+
+
+def _active_version() -> str:
     version = cache.get(ACTIVE_VERSION_CACHE_KEY)
     if version is None:
         versions = _stored_versions()
         version = versions[-1] if versions else ""
         cache.set(ACTIVE_VERSION_CACHE_KEY, version, CACHE_SECONDS)
+    return version
+
+
+def model_active() -> GiftModel | None:
+    """The newest stored model, loaded once per process (the version name is shared through the cache)."""
+    version = _local_get(ACTIVE_VERSION_CACHE_KEY, _active_version)
     if not version:
         return None
     model = _loaded.get(version)
@@ -421,6 +446,7 @@ def model_active() -> GiftModel | None:
                 except (FileNotFoundError, ValueError, KeyError):
                     logger.warning("gift model version unreadable", extra={"version": version})
                     cache.delete(ACTIVE_VERSION_CACHE_KEY)
+                    _local.pop(ACTIVE_VERSION_CACHE_KEY, None)
                     return None
                 _loaded.clear()
                 _loaded[version] = model
@@ -514,12 +540,17 @@ class Recommendation:
 
 def _host_senders(host_id: int) -> int:
     key = HOST_POPULARITY_CACHE_KEY.format(host_id=host_id)
-    value = cache.get(key)
-    if value is None:
-        since = timezone.now() - timedelta(days=settings.GIFT_RECOMMENDER_HISTORY_DAYS)
-        value = GiftSend.objects.filter(host_id=host_id, created_at__gte=since).values("sender_id").distinct().count()
-        cache.set(key, value, CACHE_SECONDS)
-    return value
+
+    def load() -> int:
+        value = cache.get(key)
+        if value is None:
+            since = timezone.now() - timedelta(days=settings.GIFT_RECOMMENDER_HISTORY_DAYS)
+            qs = GiftSend.objects.filter(host_id=host_id, created_at__gte=since)
+            value = qs.values("sender_id").distinct().count()
+            cache.set(key, value, CACHE_SECONDS)
+        return value
+
+    return _local_get(key, load)
 
 
 def popular_gift_ids(model: GiftModel | None) -> list[int]:
@@ -559,10 +590,12 @@ def _top(ranked: list[GiftInfo], *, user_id: int) -> list[GiftInfo]:
 def gift_recommendations(*, user_id: int, stream: Stream) -> Recommendation:
     """The five gifts this user is most likely to send in this stream, best first.
 
-    One query for the sender's history (the catalogue, the model and the host's popularity are
-    cached). Without history, or without a trained model, the most popular gifts.
+    One query for the sender's history; the catalogue, the model's version and the host's
+    popularity come from the shared cache through a per-process copy refreshed every
+    LOCAL_SECONDS (an admin's catalogue edit shows here that much later). Without history, or
+    without a trained model, the most popular gifts.
     """
-    catalogue = gift_catalogue()
+    catalogue = _local_get("gifts:recommender:catalogue", gift_catalogue)
     model = model_active()
     version = model.version if model else ""
     since = timezone.now() - timedelta(days=settings.GIFT_RECOMMENDER_HISTORY_DAYS)

@@ -30,9 +30,9 @@ URL = "/api/v1/gifts/recommendations/"
 def model_storage(settings, tmp_path):
     """Models are stored under a per-test MEDIA_ROOT, and no process copy survives between tests."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    recommender._loaded.clear()
+    recommender.local_caches_clear()
     yield
-    recommender._loaded.clear()
+    recommender.local_caches_clear()
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ def test_each_training_stores_a_new_version_and_serving_follows_the_newest(histo
     assert {f"{first.version}.json", f"{second.version}.json"} <= set(stored)
     assert recommender.model_active().version == second.version
     # and a fresh process (empty caches) finds the newest one in storage
-    recommender._loaded.clear()
+    recommender.local_caches_clear()
     from django.core.cache import cache
 
     cache.delete(recommender.ACTIVE_VERSION_CACHE_KEY)
@@ -220,3 +220,15 @@ def test_stream_context_reaches_the_features(history, catalogue):
     assert row[4] == pytest.approx(math.log1p(60), rel=1e-3)
     assert row[5] == pytest.approx(math.log1p(7))
     assert all(math.isnan(v) for v in row[:3])
+
+
+def test_serving_costs_three_queries(auth_client, history, django_assert_num_queries):
+    # given a trained model and a warmed process (catalogue, model and host popularity cached)
+    recommender.recommender_train()
+    client = auth_client(history["fans"]["momo"])
+    client.get(URL, {"stream": history["stream"].pk})
+
+    # then a request reads the user (auth), the stream and the sender's history, nothing else
+    with django_assert_num_queries(3):
+        response = client.get(URL, {"stream": history["stream"].pk})
+    assert response.json()["source"] == "model"

@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def model_storage(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    recommender._loaded.clear()
+    recommender.local_caches_clear()
     yield
-    recommender._loaded.clear()
+    recommender.local_caches_clear()
 
 
 def test_synthetic_history_is_sound_and_the_model_beats_popularity():
