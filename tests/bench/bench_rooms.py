@@ -21,6 +21,7 @@ import json
 import multiprocessing as mp
 import os
 import resource
+import signal
 import statistics
 import sys
 import time
@@ -99,7 +100,9 @@ async def _open(url: str, token: str, attempts: int = 4):
     raise AssertionError("unreachable")
 
 
-def client_worker(url: str, tokens: list[str], mode: str, ready_q, stop, result_q, progress, slot: int) -> None:
+def client_worker(
+    url: str, tokens: list[str], mode: str, ready_q, stop, result_q, progress, slot: int, deadline: float
+) -> None:
     """Hold `tokens` sockets; in fan-out mode time every bench chat message each socket receives."""
 
     async def main():
@@ -109,6 +112,8 @@ def client_worker(url: str, tokens: list[str], mode: str, ready_q, stop, result_
         async def one(token):
             nonlocal failures
             async with sem:
+                if time.time() > deadline:  # the connect phase is bounded: report what one daphne took
+                    return None
                 try:
                     return await _open(url, token)
                 except Exception:
@@ -148,13 +153,16 @@ def client_worker(url: str, tokens: list[str], mode: str, ready_q, stop, result_
     asyncio.run(main())
 
 
-def start_clients(url: str, tokens: list[str], mode: str, processes: int):
+def start_clients(url: str, tokens: list[str], mode: str, processes: int, connect_seconds: float = 600):
     ctx = mp.get_context("fork")
     ready_q, result_q, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     progress = ctx.Array("q", processes, lock=False)
+    deadline = time.time() + connect_seconds
     chunks = [tokens[i::processes] for i in range(processes)]
     procs = [
-        ctx.Process(target=client_worker, args=(url, c, mode, ready_q, stop, result_q, progress, i), daemon=True)
+        ctx.Process(
+            target=client_worker, args=(url, c, mode, ready_q, stop, result_q, progress, i, deadline), daemon=True
+        )
         for i, c in enumerate(chunks)
     ]
     t0 = time.perf_counter()
@@ -245,14 +253,16 @@ def fanout(layer: str, stream_id: int, host_token: str, tokens: list[str], rate:
     }
 
 
-def idle(layer: str, stream_id: int, tokens: list[str], pause: float) -> dict:
+def idle(layer: str, stream_id: int, tokens: list[str], pause: float, connect_seconds: float) -> dict:
     with daphne_for(layer, {"LIVE_PRESENCE_REFRESH_SECONDS": "5"}) as server:
         url = f"{server.ws}/ws/streams/{stream_id}/"
         # one socket warms the room up (layer connection, ticker) before the baseline
         warm_procs, warm_stop, warm_q, _, _ = start_clients(url, tokens[:1], "idle", processes=1)
         time.sleep(1)
         base = server.rss_kib()
-        procs, stop, result_q, ready, connect_s = start_clients(url, tokens[1:], "idle", processes=4)
+        procs, stop, result_q, ready, connect_s = start_clients(
+            url, tokens[1:], "idle", processes=4, connect_seconds=connect_seconds
+        )
         connected = sum(r[0] for r in ready)
         failures = sum(r[1] for r in ready)
         time.sleep(pause)
@@ -329,15 +339,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25.0, help="chat messages per second the host sends")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the fan-out and ceiling runs")
     parser.add_argument("--layers", default="pubsub,core")
+    parser.add_argument("--phases", default="ceiling,fanout,idle")
+    parser.add_argument("--connect-seconds", type=float, default=150.0, help="bound on the idle connect phase")
     args = parser.parse_args()
     layers = args.layers.split(",")
+    phases = args.phases.split(",")
+    # SIGTERM (a timeout) unwinds like Ctrl-C, so the daphne processes are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     fds = raise_fd_limit()
     print(f"open files limit: {fds}; cores: {os.cpu_count()}; other work on this machine shares them")
     stream_id, host_token, tokens = prepare(max(args.idle, args.viewers))
 
-    ceilings = {}
-    for layer in layers:
+    ceilings = {layer: {"delivery_rate": 0} for layer in layers}
+    for layer in layers if "ceiling" in phases else []:
         ceilings[layer] = ceiling(layer, args.viewers, min(args.seconds, 5.0))
         c = ceilings[layer]
         print(
@@ -346,7 +361,7 @@ def main() -> None:
         )
 
     rooms = {}
-    for layer in layers:
+    for layer in layers if "fanout" in phases else []:
         r = rooms[layer] = fanout(layer, stream_id, host_token, tokens[: args.viewers], args.rate, args.seconds)
         ratio = r["rate"] / ceilings[layer]["delivery_rate"] if ceilings[layer]["delivery_rate"] else 0
         print(
@@ -361,15 +376,17 @@ def main() -> None:
         r = rooms[layer]
         return (r["delivered"] >= 0.99 * r["expected"], r["rate"], -r["p95"])
 
-    chosen = max(layers, key=score)
-    print(f"[choice] layer with the best room figures: {chosen} ({LAYERS[chosen]})")
+    chosen = max(layers, key=score) if rooms else layers[0]
+    if rooms:
+        print(f"[choice] layer with the best room figures: {chosen} ({LAYERS[chosen]})")
 
-    if args.idle:
-        i = idle(chosen, stream_id, tokens[: args.idle], pause=5.0)
+    if args.idle and "idle" in phases:
+        i = idle(chosen, stream_id, tokens[: args.idle], pause=5.0, connect_seconds=args.connect_seconds)
         print(
             f"[idle] {chosen}: {i['connected']:,} viewers connected in {i['connect_s']:.1f} s "
             f"({i['connected'] / i['connect_s']:,.0f}/s, {i['failures']} failed), {i['still_open']:,} still open "
-            f"after 5 s; daphne RSS {i['rss_base_mib']:.0f} -> {i['rss_after_mib']:.0f} MiB = "
+            f"after 5 s (connecting bounded at {args.connect_seconds:g} s); "
+            f"daphne RSS {i['rss_base_mib']:.0f} -> {i['rss_after_mib']:.0f} MiB = "
             f"{i['kib_per_conn']:.1f} KiB per connection [target: 10,000]"
         )
 
