@@ -199,6 +199,21 @@ def reel_delete(*, reel_id: int, user: User) -> None:
     logger.info("reel deleted", extra={"reel_id": reel_id, "author_id": user.pk})
 
 
+def reel_takedown(*, reel_id: int, by: User, reason: str) -> Reel:
+    """A moderator removes a published (or processing) reel: it leaves every feed, the author sees why."""
+    if not by.is_staff:
+        raise PermissionDenied("Only staff may take reels down.")
+    with transaction.atomic():
+        reel = Reel.objects.select_for_update().filter(pk=reel_id).exclude(status=Reel.Status.DELETED).first()
+        if reel is None:
+            raise ReelNotFound()
+        reel.status = Reel.Status.REJECTED
+        reel.rejection_reason = f"Removed by a moderator: {reason}"[:300]
+        reel.save(update_fields=["status", "rejection_reason"])
+    logger.info("reel taken down", extra={"reel_id": reel_id, "by": by.pk})
+    return reel
+
+
 # --- Reports --------------------------------------------------------------------------------------
 
 

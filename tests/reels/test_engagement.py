@@ -268,3 +268,21 @@ def test_without_redis_counts_go_straight_to_the_row(settings, user):
     assert (reel.views_count, reel.shares_count) == (1, 1)
     assert reel.hot_score > before
     assert services.counters_flush() == 0
+
+
+@pytest.mark.django_db
+def test_a_moderator_takes_a_reel_down(user, other_user):
+    from apps.core.exceptions import PermissionDenied
+
+    reel = ReelFactory(author=other_user)
+    with pytest.raises(PermissionDenied):
+        services.reel_takedown(reel_id=reel.pk, by=user, reason="spam")
+    moderator = UserFactory(is_staff=True)
+    services.reel_takedown(reel_id=reel.pk, by=moderator, reason="spam")
+    reel.refresh_from_db()
+    assert reel.status == Reel.Status.REJECTED and "spam" in reel.rejection_reason
+    from apps.reels.exceptions import ReelNotFound
+    from apps.reels.selectors import reel_get_visible
+
+    with pytest.raises(ReelNotFound):
+        reel_get_visible(reel_id=reel.pk, viewer=user)
