@@ -1,7 +1,5 @@
 """LinkCast: two live hosts on a shared channel; every change reaches both rooms."""
 
-import asyncio
-
 import pytest
 from django.test import override_settings
 from rest_framework_simplejwt.tokens import AccessToken
@@ -11,7 +9,7 @@ from apps.live.services import linkcast_invite, stream_end
 from tests.accounts.factories import UserFactory
 from tests.live.agora_verify import PUBLISH_AUDIO, verify_006
 from tests.live.factories import LiveStreamFactory
-from tests.live.wsclient import Room, in_thread
+from tests.live.wsclient import Room, in_thread, run_scenario
 
 APP = "970CA35de60c44645bbae8a215061b33"
 CERT = "5CFd2fd1755d40ecb72977518be15d3b"
@@ -121,4 +119,4 @@ def test_both_rooms_hear_every_linkcast_change(daphne_server, auth_client):
             assert (await room.next("linkcast.ended"))["payload"]["reason"] == "left"
             await room.close()
 
-    asyncio.run(scenario())
+    run_scenario(scenario)

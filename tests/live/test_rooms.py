@@ -1,6 +1,5 @@
 """Stream rooms against a real daphne process, the Redis pub/sub channel layer and PostgreSQL."""
 
-import asyncio
 import json
 
 import pytest
@@ -15,7 +14,7 @@ from apps.moderation.models import BannedWord
 from tests.accounts.factories import UserFactory
 from tests.gifts.factories import GiftFactory
 from tests.live.factories import LiveStreamFactory
-from tests.live.wsclient import Room, in_thread
+from tests.live.wsclient import Room, in_thread, run_scenario
 from tests.wallet.factories import fund
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -83,7 +82,7 @@ def test_chat_and_gifts_arrive_in_order_for_everyone_and_counts_are_right(daphne
         for room in (h, a, c):
             await room.close()
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
     stream.refresh_from_db()
     assert stream.peak_viewers == 3
     assert stream.gift_coins_total in (0, 40)  # the gifts app refreshes totals on its own schedule
@@ -114,7 +113,7 @@ def test_kick_closes_the_socket_and_the_viewer_cannot_rejoin(daphne_server, live
         await h.close()
         await b.close()
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
     assert StreamKick.objects.filter(stream=stream, user=v1).exists()
     response = auth_client(v1).post(f"/api/v1/streams/{stream.pk}/join/")
     assert response.status_code == 403 and response.json()["code"] == "kicked"
@@ -136,7 +135,7 @@ def test_ending_the_stream_tells_and_closes_every_socket(daphne_server, live):
         assert (await late.next())["payload"]["code"] == "stream_not_live"
         assert await late.close_code() == 4004
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
 
 
 def test_bad_events_get_an_error_and_never_reach_other_viewers(daphne_server, live):
@@ -181,7 +180,7 @@ def test_bad_events_get_an_error_and_never_reach_other_viewers(daphne_server, li
         for room in (h, a, b):
             await room.close()
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
 
 
 def test_unauthenticated_banned_and_blocked_users_are_refused(daphne_server, live):
@@ -205,7 +204,7 @@ def test_unauthenticated_banned_and_blocked_users_are_refused(daphne_server, liv
         assert (await nowhere.next())["payload"]["code"] == "not_found"
         assert await nowhere.close_code() == 4004
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
 
 
 def test_a_ban_while_connected_closes_the_users_sockets(daphne_server, live):
@@ -223,7 +222,7 @@ def test_a_ban_while_connected_closes_the_users_sockets(daphne_server, live):
         assert (await b.next("moderation.warning"))["payload"]["message"] == "Keep it clean"
         await b.close()
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
 
 
 def test_chat_rules_rate_limit_slow_mode_followers_only_mute_and_word_filter(daphne_server, live):
@@ -281,7 +280,7 @@ def test_chat_rules_rate_limit_slow_mode_followers_only_mute_and_word_filter(dap
         for room in (h, a, b, c):
             await room.close()
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
     assert not StreamMute.objects.filter(stream=stream, user=v2).exists()
 
 
@@ -301,7 +300,7 @@ def test_likes_are_summed_and_broadcast_a_few_times_a_second(daphne_server, live
         await h.close()
         await a.close()
 
-    asyncio.run(scenario())
+    run_scenario(scenario)
 
 
 def test_viewer_count_spans_processes_and_recovers_when_one_dies(daphne_server, start_daphne, live):
@@ -321,4 +320,4 @@ def test_viewer_count_spans_processes_and_recovers_when_one_dies(daphne_server, 
         # then its viewers expire from presence (TTL 3 s in these tests)
         await h.until("viewers.updated", lambda p: p["count"] == 1, timeout=12)
 
-    asyncio.run(scenario())
+    run_scenario(scenario)

@@ -82,3 +82,11 @@ async def in_thread(fn, *args: Any, **kwargs: Any) -> Any:
             connection.close()
 
     return await asyncio.to_thread(run)
+
+
+def run_scenario(scenario) -> Any:
+    """asyncio.run(scenario()) in a fresh thread: Playwright's sync API may keep a loop running in this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result()
