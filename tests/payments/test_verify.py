@@ -132,7 +132,9 @@ def test_two_verify_tasks_at_once_credit_once(sandbox, user, package, start_paym
     def run():
         try:
             barrier.wait()
-            results.append(payment_verify_task.apply(args=[payment.pk]).get())
+            # .result, not .get(): Celery's "join will block" flag is process-global and eager tasks
+            # run concurrently in the live server's threads may leave it set.
+            results.append(payment_verify_task.apply(args=[payment.pk]).result)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
