@@ -65,3 +65,9 @@ def auth_client():
 def browser_type_launch_args(browser_type_launch_args):
     """Playwright drives Debian's chromium: no browser is ever downloaded."""
     return {**browser_type_launch_args, "executable_path": CHROMIUM}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: sync Playwright leaves an event loop running in the main thread for
+    the rest of the session, which breaks later tests that start their own loop (asyncio.run)."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
