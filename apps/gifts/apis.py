@@ -163,6 +163,11 @@ class LeaderboardOutputSerializer(serializers.Serializer):
     coins = serializers.IntegerField()
 
 
+class LeaderboardSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    results = LeaderboardOutputSerializer(many=True)
+
+
 class LeaderboardFilterSerializer(StrictInputSerializer):
     period = serializers.ChoiceField(choices=[p.value for p in Period], default=Period.DAY.value)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
@@ -192,7 +197,9 @@ class TopGiftersApi(_LeaderboardApi):
 
     board = Board.GIFTERS
 
-    @extend_schema(parameters=_LEADERBOARD_PARAMS, operation_id="gift_leaderboard_gifters")
+    @extend_schema(
+        parameters=_LEADERBOARD_PARAMS, responses={200: LeaderboardSerializer}, operation_id="gift_leaderboard_gifters"
+    )
     def get(self, request: Request) -> Response:
         return super().get(request)
 
@@ -202,7 +209,9 @@ class TopHostsApi(_LeaderboardApi):
 
     board = Board.HOSTS
 
-    @extend_schema(parameters=_LEADERBOARD_PARAMS, operation_id="gift_leaderboard_hosts")
+    @extend_schema(
+        parameters=_LEADERBOARD_PARAMS, responses={200: LeaderboardSerializer}, operation_id="gift_leaderboard_hosts"
+    )
     def get(self, request: Request) -> Response:
         return super().get(request)
 
@@ -214,6 +223,7 @@ class StreamTopGiftersApi(_LeaderboardApi):
 
     @extend_schema(
         parameters=[OpenApiParameter("limit", int, description="1..100, default 20")],
+        responses={200: LeaderboardSerializer},
         operation_id="gift_leaderboard_stream",
     )
     def get(self, request: Request, stream_id: int) -> Response:
