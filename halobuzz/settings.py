@@ -195,7 +195,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "StreamStatusEnum": "apps.live.models.Stream.Status",
+        "LinkCastStatusEnum": "apps.live.models.LinkCast.Status",
+    },
 }
 
 # --- Security (production) --------------------------------------------------------------------

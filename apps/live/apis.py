@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -292,3 +292,8 @@ class LinkCastTokenApi(APIView):
     @extend_schema(request=None, responses={200: AgoraTokenSerializer}, operation_id="linkcast_token")
     def post(self, request: Request, linkcast_id: int) -> Response:
         return Response(services.linkcast_token_issue(linkcast_id=linkcast_id, user=request.user))
+
+
+@extend_schema_view(get=extend_schema(exclude=True))
+class StreamListActiveSlashApi(StreamListActiveApi):
+    """The same list at `active/` (clients add the slash); kept out of the schema to avoid a duplicate."""
