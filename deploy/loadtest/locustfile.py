@@ -28,6 +28,11 @@ WAIT_MAX = float(os.environ.get("LOADTEST_WAIT_MAX", "5"))
 _next_user = itertools.count()
 _lock = threading.Lock()
 WS_STATS = {"frames": 0, "gift_events": 0, "closed_early": 0}
+# Kept apart from locust's stats, which run.sh resets once every user has spawned (--reset-stats):
+# the sockets all open during the ramp, so their figures must survive the reset.
+WS_CONNECTS: list[float] = []
+GIFTS = {"accepted": 0, "refused": 0}  # whole run, for the check against the database
+WS_CONNECT_FAILURES: list[str] = []
 
 
 class Viewer(FastHttpUser):
@@ -54,10 +59,15 @@ class Viewer(FastHttpUser):
         except Exception as exc:  # noqa: BLE001 - reported to locust as a failed connect
             exception = exc
             self.ws = None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        with _lock:
+            WS_CONNECTS.append(elapsed_ms)
+            if exception is not None:
+                WS_CONNECT_FAILURES.append(f"{type(exception).__name__}: {exception}"[:120])
         events.request.fire(
             request_type="WS",
             name="ws/streams/<id>/ connect",
-            response_time=(time.perf_counter() - started) * 1000,
+            response_time=elapsed_ms,
             response_length=0,
             exception=exception,
             context={},
@@ -105,6 +115,8 @@ class Viewer(FastHttpUser):
         ) as response:
             if response.status_code != 201:
                 response.failure(f"{response.status_code}: {response.text[:200]}")
+            with _lock:
+                GIFTS["accepted" if response.status_code == 201 else "refused"] += 1
 
 
 def _figures(entry) -> dict:
@@ -133,11 +145,25 @@ def _summary(environment, **kwargs) -> None:
         if method != "WS":
             http.extend(entry)
     http.start_time = stats.total.start_time
+    connects = sorted(WS_CONNECTS)
+
+    def pct(q: float) -> float:
+        return round(connects[min(len(connects) - 1, int(q * len(connects)))], 1) if connects else 0.0
+
     summary = {
         "users": environment.runner.user_count if environment.runner else None,
+        "ws_connects": {
+            "count": len(connects),
+            "failures": len(WS_CONNECT_FAILURES),
+            "p50_ms": pct(0.50),
+            "p95_ms": pct(0.95),
+            "p99_ms": pct(0.99),
+            "errors": sorted(set(WS_CONNECT_FAILURES))[:5],
+        },
         "http": _figures(http),
         "endpoints": endpoints,
         "ws": WS_STATS,
+        "gifts": GIFTS,
         "errors": [
             {"name": e.name, "method": e.method, "error": str(e.error)[:200], "count": e.occurrences}
             for e in stats.errors.values()

@@ -6,7 +6,9 @@
 # Starts gunicorn (API), daphne (WebSockets), a Celery worker and beat, all in production mode on a
 # PostgreSQL database of its own (LOADTEST_DB, recreated) and a Redis database of its own
 # (LOADTEST_REDIS_DB, flushed); seeds viewers with coins, live streams and a gift; runs locust headless
-# (deploy/loadtest/locustfile.py); prints requests/s, p50/p95/p99 and the error rate; runs
+# (deploy/loadtest/locustfile.py); prints requests/s, p50/p95/p99 and the error rate of the HTTP
+# requests once every user has spawned (--reset-stats: steady state), the room connects of the whole
+# run apart; runs
 # `manage.py wallet_audit` and checks that every accepted gift is in the database exactly once;
 # then stops everything it started. Exit status 0 when the audit and the gift check pass.
 #
@@ -88,7 +90,7 @@ done
 echo "== locust: $users users, spawn rate $spawn_rate/s, $duration"
 LOADTEST_SEED="$results/seed.json" LOADTEST_WS="ws://127.0.0.1:$ws_port" LOADTEST_SUMMARY="$results/summary.json" \
   .venv/bin/locust -f deploy/loadtest/locustfile.py --headless -u "$users" -r "$spawn_rate" -t "$duration" \
-  --host "http://127.0.0.1:$web_port" --csv "$results/locust" --only-summary --stop-timeout 5 \
+  --host "http://127.0.0.1:$web_port" --csv "$results/locust" --only-summary --stop-timeout 5 --reset-stats \
   >"$results/locust.log" 2>&1 || true
 [ -s "$results/summary.json" ] || { echo "locust wrote no summary" >&2; tail -30 "$results/locust.log" >&2; exit 1; }
 
