@@ -11,7 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
@@ -35,6 +36,20 @@ def _replay(stored: IdempotencyKey, fingerprint: str) -> Response:
     )
 
 
+def _claim(*, user_id: int, key: str, fingerprint: str) -> int | None:
+    """Insert the key's row and return its id, or None when the key is already taken (one round trip,
+    no savepoint: ON CONFLICT DO NOTHING never aborts the transaction)."""
+    table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, key, request_fingerprint, response_status, response_body, created_at)"  # noqa: S608
+            " VALUES (%s, %s, %s, 0, '', %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user_id, key, fingerprint, timezone.now()],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def idempotent(*, required: bool = True) -> Callable:
     """Decorate an APIView method so that a repeated Idempotency-Key replays the first response."""
 
@@ -47,29 +62,20 @@ def idempotent(*, required: bool = True) -> Callable:
             if not key or len(key) > 255 or not key.isprintable():
                 raise IdempotencyKeyInvalid()
             fingerprint = request_fingerprint(request)
-            stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
-            if stored is not None:
-                return _replay(stored, fingerprint)
             with transaction.atomic():
-                try:
-                    # Claim the key first: a concurrent twin blocks here until we commit or roll back.
-                    with transaction.atomic():
-                        claim = IdempotencyKey.objects.create(
-                            user=request.user,
-                            key=key,
-                            request_fingerprint=fingerprint,
-                            response_status=0,
-                            response_body="",
-                        )
-                except IntegrityError:
+                # Claim the key: a concurrent twin's insert waits here until we commit or roll back, then
+                # finds the key taken and replays what we stored.
+                claim_id = _claim(user_id=request.user.pk, key=key, fingerprint=fingerprint)
+                if claim_id is None:
                     return _replay(IdempotencyKey.objects.get(user=request.user, key=key), fingerprint)
                 response = view_method(self, request, *args, **kwargs)
                 if response.status_code >= 400:
                     transaction.set_rollback(True)  # errors are not remembered, and nothing is written
                     return response
-                claim.response_status = response.status_code
-                claim.response_body = json.dumps(response.data, cls=JSONEncoder, ensure_ascii=False)
-                claim.save(update_fields=["response_status", "response_body"])
+                IdempotencyKey.objects.filter(pk=claim_id).update(
+                    response_status=response.status_code,
+                    response_body=json.dumps(response.data, cls=JSONEncoder, ensure_ascii=False),
+                )
                 return response
 
         return wrapper

@@ -2,16 +2,105 @@
 
 Every event is `{"type": <event type>, "payload": {...}}` on the wire. Sending happens after the
 surrounding transaction commits, so a rollback announces nothing.
+
+With a Redis channel layer, messages leave through one background event loop per process, in the
+order they were sent: `async_to_sync` would start a loop (and the pub/sub layer a new Redis
+connection) for every message, which cost a gift send about 3 ms. The in-memory layer of the
+embedded default lives in the server's own loop, so it is reached with `async_to_sync` as before.
 """
 
+import asyncio
+import atexit
 import logging
+import os
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+
+class _LayerSender:
+    """A daemon thread with its own event loop that sends layer messages one after another."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue | None = None
+
+    def _ensure_started(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return  # started in this process (a fork must start its own: threads do not survive it)
+            loop = asyncio.new_event_loop()
+            started = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                self._queue = asyncio.Queue()
+                started.set()
+                loop.run_until_complete(self._drain())
+
+            threading.Thread(target=run, name="layer-sender", daemon=True).start()
+            started.wait()
+            self._loop, self._pid = loop, os.getpid()
+
+    async def _drain(self) -> None:
+        while True:
+            group, message = await self._queue.get()
+            try:
+                await get_channel_layer().group_send(group, message)
+            except Exception:  # the write behind it committed; a lost broadcast must not stop the next ones
+                logger.exception("layer message not delivered", extra={"group": group})
+            finally:
+                self._queue.task_done()
+
+    def send(self, group: str, message: dict[str, Any]) -> None:
+        self._ensure_started()
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, (group, message))
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until every message queued so far has been handed to the layer."""
+        if self._pid != os.getpid() or self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._queue.join(), self._loop).result(timeout)
+
+
+_sender = _LayerSender()
+
+
+@atexit.register
+def layer_messages_flush(timeout: float = 5.0) -> None:
+    """Deliver what is queued before the process exits (management commands, tests, benchmarks)."""
+    try:
+        _sender.flush(timeout)
+    except Exception:
+        logger.warning("layer messages still queued at exit")
+
+
+def group_send(group: str, message: dict[str, Any]) -> None:
+    """Send one layer message to a group from synchronous code, in order."""
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        async_to_sync(layer.group_send)(group, message)
+    else:
+        _sender.send(group, message)
+
+
+def group_send_on_commit(group: str, message: dict[str, Any]) -> None:
+    """group_send after the current transaction commits (at once outside one); never raises."""
+
+    def send() -> None:
+        try:
+            group_send(group, message)
+        except Exception:
+            logger.exception("layer message not delivered", extra={"group": group})
+
+    transaction.on_commit(send)
 
 
 def stream_group_name(stream_id: int) -> str:
@@ -20,23 +109,15 @@ def stream_group_name(stream_id: int) -> str:
 
 def room_event_send_now(*, stream_id: int, event_type: str, payload: dict[str, Any]) -> None:
     """Broadcast to every socket in the stream's room at once (callers outside a transaction)."""
-    layer = get_channel_layer()
     # "room.event" is dispatched to the consumer's room_event handler, which relays it verbatim.
-    async_to_sync(layer.group_send)(
-        stream_group_name(stream_id), {"type": "room.event", "event": {"type": event_type, "payload": payload}}
-    )
+    group_send(stream_group_name(stream_id), {"type": "room.event", "event": {"type": event_type, "payload": payload}})
 
 
 def room_event_publish(*, stream_id: int, event_type: str, payload: dict[str, Any]) -> None:
     """Broadcast after the current transaction commits (immediately when there is none)."""
-
-    def send() -> None:
-        try:
-            room_event_send_now(stream_id=stream_id, event_type=event_type, payload=payload)
-        except Exception:  # the write already committed; a lost broadcast must not turn it into an error
-            logger.exception("room event not delivered", extra={"stream_id": stream_id, "event_type": event_type})
-
-    transaction.on_commit(send)
+    group_send_on_commit(
+        stream_group_name(stream_id), {"type": "room.event", "event": {"type": event_type, "payload": payload}}
+    )
 
 
 def user_group_name(user_id: int) -> str:
@@ -46,41 +127,18 @@ def user_group_name(user_id: int) -> str:
 
 def user_sockets_close(*, user_id: int, reason: str, stream_id: int | None = None) -> None:
     """After commit, close the user's room sockets (all rooms, or one stream's): bans, kicks, suspensions."""
-
-    def send() -> None:
-        try:
-            async_to_sync(get_channel_layer().group_send)(
-                user_group_name(user_id), {"type": "session.close", "reason": reason, "stream_id": stream_id}
-            )
-        except Exception:
-            logger.exception("socket close not delivered", extra={"user_id": user_id})
-
-    transaction.on_commit(send)
+    group_send_on_commit(user_group_name(user_id), {"type": "session.close", "reason": reason, "stream_id": stream_id})
 
 
 def room_sockets_close(*, stream_id: int, reason: str) -> None:
     """After commit, tell every socket of the stream's room why and close it (the stream ended)."""
-
-    def send() -> None:
-        try:
-            async_to_sync(get_channel_layer().group_send)(
-                stream_group_name(stream_id), {"type": "session.close", "reason": reason, "stream_id": stream_id}
-            )
-        except Exception:
-            logger.exception("room close not delivered", extra={"stream_id": stream_id})
-
-    transaction.on_commit(send)
+    group_send_on_commit(
+        stream_group_name(stream_id), {"type": "session.close", "reason": reason, "stream_id": stream_id}
+    )
 
 
 def user_event_publish(*, user_id: int, event_type: str, payload: dict[str, Any]) -> None:
     """After commit, send an event to every room socket of one user (invitations meant for a host)."""
-
-    def send() -> None:
-        try:
-            async_to_sync(get_channel_layer().group_send)(
-                user_group_name(user_id), {"type": "room.event", "event": {"type": event_type, "payload": payload}}
-            )
-        except Exception:
-            logger.exception("user event not delivered", extra={"user_id": user_id, "event_type": event_type})
-
-    transaction.on_commit(send)
+    group_send_on_commit(
+        user_group_name(user_id), {"type": "room.event", "event": {"type": event_type, "payload": payload}}
+    )
