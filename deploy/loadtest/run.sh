@@ -12,7 +12,7 @@
 # `manage.py wallet_audit` and checks that every accepted gift is in the database exactly once;
 # then stops everything it started. Exit status 0 when the audit and the gift check pass.
 #
-# Knobs (environment): WEB_CONCURRENCY (gunicorn workers, 3), CELERY_CONCURRENCY (1),
+# Knobs (environment): WEB_CONCURRENCY (gunicorn workers, 5 = 2 x cores + 1), CELERY_CONCURRENCY (1),
 # LOADTEST_HOSTS (live streams, 20), LOADTEST_WAIT_MIN/MAX (seconds between a user's actions, 2/5),
 # LOADTEST_DB (halobuzz_loadtest), LOADTEST_REDIS_DB (8), KEEP_DB=1 (keep the database afterwards).
 set -euo pipefail
@@ -68,7 +68,7 @@ redis-cli -n "$redis_db" flushdb >/dev/null
 "$py" deploy/loadtest/seed.py --viewers "$users" --hosts "${LOADTEST_HOSTS:-20}" --out "$results/seed.json"
 
 echo "== starting gunicorn :$web_port, daphne :$ws_port, celery worker and beat (logs in $results)"
-WEB_CONCURRENCY=${WEB_CONCURRENCY:-3} PORT=$web_port \
+WEB_CONCURRENCY=${WEB_CONCURRENCY:-5} PORT=$web_port \
   .venv/bin/gunicorn --config deploy/gunicorn.conf.py --bind "127.0.0.1:$web_port" halobuzz.wsgi:application \
   >"$results/gunicorn.log" 2>&1 &
 pids+=($!)
