@@ -31,7 +31,9 @@ WS_STATS = {"frames": 0, "gift_events": 0, "closed_early": 0}
 # Kept apart from locust's stats, which run.sh resets once every user has spawned (--reset-stats):
 # the sockets all open during the ramp, so their figures must survive the reset.
 WS_CONNECTS: list[float] = []
-GIFTS = {"accepted": 0, "refused": 0}  # whole run, for the check against the database
+# Whole run, for the check against the database. A gift still in flight when locust stops may be
+# stored without its 201 ever being read: attempted - accepted - refused of them.
+GIFTS = {"attempted": 0, "accepted": 0, "refused": 0}
 WS_CONNECT_FAILURES: list[str] = []
 
 
@@ -110,6 +112,8 @@ class Viewer(FastHttpUser):
     def send_gift(self) -> None:
         body = {"stream": self.stream, "gift": SEED["gift"], "quantity": 1}
         headers = {**self.auth, "Idempotency-Key": uuid.uuid4().hex}
+        with _lock:
+            GIFTS["attempted"] += 1
         with self.client.post(
             "/api/v1/gifts/send/", json=body, headers=headers, name="POST /api/v1/gifts/send/", catch_response=True
         ) as response:
