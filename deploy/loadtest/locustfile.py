@@ -1,5 +1,7 @@
 """HaloBuzz load test: viewers who sit in a live room over a WebSocket, list live streams and send gifts.
 
+The user count includes one Host per seeded stream (its app's heartbeat every 15 s); the rest are Viewers.
+
 Run through deploy/loadtest/run.sh (it starts the stack and seeds LOADTEST_SEED). Each simulated user:
 - opens `ws/streams/<id>/?token=<jwt>` on daphne and keeps reading room events (gift.sent, viewers...);
 - every LOADTEST_WAIT_MIN..LOADTEST_WAIT_MAX seconds (default 2-5) either lists live streams
@@ -18,14 +20,16 @@ import uuid
 
 import gevent
 import websocket
-from locust import FastHttpUser, between, events, task
+from locust import FastHttpUser, between, constant, events, task
 
 SEED = json.loads(open(os.environ["LOADTEST_SEED"]).read())  # noqa: SIM115
 WS_BASE = os.environ.get("LOADTEST_WS", "ws://127.0.0.1:8001")
 WS_ORIGIN = os.environ.get("LOADTEST_ORIGIN", "http://127.0.0.1")
 WAIT_MIN = float(os.environ.get("LOADTEST_WAIT_MIN", "2"))
 WAIT_MAX = float(os.environ.get("LOADTEST_WAIT_MAX", "5"))
+HEARTBEAT_SECONDS = float(os.environ.get("LOADTEST_HEARTBEAT_SECONDS", "15"))
 _next_user = itertools.count()
+_next_host = itertools.count()
 _lock = threading.Lock()
 WS_STATS = {"frames": 0, "gift_events": 0, "closed_early": 0}
 # Kept apart from locust's stats, which run.sh resets once every user has spawned (--reset-stats):
@@ -35,6 +39,26 @@ WS_CONNECTS: list[float] = []
 # stored without its 201 ever being read: attempted - accepted - refused of them.
 GIFTS = {"attempted": 0, "accepted": 0, "refused": 0}
 WS_CONNECT_FAILURES: list[str] = []
+
+
+class Host(FastHttpUser):
+    """One per seeded stream: the host's app sends a heartbeat every LIVE_HEARTBEAT_SECONDS, or the
+    stream is ended as silent (and its viewers' gifts refused)."""
+
+    fixed_count = len(SEED["hosts"])
+    wait_time = constant(HEARTBEAT_SECONDS)
+
+    def on_start(self) -> None:
+        seeded = SEED["hosts"][next(_next_host) % len(SEED["hosts"])]
+        self.stream = seeded["stream"]
+        self.auth = {"Authorization": f"Bearer {seeded['token']}"}
+        self.heartbeat()
+
+    @task
+    def heartbeat(self) -> None:
+        self.client.post(
+            f"/api/v1/streams/{self.stream}/heartbeat/", headers=self.auth, name="POST /api/v1/streams/<id>/heartbeat/"
+        )
 
 
 class Viewer(FastHttpUser):

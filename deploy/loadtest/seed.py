@@ -51,6 +51,7 @@ def main() -> int:
         [User(username=f"lt_viewer_{i}", password=password, **adult) for i in range(args.viewers)]
     )
     streams = [stream_go_live(host=host, title=f"Load test stream {i}").pk for i, host in enumerate(hosts)]
+    host_tokens = [tokens_issue(user=host)["access"] for host in hosts]
     for viewer in viewers:
         with transaction.atomic():
             coins_grant(user=viewer, amount=args.coins, reason="load test", granted_by=granter)
@@ -61,6 +62,7 @@ def main() -> int:
         json.dumps(
             {
                 "streams": streams,
+                "hosts": [{"stream": sid, "token": tok} for sid, tok in zip(streams, host_tokens, strict=True)],
                 "gift": gift.pk,
                 "gift_coins": gift.coin_price,
                 "coins_each": args.coins,
