@@ -1,8 +1,8 @@
 """Gunicorn settings for the web pods (REST API and admin; sync workers, see README "Production mode").
 
 Environment: PORT (8000), WEB_CONCURRENCY (workers, default 2 x CPUs + 1), GUNICORN_TIMEOUT (30 s),
-GUNICORN_MAX_REQUESTS (20000, recycles workers to bound memory), GUNICORN_PRELOAD (true), PROMETHEUS_MULTIPROC_DIR (metrics of
-all workers added up; wiped at start, dead workers marked).
+GUNICORN_MAX_REQUESTS (20000, recycles workers to bound memory), GUNICORN_PRELOAD (true),
+PROMETHEUS_MULTIPROC_DIR (metrics of all workers added up; wiped at start, dead workers marked).
 """
 
 import glob
