@@ -12,11 +12,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from apps.accounts.channels_auth import JwtAuthMiddleware  # noqa: E402
+from apps.core.middleware import WebSocketMetricsMiddleware  # noqa: E402
 from halobuzz.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(JwtAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        "websocket": WebSocketMetricsMiddleware(
+            AllowedHostsOriginValidator(JwtAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

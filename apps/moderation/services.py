@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.services import user_ban, user_unban
+from apps.core import metrics
 from apps.core.exceptions import NotFound
 from apps.live.events import room_event_publish, user_sockets_close
 from apps.live.models import Stream
@@ -356,6 +357,8 @@ def frame_verdict_apply(*, frame_id: int, score: float, model_version: str) -> F
         frame.status = Frame.Status.SAFE
     frame.score, frame.model_version, frame.scored_at = score, model_version, timezone.now()
     frame.save(update_fields=["status", "score", "model_version", "scored_at"])
+    verdict, latency = frame.status, (frame.scored_at - frame.uploaded_at).total_seconds()
+    transaction.on_commit(lambda: metrics.moderation_verdict(seconds=latency, verdict=verdict))
     if frame.status == Frame.Status.SAFE:
         return frame
 

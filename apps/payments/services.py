@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core import metrics
 from apps.core.exceptions import DomainError, IdempotencyKeyReused, NotFound
 from apps.payments import gateways
 from apps.payments.exceptions import PaymentAttemptFailed, PaymentInProgress
@@ -269,6 +270,9 @@ def payment_verify(*, payment_id: int, final_attempt: bool = True, include_close
         payment.last_gateway_status = (answer.raw_status or str(answer.state))[:40]
         retry, note = _settle_locked(payment, answer, final_attempt=final_attempt, include_closed=include_closed)
         payment.save()
+        if payment.status != before:
+            gateway, outcome = payment.gateway, payment.status
+            transaction.on_commit(lambda: metrics.payment_outcome(gateway=gateway, outcome=outcome))
     level = logging.WARNING if payment.status == S.NEEDS_REVIEW and before != S.NEEDS_REVIEW else logging.INFO
     logger.log(
         level,
