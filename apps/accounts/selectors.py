@@ -4,13 +4,6 @@ from apps.accounts.models import Block, Follow, User
 from apps.core.exceptions import NotFound
 
 
-def user_get(*, user_id: int) -> User:
-    try:
-        return User.objects.get(pk=user_id, is_active=True)
-    except User.DoesNotExist:
-        raise NotFound("No such user.") from None
-
-
 def user_get_by_username(*, username: str) -> User:
     try:
         return User.objects.get(username__iexact=username, is_active=True)

@@ -12,8 +12,3 @@ class StrictInputSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
-
-
-def inline_serializer_class(name: str, fields: dict[str, serializers.Field]) -> type[serializers.Serializer]:
-    """A named serializer class built from fields, for small output shapes in the schema."""
-    return type(name, (serializers.Serializer,), fields)

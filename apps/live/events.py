@@ -107,12 +107,6 @@ def stream_group_name(stream_id: int) -> str:
     return f"stream_{stream_id}"
 
 
-def room_event_send_now(*, stream_id: int, event_type: str, payload: dict[str, Any]) -> None:
-    """Broadcast to every socket in the stream's room at once (callers outside a transaction)."""
-    # "room.event" is dispatched to the consumer's room_event handler, which relays it verbatim.
-    group_send(stream_group_name(stream_id), {"type": "room.event", "event": {"type": event_type, "payload": payload}})
-
-
 def room_event_publish(*, stream_id: int, event_type: str, payload: dict[str, Any]) -> None:
     """Broadcast after the current transaction commits (immediately when there is none)."""
     group_send_on_commit(

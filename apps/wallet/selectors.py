@@ -22,8 +22,11 @@ def user_balances(*, user: User) -> dict[str, int]:
 
 
 def coins_balance(*, user_id: int) -> int:
-    account = Account.objects.filter(owner_id=user_id, kind=Account.Kind.USER_COINS).first()
-    return account.balance if account else 0
+    """The user's spendable coins as stored now (0 without an account; these are never deferred)."""
+    return (
+        Account.objects.filter(owner_id=user_id, kind=Account.Kind.USER_COINS).values_list("balance", flat=True).first()
+        or 0
+    )
 
 
 def posting_history(*, user: User, kind: str | None = None) -> QuerySet[Posting]:

@@ -27,6 +27,7 @@ from apps.wallet.exceptions import (
     UnbalancedEntry,
 )
 from apps.wallet.models import Account, CashoutRequest, CoinGrant, JournalEntry, Posting
+from apps.wallet.selectors import coins_balance
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ def coins_spend(
                 postings.append((account, amount))
             created_by = User(pk=created_by_id) if created_by_id else None
             entry = ledger_post(kind=kind, ref=ref, postings=postings, memo=memo, created_by=created_by)
-            return Spend(entry_id=entry.pk, created_at=entry.created_at, balance=coins_balance_now(user_id=payer_id))
+            return Spend(entry_id=entry.pk, created_at=entry.created_at, balance=coins_balance(user_id=payer_id))
 
     params: dict[str, object] = {
         "payer": payer_id,
@@ -270,16 +271,8 @@ def coins_spend(
         if balance is not None:
             _count_on_commit(kind, total)
     if balance is None:  # nothing was written: the surrounding transaction may go on
-        raise InsufficientCoins(details={"balance": coins_balance_now(user_id=payer_id), "needed": total})
+        raise InsufficientCoins(details={"balance": coins_balance(user_id=payer_id), "needed": total})
     return Spend(entry_id=entry_id, created_at=at, balance=balance)
-
-
-def coins_balance_now(*, user_id: int) -> int:
-    """The user's spendable coins as stored now (0 without an account)."""
-    return (
-        Account.objects.filter(owner_id=user_id, kind=Account.Kind.USER_COINS).values_list("balance", flat=True).first()
-        or 0
-    )
 
 
 def _rollup_locked(account: Account) -> int:
