@@ -1,10 +1,12 @@
 """The stream room: one WebSocket per viewer or host at `ws/streams/<id>/` (protocol: apps/live/PROTOCOL.md).
 
-Every socket joins the room group `stream_<id>` and its user's group `user_<user id>`. Layer
-messages `{"type": "room.event", "event": {...}}` are relayed verbatim; `session.close` closes the
-socket after telling it why. Shared room state (presence, likes, chat limits, history) lives in
-Redis (apps.live.room_state); a small per-process ticker per room keeps presence fresh and
-broadcasts likes and viewer counts, with a Redis lock so several daphne processes never double up.
+Each daphne process listens once to the room group `stream_<id>` and once to the user group
+`user_<user id>` of the sockets it holds (apps.live.fanout): layer messages `{"type": "room.event",
+"event": {...}}` are encoded once and written verbatim to every local socket of the room (or user);
+`session.close` closes the sockets after telling them why. Shared room state (presence, likes, chat
+limits, history) lives in Redis (apps.live.room_state); a small per-process ticker per room keeps
+presence fresh and broadcasts likes and viewer counts, with a Redis lock so several daphne
+processes never double up.
 """
 
 import asyncio
@@ -36,6 +38,7 @@ from apps.live.exceptions import (
     NotStreamHost,
     UnknownEvent,
 )
+from apps.live.fanout import Subscription, subscription_join, subscription_leave
 from apps.live.models import Stream
 from apps.live.room_state import room_state
 
@@ -119,14 +122,49 @@ def _validated(serializer_class: type[serializers.Serializer], payload: dict) ->
 # --- Per-process room registry and ticker -------------------------------------------------------
 
 
-class LocalRoom:
-    """The sockets this process holds for one stream, and the ticker that serves them."""
+# Room events that change the chat rules a socket enforces for its user.
+RULE_EVENTS = frozenset({"chat.mode", "chat.muted", "chat.unmuted"})
 
-    def __init__(self, stream_id: int):
+
+async def _frame_to_all(sockets: tuple["StreamRoomConsumer", ...], frame: dict[str, Any]) -> None:
+    """Write one prepared text frame to each socket (held back while its welcome is on the way)."""
+    for sock in sockets:
+        if sock.backlog is not None:
+            sock.backlog.append(frame)
+            continue
+        try:
+            await sock.base_send(frame)  # daphne writes it at once: no per-socket task or encode
+        except Exception:  # noqa: S110  (a socket in its closing handshake refuses frames; the others go on)
+            pass
+
+
+class LocalRoom(Subscription):
+    """The sockets this process holds for one stream: one layer subscription and the ticker."""
+
+    def __init__(self, group: str, registry: dict, stream_id: int):
+        super().__init__(group, registry)
         self.stream_id = stream_id
-        self.sockets: set[StreamRoomConsumer] = set()
         self.viewers: Counter[int] = Counter()
-        self.task: asyncio.Task | None = None
+        self.ticker = asyncio.get_running_loop().create_task(self.tick_forever())
+
+    def stop(self) -> None:
+        super().stop()
+        self.ticker.cancel()
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "room.event":
+            event = message["event"]
+            sockets = tuple(self.sockets)
+            if event.get("type") in RULE_EVENTS:
+                for sock in sockets:
+                    sock.rules_note(event)
+            await _frame_to_all(sockets, {"type": "websocket.send", "text": json.dumps(event)})
+        elif kind == "session.close":
+            stream_id = message.get("stream_id")
+            if stream_id is None or str(stream_id) == str(self.stream_id):
+                for sock in tuple(self.sockets):
+                    await sock.end(message.get("reason") or "")
 
     async def tick_forever(self) -> None:
         state = room_state()
@@ -169,7 +207,28 @@ class LocalRoom:
             )
 
 
-_rooms: dict[int, LocalRoom] = {}
+class LocalUser(Subscription):
+    """The sockets this process holds for one user (any room): kicks, bans, invitations."""
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        sockets = tuple(self.sockets)
+        if kind == "room.event":
+            event = message["event"]
+            for sock in sockets:
+                sock.rules_note(event)
+            await _frame_to_all(sockets, {"type": "websocket.send", "text": json.dumps(event)})
+        elif kind == "session.close":
+            stream_id = message.get("stream_id")
+            for sock in sockets:
+                if stream_id is None or str(stream_id) == str(sock.stream_id):
+                    await sock.end(message.get("reason") or "")
+
+
+# This process's subscriptions, by group name.
+_rooms: dict[str, LocalRoom] = {}
+_users: dict[str, LocalUser] = {}
+_background: set[asyncio.Task] = set()
 
 
 def _room_event(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -184,9 +243,13 @@ def _iso(value: datetime | None) -> str | None:
 
 
 class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
+    # No layer channel per socket: this process's room and user subscriptions deliver to it.
+    channel_layer_alias = None
     stream_id: int
     user_id: int
     joined = False
+    # Frames that arrive between joining the room and sending the welcome wait here (None: send at once).
+    backlog: list[dict[str, Any]] | None = None
 
     async def connect(self) -> None:
         self.stream_id = int(self.scope["url_route"]["kwargs"]["stream_id"])
@@ -216,20 +279,21 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         self.muted = access.muted
         self.muted_until = access.muted_until
 
-        await self.channel_layer.group_add(stream_group_name(self.stream_id), self.channel_name)
-        await self.channel_layer.group_add(user_group_name(self.user_id), self.channel_name)
+        self.backlog = []
         self.joined = True
         state = room_state()
-        room = _rooms.get(self.stream_id)
-        if room is None:
-            room = _rooms[self.stream_id] = LocalRoom(self.stream_id)
-            room.task = asyncio.get_running_loop().create_task(room.tick_forever())
-        room.sockets.add(self)
+        stream_id = self.stream_id
+        room = await subscription_join(
+            _rooms, stream_group_name(stream_id), self, lambda group, registry: LocalRoom(group, registry, stream_id)
+        )
         first_here = False
         if not self.is_host:
             room.viewers[self.user_id] += 1
             first_here = room.viewers[self.user_id] == 1
+        await subscription_join(_users, user_group_name(self.user_id), self, LocalUser)
         viewers, likes_total, history = await state.welcome(self.stream_id, self.user_id if first_here else None)
+        if not self.joined:  # closed (kicked, stream ended) while the welcome was read
+            return
 
         await self.send_json(
             {
@@ -248,33 +312,53 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
                 },
             }
         )
+        backlog, self.backlog = self.backlog, None
+        for frame in backlog:
+            await self.base_send(frame)
 
     async def disconnect(self, code: int) -> None:
         await self.leave()
 
-    async def leave(self) -> None:
-        """Leave the groups and the local room; presence goes with the user's last local socket."""
+    def detach(self) -> bool:
+        """Leave this process's room and user subscriptions at once (no further frames reach this
+        socket). True when it was the user's last local socket in the room: presence should go."""
         if not self.joined:
-            return
+            return False
         self.joined = False
-        await self.channel_layer.group_discard(stream_group_name(self.stream_id), self.channel_name)
-        await self.channel_layer.group_discard(user_group_name(self.user_id), self.channel_name)
-        room = _rooms.get(self.stream_id)
-        if room is None:
-            return
-        room.sockets.discard(self)
-        if not self.is_host:
+        self.backlog = None
+        subscription_leave(_users, user_group_name(self.user_id), self)
+        room = _rooms.get(stream_group_name(self.stream_id))
+        gone = False
+        if room is not None and self in room.sockets and not self.is_host:
             room.viewers[self.user_id] -= 1
             if room.viewers[self.user_id] <= 0:
                 del room.viewers[self.user_id]
-                try:
-                    await room_state().presence_remove(self.stream_id, self.user_id)
-                except Exception:  # the entry expires on its own
-                    logger.exception("presence not removed", extra={"stream_id": self.stream_id})
-        if not room.sockets:
-            if room.task is not None:
-                room.task.cancel()
-            _rooms.pop(self.stream_id, None)
+                gone = True
+        subscription_leave(_rooms, stream_group_name(self.stream_id), self)
+        return gone
+
+    async def leave(self) -> None:
+        """Leave the local room; presence goes with the user's last local socket."""
+        if self.detach():
+            await self._presence_remove()
+
+    async def _presence_remove(self) -> None:
+        try:
+            await room_state().presence_remove(self.stream_id, self.user_id)
+        except Exception:  # the entry expires on its own
+            logger.exception("presence not removed", extra={"stream_id": self.stream_id})
+
+    async def end(self, reason: str) -> None:
+        """Tell this socket why, then close it (stream ended, kicked, banned). Called by the room or
+        user subscription, which must not wait on Redis per socket: presence is removed in the background."""
+        if not self.joined:
+            return
+        await self.send_json({"type": "session.closed", "payload": {"reason": reason, "stream_id": self.stream_id}})
+        if self.detach():
+            task = asyncio.get_running_loop().create_task(self._presence_remove())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+        await self.close(code=CLOSE_CODES.get(reason, 4000))
 
     # --- Frames from the client -----------------------------------------------------------------
 
@@ -347,7 +431,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
             "sent_at": timezone.now().isoformat(),
         }
         await state.history_push(self.stream_id, message)
-        await self.channel_layer.group_send(stream_group_name(self.stream_id), _room_event("chat.message", message))
+        await get_channel_layer().group_send(stream_group_name(self.stream_id), _room_event("chat.message", message))
 
     async def chat_allowed(self) -> None:
         if self.muted and (self.muted_until is None or self.muted_until > timezone.now()):
@@ -435,13 +519,10 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         "host.chat_mode": on_host_chat_mode,
     }
 
-    # --- Layer messages ----------------------------------------------------------------------------
+    # --- Layer messages (delivered by this process's room and user subscriptions) -----------------
 
-    async def room_event(self, message: dict) -> None:
-        """Relay a room event verbatim, noting the ones that change this socket's rules."""
-        if not self.joined:
-            return
-        event = message["event"]
+    def rules_note(self, event: dict[str, Any]) -> None:
+        """Note the room events that change this socket's chat rules."""
         event_type = event.get("type")
         payload = event.get("payload") or {}
         if event_type == "chat.mode":
@@ -452,15 +533,3 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
             self.muted_until = datetime.fromisoformat(payload["until"]) if payload.get("until") else None
         elif event_type == "chat.unmuted" and payload.get("user_id") == self.user_id:
             self.muted, self.muted_until = False, None
-        await self.send(text_data=json.dumps(event))
-
-    async def session_close(self, message: dict) -> None:
-        stream_id = message.get("stream_id")
-        if stream_id is not None and str(stream_id) != str(self.stream_id):
-            return
-        if not self.joined:
-            return
-        reason = message.get("reason") or ""
-        await self.send_json({"type": "session.closed", "payload": {"reason": reason, "stream_id": self.stream_id}})
-        await self.leave()
-        await self.close(code=CLOSE_CODES.get(reason, 4000))
