@@ -69,7 +69,12 @@ def not_eager():
     """Send tasks to the broker for real (deploy/bin/test runs everything else eagerly)."""
     from halobuzz.celery import app
 
+    # The conf is read from Django settings with the CELERY_ namespace, and the prefixed key wins on
+    # lookup: assigning `app.conf.task_always_eager` alone leaves tasks eager (they then ran in the
+    # test process, in the uploading thread, and no task ever reached the worker).
+    key = "CELERY_TASK_ALWAYS_EAGER"
     before = app.conf.task_always_eager
-    app.conf.task_always_eager = False
+    app.conf[key] = app.conf.task_always_eager = False
+    assert not app.conf.task_always_eager
     yield
-    app.conf.task_always_eager = before
+    app.conf[key] = app.conf.task_always_eager = before
