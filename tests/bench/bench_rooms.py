@@ -15,6 +15,8 @@ The load generator shares the machine's cores with daphne and Redis.
 
 import argparse
 import asyncio
+import base64
+import contextlib
 import functools
 import importlib.util
 import json
@@ -71,28 +73,130 @@ def ceiling(kind: str, members: int, seconds: float) -> dict:
     receiver.start()
     sender.start()
     sent, send_window = q2.get(timeout=seconds + 60)
-    got, drain_window = q1.get(timeout=120)
-    sender.join()
-    receiver.join()
+    # The reference sender sends as fast as it can; the receiver drains the whole backlog before it
+    # answers (pub/sub: ~3,600 group sends/s x 1,000 members at ~130,000 deliveries/s is ~28 s for
+    # each second sent). Wait for that, with room for a busy machine.
+    try:
+        got, drain_window = q1.get(timeout=max(120.0, 4 * sent * members / 100_000))
+    finally:
+        sender.join(5)
+        receiver.join(5)
+        for proc in (sender, receiver):
+            if proc.is_alive():
+                proc.kill()
     return {"group_sends": sent, "send_rate": sent / send_window, "delivered": got, "delivery_rate": got / drain_window}
 
 
 # --- Clients ------------------------------------------------------------------------------------------
 
 
-async def _open(url: str, token: str, attempts: int = 4):
-    """Connect and read the welcome; retried because daphne drops a handshake the app has not
-    accepted within 5 s (its --websocket_connect_timeout), which happens on a saturated machine."""
-    from websockets.asyncio.client import connect
+class Tally:
+    """What one client process saw: a latency per benchmark chat delivery, first and last arrival."""
 
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.first: float | None = None
+        self.last: float | None = None
+
+
+class RawViewer(asyncio.Protocol):
+    """A viewer that costs the load generator almost nothing: a hand-made WebSocket handshake, then
+    server frames (never masked) are split off the byte stream and counted; a benchmark chat's send
+    time is read out of the raw text without parsing JSON. Pings are answered, so a viewer stays
+    connected however long the connect phase takes."""
+
+    def __init__(self, path: str, token: str, tally: "Tally"):
+        self.path, self.token, self.tally = path, token, tally
+        self.buf = bytearray()
+        self.upgraded = False
+        self.open = False
+        self.welcome: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.transport = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(
+            (
+                f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                f"Sec-WebSocket-Protocol: jwt, {self.token}\r\n\r\n"
+            ).encode()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        if not self.upgraded:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in buf[:16]:
+                self._fail(RuntimeError(bytes(buf[:80])))
+                return
+            del buf[: end + 4]
+            self.upgraded = self.open = True
+        pos, n = 0, len(buf)
+        while n - pos >= 2:
+            size, head = buf[pos + 1] & 0x7F, 2
+            if size == 126:
+                if n - pos < 4:
+                    break
+                size, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+            elif size == 127:
+                if n - pos < 10:
+                    break
+                size, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
+            if n - pos < head + size:
+                break
+            self.frame(buf[pos] & 0x0F, bytes(buf[pos + head : pos + head + size]))
+            pos += head + size
+        del buf[:pos]
+
+    def frame(self, opcode: int, payload: bytes) -> None:
+        if opcode == 1:
+            if not self.welcome.done():
+                if b'"room.welcome"' in payload[:40]:
+                    self.welcome.set_result(True)
+                else:
+                    self._fail(RuntimeError(payload[:200]))
+                return
+            at = payload.find(b'"text": "bench ')
+            if at >= 0:
+                now = time.time()
+                text = payload[at + 15 : payload.find(b'"', at + 15)].split()
+                tally = self.tally
+                tally.latencies.append(now - float(text[1]))
+                tally.last = now
+                if tally.first is None:
+                    tally.first = now
+        elif opcode == 9:  # ping: a masked pong with a zero key echoes the payload
+            self.transport.write(bytes((0x8A, 0x80 | len(payload))) + b"\0\0\0\0" + payload)
+        elif opcode == 8:
+            self.open = False
+            self.transport.close()
+
+    def _fail(self, exc: Exception) -> None:
+        if not self.welcome.done():
+            self.welcome.set_exception(exc)
+        self.transport.close()
+
+    def connection_lost(self, exc) -> None:
+        self.open = False
+        if not self.welcome.done():
+            self.welcome.set_exception(ConnectionError("closed before the welcome"))
+
+
+async def _open_raw(host: str, port: int, path: str, token: str, tally: Tally, attempts: int = 4):
+    """Connect and wait for the welcome; retried because daphne drops a handshake the app has not
+    accepted within 5 s (its --websocket_connect_timeout), which happens on a saturated machine."""
+    loop = asyncio.get_running_loop()
     for attempt in range(attempts):
         try:
-            ws = await connect(url, subprotocols=["jwt", token], open_timeout=60, ping_interval=None, max_queue=None)
-            welcome = json.loads(await ws.recv())
-            if welcome["type"] != "room.welcome":
-                await ws.close()
-                raise RuntimeError(welcome)
-            return ws
+            _, viewer = await loop.create_connection(lambda: RawViewer(path, token, tally), host, port)
+            async with asyncio.timeout(60):
+                await viewer.welcome
+            return viewer
         except Exception:
             if attempt == attempts - 1:
                 raise
@@ -100,75 +204,66 @@ async def _open(url: str, token: str, attempts: int = 4):
     raise AssertionError("unreachable")
 
 
-def client_worker(
-    url: str, tokens: list[str], mode: str, ready_q, stop, result_q, progress, slot: int, deadline: float
-) -> None:
-    """Hold `tokens` sockets; in fan-out mode time every bench chat message each socket receives."""
+async def _open(url: str, token: str):
+    """The host's socket (the `websockets` library: it sends the chat)."""
+    from websockets.asyncio.client import connect
+
+    ws = await connect(url, subprotocols=["jwt", token], open_timeout=60, ping_interval=None, max_queue=None)
+    welcome = json.loads(await ws.recv())
+    if welcome["type"] != "room.welcome":
+        raise RuntimeError(welcome)
+    return ws
+
+
+def client_worker(targets: list[tuple[str, str]], ready_q, stop, result_q, progress, slot: int, deadline: float):
+    """Hold a socket per (url, token); every benchmark chat message a socket receives is timed."""
+    raise_fd_limit()
 
     async def main():
         sem = asyncio.Semaphore(CONNECT_CONCURRENCY)
         failures = 0
+        tally = Tally()
 
-        async def one(token):
+        async def one(url, token):
             nonlocal failures
+            parts = urlsplit(url)
             async with sem:
-                if time.time() > deadline:  # the connect phase is bounded: report what one daphne took
+                if time.time() > deadline:  # the connect phase is bounded: report what daphne took
                     return None
                 try:
-                    return await _open(url, token)
+                    return await _open_raw(parts.hostname, parts.port, parts.path, token, tally)
                 except Exception:
                     failures += 1
                     return None
 
         t0 = time.perf_counter()
-        sockets = [ws for ws in await asyncio.gather(*(one(t) for t in tokens)) if ws is not None]
-        ready_q.put((len(sockets), failures, time.perf_counter() - t0))
-        latencies: list[float] = []
-        window = [None, None]
-
-        async def read(ws):
-            try:
-                async for raw in ws:
-                    now = time.time()
-                    if '"chat.message"' not in raw:
-                        continue
-                    text = json.loads(raw)["payload"]["text"]
-                    if text.startswith("bench "):
-                        latencies.append(now - float(text.split()[2]))
-                        window[0] = window[0] or now
-                        window[1] = now
-            except Exception:  # noqa: S110  (a closed socket ends its reader)
-                pass
-
-        readers = [asyncio.create_task(read(ws)) for ws in sockets] if mode == "fanout" else []
+        viewers = [v for v in await asyncio.gather(*(one(u, t) for u, t in targets)) if v is not None]
+        ready_q.put((len(viewers), failures, time.perf_counter() - t0))
         while not stop.is_set():
-            progress[slot] = len(latencies)
+            progress[slot] = len(tally.latencies)
             await asyncio.sleep(0.2)
-        open_now = sum(1 for ws in sockets if ws.state.name == "OPEN")
-        for task in readers:
-            task.cancel()
-        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-        result_q.put({"open": open_now, "latencies": latencies, "first": window[0], "last": window[1]})
+        open_now = sum(1 for v in viewers if v.open)
+        for v in viewers:
+            v.transport.abort()
+        result_q.put({"open": open_now, "latencies": tally.latencies, "first": tally.first, "last": tally.last})
 
     asyncio.run(main())
 
 
-def start_clients(url: str, tokens: list[str], mode: str, processes: int, connect_seconds: float = 600):
+def start_clients(targets: list[tuple[str, str]], processes: int, connect_seconds: float = 600):
     ctx = mp.get_context("fork")
     ready_q, result_q, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     progress = ctx.Array("q", processes, lock=False)
     deadline = time.time() + connect_seconds
-    chunks = [tokens[i::processes] for i in range(processes)]
+    chunks = [targets[i::processes] for i in range(processes)]
     procs = [
-        ctx.Process(
-            target=client_worker, args=(url, c, mode, ready_q, stop, result_q, progress, i, deadline), daemon=True
-        )
+        ctx.Process(target=client_worker, args=(c, ready_q, stop, result_q, progress, i, deadline), daemon=True)
         for i, c in enumerate(chunks)
     ]
     t0 = time.perf_counter()
     for p in procs:
         p.start()
-    ready = [ready_q.get(timeout=600) for _ in procs]
+    ready = [ready_q.get(timeout=connect_seconds + 120) for _ in procs]
     connect_seconds = time.perf_counter() - t0
     procs[0].progress = progress
     return procs, stop, result_q, ready, connect_seconds
@@ -185,7 +280,7 @@ def stop_clients(procs, stop, result_q) -> list[dict]:
 # --- Phase 2 and 3 --------------------------------------------------------------------------------------
 
 
-def daphne_for(layer: str, extra: dict | None = None):
+def daphne_for(layer: str, extra: dict | None = None, tag: str = ""):
     from tests.live.servers import Daphne
 
     url = urlsplit(os.environ["DATABASE_URL"])
@@ -198,26 +293,35 @@ def daphne_for(layer: str, extra: dict | None = None):
         "LIVE_CHAT_RATE_COUNT": "1000000",  # the host sends the benchmark's chat: no per-user limit
         **(extra or {}),
     }
-    return Daphne(env, log_path=f"/tmp/halobuzz_bench_rooms_{layer}.log")
+    return Daphne(env, log_path=f"/tmp/halobuzz_bench_rooms_{layer}{tag}.log")
 
 
-def fanout(layer: str, stream_id: int, host_token: str, tokens: list[str], rate: float, seconds: float) -> dict:
-    with daphne_for(layer) as server:
-        url = f"{server.ws}/ws/streams/{stream_id}/"
-        procs, stop, result_q, ready, connect_s = start_clients(url, tokens, "fanout", processes=2)
+def fanout(
+    layer: str, stream_id: int, chat_tokens: list[str], tokens: list[str], rate: float, seconds: float, daphnes: int
+) -> dict:
+    """Viewers spread over `daphnes` processes; the chatters (the host first) chat at `rate` in all."""
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(daphne_for(layer, tag=f"_{i}")) for i in range(daphnes)]
+        urls = [f"{server.ws}/ws/streams/{stream_id}/" for server in servers]
+        targets = [(urls[i % daphnes], token) for i, token in enumerate(tokens)]
+        procs, stop, result_q, ready, connect_s = start_clients(targets, processes=2)
         connected = sum(r[0] for r in ready)
 
         async def send():
-            ws = await _open(url, host_token)
+            # The chat comes from `chatters` sockets in turn (the host first), spread over the daphnes:
+            # one socket's frames are handled one after another, and no real viewer sends 25 a second.
+            sockets = [await _open(urls[j % daphnes], t) for j, t in enumerate(chat_tokens)]
             sent, t0 = 0, time.perf_counter()
             while (elapsed := time.perf_counter() - t0) < seconds:
-                await ws.send(json.dumps({"type": "chat.send", "payload": {"text": f"bench {sent} {time.time():.6f}"}}))
+                text = f"bench {sent} {time.time():.6f}"
+                await sockets[sent % len(sockets)].send(json.dumps({"type": "chat.send", "payload": {"text": text}}))
                 sent += 1
                 await asyncio.sleep(max(0.0, sent / rate - (time.perf_counter() - t0)))
             await asyncio.sleep(0)
-            await ws.close()
+            await asyncio.gather(*(ws.close() for ws in sockets))
             return sent, elapsed
 
+        load_before = os.getloadavg()[0]
         sent, send_window = asyncio.run(send())
         expected = sent * connected
         # drain: until every delivery arrived, or nothing arrived for 3 s, or 25 s passed
@@ -231,6 +335,7 @@ def fanout(layer: str, stream_id: int, host_token: str, tokens: list[str], rate:
             elif time.monotonic() - still_since > 3:
                 break
             time.sleep(0.2)
+        load_after = os.getloadavg()[0]
         results = stop_clients(procs, stop, result_q)
     latencies = sorted(x for r in results for x in r["latencies"])
     firsts = [r["first"] for r in results if r["first"]]
@@ -239,6 +344,7 @@ def fanout(layer: str, stream_id: int, host_token: str, tokens: list[str], rate:
     pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")  # noqa: E731
     return {
         "viewers": connected,
+        "daphnes": daphnes,
         "connect_s": connect_s,
         "sent": sent,
         "offered_rate": sent * connected / send_window,
@@ -250,26 +356,28 @@ def fanout(layer: str, stream_id: int, host_token: str, tokens: list[str], rate:
         "p99": pct(0.99),
         "max": latencies[-1] * 1000 if latencies else float("nan"),
         "mean": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
+        "load": (load_before, load_after),
     }
 
 
 def idle(layer: str, stream_id: int, tokens: list[str], pause: float, connect_seconds: float) -> dict:
     with daphne_for(layer, {"LIVE_PRESENCE_REFRESH_SECONDS": "5"}) as server:
         url = f"{server.ws}/ws/streams/{stream_id}/"
-        # one socket warms the room up (layer connection, ticker) before the baseline
-        warm_procs, warm_stop, warm_q, _, _ = start_clients(url, tokens[:1], "idle", processes=1)
+        # one socket warms the room up (layer subscription, ticker) before the baseline
+        warm_procs, warm_stop, warm_q, _, _ = start_clients([(url, tokens[0])], processes=1)
         time.sleep(1)
         base = server.rss_kib()
         procs, stop, result_q, ready, connect_s = start_clients(
-            url, tokens[1:], "idle", processes=4, connect_seconds=connect_seconds
+            [(url, t) for t in tokens[1:]], processes=2, connect_seconds=connect_seconds
         )
         connected = sum(r[0] for r in ready)
         failures = sum(r[1] for r in ready)
         time.sleep(pause)
         after = server.rss_kib()
         results = stop_clients(procs, stop, result_q)
-        stop_clients(warm_procs, warm_stop, warm_q)
+        warm = stop_clients(warm_procs, warm_stop, warm_q)
     return {
+        "warm_open": warm[0]["open"],
         "connected": connected,
         "failures": failures,
         "still_open": sum(r["open"] for r in results),
@@ -336,24 +444,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--idle", type=int, default=10_000, help="idle viewers for one daphne")
     parser.add_argument("--viewers", type=int, default=1_000, help="viewers in the fan-out phase")
-    parser.add_argument("--rate", type=float, default=25.0, help="chat messages per second the host sends")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of the fan-out and ceiling runs")
+    parser.add_argument("--rate", type=float, default=25.0, help="chat messages per second sent into the room")
+    parser.add_argument("--chatters", type=int, default=5, help="sockets sending that chat in turn (the host first)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each fan-out run")
+    parser.add_argument("--ceiling-seconds", type=float, default=1.0, help="sending time of each bare layer run")
+    parser.add_argument("--daphnes", default="1,2", help="daphne process counts for the fan-out phase")
     parser.add_argument("--layers", default="pubsub,core")
     parser.add_argument("--phases", default="ceiling,fanout,idle")
-    parser.add_argument("--connect-seconds", type=float, default=150.0, help="bound on the idle connect phase")
+    parser.add_argument("--connect-seconds", type=float, default=240.0, help="bound on the idle connect phase")
     args = parser.parse_args()
     layers = args.layers.split(",")
     phases = args.phases.split(",")
+    daphne_counts = [int(n) for n in args.daphnes.split(",")]
     # SIGTERM (a timeout) unwinds like Ctrl-C, so the daphne processes are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     fds = raise_fd_limit()
-    print(f"open files limit: {fds}; cores: {os.cpu_count()}; other work on this machine shares them")
-    stream_id, host_token, tokens = prepare(max(args.idle, args.viewers))
+    load = os.getloadavg()
+    print(
+        f"open files limit: {fds}; cores: {os.cpu_count()}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+        "(other work on this machine shares the cores)"
+    )
+    stream_id, host_token, tokens = prepare(max(args.idle, args.viewers) + args.chatters)
+    chat_tokens = [host_token, *tokens[-(args.chatters - 1) :]] if args.chatters > 1 else [host_token]
 
     ceilings = {layer: {"delivery_rate": 0} for layer in layers}
     for layer in layers if "ceiling" in phases else []:
-        ceilings[layer] = ceiling(layer, args.viewers, min(args.seconds, 5.0))
+        ceilings[layer] = ceiling(layer, args.viewers, args.ceiling_seconds)
         c = ceilings[layer]
         print(
             f"[ceiling] {layer:6} bare layer, {args.viewers} members: {c['delivery_rate']:,.0f} deliveries/s "
@@ -362,33 +479,41 @@ def main() -> None:
 
     rooms = {}
     for layer in layers if "fanout" in phases else []:
-        r = rooms[layer] = fanout(layer, stream_id, host_token, tokens[: args.viewers], args.rate, args.seconds)
-        ratio = r["rate"] / ceilings[layer]["delivery_rate"] if ceilings[layer]["delivery_rate"] else 0
-        print(
-            f"[fan-out] {layer:6} {r['viewers']} viewers, {r['sent']} chats at {args.rate:g}/s "
-            f"(offered {r['offered_rate']:,.0f} deliveries/s): delivered {r['delivered']:,}/{r['expected']:,} "
-            f"at {r['rate']:,.0f}/s ({ratio:.0%} of the bare layer); latency p50 {r['p50']:.0f} ms, "
-            f"p95 {r['p95']:.0f} ms, p99 {r['p99']:.0f} ms, max {r['max']:.0f} ms "
-            f"[targets: 20,000/s, p95 < 250 ms]"
-        )
+        for n in daphne_counts:
+            r = rooms[layer, n] = fanout(
+                layer, stream_id, chat_tokens, tokens[: args.viewers], args.rate, args.seconds, daphnes=n
+            )
+            bare = ceilings[layer]["delivery_rate"]
+            ratio = f"{r['rate'] / bare:.2f}x the bare {layer} layer's {bare:,.0f}/s" if bare else "no ceiling run"
+            print(
+                f"[fan-out] {layer:6} {n} daphne, {r['viewers']} viewers, {r['sent']} chats at {args.rate:g}/s "
+                f"from {args.chatters} sockets "
+                f"(offered {r['offered_rate']:,.0f} deliveries/s): delivered {r['delivered']:,}/{r['expected']:,} "
+                f"at {r['rate']:,.0f}/s ({ratio}); latency p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
+                f"p99 {r['p99']:.0f} ms, max {r['max']:.0f} ms; load {r['load'][0]:.1f} -> {r['load'][1]:.1f} "
+                f"[targets: 20,000/s, p95 < 250 ms]"
+            )
 
-    def score(layer):
-        r = rooms[layer]
-        return (r["delivered"] >= 0.99 * r["expected"], r["rate"], -r["p95"])
+    def score(key):
+        r = rooms[key]
+        return (r["delivered"] >= 0.99 * r["expected"], r["p95"] < 250, r["rate"], -r["p95"])
 
-    chosen = max(layers, key=score) if rooms else layers[0]
+    chosen = max(rooms, key=score)[0] if rooms else layers[0]
     if rooms:
         print(f"[choice] layer with the best room figures: {chosen} ({LAYERS[chosen]})")
 
     if args.idle and "idle" in phases:
         i = idle(chosen, stream_id, tokens[: args.idle], pause=5.0, connect_seconds=args.connect_seconds)
         print(
-            f"[idle] {chosen}: {i['connected']:,} viewers connected in {i['connect_s']:.1f} s "
-            f"({i['connected'] / i['connect_s']:,.0f}/s, {i['failures']} failed), {i['still_open']:,} still open "
+            f"[idle] {chosen}: {i['connected'] + 1:,} viewers held by one daphne (one warm-up socket first), "
+            f"connected in {i['connect_s']:.1f} s ({i['connected'] / i['connect_s']:,.0f}/s, {i['failures']} failed), "
+            f"{i['still_open'] + i['warm_open']:,} still open "
             f"after 5 s (connecting bounded at {args.connect_seconds:g} s); "
             f"daphne RSS {i['rss_base_mib']:.0f} -> {i['rss_after_mib']:.0f} MiB = "
             f"{i['kib_per_conn']:.1f} KiB per connection [target: 10,000]"
         )
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":
