@@ -2,6 +2,7 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.tokens import Token
 
 from apps.accounts.exceptions import AccountBanned
@@ -19,9 +20,24 @@ class JwtAuthentication(JWTAuthentication):
         user, token = result
         if access_token_revoked(jti=token["jti"]):
             raise InvalidToken("Token has been revoked.")
+        self.check_user(user)
+        return user, token
+
+    def check_user(self, user: User) -> None:
         if user.is_banned:
             raise AccountBanned(details={"banned_until": user.banned_until.isoformat(), "reason": user.ban_reason})
-        return user, token
+
+
+class JwtStatelessAuthentication(JwtAuthentication):
+    """The same bearer auth without reading the user row: request.user is a TokenUser (id from the
+    token). Only for hot endpoints whose service checks the account itself, in the statement that
+    does the work (gift sends), so a banned or deactivated account is still refused there."""
+
+    def get_user(self, validated_token: Token) -> TokenUser:
+        return TokenUser(validated_token)
+
+    def check_user(self, user: TokenUser) -> None:
+        pass
 
 
 class JwtAuthenticationScheme(SimpleJWTScheme):

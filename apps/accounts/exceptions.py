@@ -1,6 +1,12 @@
 from apps.core.exceptions import DomainError
 
 
+class AccountInactive(DomainError):
+    code = "account_inactive"
+    status = 403
+    message = "This account is deactivated."
+
+
 class AccountBanned(DomainError):
     code = "account_banned"
     status = 403

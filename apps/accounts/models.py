@@ -12,6 +12,16 @@ def age_on(date_of_birth: date, today: date) -> int:
     return today.year - date_of_birth.year - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
 
 
+def adult_born_by(*, today: date) -> date:
+    """The latest date of birth that is of age (settings.ADULT_AGE) today: `age_on(dob, today) >= ADULT_AGE`
+    exactly when `dob <= adult_born_by(today)`, so SQL can check age with a plain comparison."""
+    year = today.year - settings.ADULT_AGE
+    try:
+        return today.replace(year=year)
+    except ValueError:  # 29 February in a year without one: 28 February is the last birthday that counts
+        return date(year, 2, 28)
+
+
 class User(AbstractUser):
     class AgeVerification(models.TextChoices):
         UNVERIFIED = "unverified", "Not verified"

@@ -36,6 +36,14 @@ def _replay(stored: IdempotencyKey, fingerprint: str) -> Response:
     )
 
 
+def idempotency_key(request: Request) -> str:
+    """The request's Idempotency-Key header; IdempotencyKeyInvalid when it is missing or malformed."""
+    key = request.headers.get(HEADER)
+    if not key or len(key) > 255 or not key.isprintable():
+        raise IdempotencyKeyInvalid()
+    return key
+
+
 def _claim(*, user_id: int, key: str, fingerprint: str) -> int | None:
     """Insert the key's row and return its id, or None when the key is already taken (one round trip,
     no savepoint: ON CONFLICT DO NOTHING never aborts the transaction)."""
@@ -56,11 +64,9 @@ def idempotent(*, required: bool = True) -> Callable:
     def decorator(view_method: Callable) -> Callable:
         @functools.wraps(view_method)
         def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-            key = request.headers.get(HEADER)
-            if key is None and not required:
+            if HEADER not in request.headers and not required:
                 return view_method(self, request, *args, **kwargs)
-            if not key or len(key) > 255 or not key.isprintable():
-                raise IdempotencyKeyInvalid()
+            key = idempotency_key(request)
             fingerprint = request_fingerprint(request)
             with transaction.atomic():
                 # Claim the key: a concurrent twin's insert waits here until we commit or roll back, then

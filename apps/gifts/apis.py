@@ -14,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.idempotency import HEADER, idempotent
+from apps.accounts.authentication import JwtStatelessAuthentication
+from apps.core.idempotency import HEADER, idempotency_key
 from apps.core.serializers import StrictInputSerializer
 from apps.gifts import selectors, services
 from apps.gifts.leaderboards import Board, Period
@@ -45,6 +46,11 @@ class GiftCatalogueApi(APIView):
 
 
 class GiftSendApi(APIView):
+    """Send gifts. A retry with the same Idempotency-Key answers with the first send and pays nothing
+    (the key is the send's ledger reference, so the ledger itself keeps it from paying twice)."""
+
+    authentication_classes = [JwtStatelessAuthentication]  # gift_send checks the account itself
+
     class InputSerializer(StrictInputSerializer):
         stream = serializers.IntegerField(min_value=1)
         gift = serializers.IntegerField(min_value=1)
@@ -68,18 +74,20 @@ class GiftSendApi(APIView):
         parameters=[OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, required=True)],
         operation_id="gift_send",
     )
-    @idempotent(required=True)
     def post(self, request: Request) -> Response:
+        key = idempotency_key(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        sender_id = int(request.user.pk)
         sent = services.gift_send(
-            sender=request.user,
+            sender_id=sender_id,
             stream_id=data.validated_data["stream"],
             gift_id=data.validated_data["gift"],
             quantity=data.validated_data["quantity"],
-            ref=services.gift_ref(sender_id=request.user.pk, idempotency_key=request.headers[HEADER]),
+            ref=services.gift_ref(sender_id=sender_id, idempotency_key=key),
         )
-        return Response(self.OutputSerializer(sent).data, status=status.HTTP_201_CREATED)
+        headers = {"Idempotent-Replayed": "true"} if sent.replayed else None
+        return Response(self.OutputSerializer(sent).data, status=status.HTTP_201_CREATED, headers=headers)
 
 
 STATEMENT_COLUMNS = ["time", "sender", "gift", "quantity", "coins", "host_share", "platform_share", "rate_percent"]

@@ -51,6 +51,9 @@ class GiftSend(models.Model):
     platform_share = models.BigIntegerField(help_text="Coins credited to platform revenue.")
     rate = models.PositiveSmallIntegerField(help_text="Host share in percent when sent.")
     entry = models.OneToOneField("wallet.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    balance_after = models.BigIntegerField(
+        null=True, blank=True, help_text="The sender's coins right after the send (a retry answers with it)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

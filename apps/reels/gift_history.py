@@ -190,7 +190,11 @@ def gift_history_generate(
             ids = []
             for at, fan, gift in session.sends:
                 result = gift_send(
-                    sender=fan.user, stream_id=stream.pk, gift_id=gift.id, quantity=1, ref=f"synth:{uuid.uuid4().hex}"
+                    sender_id=fan.user.pk,
+                    stream_id=stream.pk,
+                    gift_id=gift.id,
+                    quantity=1,
+                    ref=f"synth:{uuid.uuid4().hex}",
                 )
                 ids.append((result.send.pk, at))
                 total_coins += gift.coin_price

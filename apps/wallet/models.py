@@ -87,6 +87,8 @@ class JournalEntry(models.Model):
         verbose_name_plural = "journal entries"
         constraints = [models.UniqueConstraint(fields=["kind", "ref"], name="journal_entry_kind_ref_uniq")]
 
+    REF_CONSTRAINT = "journal_entry_kind_ref_uniq"  # its violation tells a retry from other errors
+
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} {self.ref}"
 

@@ -227,7 +227,7 @@ def service_load(threads: int, seconds: float, stream_id: int, gift_id: int, sen
             barrier.wait()
             i = 0
             while time.monotonic() < stop_at[0]:
-                gift_send(sender=mine[i % len(mine)], stream_id=stream_id, gift_id=gift_id, quantity=1)
+                gift_send(sender_id=mine[i % len(mine)].pk, stream_id=stream_id, gift_id=gift_id, quantity=1)
                 i += 1
             done[t] = i
         finally:

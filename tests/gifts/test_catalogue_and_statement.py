@@ -79,9 +79,9 @@ def test_host_statement_lists_every_gift_received_with_the_split(auth_client, se
     fund(alice, 1_000)
     fund(bob, 1_000)
     momo = GiftFactory(name="Momo", coin_price=20)
-    gift_send(sender=alice, stream_id=stream.pk, gift_id=momo.pk, quantity=3)
-    gift_send(sender=bob, stream_id=stream.pk, gift_id=momo.pk, quantity=1)
-    gift_send(sender=alice, stream_id=LiveStreamFactory().pk, gift_id=momo.pk, quantity=5)
+    gift_send(sender_id=alice.pk, stream_id=stream.pk, gift_id=momo.pk, quantity=3)
+    gift_send(sender_id=bob.pk, stream_id=stream.pk, gift_id=momo.pk, quantity=1)
+    gift_send(sender_id=alice.pk, stream_id=LiveStreamFactory().pk, gift_id=momo.pk, quantity=5)
 
     # when the host downloads their statement
     rows = _statement(auth_client(stream.host))
@@ -100,9 +100,9 @@ def test_statement_filters_by_local_dates(auth_client):
     sender = UserFactory()
     fund(sender, 1_000)
     gift = GiftFactory(coin_price=10)
-    old = gift_send(sender=sender, stream_id=stream.pk, gift_id=gift.pk, quantity=1).send
+    old = gift_send(sender_id=sender.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=1).send
     GiftSend.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=10))
-    gift_send(sender=sender, stream_id=stream.pk, gift_id=gift.pk, quantity=2)
+    gift_send(sender_id=sender.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=2)
     today = timezone.localdate()
 
     client = auth_client(stream.host)
@@ -123,8 +123,8 @@ def test_stream_gift_totals_are_copied_to_the_stream(stream, gift):
 
     sender = UserFactory()
     fund(sender, 1_000)
-    gift_send(sender=sender, stream_id=stream.pk, gift_id=gift.pk, quantity=2)
-    gift_send(sender=sender, stream_id=stream.pk, gift_id=gift.pk, quantity=3)
+    gift_send(sender_id=sender.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=2)
+    gift_send(sender_id=sender.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=3)
 
     assert stream_gift_totals_refresh() == 1
     assert stream_gift_totals_refresh() == 0  # nothing changed: nothing written

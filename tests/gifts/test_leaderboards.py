@@ -31,7 +31,7 @@ def _replay(seed: int = 7) -> tuple[list, list]:
     gifts = [GiftFactory(coin_price=p) for p in (1, 5, 20, 99)]
     for _ in range(60):
         gift_send(
-            sender=rng.choice(senders),
+            sender_id=rng.choice(senders).pk,
             stream_id=rng.choice(streams).pk,
             gift_id=rng.choice(gifts).pk,
             quantity=rng.randint(1, 12),

@@ -42,7 +42,7 @@ def catalogue(db):
 
 
 def _send(user, stream, gift, *, days_ago: float = 0.0):
-    send = gift_send(sender=user, stream_id=stream.pk, gift_id=gift.pk, quantity=1, ref=uuid.uuid4().hex).send
+    send = gift_send(sender_id=user.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=1, ref=uuid.uuid4().hex).send
     if days_ago:
         GiftSend.objects.filter(pk=send.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
     return send

@@ -54,7 +54,7 @@ def test_the_room_page_chats_likes_and_shows_gifts_live(daphne_server, page):
 
     # and a gift sent through the gift service appears live (in a thread: Playwright's loop runs in this one)
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(_gift_send_and_close, sender=fan, stream_id=stream.pk, gift_id=gift.pk, quantity=3).result()
+        pool.submit(_gift_send_and_close, sender_id=fan.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=3).result()
     expect(page.locator("#gift-list li")).to_contain_text("Gita sent Rhododendron ×3 (150 coins)")
 
 

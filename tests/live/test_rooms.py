@@ -57,7 +57,7 @@ def test_chat_and_gifts_arrive_in_order_for_everyone_and_counts_are_right(daphne
         # when a viewer chats, a gift is sent through the gift service, and the host answers
         await a.send("chat.send", {"text": "namaste!"})
         await a.next("chat.message")  # own message echoed: the gift is sent after it
-        await in_thread(gift_send, sender=v2, stream_id=stream.pk, gift_id=gift.pk, quantity=2)
+        await in_thread(gift_send, sender_id=v2.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=2)
         await h.next("gift.sent")
         await h.send("chat.send", {"text": "dhanyabad"})
 

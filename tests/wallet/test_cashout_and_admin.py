@@ -27,7 +27,7 @@ def host():
     host, viewer = UserFactory(), UserFactory()
     fund(viewer, 1_000)
     stream = LiveStreamFactory(host=host)
-    gift_send(sender=viewer, stream_id=stream.pk, gift_id=GiftFactory(coin_price=1_000).pk, quantity=1)
+    gift_send(sender_id=viewer.pk, stream_id=stream.pk, gift_id=GiftFactory(coin_price=1_000).pk, quantity=1)
     return host
 
 

@@ -14,7 +14,7 @@ def test_balance_shows_coins_earnings_and_cashout_terms(auth_client, settings):
     host, viewer = UserFactory(), UserFactory()
     fund(viewer, 300)
     stream = LiveStreamFactory(host=host)
-    gift_send(sender=viewer, stream_id=stream.pk, gift_id=GiftFactory(coin_price=100).pk, quantity=2)
+    gift_send(sender_id=viewer.pk, stream_id=stream.pk, gift_id=GiftFactory(coin_price=100).pk, quantity=2)
 
     assert auth_client(viewer).get("/api/v1/wallet/").json() == {
         "coins": 100,
@@ -35,7 +35,7 @@ def test_history_filters_by_kind_and_pages_with_a_cursor(auth_client, django_ass
     stream = LiveStreamFactory()
     gift = GiftFactory(coin_price=10)
     for _ in range(3):
-        gift_send(sender=viewer, stream_id=stream.pk, gift_id=gift.pk, quantity=1)
+        gift_send(sender_id=viewer.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=1)
     client = auth_client(viewer)
 
     # all eight postings, newest first, three per page
