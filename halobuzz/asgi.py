@@ -10,10 +10,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.core.cache import caches  # noqa: E402
 
 from apps.accounts.channels_auth import JwtAuthMiddleware  # noqa: E402
 from apps.core.middleware import WebSocketMetricsMiddleware  # noqa: E402
 from halobuzz.routing import websocket_urlpatterns  # noqa: E402
+
+# One cache object for every connection of this process. Django keeps cache objects per async
+# context, so each WebSocket's revoked-token check built its own Redis client and held a connection
+# for the socket's life: 10,000 idle viewers met Redis's maxclients and the open-files limit. Made
+# here, in the main context, it is inherited by every connection (redis-py clients are thread-safe).
+caches["default"]
 
 application = ProtocolTypeRouter(
     {
