@@ -494,11 +494,16 @@ def main() -> None:
                 f"[targets: 20,000/s, p95 < 250 ms]"
             )
 
-    def score(key):
-        r = rooms[key]
-        return (r["delivered"] >= 0.99 * r["expected"], r["p95"] < 250, r["rate"], -r["p95"])
+    def score(layer):
+        # Every run complete and under the p95 target first; then the delivered share of the offered
+        # rate (to 1%: closer is noise); then the bare layer's ceiling (headroom for busier rooms).
+        runs = [r for (name, _), r in rooms.items() if name == layer]
+        ok = all(r["delivered"] >= 0.99 * r["expected"] and r["p95"] < 250 for r in runs)
+        share = min(round(r["rate"] / r["offered_rate"], 2) for r in runs)
+        return (ok, share, ceilings[layer]["delivery_rate"])
 
-    chosen = max(rooms, key=score)[0] if rooms else layers[0]
+    tried = sorted({name for name, _ in rooms})
+    chosen = max(tried, key=score) if rooms else layers[0]
     if rooms:
         print(f"[choice] layer with the best room figures: {chosen} ({LAYERS[chosen]})")
 
