@@ -290,6 +290,10 @@ def frames_claim(*, frame_id: int, limit: int) -> list[int]:
     Under load one task scores a whole batch and the tasks of the frames it took find them
     already claimed; SKIP LOCKED keeps two workers from taking the same frame.
     """
+    # Under a burst most tasks find their frame already taken by an earlier batch: one plain read
+    # settles that without a transaction and row locks (it was ~40 of every 50 tasks in a burst).
+    if not Frame.objects.filter(pk=frame_id, status=Frame.Status.PENDING).exists():
+        return []
     now = timezone.now()
     with transaction.atomic():
         own = list(
@@ -336,10 +340,43 @@ def frame_score(*, frame_id: int) -> list[Frame]:
             logger.warning("frame unreadable at scoring", extra={"frame_id": frame.pk})
             Frame.objects.filter(pk=frame.pk).update(status=Frame.Status.FAILED, scored_at=timezone.now())
     scores = classifier.score_arrays(arrays) if arrays else []
-    return [
-        frame_verdict_apply(frame_id=frame.pk, score=score, model_version=classifier.version)
-        for frame, score in zip(readable, scores, strict=True)
-    ]
+    conf = moderation_settings_get()
+    safe = {f.pk: s for f, s in zip(readable, scores, strict=True) if s < conf.nsfw_review_threshold}
+    done = {frame.pk: frame for frame in frames_safe_apply(scores=safe, model_version=classifier.version)}
+    for frame, score in zip(readable, scores, strict=True):
+        if frame.pk not in safe:
+            done[frame.pk] = frame_verdict_apply(frame_id=frame.pk, score=score, model_version=classifier.version)
+    return [done[frame.pk] for frame in readable if frame.pk in done]
+
+
+@transaction.atomic
+def frames_safe_apply(*, scores: dict[int, float], model_version: str) -> list[Frame]:
+    """Record the verdicts of frames scored below the review threshold: one transaction and one UPDATE
+    for the batch (per-frame transactions cost ~4 ms each, a tenth of a burst's time to verdict)."""
+    if not scores:
+        return []
+    now = timezone.now()
+    frames = list(
+        Frame.objects.select_for_update()
+        .filter(pk__in=scores, status__in=(Frame.Status.PENDING, Frame.Status.SCORING))
+        .only("pk", "status", "score", "model_version", "scored_at", "uploaded_at")
+    )
+    for frame in frames:
+        frame.status, frame.score, frame.model_version, frame.scored_at = (
+            Frame.Status.SAFE,
+            scores[frame.pk],
+            model_version,
+            now,
+        )
+    Frame.objects.bulk_update(frames, ["status", "score", "model_version", "scored_at"])
+    latencies = [(now - frame.uploaded_at).total_seconds() for frame in frames]
+
+    def observe() -> None:
+        for seconds in latencies:
+            metrics.moderation_verdict(seconds=seconds, verdict=Frame.Status.SAFE)
+
+    transaction.on_commit(observe)
+    return frames
 
 
 @transaction.atomic

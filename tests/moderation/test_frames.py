@@ -275,3 +275,32 @@ def test_a_frame_is_scored_once_even_if_its_task_runs_twice(auth_client, django_
     stream = LiveStreamFactory()
     frame = _upload_and_score(auth_client(stream.host), stream, SAFE, django_capture_on_commit_callbacks)
     assert services.frame_score(frame_id=frame.pk) == []
+
+
+def test_one_task_scores_the_pending_frames_as_a_batch(auth_client, django_capture_on_commit_callbacks):
+    # given review at 0.02, block at 0.05 and three frames (0.016, 0.077, 0.032) of two streams waiting
+    _thresholds(0.02, 0.05)
+    calm, racy = LiveStreamFactory(), LiveStreamFactory()
+    sent = []
+    for stream, source in ((calm, TESTDATA / "nsfw" / "test_image_1.jpg"), (racy, RACIER), (calm, SAFE)):
+        with django_capture_on_commit_callbacks(execute=False):
+            response = auth_client(stream.host).post(
+                URL, {"stream_id": stream.pk, "image": upload(source)}, format="multipart"
+            )
+        sent.append(response.json()["id"])
+    # when the first frame's task runs
+    with django_capture_on_commit_callbacks(execute=True):
+        scored = services.frame_score(frame_id=sent[0])
+    # then it scored all three in one batch, each verdict by its own score, with the model's version
+    assert sorted(f.pk for f in scored) == sorted(sent)
+    frames = {f.pk: f for f in Frame.objects.filter(pk__in=sent)}
+    assert [frames[pk].status for pk in sent] == [Frame.Status.SAFE, Frame.Status.BLOCKED, Frame.Status.REVIEW]
+    assert len({frames[pk].claimed_at for pk in sent}) == 1
+    assert all(frames[pk].model_version.startswith("opennsfw2-0.19.0") and frames[pk].scored_at for pk in sent)
+    # the racy stream ended with a strike, the calm one is queued for review and still live
+    assert Stream.objects.get(pk=racy.pk).status == Stream.Status.ENDED_BY_MODERATION
+    assert Enforcement.objects.filter(user=racy.host, kind=Enforcement.Kind.STRIKE).count() == 1
+    assert Case.objects.get(target_id=str(calm.pk)).frame_id == sent[2]
+    assert Stream.objects.get(pk=calm.pk).status == Stream.Status.LIVE
+    # and the other two tasks find nothing left to do
+    assert services.frame_score(frame_id=sent[1]) == [] and services.frame_score(frame_id=sent[2]) == []
