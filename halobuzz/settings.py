@@ -393,6 +393,8 @@ GIFT_CATALOGUE_CACHE_SECONDS = env.int("GIFT_CATALOGUE_CACHE_SECONDS", default=3
 # "redis" (sorted sets, needs REDIS_URL) or "sql" (aggregates over sends, cached a few seconds).
 GIFT_LEADERBOARD_BACKEND = env.str("GIFT_LEADERBOARD_BACKEND", default="redis" if REDIS_URL else "sql")
 GIFT_LEADERBOARD_CACHE_SECONDS = env.int("GIFT_LEADERBOARD_CACHE_SECONDS", default=10)
+# Redis boards: each process adds its committed sends this often, summed per board and member (0: at once).
+GIFT_LEADERBOARD_FLUSH_SECONDS = env.float("GIFT_LEADERBOARD_FLUSH_SECONDS", default=0.2)
 GIFT_STREAM_TOTALS_SECONDS = env.int("GIFT_STREAM_TOTALS_SECONDS", default=10)
 
 # --- Moderation -------------------------------------------------------------------------------

@@ -1,14 +1,21 @@
 """Leaderboards: top gifters and top earning hosts (today, this week, all time) and top gifters of a stream.
 
 Two backends share one meaning, the sums over GiftSend:
-- "redis": sorted sets bumped after each send commits (one pipelined round trip per send) and read
-  with ZREVRANGE; `manage.py gifts_leaderboard_rebuild` recomputes them from GiftSend.
+- "redis": sorted sets bumped after sends commit and read with ZREVRANGE. Each process gathers its
+  committed sends for GIFT_LEADERBOARD_FLUSH_SECONDS and adds them in one pipeline, summed per
+  board and member (a popular host's hundred gifts are one ZINCRBY); a read flushes its own process
+  first. `manage.py gifts_leaderboard_rebuild` recomputes the boards from GiftSend.
 - "sql": aggregates over GiftSend (indexed by time, host and stream), cached for a few seconds.
 settings.GIFT_LEADERBOARD_BACKEND picks one; tests/bench/bench_gifts.py measures both.
 "Today" and "this week" (ISO weeks, from Monday) are in settings.TIME_ZONE, by the send's time.
 """
 
 import functools
+import logging
+import os
+import threading
+import time
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,6 +27,8 @@ from django.core.cache import cache
 from django.db.models import Sum
 
 from apps.gifts.models import GiftSend
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "hb:lb:"
 DAY_KEY_TTL = 3 * 86400
@@ -88,25 +97,77 @@ def _client() -> redis.Redis:
 
 
 def redis_record(sends: list[SendFigures]) -> None:
-    """Add the sends to every sorted set they count in: one round trip."""
-    pipe = _client().pipeline(transaction=False)
+    """Add the sends to every sorted set they count in: one round trip, one ZINCRBY per board and member."""
+    increments: dict[tuple[str, int], int] = defaultdict(int)
+    ttls: dict[str, int] = {}
     for s in sends:
         for period, ttl in ((Period.DAY, DAY_KEY_TTL), (Period.WEEK, WEEK_KEY_TTL), (Period.ALL, None)):
             for board, member, score in ((Board.GIFTERS, s.sender_id, s.coins), (Board.HOSTS, s.host_id, s.host_share)):
                 key = redis_key(board, period, s.created_at)
-                if score:
-                    pipe.zincrby(key, score, member)
+                increments[(key, member)] += score
                 if ttl:
-                    pipe.expire(key, ttl)
+                    ttls[key] = ttl
         stream_key = redis_key(Board.STREAM, Period.ALL, s.created_at, s.stream_id)
-        pipe.zincrby(stream_key, s.coins, s.sender_id)
-        pipe.expire(stream_key, STREAM_KEY_TTL)
+        increments[(stream_key, s.sender_id)] += s.coins
+        ttls[stream_key] = STREAM_KEY_TTL
+    pipe = _client().pipeline(transaction=False)
+    for (key, member), score in increments.items():
+        if score:
+            pipe.zincrby(key, score, member)
+    for key, ttl in ttls.items():
+        pipe.expire(key, ttl)
     pipe.execute()
+
+
+class _PendingSends:
+    """Committed sends of this process not yet in the boards, added by a daemon thread every
+    GIFT_LEADERBOARD_FLUSH_SECONDS (at most 1 s). A lost flush is logged; the rebuild restores the boards."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sends: list[SendFigures] = []
+        self._pid: int | None = None
+
+    def add(self, send: SendFigures) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                # A forked child holds a copy of its parent's pending sends: the parent counts those.
+                self._sends, self._pid = [], os.getpid()
+                threading.Thread(target=self._run, name="leaderboard-flush", daemon=True).start()
+            self._sends.append(send)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                return
+            sends, self._sends = self._sends, []
+        if sends:
+            redis_record(sends)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(min(settings.GIFT_LEADERBOARD_FLUSH_SECONDS, 1.0))
+            try:
+                self.flush()
+            except Exception:
+                logger.exception("leaderboard update lost; run manage.py gifts_leaderboard_rebuild")
+
+
+pending = _PendingSends()
+
+
+def redis_count(send: SendFigures) -> None:
+    """Count a committed send: at the next flush, or at once when GIFT_LEADERBOARD_FLUSH_SECONDS is 0."""
+    if settings.GIFT_LEADERBOARD_FLUSH_SECONDS > 0:
+        pending.add(send)
+    else:
+        redis_record([send])
 
 
 def redis_top(
     board: Board, period: Period, *, now: datetime, stream_id: int | None, limit: int
 ) -> list[tuple[int, int]]:
+    pending.flush()  # this process's own sends are on the board it reads
     rows = _client().zrevrange(redis_key(board, period, now, stream_id), 0, limit - 1, withscores=True)
     return [(int(member), int(score)) for member, score in rows]
 
@@ -146,6 +207,7 @@ def redis_rebuild(*, now: datetime, stream_ids: list[int]) -> int:
     or not at all in that board until the next rebuild: run it when the counters are suspect.
     Returns the number of sets written.
     """
+    pending.flush()  # this process's waiting sends are in GiftSend already: counting them later would double them
     client = _client()
     targets = [(board, period, None) for board in (Board.GIFTERS, Board.HOSTS) for period in Period]
     targets += [(Board.STREAM, Period.ALL, stream_id) for stream_id in stream_ids]

@@ -18,6 +18,7 @@ from apps.accounts.exceptions import AccountBanned, AccountInactive, UserBlocked
 from apps.accounts.models import Block, User, adult_born_by
 from apps.accounts.services import user_require_adult
 from apps.core import metrics
+from apps.core.db import prepared_cursor
 from apps.core.exceptions import IdempotencyKeyReused, NotFound
 from apps.gifts import leaderboards
 from apps.gifts.exceptions import CannotGiftSelf, GiftNeedsOg, QuantityOutOfRange
@@ -192,7 +193,7 @@ def _gift_send_statement(*, sender_id: int, stream_id: int, gift_id: int, quanti
         "revenue": Account.Kind.REVENUE.value,
         "user_coins": Account.Kind.USER_COINS.value,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # planned once per connection: planning cost as much as running
         cursor.execute(_send_sql(), params)
         row = cursor.fetchone()
     if row is None:
@@ -345,7 +346,8 @@ def leaderboard_record(*, sends: list[SendFigures]) -> None:
     if settings.GIFT_LEADERBOARD_BACKEND != "redis":
         return
     try:
-        leaderboards.redis_record(sends)
+        for send in sends:
+            leaderboards.redis_count(send)
     except Exception:
         logger.exception("leaderboard update lost; run manage.py gifts_leaderboard_rebuild")
 

@@ -2,6 +2,7 @@
 
 import io
 import random
+import time
 from collections import defaultdict
 from datetime import timedelta
 
@@ -127,3 +128,33 @@ def test_leaderboard_period_is_validated_and_sign_in_required(api_client, auth_c
     response = auth_client(user).get("/api/v1/gifts/leaderboards/gifters/", {"period": "year"})
     assert response.status_code == 400 and response.json()["code"] == "invalid"
     assert api_client.get("/api/v1/gifts/leaderboards/hosts/").status_code == 401
+
+
+def test_a_popular_hosts_sends_are_summed_into_one_flush(settings):
+    # given sends waiting in this process for the next flush
+    settings.GIFT_LEADERBOARD_BACKEND = "redis"
+    settings.GIFT_LEADERBOARD_FLUSH_SECONDS = 60
+    fans, host, now = [UserFactory() for _ in range(3)], UserFactory(), timezone.now()
+    for i in range(30):
+        leaderboard_record(sends=[SendFigures(fans[i % 3].pk, host.pk, 7, 10, 6, now)])
+
+    # when a board is read, this process's waiting sends are added first, summed per member
+    top = leaderboards.redis_top(Board.HOSTS, Period.ALL, now=now, stream_id=None, limit=5)
+
+    assert top == [(host.pk, 180)]
+    stream_top = leaderboards.redis_top(Board.STREAM, Period.ALL, now=now, stream_id=7, limit=5)
+    assert sorted(stream_top) == sorted((fan.pk, 100) for fan in fans)
+
+
+def test_waiting_sends_reach_the_boards_without_a_read(settings):
+    settings.GIFT_LEADERBOARD_BACKEND = "redis"
+    settings.GIFT_LEADERBOARD_FLUSH_SECONDS = 0.05
+    fan, host, now = UserFactory(), UserFactory(), timezone.now()
+
+    leaderboard_record(sends=[SendFigures(fan.pk, host.pk, 8, 40, 24, now)])
+
+    key = leaderboards.redis_key(Board.GIFTERS, Period.DAY, now)
+    deadline = time.monotonic() + 5
+    while leaderboards._client().zscore(key, fan.pk) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert leaderboards._client().zscore(key, fan.pk) == 40
