@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core import metrics
+from apps.core.db import prepared_cursor
 from apps.core.exceptions import PermissionDenied
 from apps.wallet.exceptions import (
     CashoutBelowMinimum,
@@ -174,7 +175,7 @@ debit AS (
 ),
 entry AS (
     INSERT INTO {entry} (kind, ref, memo, created_by_id, created_at)
-    SELECT %(kind)s, %(ref)s, %(memo)s, %(created_by)s, %(at)s FROM debit
+    SELECT %(kind)s, %(ref)s, %(memo)s, %(created_by)s::bigint, %(at)s FROM debit
     ON CONFLICT (kind, ref) DO NOTHING
     RETURNING id
 ),
@@ -250,7 +251,7 @@ def coins_spend(
     sql = _spend_sql(tuple(owner_id is None for owner_id, _ in owners))
     with transaction.atomic(savepoint=False):
         for _attempt in range(2):
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:  # planned once per connection
                 cursor.execute(sql, params)
                 found, balance, entry_id, posted = cursor.fetchone()
             if found == len(owners):

@@ -4,7 +4,8 @@ A script, not a test. It prints its figures:
   1. HTTP: gunicorn sync workers + PostgreSQL + Redis, started here on a free port with a database of
      its own; many concurrent clients (distinct senders) POST /api/v1/gifts/send/ to one host's stream:
      sends/s, p50/p95/p99 latency, then ledger_rollup, wallet audit and a coin count (zero lost).
-  2. Service level: several threads calling gifts.services.gift_send (no HTTP): sends/s.
+  2. Service level: several processes of several threads calling gifts.services.gift_send (no HTTP),
+     as the service runs in several workers: sends/s; and the bare ledger transfer (coins_spend).
   3. Leaderboards: the cost of the Redis update per send, and reading a board from Redis vs an SQL
      aggregate over the sends just made.
   4. The raw-SQL ceiling of this machine, in the same run: pgbench with
@@ -20,6 +21,7 @@ Every loop is bounded by --seconds; only 127.0.0.1 is contacted.
 import argparse
 import asyncio
 import datetime
+import multiprocessing
 import os
 import re
 import shutil
@@ -212,22 +214,19 @@ async def http_load(
 # --- service level ------------------------------------------------------------------------------
 
 
-def service_load(threads: int, seconds: float, stream_id: int, gift_id: int, senders) -> int:
+def _threads_run(call, threads: int, start_at: float, stop_at: float, senders) -> int:
+    """Run `call(sender)` in `threads` threads from start_at until stop_at; return the calls made."""
     from django.db import connection
 
-    from apps.gifts.services import gift_send
-
     done = [0] * threads
-    barrier = threading.Barrier(threads + 1)
-    stop_at = [0.0]
 
     def run(t: int) -> None:
         mine = senders[t::threads]
         try:
-            barrier.wait()
+            time.sleep(max(0.0, start_at - time.monotonic()))
             i = 0
-            while time.monotonic() < stop_at[0]:
-                gift_send(sender_id=mine[i % len(mine)].pk, stream_id=stream_id, gift_id=gift_id, quantity=1)
+            while time.monotonic() < stop_at:
+                call(mine[i % len(mine)])
                 i += 1
             done[t] = i
         finally:
@@ -236,49 +235,52 @@ def service_load(threads: int, seconds: float, stream_id: int, gift_id: int, sen
     workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
     for w in workers:
         w.start()
-    stop_at[0] = time.monotonic() + seconds
-    barrier.wait()
     for w in workers:
         w.join()
     return sum(done)
 
 
-def transfer_load(threads: int, seconds: float, host_id: int, senders) -> int:
-    """Threads calling wallet.services.coins_spend (the ledger transfer a gift makes), no gift checks."""
-    from django.db import connection
+def parallel_load(call, processes: int, threads: int, seconds: float, senders) -> int:
+    """`processes` forked processes (as the service runs in several workers) of `threads` threads each,
+    calling `call(sender)` for `seconds` on disjoint senders. Returns the calls made."""
+    from django.db import connections
 
+    connections.close_all()  # a forked child must open its own connection
+    start_at = time.monotonic() + 1.0  # CLOCK_MONOTONIC is one clock for every process
+    stop_at = start_at + seconds
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+
+    def child(p: int) -> None:
+        from apps.gifts.leaderboards import pending
+        from apps.live.events import layer_messages_flush
+
+        results.put(_threads_run(call, threads, start_at, stop_at, senders[p::processes]))
+        layer_messages_flush()  # a forked child ends without atexit: hand over what it queued
+        pending.flush()
+
+    children = [ctx.Process(target=child, args=(p,)) for p in range(processes)]
+    for c in children:
+        c.start()
+    total = sum(results.get(timeout=seconds + 60) for _ in children)
+    for c in children:
+        c.join()
+    return total
+
+
+def gift_call(stream_id: int, gift_id: int):
+    from apps.gifts.services import gift_send
+
+    return lambda sender: gift_send(sender_id=sender.pk, stream_id=stream_id, gift_id=gift_id, quantity=1)
+
+
+def transfer_call(host_id: int):
+    """The ledger transfer a gift makes (wallet.services.coins_spend), without the gift's checks."""
     from apps.wallet.models import Account
     from apps.wallet.services import coins_spend
 
-    done = [0] * threads
-    barrier = threading.Barrier(threads + 1)
-    stop_at = [0.0]
-
-    def run(t: int) -> None:
-        mine = senders[t::threads]
-        try:
-            barrier.wait()
-            i = 0
-            while time.monotonic() < stop_at[0]:
-                coins_spend(
-                    payer_id=mine[i % len(mine)].pk,
-                    credits=[(host_id, Account.Kind.HOST_EARNINGS, 6), (None, Account.Kind.REVENUE, 4)],
-                    kind="bench_transfer",
-                    ref=uuid.uuid4().hex,
-                )
-                i += 1
-            done[t] = i
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for w in workers:
-        w.start()
-    stop_at[0] = time.monotonic() + seconds
-    barrier.wait()
-    for w in workers:
-        w.join()
-    return sum(done)
+    credits = [(host_id, Account.Kind.HOST_EARNINGS, 6), (None, Account.Kind.REVENUE, 4)]
+    return lambda sender: coins_spend(payer_id=sender.pk, credits=credits, kind="bench_transfer", ref=uuid.uuid4().hex)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -408,7 +410,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15, help="measured seconds of each load")
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads of the service-level load")
+    parser.add_argument("--processes", type=int, default=2, help="processes of the service-level load")
+    parser.add_argument("--threads", type=int, default=8, help="threads per process of the service-level load")
     parser.add_argument("--senders", type=int, default=2000)
     parser.add_argument("--ceiling-seconds", type=int, default=10)
     args = parser.parse_args()
@@ -446,15 +449,16 @@ def main() -> int:
     http_ok_all = GiftSend.objects.count()
     http_ok = audit(granted, http_ok_all)
 
-    say(f"\n2. Service level: {args.threads} threads calling gift_send (no HTTP)")
+    shape = f"{args.processes} processes x {args.threads} threads"
+    say(f"\n2. Service level: {shape} calling gift_send (no HTTP)")
     before = GiftSend.objects.count()
-    done = service_load(args.threads, args.seconds, stream.pk, gift.pk, senders)
+    done = parallel_load(gift_call(stream.pk, gift.pk), args.processes, args.threads, args.seconds, senders)
     service_rate = done / args.seconds
     say(f"  sends/s: {service_rate:.0f}")
     service_ok = audit(granted, before + done)
 
-    say(f"\n2b. Ledger transfers: {args.threads} threads calling wallet coins_spend (no HTTP, no gift checks)")
-    transfers = transfer_load(args.threads, args.seconds, host.pk, senders)
+    say(f"\n2b. Ledger transfers: {shape} calling wallet coins_spend (no HTTP, no gift checks)")
+    transfers = parallel_load(transfer_call(host.pk), args.processes, args.threads, args.seconds, senders)
     transfer_rate = transfers / args.seconds
     say(f"  transfers/s: {transfer_rate:.0f}")
     transfer_ok = audit(granted, before + done, transfers)
