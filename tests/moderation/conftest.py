@@ -1,4 +1,5 @@
 import io
+import os
 import time
 from pathlib import Path
 
@@ -49,7 +50,11 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
 
     media = _session_media(tmp_path_factory)
     media.mkdir(parents=True, exist_ok=True)
-    worker = CeleryWorker(media_root=str(media), log_path=str(tmp_path_factory.getbasetemp() / "celery-worker.log"))
+    worker = CeleryWorker(
+        media_root=str(media),
+        log_path=str(tmp_path_factory.getbasetemp() / "celery-worker.log"),
+        concurrency=int(os.environ.get("BENCH_CONCURRENCY", "1")),  # the benchmark's knob; tests use one child
+    )
     yield worker
     worker.stop()
     with django_db_blocker.unblock(), connection.cursor() as cursor:
