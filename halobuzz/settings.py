@@ -118,6 +118,10 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0 if EMBEDDED else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = not EMBEDDED
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's cursors bind on the client and never prepare; apps.core.db.prepared_cursor prepares its
+    # hot statements when asked, which psycopg allows only on a connection with a threshold.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1_000_000
 if EMBEDDED:
     # Several threads (daphne, eager tasks) share the file: wait for the lock rather than fail.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}

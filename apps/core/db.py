@@ -23,6 +23,7 @@ def prepared_cursor() -> Iterator[CursorWrapper]:
     planned again: for a large hot statement (a gift send) planning costs as much as running it.
     This cursor binds on the server and prepares each statement on first use; it is wrapped like
     any Django cursor (errors translated, queries logged and counted). Other databases get a plain one.
+    psycopg prepares only on connections with a prepare_threshold: settings gives them one.
     """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:

@@ -200,12 +200,13 @@ async def http_load(
                 latencies.append(t1 - t0)
                 statuses[status] = statuses.get(status, 0) + 1
 
-    async def cpu_meter() -> float:
+    async def cpu_meter() -> tuple[float, float]:
+        """CPU seconds of (gunicorn workers, PostgreSQL backends) over the measured window."""
         await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
-        pids = server_pids(gunicorn)
-        before = cpu_seconds(pids)
+        workers, backends = server_pids(gunicorn)
+        before = cpu_seconds(workers), cpu_seconds(backends)
         await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
-        return cpu_seconds(pids) - before
+        return cpu_seconds(workers) - before[0], cpu_seconds(backends) - before[1]
 
     *_, server_cpu = await asyncio.gather(*(client(c) for c in range(clients)), cpu_meter())
     return latencies, statuses, server_cpu
@@ -294,11 +295,11 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def server_pids(gunicorn: subprocess.Popen) -> list[int]:
-    """The gunicorn workers and the PostgreSQL backends serving the bench database."""
+def server_pids(gunicorn: subprocess.Popen) -> tuple[list[int], list[int]]:
+    """The gunicorn workers, and the PostgreSQL backends serving the bench database."""
     workers = subprocess.run(["pgrep", "-P", str(gunicorn.pid)], capture_output=True, text=True).stdout.split()
     backends = psql("postgres", "-c", f"SELECT pid FROM pg_stat_activity WHERE datname = '{DB_NAME}'").split()  # noqa: S608
-    return [int(p) for p in workers + backends]
+    return [int(p) for p in workers], [int(p) for p in backends]
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -436,7 +437,8 @@ def main() -> int:
     say(f"  answers: {dict(sorted(statuses.items()))}")
     say(f"  sends/s: {http_rate:.0f}")
     if ok:
-        say(f"  server CPU per send (gunicorn workers + PostgreSQL backends): {server_cpu / ok * 1000:.1f} ms")
+        web, db = (seconds / ok * 1000 for seconds in server_cpu)
+        say(f"  server CPU per send: {web + db:.2f} ms = gunicorn workers {web:.2f} + PostgreSQL backends {db:.2f}")
     if latencies:
         ms = [x * 1000 for x in latencies]
         say(
