@@ -18,12 +18,39 @@ from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 
+# The core and in-memory layers drop a group member after their group_expiry (a day by default)
+# and a process's subscription to a room can outlive that: memberships are renewed every hour.
+RENEW_SECONDS = 3600
+_active: set["Subscription"] = set()
+_renewer: asyncio.Task | None = None
+
+
+async def _renew_forever() -> None:
+    layer = get_channel_layer()
+    while True:
+        await asyncio.sleep(RENEW_SECONDS)
+        for sub in list(_active):
+            try:
+                await layer.group_add(sub.group, sub.channel)
+            except Exception:
+                logger.exception("fan-out membership not renewed", extra={"group": sub.group})
+
+
+def _renewer_ensure() -> None:
+    global _renewer
+    if not getattr(get_channel_layer(), "group_expiry", None):  # the pub/sub layer: members never expire
+        return
+    loop = asyncio.get_running_loop()
+    if _renewer is None or _renewer.done() or _renewer.get_loop() is not loop:
+        _renewer = loop.create_task(_renew_forever(), name="fanout renewals")
+
 
 class Subscription:
     """One layer channel in one group, read by one task on behalf of the local sockets behind it."""
 
     def __init__(self, group: str, registry: dict[str, "Subscription"]) -> None:
         self.group = group
+        self.channel = ""
         self.sockets: set[Any] = set()
         self._registry = registry
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -58,6 +85,9 @@ class Subscription:
             self._forget()
             self._ready.set_exception(exc)
             return
+        self.channel = channel
+        _active.add(self)
+        _renewer_ensure()
         self._ready.set_result(None)
         try:
             while True:
@@ -74,6 +104,7 @@ class Subscription:
                 except Exception:
                     logger.exception("fan-out message failed", extra={"group": self.group})
         finally:
+            _active.discard(self)
             try:
                 await layer.group_discard(self.group, channel)
             except Exception:  # the membership expires (core layer) or went with the connection

@@ -1,0 +1,48 @@
+"""apps.live.fanout in one process, on the in-memory layer (the embedded default's)."""
+
+import asyncio
+
+from channels.layers import get_channel_layer
+
+from apps.live import fanout
+from apps.live.fanout import Subscription, subscription_join, subscription_leave
+
+
+class Collect(Subscription):
+    def __init__(self, group, registry):
+        super().__init__(group, registry)
+        self.got = []
+
+    async def handle(self, message):
+        self.got.append(message["n"])
+
+
+def test_one_subscription_per_group_delivers_once_renews_and_ends_with_its_last_socket(settings, monkeypatch):
+    # given the in-memory layer forgetting group members after 1 s, and renewals every 0.2 s
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"group_expiry": 1}}
+    }
+    monkeypatch.setattr(fanout, "RENEW_SECONDS", 0.2)
+
+    async def scenario():
+        registry = {}
+        layer = get_channel_layer()
+        # when two sockets join the same group
+        a = await subscription_join(registry, "room", "socket 1", Collect)
+        b = await subscription_join(registry, "room", "socket 2", Collect)
+        # then they share one subscription, which still hears the group after the expiry
+        assert a is b and registry == {"room": a}
+        await asyncio.sleep(2.5)
+        await layer.group_send("room", {"type": "x", "n": 1})
+        await asyncio.sleep(0.05)
+        assert a.got == [1]
+        # and it ends with its last socket: nothing more arrives
+        assert subscription_leave(registry, "room", "socket 1") is a
+        assert subscription_leave(registry, "room", "socket 2") is None
+        assert registry == {}
+        await asyncio.sleep(0.05)
+        await layer.group_send("room", {"type": "x", "n": 2})
+        await asyncio.sleep(0.05)
+        assert a.got == [1]
+
+    asyncio.run(scenario())
