@@ -128,8 +128,8 @@ RULE_EVENTS = frozenset({"chat.mode", "chat.muted", "chat.unmuted"})
 
 
 # A room writes what arrived at most this often (the first event after a quiet spell goes at once).
-# Each write round costs daphne a few system calls per socket whatever it carries, so at high rates
-# several events share a round: ~4x the deliveries per CPU second at 25 chats/s in 1,000 viewers.
+# Each write round costs daphne a few system calls per socket whatever it carries (Twisted arms
+# and disarms the socket's writer, then sends), so at high rates several events share a round.
 FANOUT_FLUSH_SECONDS = float(os.environ.get("LIVE_FANOUT_FLUSH_MS", "50")) / 1000
 
 
