@@ -45,3 +45,10 @@ class JwtAuthenticationScheme(SimpleJWTScheme):
 
     target_class = JwtAuthentication
     name = "jwtAuth"
+
+
+class JwtStatelessAuthenticationScheme(SimpleJWTScheme):
+    """The same bearer token (the schema needs one name per authentication class)."""
+
+    target_class = JwtStatelessAuthentication
+    name = "jwtAuthHot"

@@ -26,3 +26,14 @@ class ReusingRedisCache(RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+    def counter_incr(self, key: str, timeout: int) -> tuple[int, int]:
+        """Add one to a counter that lives `timeout` seconds from its first increment, in one round
+        trip. Returns (count, seconds the counter has left)."""
+        full_key = self.make_and_validate_key(key)
+        pipe = self._cache.get_client(full_key, write=True).pipeline(transaction=False)
+        pipe.set(full_key, 0, ex=timeout, nx=True)
+        pipe.incr(full_key)
+        pipe.ttl(full_key)
+        _, count, ttl = pipe.execute()
+        return count, max(ttl, 0)

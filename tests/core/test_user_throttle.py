@@ -1,0 +1,45 @@
+"""The per-user API limit: one Redis counter per user and window, with the error shape and Retry-After."""
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import override_settings
+
+from tests.accounts.factories import UserFactory
+from tests.core.errors import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def _rates(user: str) -> dict:
+    return {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": user},
+    }
+
+
+def test_the_limit_counts_per_user_and_says_when_to_retry(auth_client):
+    assert hasattr(cache, "counter_incr"), "the tests run against Redis"
+    alice, bob = UserFactory(), UserFactory()
+    with override_settings(REST_FRAMEWORK=_rates("3/min")):
+        # given three requests of Alice's within a minute
+        for _ in range(3):
+            assert auth_client(alice).get("/api/v1/wallet/").status_code == 200
+
+        # when she makes a fourth, and Bob his first
+        refused = auth_client(alice).get("/api/v1/wallet/")
+        bob_ok = auth_client(bob).get("/api/v1/wallet/")
+
+    # then only Alice is refused, told to wait at most the rest of the minute
+    body = assert_error(refused, 429, "throttled")
+    assert 0 < body["details"]["retry_after"] <= 60
+    assert refused["Retry-After"] == str(body["details"]["retry_after"])
+    assert bob_ok.status_code == 200
+
+
+def test_the_counter_expires_with_its_window():
+    count, left = cache.counter_incr("throttle-test", 30)
+    again, _ = cache.counter_incr("throttle-test", 30)
+    assert (count, again) == (1, 2)
+    assert 0 < left <= 30
+    assert cache.get("throttle-test") == 2
