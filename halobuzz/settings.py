@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SHARED_DIR = BASE_DIR.parent / "shared"
@@ -150,6 +151,20 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic tasks in its AppConfig.ready()
+# Two queues, so a burst of frames never waits behind a slow payment gateway and the reverse:
+# `moderation` holds the model-heavy tasks (live frames, reel video checks) for a worker started
+# with `-Q moderation --concurrency 1`; everything else goes to `celery` (`-Q celery`). Both are
+# declared, so a worker started without -Q (development, deploy/loadtest) consumes both. Eager mode
+# (the embedded default) ignores routing.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [
+    Queue("celery", routing_key="celery"),
+    Queue("moderation", routing_key="moderation"),
+]
+CELERY_TASK_ROUTES = {
+    "moderation.frame_score": {"queue": "moderation"},
+    "reels.reel_process": {"queue": "moderation"},  # video_check scores up to 120 sampled frames
+}
 
 # --- Auth and API -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

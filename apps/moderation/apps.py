@@ -6,18 +6,34 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 
-def _warm_in_child(**kwargs) -> None:
-    """Prefork: each child process loads and compiles the model before taking a task."""
-    from apps.moderation.classifier import warm
+def consumes_model_tasks(app) -> bool:
+    """Whether this worker takes the model-heavy tasks (no -Q: every declared queue, so yes).
 
-    warm()
+    A general worker (`-Q celery`) never scores a frame: loading the model there would only cost
+    each child its memory and a start-up's worth of both cores.
+    """
+    queue = settings.CELERY_TASK_ROUTES["moderation.frame_score"]["queue"]
+    return queue in app.amqp.queues.consume_from
+
+
+def _warm_in_child(**kwargs) -> None:
+    """Prefork: each child process loads and compiles the model before taking a task.
+
+    Children are forked after -Q was applied, so they see the worker's queue selection.
+    """
+    from celery import current_app
+
+    if consumes_model_tasks(current_app):
+        from apps.moderation.classifier import warm
+
+        warm()
 
 
 def _warm_in_main(sender=None, instance=None, **kwargs) -> None:
     """Solo and thread pools run tasks in the main process: warm it there (never before a fork)."""
     pool = getattr(instance, "pool_cls", None)
     name = pool if isinstance(pool, str) else getattr(pool, "__module__", "")
-    if any(kind in str(name) for kind in ("solo", "thread")):
+    if any(kind in str(name) for kind in ("solo", "thread")) and consumes_model_tasks(instance.app):
         from apps.moderation.classifier import warm
 
         warm()

@@ -68,17 +68,24 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
 def test_compose_has_every_service_wired():
     compose = yaml.safe_load(COMPOSE.read_text())
     services = compose["services"]
-    assert {"db", "redis", "migrate", "web", "realtime", "worker", "beat"} <= set(services)
+    assert {"db", "redis", "migrate", "web", "realtime", "worker", "moderation-worker", "beat"} <= set(services)
     assert services["db"]["image"].startswith("postgres:")
     assert services["redis"]["image"].startswith("redis:")
     assert services["web"]["command"][0] == "gunicorn"
     assert services["realtime"]["command"][0] == "daphne"
     assert services["worker"]["command"][:4] == ["celery", "-A", "halobuzz", "worker"]
+    # the general worker takes the default queue; frame moderation has its own worker, one child
+    general, moderation = services["worker"]["command"], services["moderation-worker"]["command"]
+    assert general[general.index("-Q") + 1] == "celery"
+    assert moderation[:4] == ["celery", "-A", "halobuzz", "worker"]
+    assert moderation[moderation.index("-Q") + 1] == "moderation"
+    assert moderation[moderation.index("--concurrency") + 1] == "1"
+    assert "moderation@$$HOSTNAME" in " ".join(services["moderation-worker"]["healthcheck"]["test"])
     assert services["beat"]["command"][:4] == ["celery", "-A", "halobuzz", "beat"]
     # migrations run once, before the app services start
     assert services["migrate"]["restart"] == "no"
     assert "migrate --noinput" in " ".join(services["migrate"]["command"])
-    for name in ("web", "realtime", "worker", "beat"):
+    for name in ("web", "realtime", "worker", "moderation-worker", "beat"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully", name
         assert depends["db"]["condition"] == "service_healthy", name

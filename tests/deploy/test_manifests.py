@@ -79,7 +79,13 @@ def test_only_current_api_versions_are_used():
 
 def test_web_runs_gunicorn_and_realtime_runs_daphne_with_health_probes():
     deployments = by_kind("Deployment")
-    assert set(deployments) == {"halobuzz-web", "halobuzz-realtime", "halobuzz-worker", "halobuzz-beat"}
+    assert set(deployments) == {
+        "halobuzz-web",
+        "halobuzz-realtime",
+        "halobuzz-worker",
+        "halobuzz-moderation-worker",
+        "halobuzz-beat",
+    }
     for name, server in (("halobuzz-web", "gunicorn"), ("halobuzz-realtime", "daphne")):
         (container,) = containers(deployments[name])
         assert container["command"][0] == server
@@ -105,6 +111,42 @@ def test_worker_and_beat_have_probes_that_fit_them():
     # never two beats: one replica, Recreate
     assert beat_deployment["spec"]["replicas"] == 1
     assert beat_deployment["spec"]["strategy"]["type"] == "Recreate"
+
+
+def _option(command: list[str], flag: str) -> str:
+    return command[command.index(flag) + 1]
+
+
+def test_general_and_moderation_workers_split_the_queues():
+    from django.conf import settings
+
+    deployments = by_kind("Deployment")
+    (general,) = containers(deployments["halobuzz-worker"])
+    (moderation,) = containers(deployments["halobuzz-moderation-worker"])
+    # the general worker takes only the default queue; the moderation worker only the queue the
+    # frame task is routed to, with one child (the model already uses both cores)
+    assert _option(general["command"], "-Q") == settings.CELERY_TASK_DEFAULT_QUEUE == "celery"
+    assert moderation["command"][:4] == ["celery", "-A", "halobuzz", "worker"]
+    assert _option(moderation["command"], "-Q") == settings.CELERY_TASK_ROUTES["moderation.frame_score"]["queue"]
+    assert _option(moderation["command"], "--concurrency") == "1"
+    # each pings its own node name
+    for container, node in ((general, "celery@"), (moderation, "moderation@")):
+        assert _option(container["command"], "-n").startswith(node)
+        for probe in ("startupProbe", "livenessProbe"):
+            assert f"inspect ping -d {node}$POD_NAME" in " ".join(container[probe]["exec"]["command"])
+    # room for one model process: two cores requested, memory bounded, no CPU quota to throttle XLA
+    resources = moderation["resources"]
+    assert resources["requests"]["cpu"] == "2"
+    assert "memory" in resources["limits"] and "cpu" not in resources["limits"]
+    assert {m["mountPath"] for m in moderation["volumeMounts"]} >= {"/opt/halobuzz/models", "/tmp", "/app/media"}
+    assert moderation["securityContext"]["readOnlyRootFilesystem"] is True
+    # its own labels: the general worker's PDB and HPA do not count its pods
+    labels = deployments["halobuzz-moderation-worker"]["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/component"] == "moderation-worker"
+    assert by_kind("HorizontalPodAutoscaler")["halobuzz-moderation-worker"]["spec"]["scaleTargetRef"]["name"] == (
+        "halobuzz-moderation-worker"
+    )
+    assert "halobuzz-moderation-worker" in by_kind("PodDisruptionBudget")
 
 
 def test_ingress_sends_ws_to_daphne_and_the_rest_to_gunicorn():

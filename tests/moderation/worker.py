@@ -30,9 +30,21 @@ def worker_env(media_root: str) -> dict[str, str]:
 
 
 class CeleryWorker:
-    """One worker process (prefork, one child) that has loaded and warmed the NSFW model."""
+    """One worker process (prefork, one child) that has loaded and warmed the NSFW model.
 
-    def __init__(self, *, media_root: str, log_path: str, concurrency: int = 1, ready_timeout: float = 300):
+    It consumes only the `moderation` queue, as the deployed moderation worker does: a frame task
+    routed anywhere else would never be scored and the tests would fail.
+    """
+
+    def __init__(
+        self,
+        *,
+        media_root: str,
+        log_path: str,
+        concurrency: int = 1,
+        queues: str = "moderation",
+        ready_timeout: float = 300,
+    ):
         self.log_path = log_path
         self.log = open(log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -43,6 +55,7 @@ class CeleryWorker:
                 "worker",
                 "--pool=prefork",
                 f"--concurrency={concurrency}",
+                f"--queues={queues}",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
