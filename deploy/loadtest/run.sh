@@ -74,7 +74,8 @@ WEB_CONCURRENCY=${WEB_CONCURRENCY:-5} PORT=$web_port \
 pids+=($!)
 .venv/bin/daphne -b 127.0.0.1 -p "$ws_port" halobuzz.asgi:application >"$results/daphne.log" 2>&1 &
 pids+=($!)
-.venv/bin/celery -A halobuzz worker -l warning --concurrency "${CELERY_CONCURRENCY:-1}" -n "loadtest@%h" \
+# One worker on both queues (production splits them: deploy/k8s/worker.yaml, moderation-worker.yaml).
+.venv/bin/celery -A halobuzz worker -l warning -Q celery,moderation --concurrency "${CELERY_CONCURRENCY:-1}" -n "loadtest@%h" \
   >"$results/worker.log" 2>&1 &
 pids+=($!)
 .venv/bin/celery -A halobuzz beat -l warning -s "$results/celerybeat-schedule" >"$results/beat.log" 2>&1 &

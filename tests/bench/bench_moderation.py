@@ -1,6 +1,7 @@
 """Moderation benchmark: NSFW frames per second per worker (batch 1 and 16) and upload-to-verdict
 latency under a steady stream of uploads (50 live streams, one frame each every 5 s) against a
-real Celery worker process (prefork, one child by default, model warmed at start). Prints its figures.
+real Celery worker process consuming the `moderation` queue, as deployed (prefork, one child by
+default, model warmed at start). Prints its figures.
 
 Not collected by the suite (pytest only collects test_*.py); run it on purpose, under the bench lock:
 
@@ -16,8 +17,8 @@ all count. Three arrival patterns are run one after the other (BENCH_PHASES):
   lockstep  all streams upload at the same instant every interval (the worst case: bursts of 50)
 
 Knobs (environment): BENCH_STREAMS (50), BENCH_INTERVAL (5 s), BENCH_SECONDS (30 s of load per
-phase), BENCH_PHASES (even,random,lockstep), BENCH_SEED (7), BENCH_CONCURRENCY (1 worker child; the
-k8s and compose workers run 2). About 2.5 minutes in all.
+phase), BENCH_PHASES (even,random,lockstep), BENCH_SEED (7), BENCH_CONCURRENCY (1 worker child, as the
+k8s and compose moderation workers run). About 2.5 minutes in all.
 """
 
 import io
@@ -51,7 +52,7 @@ INTERVAL = float(os.environ.get("BENCH_INTERVAL", "5"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 PHASES = [p.strip() for p in os.environ.get("BENCH_PHASES", "even,random,lockstep").split(",") if p.strip()]
 SEED = int(os.environ.get("BENCH_SEED", "7"))
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "1"))  # worker children (deploy/ runs 2)
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "1"))  # worker children (deploy/ runs 1)
 CLIENT_THREADS = 16  # uploads in flight at once from this process (the API runs in these threads)
 TARGET_P95 = 2.0
 
@@ -158,7 +159,7 @@ def test_upload_to_verdict_latency(celery_worker_process, not_eager, auth_client
     out(
         f"Upload-to-verdict: {STREAMS} streams, one frame each every {INTERVAL:g} s "
         f"(offered {STREAMS / INTERVAL:.1f} frames/s), {SECONDS:g} s per phase, one worker "
-        f"(prefork, {CONCURRENCY} child{'ren' if CONCURRENCY > 1 else ''}, model warmed at start); "
+        f"(-Q moderation, prefork, {CONCURRENCY} child{'ren' if CONCURRENCY > 1 else ''}, model warmed at start); "
         f"latency from the phone's send time to the verdict; target p95 < {TARGET_P95:g} s"
     )
     summary = []
