@@ -17,11 +17,14 @@ Viewers are raw asyncio protocols that only split frames and read the send time 
 microseconds a frame), in two client processes; they share the machine's 2 cores with daphne,
 Redis and whatever else runs.
 
-Figures (2 cores, shared; see the commit log for the run's load average): fan-out at 25 chats/s
-in 1,000 viewers is delivered in full at ~25,000/s on one daphne with p95 ~75-115 ms, on either
-layer (each daphne process takes one layer message per chat, so the layer is no longer the
-limit); one daphne keeps up to ~50 chats/s (50,000 deliveries/s, p95 ~100 ms) and tops out near
-66,000/s. 10,000 idle viewers stay connected to one daphne at ~40 KiB each.
+Figures, final code, three full runs on the shared 2-core machine (load average 2-10 from other
+work; medians): bare layer ceilings pubsub ~453,000 and core ~19,600 deliveries/s; fan-out at 25
+chats/s in 1,000 viewers is delivered in full at ~24,900/s, p95 ~100 ms on one daphne with the
+pub/sub layer (~0.05x its bare ceiling: each daphne takes one layer message per chat, so the
+layer no longer limits; core's rooms reach ~1.25x its bare ceiling) and ~95 ms on two; when the
+load average passed ~6, one daphne's p95 rose to 0.6-2 s while two stayed at 0.1-0.2 s. One
+daphne keeps up to ~50 chats/s (50,000 deliveries/s) when the machine is quiet and tops out near
+66,000/s. 10,000 idle viewers connect to one daphne (~70-85/s) and stay, at ~39-41 KiB each.
 """
 
 import argparse
