@@ -2,7 +2,8 @@
 
 Each daphne process listens once to the room group `stream_<id>` and once to the user group
 `user_<user id>` of the sockets it holds (apps.live.fanout): layer messages `{"type": "room.event",
-"event": {...}}` are encoded once and written verbatim to every local socket of the room (or user);
+"event": {...}}` (or `room.events` with several, sent together) are encoded once and written
+verbatim, one frame per event, to every local socket of the room (or user);
 `session.close` closes the sockets after telling them why. Shared room state (presence, likes, chat
 limits, history) lives in Redis (apps.live.room_state); a small per-process ticker per room keeps
 presence fresh and broadcasts likes and viewer counts, with a Redis lock so several daphne
@@ -30,7 +31,7 @@ from apps.accounts.selectors import is_following
 from apps.core.exception_handler import error_body
 from apps.core.exceptions import DomainError, NotFound
 from apps.live import selectors, services
-from apps.live.events import stream_group_name, user_group_name
+from apps.live.events import layer_message_events, stream_group_name, user_group_name
 from apps.live.exceptions import (
     ChatRateLimited,
     ChatRefused,
@@ -179,12 +180,13 @@ class LocalRoom(Subscription):
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "room.event":
-            event = message["event"]
-            if event.get("type") in RULE_EVENTS:
-                for sock in tuple(self.sockets):
-                    sock.rules_note(event)
-            self.outbox.append({"type": "websocket.send", "text": json.dumps(event)})
+        events = layer_message_events(message)
+        if events is not None:
+            for event in events:
+                if event.get("type") in RULE_EVENTS:
+                    for sock in tuple(self.sockets):
+                        sock.rules_note(event)
+                self.outbox.append({"type": "websocket.send", "text": json.dumps(event)})
         elif kind == "session.close":
             stream_id = message.get("stream_id")
             if stream_id is not None and str(stream_id) != str(self.stream_id):
@@ -266,11 +268,12 @@ class LocalUser(Subscription):
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         sockets = tuple(self.sockets)
-        if kind == "room.event":
-            event = message["event"]
-            for sock in sockets:
-                sock.rules_note(event)
-            await _frames_to_all(sockets, [{"type": "websocket.send", "text": json.dumps(event)}])
+        events = layer_message_events(message)
+        if events is not None:
+            for event in events:
+                for sock in sockets:
+                    sock.rules_note(event)
+            await _frames_to_all(sockets, [{"type": "websocket.send", "text": json.dumps(e)} for e in events])
         elif kind == "session.close":
             stream_id = message.get("stream_id")
             for sock in sockets:

@@ -7,6 +7,8 @@ With a Redis channel layer, messages leave through one background event loop per
 order they were sent: `async_to_sync` would start a loop (and the pub/sub layer a new Redis
 connection) for every message, which cost a gift send about 3 ms. The in-memory layer of the
 embedded default lives in the server's own loop, so it is reached with `async_to_sync` as before.
+Room events queued together for one group travel as one `room.events` layer message; the rooms
+split them again (`layer_message_events`), so clients see the same frames either way.
 """
 
 import asyncio
@@ -14,6 +16,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -24,13 +27,20 @@ logger = logging.getLogger(__name__)
 
 
 class _LayerSender:
-    """A daemon thread with its own event loop that sends layer messages one after another."""
+    """A daemon thread with its own event loop that sends layer messages in the order they came.
+
+    Messages queued while it is busy go out together: consecutive room events for one group become
+    one `room.events` message (a popular host's burst of gifts is one Redis publish and one message
+    for every daphne), and a burst costs one wake-up of the thread rather than one per message.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue | None = None
+        self._wake: asyncio.Event | None = None
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._idle = True  # nothing pending and nothing being sent
 
     def _ensure_started(self) -> None:
         with self._lock:
@@ -41,33 +51,78 @@ class _LayerSender:
 
             def run() -> None:
                 asyncio.set_event_loop(loop)
-                self._queue = asyncio.Queue()
+                self._wake = asyncio.Event()
                 started.set()
                 loop.run_until_complete(self._drain())
 
+            # A forked child holds a copy of its parent's queue: the parent sends those.
+            self._pending, self._idle = [], True
             threading.Thread(target=run, name="layer-sender", daemon=True).start()
             started.wait()
             self._loop, self._pid = loop, os.getpid()
 
     async def _drain(self) -> None:
         while True:
-            group, message = await self._queue.get()
-            try:
-                await get_channel_layer().group_send(group, message)
-            except Exception:  # the write behind it committed; a lost broadcast must not stop the next ones
-                logger.exception("layer message not delivered", extra={"group": group})
-            finally:
-                self._queue.task_done()
+            await self._wake.wait()
+            self._wake.clear()
+            while True:
+                with self._lock:
+                    batch, self._pending = self._pending, []
+                    if not batch:
+                        self._idle = True
+                        break
+                for group, message in layer_messages_coalesce(batch):
+                    try:
+                        await get_channel_layer().group_send(group, message)
+                    except Exception:  # the write behind it committed; a lost broadcast must not stop the next
+                        logger.exception("layer message not delivered", extra={"group": group})
 
     def send(self, group: str, message: dict[str, Any]) -> None:
         self._ensure_started()
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, (group, message))
+        with self._lock:
+            self._pending.append((group, message))
+            wake, self._idle = self._idle, False
+        if wake:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until every message queued so far has been handed to the layer."""
-        if self._pid != os.getpid() or self._loop is None:
+        if self._pid != os.getpid():
             return
-        asyncio.run_coroutine_threadsafe(self._queue.join(), self._loop).result(timeout)
+        deadline = time.monotonic() + timeout
+        while not self._idle:
+            if time.monotonic() > deadline:
+                raise TimeoutError("layer messages still queued")
+            time.sleep(0.005)
+
+
+def layer_messages_coalesce(messages: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Merge each run of consecutive room events for one group into one `room.events` message;
+    everything else, and the order within every group, stays as it was."""
+    merged: list[tuple[str, dict[str, Any]]] = []
+    for group, message in messages:
+        events = layer_message_events(message)
+        if events is not None and merged and merged[-1][0] == group:
+            last = merged[-1][1]
+            if last.get("type") == "room.event":
+                last = {"type": "room.events", "events": [last["event"]]}
+                merged[-1] = (group, last)
+            if last.get("type") == "room.events":
+                last["events"].extend(events)
+                continue
+        merged.append((group, message))
+    return merged
+
+
+def layer_message_events(message: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The room events a layer message carries (`room.event`: one; `room.events`: several), or None
+    for other messages (`session.close`)."""
+    kind = message.get("type")
+    if kind == "room.event":
+        return [message["event"]]
+    if kind == "room.events":
+        return list(message["events"])
+    return None
 
 
 _sender = _LayerSender()

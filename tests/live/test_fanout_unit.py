@@ -46,3 +46,28 @@ def test_one_subscription_per_group_delivers_once_renews_and_ends_with_its_last_
         assert a.got == [1]
 
     asyncio.run(scenario())
+
+
+def test_room_events_queued_together_travel_as_one_message_per_run_of_a_group():
+    from apps.live.events import layer_message_events, layer_messages_coalesce
+
+    def event(n):
+        return {"type": "room.event", "event": {"type": "gift.sent", "payload": {"n": n}}}
+
+    close = {"type": "session.close", "reason": "kicked", "stream_id": 1}
+    queued = [("stream_1", event(1)), ("stream_1", event(2)), ("user_9", close), ("stream_1", event(3))]
+    queued += [("stream_2", event(4)), ("stream_1", event(5)), ("stream_1", event(6))]
+
+    merged = layer_messages_coalesce(queued)
+
+    # each run of one group's room events became one message; nothing else moved or merged
+    assert [group for group, _ in merged] == ["stream_1", "user_9", "stream_1", "stream_2", "stream_1"]
+    assert [[e["payload"]["n"] for e in layer_message_events(m) or []] for _, m in merged] == [
+        [1, 2],
+        [],
+        [3],
+        [4],
+        [5, 6],
+    ]
+    assert merged[1][1] is close
+    assert queued[0][1] == event(1)  # the queued messages themselves are untouched

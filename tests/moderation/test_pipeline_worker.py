@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
 
-from apps.live.events import stream_group_name
+from apps.live.events import layer_message_events, stream_group_name
 from apps.live.models import Stream
 from apps.moderation import services
 from apps.moderation.models import Case, Enforcement, Frame
@@ -80,8 +80,9 @@ def test_worker_ends_the_stream_and_the_room_is_told(celery_worker_process, not_
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 message = await asyncio.wait_for(layer.receive(channel), timeout=deadline - time.monotonic())
-                if message.get("type") == "room.event" and message["event"]["type"] == "stream.ended":
-                    return message["event"], response.json()["id"]
+                for event in layer_message_events(message) or []:
+                    if event["type"] == "stream.ended":
+                        return event, response.json()["id"]
             raise AssertionError("no stream.ended event")
         finally:
             await layer.group_discard(stream_group_name(stream.pk), channel)

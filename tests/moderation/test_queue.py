@@ -158,7 +158,8 @@ def test_ordinary_users_cannot_open_the_queue(client, user):
 
 
 def _listen(groups: list[str], action, wait: float = 3.0) -> list[dict]:
-    """Run `action` while subscribed to channel-layer groups; return what arrived."""
+    """Run `action` while subscribed to channel-layer groups; return what arrived (room events sent
+    together in one `room.events` message are listed one by one, as the rooms split them)."""
 
     async def run() -> list[dict]:
         layer = get_channel_layer()
@@ -175,7 +176,13 @@ def _listen(groups: list[str], action, wait: float = 3.0) -> list[dict]:
             pass
         for group in groups:
             await layer.group_discard(group, channel)
-        return received
+        messages = []
+        for message in received:
+            if message["type"] == "room.events":
+                messages += [{"type": "room.event", "event": event} for event in message["events"]]
+            else:
+                messages.append(message)
+        return messages
 
     return async_to_sync(run)()
 
