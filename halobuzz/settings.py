@@ -306,10 +306,20 @@ LIVE_CHAT_RATE_COUNT = env.int("LIVE_CHAT_RATE_COUNT", default=5)
 LIVE_CHAT_RATE_SECONDS = env.int("LIVE_CHAT_RATE_SECONDS", default=10)
 LIVE_CHAT_HISTORY = env.int("LIVE_CHAT_HISTORY", default=30)
 LIVE_LIKES_BROADCAST_MS = env.int("LIVE_LIKES_BROADCAST_MS", default=300)
+# A room writes what arrived at most this often (the first event after a quiet spell goes at once).
+# Each write round costs daphne a few system calls per socket whatever it carries (Twisted arms
+# and disarms the socket's writer, then sends), so at high rates several events share a round.
+LIVE_FANOUT_FLUSH_MS = env.int("LIVE_FANOUT_FLUSH_MS", default=50)
 LIVE_VIEWERS_BROADCAST_SECONDS = env.float("LIVE_VIEWERS_BROADCAST_SECONDS", default=2.0)
 LIVE_PRESENCE_REFRESH_SECONDS = env.float("LIVE_PRESENCE_REFRESH_SECONDS", default=5.0)
 LIVE_PRESENCE_TTL_SECONDS = env.float("LIVE_PRESENCE_TTL_SECONDS", default=15.0)
 LIVE_LINKCAST_INVITE_SECONDS = env.int("LIVE_LINKCAST_INVITE_SECONDS", default=60)
+# PK battles: the lengths a host may pick, the default, how often overdue battles are swept (a lost
+# end task) and the least time between two live `pk.score` events of one battle.
+LIVE_PK_DURATION_CHOICES = env.list("LIVE_PK_DURATION_CHOICES", cast=int, default=[60, 180, 300, 600])
+LIVE_PK_DEFAULT_SECONDS = env.int("LIVE_PK_DEFAULT_SECONDS", default=300)
+LIVE_PK_SWEEP_SECONDS = env.float("LIVE_PK_SWEEP_SECONDS", default=10.0)
+LIVE_PK_SCORE_INTERVAL_MS = env.int("LIVE_PK_SCORE_INTERVAL_MS", default=500)
 
 # Payments (coin top-ups through eSewa ePay v2 and Khalti KPG-2). With the sandbox enabled (the
 # embedded default) both gateways point at the built-in offline sandbox under SITE_URL/sandbox/;

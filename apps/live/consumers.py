@@ -14,7 +14,6 @@ import asyncio
 import importlib
 import json
 import logging
-import os
 import uuid
 from collections import Counter
 from datetime import datetime
@@ -128,12 +127,6 @@ def _validated(serializer_class: type[serializers.Serializer], payload: dict) ->
 RULE_EVENTS = frozenset({"chat.mode", "chat.muted", "chat.unmuted"})
 
 
-# A room writes what arrived at most this often (the first event after a quiet spell goes at once).
-# Each write round costs daphne a few system calls per socket whatever it carries (Twisted arms
-# and disarms the socket's writer, then sends), so at high rates several events share a round.
-FANOUT_FLUSH_SECONDS = float(os.environ.get("LIVE_FANOUT_FLUSH_MS", "50")) / 1000
-
-
 # A write round lets other work in (chat sends, connects) after this many sockets.
 FANOUT_SLICE = 200
 
@@ -160,7 +153,7 @@ class LocalRoom(Subscription):
     """The sockets this process holds for one stream: one layer subscription, a writer and the ticker.
 
     The subscription's reader notes rule changes at once and queues the rest in arrival order; the
-    writer sends everything queued to every local socket in rounds (FANOUT_FLUSH_SECONDS apart at
+    writer sends everything queued to every local socket in rounds (settings.LIVE_FANOUT_FLUSH_MS apart at
     most), so a room that falls behind catches up with bigger rounds instead of a growing backlog."""
 
     def __init__(self, group: str, registry: dict, stream_id: int):
@@ -198,10 +191,11 @@ class LocalRoom(Subscription):
 
     async def write_forever(self) -> None:
         loop = asyncio.get_running_loop()
-        last = -FANOUT_FLUSH_SECONDS
+        flush_seconds = settings.LIVE_FANOUT_FLUSH_MS / 1000
+        last = -flush_seconds
         while True:
             await self.wake.wait()
-            wait = last + FANOUT_FLUSH_SECONDS - loop.time()
+            wait = last + flush_seconds - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
             self.wake.clear()
