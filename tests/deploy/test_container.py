@@ -101,3 +101,15 @@ def test_compose_front_door_sends_ws_to_daphne():
     assert "proxy_pass http://halobuzz_realtime" in ws.split("}")[0]
     assert "Upgrade $http_upgrade" in ws.split("}")[0]
     assert "server realtime:8001" in conf and "server web:8000" in conf
+
+
+def test_compose_front_door_and_daphne_have_room_for_ten_thousand_viewers():
+    # each viewer is one socket in daphne and two in nginx (client side and upstream side)
+    services = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]
+    assert services["realtime"]["ulimits"]["nofile"]["soft"] >= 20_000
+    assert "./nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in services["proxy"]["volumes"]
+    conf = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+    connections = int(re.search(r"worker_connections\s+(\d+);", conf).group(1))
+    assert connections >= 2 * 10_000
+    assert int(re.search(r"worker_rlimit_nofile\s+(\d+);", conf).group(1)) >= connections
+    assert "include /etc/nginx/conf.d/*.conf;" in conf
