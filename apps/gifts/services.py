@@ -29,6 +29,7 @@ from apps.live.events import room_event_publish
 from apps.live.exceptions import StreamNotLive
 from apps.live.models import Stream
 from apps.live.selectors import stream_get
+from apps.live.services import pk_gift_note
 from apps.wallet.exceptions import DuplicateEntry
 from apps.wallet.models import Account, JournalEntry, Posting
 from apps.wallet.selectors import coins_balance
@@ -338,6 +339,7 @@ def _gift_send_insert(**fields) -> GiftSend:
 def _after_send(figures: SendFigures) -> None:
     metrics.gift_sent(coins=figures.coins)
     leaderboard_record(sends=[figures])
+    pk_gift_note(stream_id=figures.stream_id)  # a live PK score, when the stream is in a battle
 
 
 def leaderboard_record(*, sends: list[SendFigures]) -> None:

@@ -3,7 +3,7 @@ from django.utils.html import format_html
 
 from apps.core.exceptions import DomainError
 from apps.live import services
-from apps.live.models import LinkCast, Stream, StreamKick, StreamMute
+from apps.live.models import LinkCast, PkBattle, Stream, StreamKick, StreamMute
 
 
 @admin.register(Stream)
@@ -81,3 +81,22 @@ class LinkCastAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     list_select_related = ("host_stream", "guest_stream")
     readonly_fields = ("host_stream", "guest_stream", "status", "channel_name", "started_at", "ended_at", "end_reason")
+
+
+@admin.register(PkBattle)
+class PkBattleAdmin(admin.ModelAdmin):
+    """Read-only: battles change only through the services (start, end task, LinkCast end)."""
+
+    list_display = ("id", "linkcast", "status", "started_at", "ends_at", "host_coins", "guest_coins", "winner")
+    list_filter = ("status",)
+    list_select_related = ("linkcast", "winner")
+    raw_id_fields = ("linkcast", "started_by", "winner")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from apps.core.serializers import StrictInputSerializer
 from apps.live import selectors, services
 from apps.live.agora import agora_configured
-from apps.live.models import LinkCast, Stream
+from apps.live.models import LinkCast, PkBattle, Stream
 
 
 def ws_url(request: Request, stream_id: int) -> str:
@@ -292,6 +292,48 @@ class LinkCastTokenApi(APIView):
     @extend_schema(request=None, responses={200: AgoraTokenSerializer}, operation_id="linkcast_token")
     def post(self, request: Request, linkcast_id: int) -> Response:
         return Response(services.linkcast_token_issue(linkcast_id=linkcast_id, user=request.user))
+
+
+class PkSideSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["host", "guest"])
+    user_id = serializers.IntegerField()
+    stream_id = serializers.IntegerField()
+    coins = serializers.IntegerField()
+
+
+class PkBattleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    linkcast_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=PkBattle.Status.choices)
+    duration_seconds = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    sides = PkSideSerializer(many=True)
+    winner_id = serializers.IntegerField(allow_null=True, help_text="null: a draw, cancelled or still running.")
+
+
+class LinkCastPkApi(APIView):
+    """Start a PK battle (either host of an active LinkCast), or read the current or last one."""
+
+    class InputSerializer(StrictInputSerializer):
+        duration_seconds = serializers.IntegerField(
+            required=False, help_text="One of LIVE_PK_DURATION_CHOICES (default LIVE_PK_DEFAULT_SECONDS)."
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        battle = PkBattleSerializer(allow_null=True)
+
+    @extend_schema(request=InputSerializer, responses={201: PkBattleSerializer}, operation_id="linkcast_pk_start")
+    def post(self, request: Request, linkcast_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        battle = services.pk_start(linkcast_id=linkcast_id, host=request.user, **data.validated_data)
+        return Response(services.pk_public(battle, totals=(0, 0)), status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: OutputSerializer}, operation_id="linkcast_pk_current")
+    def get(self, request: Request, linkcast_id: int) -> Response:
+        selectors.linkcast_get(linkcast_id=linkcast_id)  # 404 for no such LinkCast
+        return Response({"battle": services.pk_current(linkcast_id=linkcast_id)})
 
 
 @extend_schema_view(get=extend_schema(exclude=True))

@@ -12,3 +12,8 @@ class LiveConfig(AppConfig):
             "task": "live.streams_end_silent",
             "schedule": float(settings.LIVE_SILENT_CHECK_SECONDS),
         }
+        # A battle's end task can be lost (worker restart): the sweep ends overdue battles.
+        settings.CELERY_BEAT_SCHEDULE["live-pk-battles-end-overdue"] = {
+            "task": "live.pk_battles_end_overdue",
+            "schedule": float(settings.LIVE_PK_SWEEP_SECONDS),
+        }

@@ -77,3 +77,15 @@ class LinkCastError(DomainError):
     code = "linkcast_refused"
     status = 409
     message = "The LinkCast cannot change that way."
+
+
+class PkBattleRunning(DomainError):
+    code = "pk_running"
+    status = 409
+    message = "A PK battle is already running in this LinkCast."
+
+
+class PkDurationInvalid(DomainError):
+    code = "pk_duration_invalid"
+    status = 400
+    message = "Pick one of the allowed PK battle lengths."

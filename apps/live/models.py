@@ -153,3 +153,46 @@ class LinkCast(models.Model):
 
     def __str__(self) -> str:
         return f"LinkCast #{self.pk} {self.host_stream_id}+{self.guest_stream_id}"
+
+
+class PkBattle(models.Model):
+    """A timed gift contest between the two hosts of an active LinkCast.
+
+    The totals and winner are written once, when the battle ends, from GiftSend: the gifts to each
+    side's stream with created_at in [started_at, ends_at).
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        ENDED = "ended", "Ended"
+        CANCELLED = "cancelled", "Cancelled"
+
+    linkcast = models.ForeignKey(LinkCast, on_delete=models.CASCADE, related_name="pk_battles")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    duration_seconds = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    host_coins = models.BigIntegerField(default=0, help_text="Gift coins to the main host's stream.")
+    guest_coins = models.BigIntegerField(default=0, help_text="Gift coins to the guest's stream.")
+    winner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty after an end: a draw (or cancelled).",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["linkcast"], condition=Q(status="running"), name="pkbattle_one_running_per_linkcast"
+            ),
+        ]
+        # the sweep's overdue lookup
+        indexes = [models.Index(fields=["ends_at"], condition=Q(status="running"), name="pkbattle_running_ends_idx")]
+
+    def __str__(self) -> str:
+        return f"PK #{self.pk} on LinkCast {self.linkcast_id}"

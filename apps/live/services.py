@@ -3,8 +3,9 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from apps.accounts.models import User
 from apps.accounts.selectors import is_blocked_between
 from apps.accounts.services import user_require_adult
 from apps.core.exceptions import NotFound
+from apps.gifts.models import GiftSend
 from apps.live import agora
 from apps.live.events import room_event_publish, room_sockets_close, user_event_publish, user_sockets_close
 from apps.live.exceptions import (
@@ -20,10 +22,12 @@ from apps.live.exceptions import (
     LinkCastError,
     NotStreamHost,
     OgUnavailable,
+    PkBattleRunning,
+    PkDurationInvalid,
     StreamBlocked,
     StreamNotLive,
 )
-from apps.live.models import LinkCast, Stream, StreamKick, StreamMute, StreamViewer
+from apps.live.models import LinkCast, PkBattle, Stream, StreamKick, StreamMute, StreamViewer
 from apps.live.selectors import (
     active_cache_clear,
     linkcast_get,
@@ -321,6 +325,8 @@ def _linkcast_close(linkcast: LinkCast, *, reason: str) -> None:
     linkcast.ended_at = timezone.now()
     linkcast.end_reason = reason
     linkcast.save(update_fields=["status", "ended_at", "end_reason"])
+    if was_active:
+        _pk_cancel_running(linkcast)
     payload = {"linkcast_id": linkcast.pk, "status": linkcast.status, "reason": reason}
     if was_active:
         _linkcast_rooms_publish(linkcast, "linkcast.ended", payload)
@@ -457,3 +463,202 @@ def linkcast_token_issue(*, linkcast_id: int, user: User) -> dict[str, Any]:
     if linkcast.status != LinkCast.Status.ACTIVE:
         raise LinkCastError("This LinkCast is not active.", details={"status": linkcast.status})
     return agora.rtc_token_build(channel=linkcast.channel_name, uid=user.pk, role=agora.RtcRole.PUBLISHER).as_dict()
+
+
+# --- PK battles --------------------------------------------------------------------------------
+
+
+def _pk_marker_key(stream_id: int) -> str:
+    return f"live:pk:stream:{stream_id}"
+
+
+def pk_totals(battle: PkBattle, *, until: Any = None) -> tuple[int, int]:
+    """Coins gifted to each side's stream in [started_at, until or ends_at): two sums on the
+    (host, created_at) index. The authoritative count, from GiftSend."""
+    linkcast = battle.linkcast
+    end = min(until, battle.ends_at) if until is not None else battle.ends_at
+    sides = []
+    for stream in (linkcast.host_stream, linkcast.guest_stream):
+        coins = GiftSend.objects.filter(
+            host_id=stream.host_id, stream_id=stream.pk, created_at__gte=battle.started_at, created_at__lt=end
+        ).aggregate(coins=Sum("coins"))["coins"]
+        sides.append(coins or 0)
+    return sides[0], sides[1]
+
+
+def pk_public(battle: PkBattle, *, totals: tuple[int, int] | None = None) -> dict[str, Any]:
+    """What rooms and the API show of a battle: `totals` are live figures for a running battle."""
+    linkcast = battle.linkcast
+    host_coins, guest_coins = totals if totals is not None else (battle.host_coins, battle.guest_coins)
+    return {
+        "id": battle.pk,
+        "linkcast_id": battle.linkcast_id,
+        "status": battle.status,
+        "duration_seconds": battle.duration_seconds,
+        "started_at": battle.started_at.isoformat(),
+        "ends_at": battle.ends_at.isoformat(),
+        "sides": [
+            {
+                "role": "host",
+                "user_id": linkcast.host_stream.host_id,
+                "stream_id": linkcast.host_stream_id,
+                "coins": host_coins,
+            },
+            {
+                "role": "guest",
+                "user_id": linkcast.guest_stream.host_id,
+                "stream_id": linkcast.guest_stream_id,
+                "coins": guest_coins,
+            },
+        ],
+        "winner_id": battle.winner_id,
+    }
+
+
+def _pk_markers_set(battle: PkBattle) -> None:
+    """After commit, mark both streams as battling so a gift can tell cheaply whether to score."""
+    ttl = battle.duration_seconds + 120
+    streams = (battle.linkcast.host_stream_id, battle.linkcast.guest_stream_id)
+    transaction.on_commit(lambda: cache.set_many({_pk_marker_key(s): battle.pk for s in streams}, timeout=ttl))
+
+
+def _pk_markers_clear(battle: PkBattle) -> None:
+    streams = (battle.linkcast.host_stream_id, battle.linkcast.guest_stream_id)
+    transaction.on_commit(lambda: cache.delete_many([_pk_marker_key(s) for s in streams]))
+
+
+@transaction.atomic
+def pk_start(*, linkcast_id: int, host: User, duration_seconds: int | None = None) -> PkBattle:
+    """Either host of an active LinkCast starts a timed battle; both rooms hear `pk.started`."""
+    duration = settings.LIVE_PK_DEFAULT_SECONDS if duration_seconds is None else duration_seconds
+    if duration not in settings.LIVE_PK_DURATION_CHOICES:
+        raise PkDurationInvalid(details={"choices": list(settings.LIVE_PK_DURATION_CHOICES)})
+    linkcast = _lock_linkcast_streams(linkcast_id)
+    if host.pk not in (linkcast.host_stream.host_id, linkcast.guest_stream.host_id):
+        raise NotStreamHost("Only the two hosts of this LinkCast can start a PK battle.")
+    if linkcast.status != LinkCast.Status.ACTIVE:
+        raise LinkCastError("This LinkCast is not active.", details={"status": linkcast.status})
+    running = PkBattle.objects.filter(linkcast=linkcast, status=PkBattle.Status.RUNNING).first()
+    if running is not None:
+        raise PkBattleRunning(details={"battle_id": running.pk, "ends_at": running.ends_at.isoformat()})
+    now = timezone.now()
+    # The streams are locked, so no other start can slip in; the partial unique index backs it up.
+    battle = PkBattle.objects.create(
+        linkcast=linkcast,
+        started_by=host,
+        duration_seconds=duration,
+        started_at=now,
+        ends_at=now + timedelta(seconds=duration),
+    )
+    _linkcast_rooms_publish(linkcast, "pk.started", pk_public(battle, totals=(0, 0)))
+    _pk_markers_set(battle)
+    from apps.live.tasks import pk_battle_end_task
+
+    # A second of slack so the task does not arrive before ends_at; the sweep covers a lost task.
+    transaction.on_commit(lambda: pk_battle_end_task.apply_async(args=[battle.pk], countdown=duration + 1))
+    logger.info("pk started", extra={"battle_id": battle.pk, "linkcast_id": linkcast.pk})
+    return battle
+
+
+def _pk_finish(battle: PkBattle, *, status: str) -> None:
+    """Caller holds the battle's row lock and has checked it is running."""
+    now = timezone.now()
+    battle.host_coins, battle.guest_coins = pk_totals(battle, until=now)
+    battle.status = status
+    battle.ended_at = now
+    if status == PkBattle.Status.ENDED and battle.host_coins != battle.guest_coins:
+        winner = battle.linkcast.host_stream if battle.host_coins > battle.guest_coins else battle.linkcast.guest_stream
+        battle.winner_id = winner.host_id
+    battle.save(update_fields=["host_coins", "guest_coins", "status", "ended_at", "winner"])
+    _linkcast_rooms_publish(battle.linkcast, "pk.ended", pk_public(battle))
+    _pk_markers_clear(battle)
+    logger.info("pk %s", status, extra={"battle_id": battle.pk, "winner_id": battle.winner_id})
+
+
+def _pk_locked(battle_id: int) -> PkBattle | None:
+    return (
+        PkBattle.objects.select_for_update(of=("self",))
+        .select_related("linkcast__host_stream", "linkcast__guest_stream")
+        .filter(pk=battle_id)
+        .first()
+    )
+
+
+@transaction.atomic
+def pk_end(*, battle_id: int) -> PkBattle | None:
+    """End a running battle whose time is up: totals from GiftSend, a winner or a draw, `pk.ended`
+    to both rooms. Safe to call any number of times (early, late, twice): only the first due call acts."""
+    battle = _pk_locked(battle_id)
+    if battle is None or battle.status != PkBattle.Status.RUNNING or battle.ends_at > timezone.now():
+        return battle
+    _pk_finish(battle, status=PkBattle.Status.ENDED)
+    return battle
+
+
+def pk_end_overdue() -> int:
+    """End every running battle past its end (the end task was lost or a worker was down)."""
+    due = PkBattle.objects.filter(status=PkBattle.Status.RUNNING, ends_at__lte=timezone.now()).values_list(
+        "pk", flat=True
+    )
+    ended = 0
+    for battle_id in list(due):
+        battle = pk_end(battle_id=battle_id)
+        ended += battle is not None and battle.status == PkBattle.Status.ENDED
+    return ended
+
+
+def _pk_cancel_running(linkcast: LinkCast) -> None:
+    """The LinkCast is closing: cancel its running battle (no winner). Caller holds the stream locks."""
+    running = PkBattle.objects.filter(linkcast=linkcast, status=PkBattle.Status.RUNNING).values_list("pk", flat=True)
+    for battle_id in list(running):
+        battle = _pk_locked(battle_id)
+        if battle is not None and battle.status == PkBattle.Status.RUNNING:
+            _pk_finish(battle, status=PkBattle.Status.CANCELLED)
+
+
+def pk_current(*, linkcast_id: int) -> dict[str, Any] | None:
+    """The running battle of a LinkCast with live totals, else its last battle; None when it had none."""
+    battle = (
+        PkBattle.objects.select_related("linkcast__host_stream", "linkcast__guest_stream")
+        .filter(linkcast_id=linkcast_id)
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+    if battle is None:
+        return None
+    if battle.status == PkBattle.Status.RUNNING:
+        return pk_public(battle, totals=pk_totals(battle, until=timezone.now()))
+    return pk_public(battle)
+
+
+def pk_gift_note(*, stream_id: int) -> None:
+    """After a gift committed: when its stream is in a running battle, send both rooms `pk.score`,
+    at most once per LIVE_PK_SCORE_INTERVAL_MS per battle. A gift in a skipped window shows in the
+    next score and always in the final result (both are sums over GiftSend). Never raises."""
+    try:
+        battle_id = cache.get(_pk_marker_key(stream_id))
+        if battle_id is None or not _pk_score_gate(battle_id):
+            return
+        battle = (
+            PkBattle.objects.select_related("linkcast__host_stream", "linkcast__guest_stream")
+            .filter(pk=battle_id, status=PkBattle.Status.RUNNING)
+            .first()
+        )
+        if battle is None:
+            return
+        totals = pk_totals(battle, until=timezone.now())
+        _linkcast_rooms_publish(battle.linkcast, "pk.score", pk_public(battle, totals=totals))
+    except Exception:
+        logger.exception("pk score not sent", extra={"stream_id": stream_id})
+
+
+def _pk_score_gate(battle_id: int) -> bool:
+    """True for the first caller in each LIVE_PK_SCORE_INTERVAL_MS of a battle (SET NX PX on Redis)."""
+    key = f"live:pk:gate:{battle_id}"
+    interval_ms = settings.LIVE_PK_SCORE_INTERVAL_MS
+    if interval_ms <= 0:
+        return True
+    if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
+        full_key = cache.make_and_validate_key(key)
+        return bool(cache._cache.get_client(full_key, write=True).set(full_key, 1, px=interval_ms, nx=True))
+    return cache.add(key, 1, timeout=max(1, interval_ms // 1000))

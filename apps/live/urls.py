@@ -19,4 +19,5 @@ urlpatterns = [
     path("linkcasts/<int:linkcast_id>/leave/", apis.LinkCastLeaveApi.as_view(), name="linkcast-leave"),
     path("linkcasts/<int:linkcast_id>/audio/", apis.LinkCastAudioApi.as_view(), name="linkcast-audio"),
     path("linkcasts/<int:linkcast_id>/token/", apis.LinkCastTokenApi.as_view(), name="linkcast-token"),
+    path("linkcasts/<int:linkcast_id>/pk/", apis.LinkCastPkApi.as_view(), name="linkcast-pk"),
 ]
