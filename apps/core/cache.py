@@ -37,3 +37,9 @@ class ReusingRedisCache(RedisCache):
         pipe.ttl(full_key)
         _, count, ttl = pipe.execute()
         return count, max(ttl, 0)
+
+    def add_for_ms(self, key: str, milliseconds: int) -> bool:
+        """Set the key for `milliseconds` unless it exists (SET NX PX): True for the first caller of
+        each such span. Django's add() counts whole seconds."""
+        full_key = self.make_and_validate_key(key)
+        return bool(self._cache.get_client(full_key, write=True).set(full_key, 1, px=milliseconds, nx=True))

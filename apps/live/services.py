@@ -658,7 +658,6 @@ def _pk_score_gate(battle_id: int) -> bool:
     interval_ms = settings.LIVE_PK_SCORE_INTERVAL_MS
     if interval_ms <= 0:
         return True
-    if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
-        full_key = cache.make_and_validate_key(key)
-        return bool(cache._cache.get_client(full_key, write=True).set(full_key, 1, px=interval_ms, nx=True))
+    if hasattr(cache, "add_for_ms"):  # Redis
+        return cache.add_for_ms(key, interval_ms)
     return cache.add(key, 1, timeout=max(1, interval_ms // 1000))
