@@ -29,13 +29,16 @@ class ReusingRedisCache(RedisCache):
 
     def counter_incr(self, key: str, timeout: int) -> tuple[int, int]:
         """Add one to a counter that lives `timeout` seconds from its first increment, in one round
-        trip. Returns (count, seconds the counter has left)."""
+        trip. Returns (count, seconds the counter has left).
+
+        INCR first, then EXPIRE NX: had the counter expired between a "create with TTL" and the
+        INCR, the INCR would make a counter that never expires (a user throttled for good)."""
         full_key = self.make_and_validate_key(key)
         pipe = self._cache.get_client(full_key, write=True).pipeline(transaction=False)
-        pipe.set(full_key, 0, ex=timeout, nx=True)
         pipe.incr(full_key)
+        pipe.expire(full_key, timeout, nx=True)
         pipe.ttl(full_key)
-        _, count, ttl = pipe.execute()
+        count, _, ttl = pipe.execute()
         return count, max(ttl, 0)
 
     def add_for_ms(self, key: str, milliseconds: int) -> bool:

@@ -43,3 +43,13 @@ def test_the_counter_expires_with_its_window():
     assert (count, again) == (1, 2)
     assert 0 < left <= 30
     assert cache.get("throttle-test") == 2
+
+
+def test_a_counter_never_outlives_its_window():
+    # given a counter that somehow has no expiry (the race an INCR after SET NX EX would allow)
+    cache.set("throttle-race", 5, timeout=None)
+
+    # when it is counted again, then it gets the window's expiry and keeps its count
+    count, left = cache.counter_incr("throttle-race", 30)
+    assert count == 6
+    assert 0 < left <= 30
