@@ -14,7 +14,8 @@ def age_on(date_of_birth: date, today: date) -> int:
 
 def adult_born_by(*, today: date) -> date:
     """The latest date of birth that is of age (settings.ADULT_AGE) today: `age_on(dob, today) >= ADULT_AGE`
-    exactly when `dob <= adult_born_by(today)`, so SQL can check age with a plain comparison."""
+    exactly when `dob <= adult_born_by(today)`. The one test of age: `User.is_adult` and the gift
+    send's SQL both compare against it."""
     year = today.year - settings.ADULT_AGE
     try:
         return today.replace(year=year)
@@ -66,10 +67,9 @@ class User(AbstractUser):
     @property
     def is_adult(self) -> bool:
         """Old enough by date of birth (unknown counts as not adult) and not held back by an age check."""
-        age = self.age
         return (
-            age is not None
-            and age >= settings.ADULT_AGE
+            self.date_of_birth is not None
+            and self.date_of_birth <= adult_born_by(today=timezone.localdate())
             and self.age_verification not in (self.AgeVerification.PENDING_REVIEW, self.AgeVerification.REJECTED)
         )
 

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.serializers import StrictInputSerializer
+from apps.gifts.apis import GiftSerializer
 from apps.gifts.recommender import gift_recommendations
 from apps.live.selectors import stream_get
 
@@ -16,19 +17,10 @@ class GiftRecommendationsApi(APIView):
         stream = serializers.IntegerField(min_value=1)
 
     class OutputSerializer(serializers.Serializer):
-        class GiftSerializer(serializers.Serializer):
-            id = serializers.IntegerField()
-            name = serializers.CharField()
-            coin_price = serializers.IntegerField()
-            icon_url = serializers.CharField()
-            animation_url = serializers.CharField()
-            category = serializers.CharField()
-            og_only = serializers.BooleanField()
-
         stream = serializers.IntegerField()
         source = serializers.ChoiceField(choices=["model", "popularity"], help_text="popularity for new senders")
         model_version = serializers.CharField(help_text="Empty while no model has been trained.")
-        gifts = GiftSerializer(many=True)
+        gifts = GiftSerializer(many=True, help_text="Catalogue entries, as GET /api/v1/gifts/ gives them.")
 
     @extend_schema(
         parameters=[FilterSerializer], responses={200: OutputSerializer}, operation_id="gift_recommendations"

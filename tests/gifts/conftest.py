@@ -2,6 +2,7 @@ import uuid
 
 import pytest
 
+from apps.gifts import recommender
 from apps.wallet.selectors import ledger_audit
 from apps.wallet.services import ledger_rollup
 from tests.accounts.factories import UserFactory
@@ -24,6 +25,15 @@ def sender(db):
     user = UserFactory()
     fund(user, 1_000)
     return user
+
+
+@pytest.fixture
+def recommender_storage(settings, tmp_path):
+    """Recommender models are stored under a per-test MEDIA_ROOT, and no process copy survives between tests."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    recommender.local_caches_clear()
+    yield
+    recommender.local_caches_clear()
 
 
 @pytest.fixture

@@ -21,18 +21,9 @@ from tests.core.errors import assert_error
 from tests.gifts.factories import LiveStreamFactory
 from tests.wallet.factories import fund
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recommender_storage")]
 
 URL = "/api/v1/gifts/recommendations/"
-
-
-@pytest.fixture(autouse=True)
-def model_storage(settings, tmp_path):
-    """Models are stored under a per-test MEDIA_ROOT, and no process copy survives between tests."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    recommender.local_caches_clear()
-    yield
-    recommender.local_caches_clear()
 
 
 @pytest.fixture
@@ -83,7 +74,16 @@ def test_a_regular_sees_their_own_gifts_first(auth_client, history, catalogue):
     assert body["stream"] == history["stream"].pk
     assert body["source"] == "model" and body["model_version"] == model.version
     assert len(body["gifts"]) == 5
-    assert set(body["gifts"][0]) == {"id", "name", "coin_price", "icon_url", "animation_url", "category", "og_only"}
+    assert set(body["gifts"][0]) == {
+        "id",
+        "name",
+        "coin_price",
+        "icon_url",
+        "animation_url",
+        "category",
+        "og_only",
+        "order",
+    }
     assert body["gifts"][0]["id"] == catalogue["Khukuri"].pk
     assert len({g["id"] for g in body["gifts"]}) == 5
     momo = auth_client(history["fans"]["momo"]).get(URL, {"stream": history["stream"].pk}).json()

@@ -14,15 +14,7 @@ from apps.live.models import Stream
 from apps.wallet.selectors import ledger_audit
 from tests.accounts.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def model_storage(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    recommender.local_caches_clear()
-    yield
-    recommender.local_caches_clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recommender_storage")]
 
 
 def test_synthetic_history_is_sound_and_the_model_beats_popularity():
