@@ -159,6 +159,6 @@ async def _relay_take(layer: EmbeddedChannelLayer, scope, receive) -> tuple[int,
             raise TypeError("message must be an object with a string type")
         layer.require_valid_group_name(group)
     except (ValueError, KeyError, TypeError) as exc:
-        return _error(400, "invalid", "Send {\"group\": <name>, \"message\": {\"type\": ...}}.", {"error": str(exc)})
+        return _error(400, "invalid", 'Send {"group": <name>, "message": {"type": ...}}.', {"error": str(exc)})
     await layer.group_send(group, message)
     return 202, {"status": "accepted"}
