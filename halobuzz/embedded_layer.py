@@ -17,6 +17,7 @@ message is dropped.
 """
 
 import asyncio
+import atexit
 import hmac
 import ipaddress
 import json
@@ -104,9 +105,12 @@ def room_server_http(django_app):
     if not isinstance(layer, EmbeddedChannelLayer):
         return django_app
     layer.serve()
-    import atexit
-
     atexit.register(layer.stop_serving)
+    return relay_app(layer, django_app)
+
+
+def relay_app(layer: EmbeddedChannelLayer, django_app):
+    """ASGI: `POST /_embedded/layer/` hands a message to `layer`'s rooms; every other request goes to Django."""
 
     async def app(scope, receive, send):
         if scope["type"] == "http" and scope["path"] == RELAY_PATH:
