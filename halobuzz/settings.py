@@ -180,9 +180,6 @@ if EMBEDDED:
     CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DIR / "celerybeat-schedule")
     # The SQL transport has no fanout exchange, which remote control (ping, inspect) needs.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
-    # The worker polls the SQL transport (kombu's fixed 1 s interval) and fetches nothing while its
-    # prefetch is full: with one message per child it took one message per ~2 s, slower than beat
-    # sends them. A few per child (CELERY_WORKER_PREFETCH_MULTIPLIER below) drain a backlog at once.
 else:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -191,6 +188,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# A worker on the SQL transport fetches nothing while its prefetch is full, then waits for the next
+# poll: with one message per child it took one every ~2 s, slower than beat sends them.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4 if EMBEDDED else 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
