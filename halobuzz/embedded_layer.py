@@ -2,7 +2,7 @@
 
 On the embedded default one daphne process holds every WebSocket, and its rooms listen on Channels'
 in-memory layer. The Celery worker and beat are other processes: what their tasks announce (a PK
-battle's end, a silent stream ended, a moderation cut, a payment result) must reach that daphne.
+battle's end, a silent stream ended, a moderation cut or ban) must reach that daphne.
 
 The process that serves the rooms (the one that loads halobuzz.asgi) delivers in its own memory and
 accepts group messages from the others at `POST /_embedded/layer/` on loopback; every other process
