@@ -1,9 +1,10 @@
 """HaloBuzz settings: one module, two modes, everything read through django-environ.
 
-Embedded default (no variables set): SQLite, in-memory channel layer, eager Celery, local-memory
-cache, DEBUG on. Production (DATABASE_URL and REDIS_URL set): PostgreSQL, Redis for the channel
-layer, cache and Celery, SECRET_KEY required, secure cookies and HSTS. `.env.example` lists every
-variable.
+Embedded default (no variables set): SQLite, Celery on a SQLite broker with a real worker and beat,
+a file cache and an in-memory channel layer that the worker's processes relay to (both shared by
+the demo's processes), DEBUG on. Production (DATABASE_URL and REDIS_URL set): PostgreSQL, Redis for
+the channel layer, cache and Celery, SECRET_KEY required, secure cookies and HSTS. `.env.example`
+lists every variable.
 """
 
 import tempfile
@@ -37,6 +38,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if EMBEDDED else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Embedded default: the Celery broker, beat's schedule, the shared cache and the demo's worker logs.
+EMBEDDED_DIR = Path(env.str("EMBEDDED_DIR", default=str(BASE_DIR / "var" / "embedded")))
+if EMBEDDED:
+    EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)  # SQLite creates the broker's file, not its folder
 
 INSTALLED_APPS = [
     "daphne",
@@ -124,12 +129,35 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # hot statements when asked, which psycopg allows only on a connection with a threshold.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1_000_000
 if EMBEDDED:
-    # Several threads (daphne, eager tasks) share the file: wait for the lock rather than fail.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # daphne's threads and the Celery worker's processes share the file: wait for the write lock
+    # rather than fail, and let readers go on while one process writes (WAL).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 
 if EMBEDDED:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # A file cache, not a per-process one: what daphne caches or invalidates (moderation settings,
+    # revoked tokens, PK markers) the worker must see, and the reverse.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(EMBEDDED_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
+    # The rooms live in daphne's memory; the worker and beat relay their group messages to it
+    # (halobuzz/embedded_layer.py).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "halobuzz.embedded_layer.EmbeddedChannelLayer",
+            "CONFIG": {
+                "server_url": env.str("EMBEDDED_ROOM_SERVER_URL", default=SITE_URL),
+                "token_path": str(EMBEDDED_DIR / "room-server.token"),
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "apps.core.cache.ReusingRedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
@@ -140,12 +168,29 @@ else:
     }
 
 # --- Celery -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=EMBEDDED)
+if EMBEDDED:
+    # No server: kombu's SQL transport (halobuzz/embedded_broker.py) on a SQLite file of its own,
+    # so the worker's polling (one short write lock per queue and poll) never queues behind the
+    # app's writes to db.sqlite3. A publisher waits up to 30 s for that lock: kombu drops a message
+    # whose insert fails.
+    CELERY_BROKER_URL = f"sqlite:///{EMBEDDED_DIR / 'celery-broker.sqlite3'}"
+    CELERY_BROKER_TRANSPORT = "halobuzz.embedded_broker:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
+    CELERY_RESULT_BACKEND = "cache+memory://"
+    CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DIR / "celerybeat-schedule")
+    # The SQL transport has no fanout exchange, which remote control (ping, inspect) needs.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+else:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tests (deploy/bin/test) run tasks inline; everywhere else a worker takes them from the broker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker on the SQL transport fetches nothing while its prefetch is full, then waits for the next
+# poll: with one message per child it took one every ~2 s, slower than beat sends them.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4 if EMBEDDED else 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -155,7 +200,7 @@ CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic tasks in its AppCo
 # `moderation` holds the model-heavy tasks (live frames, reel video checks) for a worker started
 # with `-Q moderation --concurrency 1`; everything else goes to `celery` (`-Q celery`). Both are
 # declared, so a worker started without -Q (development, deploy/loadtest) consumes both. Eager mode
-# (the embedded default) ignores routing.
+# (the tests) ignores routing.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [
     Queue("celery", routing_key="celery"),
