@@ -75,10 +75,10 @@ def test_an_oversize_upload_is_refused_before_it_is_stored(auth_client, user, cl
 
 def test_the_size_cap_stops_reading_a_body_that_hides_its_length():
     # given the upload handler with a small cap, fed chunk by chunk (no usable Content-Length)
+    from apps.core.uploads import MaxSizeUploadHandler
     from apps.reels.exceptions import VideoTooLarge
-    from apps.reels.uploads import MaxSizeUploadHandler
 
-    handler = MaxSizeUploadHandler(max_bytes=1000)
+    handler = MaxSizeUploadHandler(max_bytes=1000, too_large=VideoTooLarge)
     handler.handle_raw_input(None, {}, 0, b"x")
 
     # when chunks arrive past the cap, then reading stops at the chunk that crosses it
