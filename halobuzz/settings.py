@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "apps.core.middleware.InternalEndpointsMiddleware",  # probes and /metrics skip host/HTTPS checks
     "apps.core.middleware.RequestMetricsMiddleware",
+    "apps.core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",

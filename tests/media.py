@@ -1,0 +1,31 @@
+"""Reading back stored media in tests, whichever storage the run uses (buckets or the filesystem)."""
+
+from urllib.parse import urlsplit
+
+import requests
+from django.core.files.storage import Storage
+from django.test import Client
+
+
+def stored_names(storage: Storage, folder: str = "") -> list[str]:
+    """Every file name under `folder` of a storage, recursively (an absent folder is empty)."""
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    prefix = f"{folder.rstrip('/')}/" if folder else ""
+    names = [prefix + name for name in files]
+    for sub in folders:
+        names += stored_names(storage, prefix + sub)
+    return sorted(names)
+
+
+def fetch(url: str, client: Client | None = None) -> tuple[int, bytes]:
+    """GET a media URL as a browser would: an object store's over HTTP, the app's own through `client`."""
+    parts = urlsplit(url)
+    if parts.hostname in (None, "testserver"):
+        response = (client or Client()).get(parts.path + (f"?{parts.query}" if parts.query else ""))
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        return response.status_code, body
+    response = requests.get(url, timeout=10)
+    return response.status_code, response.content
