@@ -1,6 +1,7 @@
 """The video endpoint honours HTTP Range (206, Content-Range, 416) on the stored file."""
 
 import pytest
+import requests
 
 from apps.accounts.models import Block
 from tests.core.errors import assert_error
@@ -8,6 +9,12 @@ from tests.reels.factories import FAKE_VIDEO_BYTES, ReelFactory
 
 pytestmark = pytest.mark.django_db
 SIZE = len(FAKE_VIDEO_BYTES)
+
+
+@pytest.fixture(autouse=True)
+def _served_by_the_app(settings):
+    """These tests are about the app serving the bytes itself (REELS_VIDEO_REDIRECT off)."""
+    settings.REELS_VIDEO_REDIRECT = False
 
 
 def _get(client, reel, **headers):
@@ -85,3 +92,24 @@ def test_redirect_mode_hands_the_player_to_the_storage_url(auth_client, user, se
     response = _get(auth_client(user), reel)
     assert response.status_code == 302
     assert response["Location"] == reel.video.url
+
+
+def test_with_redirects_the_video_is_fetched_from_its_public_url_by_range(auth_client, user, settings):
+    # given redirects on (the default with media in a bucket)
+    settings.REELS_VIDEO_REDIRECT = True
+    reel = ReelFactory()
+    # when a viewer asks for the video
+    response = _get(auth_client(user), reel)
+    # then visibility was checked and the player is sent to the file's public URL, which serves ranges
+    assert response.status_code == 302
+    assert response["Location"] == reel.video.url
+    if settings.MEDIA_STORAGE == "s3":
+        ranged = requests.get(response["Location"], headers={"Range": "bytes=100-199"}, timeout=10)
+        assert ranged.status_code == 206 and ranged.content == FAKE_VIDEO_BYTES[100:200]
+
+
+def test_with_redirects_a_hidden_video_is_still_refused(auth_client, user, other_user, settings):
+    settings.REELS_VIDEO_REDIRECT = True
+    reel = ReelFactory(author=other_user)
+    Block.objects.create(blocker=other_user, blocked=user)
+    assert_error(_get(auth_client(user), reel), 404, "reel_not_found")
