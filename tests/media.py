@@ -1,6 +1,6 @@
 """Reading back stored media in tests, whichever storage the run uses (buckets or the filesystem)."""
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from django.core.files.storage import Storage
@@ -29,3 +29,22 @@ def fetch(url: str, client: Client | None = None) -> tuple[int, bytes]:
         return response.status_code, body
     response = requests.get(url, timeout=10)
     return response.status_code, response.content
+
+
+def assert_private_link(url: str, *, name: str) -> None:
+    """`url` is a short-lived signed link to the private file `name`, never a public media URL."""
+    from django.conf import settings
+    from django.core import signing
+
+    from apps.core.storage import PRIVATE_LINK_SALT
+
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    assert not parts.path.startswith(settings.MEDIA_URL), url
+    if settings.MEDIA_STORAGE == "s3":
+        assert parts.path == f"/{settings.MEDIA_PRIVATE_BUCKET}/{name}", url
+        assert query["X-Amz-Expires"] == str(settings.MEDIA_PRIVATE_URL_SECONDS) and query["X-Amz-Signature"]
+    else:
+        assert parts.path.startswith("/media-private/"), url
+        claims = signing.loads(parts.path.removeprefix("/media-private/"), salt=PRIVATE_LINK_SALT)
+        assert claims["name"] == name
