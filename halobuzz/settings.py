@@ -254,15 +254,17 @@ WHITENOISE_USE_FINDERS = EMBEDDED
 #     avatar are worse than a start-up error.
 MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem" if EMBEDDED else "s3")
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
-PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private-media")))
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="") or BASE_DIR / "media")
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default="") or BASE_DIR / "private-media")
 MEDIA_PRIVATE_URL_SECONDS = env.int("MEDIA_PRIVATE_URL_SECONDS", default=300)
 MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")  # empty: AWS S3 itself
 MEDIA_S3_EXTERNAL_ENDPOINT_URL = env.str("MEDIA_S3_EXTERNAL_ENDPOINT_URL", default="")
-MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="us-east-1")
+MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="") or "us-east-1"
 MEDIA_S3_ACCESS_KEY_ID = env.str("MEDIA_S3_ACCESS_KEY_ID", default="")  # empty: boto3's own chain (IAM role)
 MEDIA_S3_SECRET_ACCESS_KEY = env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="")
-MEDIA_S3_ADDRESSING_STYLE = env.str("MEDIA_S3_ADDRESSING_STYLE", default="path" if MEDIA_S3_ENDPOINT_URL else "virtual")
+MEDIA_S3_ADDRESSING_STYLE = env.str("MEDIA_S3_ADDRESSING_STYLE", default="") or (
+    "path" if MEDIA_S3_ENDPOINT_URL else "virtual"
+)
 MEDIA_PUBLIC_BUCKET = env.str("MEDIA_PUBLIC_BUCKET", default="")
 MEDIA_PRIVATE_BUCKET = env.str("MEDIA_PRIVATE_BUCKET", default="")
 MEDIA_PUBLIC_URL = env.str("MEDIA_PUBLIC_URL", default="")  # CDN or public bucket address; empty: the endpoint's
