@@ -18,11 +18,31 @@ from django.conf import settings
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.urls import reverse
+from django.utils.functional import LazyObject, empty
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
 PRIVATE_LINK_SALT = "halobuzz.private-media"
+
+
+class _PrivateStorage(LazyObject):
+    """STORAGES["private"], looked up when first used and again after STORAGES changes (tests),
+    as Django's default_storage is: a field keeps the storage object it was given at import."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages["private"]
+
+
+private_media_storage = _PrivateStorage()
+
+
+@receiver(setting_changed)
+def _private_storage_reset(*, setting: str, **kwargs) -> None:
+    if setting == "STORAGES":
+        private_media_storage._wrapped = empty
 
 
 def private_storage() -> Storage:
@@ -31,7 +51,7 @@ def private_storage() -> Storage:
     Fields name this callable (`storage=private_storage`), so their migrations do not depend on
     which backend the environment configures.
     """
-    return storages["private"]
+    return private_media_storage
 
 
 class SignedFileSystemStorage(FileSystemStorage):
