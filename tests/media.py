@@ -3,8 +3,11 @@
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
-from django.core.files.storage import Storage
-from django.test import Client
+from django.conf import settings
+from django.core.files.storage import Storage, default_storage
+from django.http import Http404
+from django.test import Client, RequestFactory
+from django.views.static import serve
 
 
 def stored_names(storage: Storage, folder: str = "") -> list[str]:
@@ -23,6 +26,15 @@ def stored_names(storage: Storage, folder: str = "") -> list[str]:
 def fetch(url: str, client: Client | None = None) -> tuple[int, bytes]:
     """GET a media URL as a browser would: an object store's over HTTP, the app's own through `client`."""
     parts = urlsplit(url)
+    if parts.hostname in (None, "testserver") and parts.path.startswith(settings.MEDIA_URL):
+        # filesystem media: what the embedded app or, in production, the proxy in front serves
+        try:
+            response = serve(
+                RequestFactory().get(parts.path), parts.path.removeprefix(settings.MEDIA_URL), default_storage.location
+            )
+        except Http404:
+            return 404, b""
+        return response.status_code, b"".join(response.streaming_content)
     if parts.hostname in (None, "testserver"):
         response = (client or Client()).get(parts.path + (f"?{parts.query}" if parts.query else ""))
         body = b"".join(response.streaming_content) if response.streaming else response.content
@@ -33,7 +45,6 @@ def fetch(url: str, client: Client | None = None) -> tuple[int, bytes]:
 
 def assert_private_link(url: str, *, name: str) -> None:
     """`url` is a short-lived signed link to the private file `name`, never a public media URL."""
-    from django.conf import settings
     from django.core import signing
 
     from apps.core.storage import PRIVATE_LINK_SALT
