@@ -10,6 +10,7 @@ lists every variable.
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "apps.core.middleware.InternalEndpointsMiddleware",  # probes and /metrics skip host/HTTPS checks
     "apps.core.middleware.RequestMetricsMiddleware",
+    "apps.core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -282,18 +284,97 @@ if not EMBEDDED:
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = EMBEDDED
+
+# Media (apps/core/storage.py). Public files (avatars, stream covers, reel videos and thumbnails) are
+# served at plain URLs; private ones (frames kept as evidence, age-check selfies and ID documents,
+# the gift recommender's models) only through links signed for MEDIA_PRIVATE_URL_SECONDS. Models
+# name the private storage through a callable, so migrations do not depend on this choice.
+#   filesystem: the embedded default. MEDIA_ROOT is served at MEDIA_URL by the app itself (embedded)
+#     or by the proxy in front (production, one machine); PRIVATE_MEDIA_ROOT is never served as is,
+#     the app serves its signed links.
+#   s3: any S3-compatible object store (AWS S3, MinIO, Cloudflare R2, Google Cloud Storage through
+#     its XML API), one bucket readable by anyone (behind a CDN at MEDIA_PUBLIC_URL if set) and one
+#     private bucket. Production uses it and refuses to start without its buckets: 404s on every
+#     avatar are worse than a start-up error.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem" if EMBEDDED else "s3")
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="") or BASE_DIR / "media")
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default="") or BASE_DIR / "private-media")
+MEDIA_PRIVATE_URL_SECONDS = env.int("MEDIA_PRIVATE_URL_SECONDS", default=300)
+MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")  # empty: AWS S3 itself
+MEDIA_S3_EXTERNAL_ENDPOINT_URL = env.str("MEDIA_S3_EXTERNAL_ENDPOINT_URL", default="")
+MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="") or "us-east-1"
+MEDIA_S3_ACCESS_KEY_ID = env.str("MEDIA_S3_ACCESS_KEY_ID", default="")  # empty: boto3's own chain (IAM role)
+MEDIA_S3_SECRET_ACCESS_KEY = env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="")
+MEDIA_S3_ADDRESSING_STYLE = env.str("MEDIA_S3_ADDRESSING_STYLE", default="") or (
+    "path" if MEDIA_S3_ENDPOINT_URL else "virtual"
+)
+MEDIA_PUBLIC_BUCKET = env.str("MEDIA_PUBLIC_BUCKET", default="")
+MEDIA_PRIVATE_BUCKET = env.str("MEDIA_PRIVATE_BUCKET", default="")
+MEDIA_PUBLIC_URL = env.str("MEDIA_PUBLIC_URL", default="")  # CDN or public bucket address; empty: the endpoint's
+
+if MEDIA_STORAGE == "filesystem":
+    _PUBLIC_MEDIA: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    _PRIVATE_MEDIA: dict = {
+        "BACKEND": "apps.core.storage.SignedFileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT)},
+    }
+elif MEDIA_STORAGE == "s3":
+    if not (MEDIA_PUBLIC_BUCKET and MEDIA_PRIVATE_BUCKET):
+        raise ImproperlyConfigured(
+            "Media needs an S3-compatible object store: set MEDIA_PUBLIC_BUCKET and MEDIA_PRIVATE_BUCKET "
+            "(and MEDIA_S3_ENDPOINT_URL, MEDIA_S3_ACCESS_KEY_ID, MEDIA_S3_SECRET_ACCESS_KEY unless on AWS), "
+            "or MEDIA_STORAGE=filesystem when a proxy on this machine serves MEDIA_ROOT at /media/ (.env.example)."
+        )
+    if MEDIA_PUBLIC_BUCKET == MEDIA_PRIVATE_BUCKET:
+        raise ImproperlyConfigured("MEDIA_PRIVATE_BUCKET must not be the public bucket: anyone could read it.")
+    _bucket = {
+        "endpoint_url": MEDIA_S3_ENDPOINT_URL or None,
+        "url_endpoint_url": MEDIA_S3_EXTERNAL_ENDPOINT_URL,
+        "region_name": MEDIA_S3_REGION,
+        "access_key": MEDIA_S3_ACCESS_KEY_ID or None,
+        "secret_key": MEDIA_S3_SECRET_ACCESS_KEY or None,
+        "addressing_style": MEDIA_S3_ADDRESSING_STYLE,
+        "signature_version": "s3v4",
+        "file_overwrite": False,  # two uploads of "avatar.png" must not share one object
+        "default_acl": None,  # access is the bucket's policy (R2 and GCS uniform access have no ACLs)
+    }
+    _public_url = urlsplit(MEDIA_PUBLIC_URL) if MEDIA_PUBLIC_URL else None
+    _PUBLIC_MEDIA = {
+        "BACKEND": "apps.core.storage.BucketStorage",
+        "OPTIONS": {
+            **_bucket,
+            "bucket_name": MEDIA_PUBLIC_BUCKET,
+            "querystring_auth": False,
+            "custom_domain": (_public_url.netloc + _public_url.path.rstrip("/")) if _public_url else None,
+            "url_protocol": f"{_public_url.scheme}:" if _public_url else "https:",
+            "object_parameters": {"CacheControl": "public, max-age=86400"},
+        },
+    }
+    _PRIVATE_MEDIA = {
+        "BACKEND": "apps.core.storage.BucketStorage",
+        "OPTIONS": {
+            **_bucket,
+            "bucket_name": MEDIA_PRIVATE_BUCKET,
+            "querystring_auth": True,
+            "querystring_expire": MEDIA_PRIVATE_URL_SECONDS,
+            "custom_domain": None,  # a custom domain would make url() unsigned
+            "object_parameters": {"CacheControl": "private, no-store"},
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'filesystem' or 's3', not {MEDIA_STORAGE!r}.")
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _PUBLIC_MEDIA,
+    "private": _PRIVATE_MEDIA,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if EMBEDDED
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = EMBEDDED
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "Asia/Kathmandu"
@@ -452,7 +533,9 @@ REELS_HOT_HALF_LIFE_HOURS = env.float("REELS_HOT_HALF_LIFE_HOURS", default=12.0)
 REELS_FOLLOWING_WINDOW_DAYS = env.int("REELS_FOLLOWING_WINDOW_DAYS", default=3)
 REELS_COUNTER_FLUSH_SECONDS = env.int("REELS_COUNTER_FLUSH_SECONDS", default=30)
 REELS_VIEW_DEDUPE_SECONDS = env.int("REELS_VIEW_DEDUPE_SECONDS", default=1800)
-REELS_VIDEO_REDIRECT = env.bool("REELS_VIDEO_REDIRECT", default=False)
+# The video endpoint checks visibility, then redirects to the file's public (CDN) URL instead of
+# streaming the bytes through a web worker; the default wherever media is in a bucket.
+REELS_VIDEO_REDIRECT = env.bool("REELS_VIDEO_REDIRECT", default=MEDIA_STORAGE == "s3")
 # Gift recommender: how often beat retrains it, how much history it learns from.
 GIFT_RECOMMENDER_TRAIN_SECONDS = env.int("GIFT_RECOMMENDER_TRAIN_SECONDS", default=6 * 3600)
 GIFT_RECOMMENDER_HISTORY_DAYS = env.int("GIFT_RECOMMENDER_HISTORY_DAYS", default=90)
@@ -489,3 +572,19 @@ MODERATION_IMAGE_MIN_SIDE = env.int("MODERATION_IMAGE_MIN_SIDE", default=64)
 MODERATION_SELFIE_MAX_BYTES = env.int("MODERATION_SELFIE_MAX_BYTES", default=8 * 1024 * 1024)
 # Seconds between beat sweeps that delete safe frames past their retention.
 MODERATION_FRAME_SWEEP_SECONDS = env.int("MODERATION_FRAME_SWEEP_SECONDS", default=3600)
+
+# --- Upload limits ----------------------------------------------------------------------------
+# One request-body limit for every layer: the largest file an endpoint accepts plus the non-file
+# part of a form. Django refuses a larger body (apps.core.middleware.RequestBodyLimitMiddleware);
+# nginx's client_max_body_size and the ingress's proxy-body-size carry the same figure in MiB
+# (tests/deploy/test_upload_limits.py fails when they disagree). Each upload endpoint also stops
+# reading at its own limit (apps/core/uploads.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)  # non-file part
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+UPLOAD_MAX_BYTES = max(
+    REELS_MAX_UPLOAD_BYTES, MODERATION_FRAME_MAX_BYTES, MODERATION_SELFIE_MAX_BYTES, AVATAR_MAX_BYTES
+)
+REQUEST_BODY_MAX_BYTES = UPLOAD_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
+# Images (frames, selfies, ID photos, avatars) stay in memory; larger files (reels) spool to a
+# temporary file, which OpenCV needs anyway.
+FILE_UPLOAD_MAX_MEMORY_SIZE = max(MODERATION_FRAME_MAX_BYTES, MODERATION_SELFIE_MAX_BYTES, AVATAR_MAX_BYTES)

@@ -10,8 +10,9 @@ gift, how far a gift's price is from the prices they usually pay, and the gift's
 
 Training replays the history in time order, so every example sees only what was known before it
 was sent (no leakage). The fitted parameters are a small JSON document stored through Django's
-storage API under `gift_recommender/<version>.json` (object storage in production); serving loads
-the newest once per process and then needs one query for the sender's history.
+storage API under `gift_recommender/<version>.json` in the private media storage (a bucket in
+production); serving loads the newest once per process and then needs one query for the sender's
+history.
 New senders (no history) get the most popular gifts.
 """
 
@@ -28,10 +29,10 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
+from apps.core.storage import private_storage
 from apps.gifts.models import Gift, GiftSend
 from apps.gifts.selectors import GiftInfo, gift_catalogue, user_has_og
 from apps.live.models import Stream
@@ -380,10 +381,10 @@ def model_fit(history: History, mask: np.ndarray, *, max_examples: int) -> GiftM
 
 def model_store(model: GiftModel) -> str:
     """Save the model as a new version, keep the newest KEEP_VERSIONS, make it the active one."""
-    name = default_storage.save(f"{MODEL_DIR}/{model.version}.json", ContentFile(model.to_json().encode()))
+    name = private_storage().save(f"{MODEL_DIR}/{model.version}.json", ContentFile(model.to_json().encode()))
     versions = _stored_versions()
     for old in versions[:-KEEP_VERSIONS]:
-        default_storage.delete(f"{MODEL_DIR}/{old}.json")
+        private_storage().delete(f"{MODEL_DIR}/{old}.json")
     cache.set(ACTIVE_VERSION_CACHE_KEY, model.version, CACHE_SECONDS)
     cache.delete(POPULAR_CACHE_KEY)
     _local.pop(ACTIVE_VERSION_CACHE_KEY, None)  # this process serves the new version at once
@@ -392,7 +393,7 @@ def model_store(model: GiftModel) -> str:
 
 def _stored_versions() -> list[str]:
     try:
-        _, files = default_storage.listdir(MODEL_DIR)
+        _, files = private_storage().listdir(MODEL_DIR)
     except FileNotFoundError:
         return []
     return sorted(f.removesuffix(".json") for f in files if f.endswith(".json"))
@@ -441,7 +442,7 @@ def model_active() -> GiftModel | None:
             model = _loaded.get(version)
             if model is None:
                 try:
-                    with default_storage.open(f"{MODEL_DIR}/{version}.json", "rb") as fh:
+                    with private_storage().open(f"{MODEL_DIR}/{version}.json", "rb") as fh:
                         model = GiftModel.from_json(fh.read())
                 except (FileNotFoundError, ValueError, KeyError):
                     logger.warning("gift model version unreadable", extra={"version": version})

@@ -38,6 +38,7 @@ export REDIS_URL="redis://127.0.0.1:6379/$redis_db"
 export SECRET_KEY="loadtest-$("$py" -c 'import secrets; print(secrets.token_urlsafe(48))')"
 export ALLOWED_HOSTS=127.0.0.1,localhost
 export SECURE_SSL_REDIRECT=false
+export MEDIA_STORAGE=${MEDIA_STORAGE:-filesystem}  # the scenarios upload no media: no buckets needed
 export CELERY_TASK_ALWAYS_EAGER=false
 export JWT_ACCESS_MINUTES=240
 export LOG_LEVEL=${LOG_LEVEL:-WARNING}

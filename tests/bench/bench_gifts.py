@@ -52,6 +52,7 @@ ENV = {
     "CELERY_TASK_ALWAYS_EAGER": "true",
     "LOG_LEVEL": "WARNING",
     "THROTTLE_USER": "1000000/min",
+    "MEDIA_STORAGE": "filesystem",  # no media in a gift benchmark: no buckets needed
     "DJANGO_SETTINGS_MODULE": "halobuzz.settings",
 }
 

@@ -37,7 +37,9 @@ os.environ.update(
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "LOG_LEVEL": "WARNING",
         "THROTTLE_USER": "1000000/min",
+        "MEDIA_STORAGE": "filesystem",  # the model files on this run's own disk folder
         "MEDIA_ROOT": MEDIA,
+        "PRIVATE_MEDIA_ROOT": MEDIA,
         "DJANGO_SETTINGS_MODULE": "halobuzz.settings",
     }
 )

@@ -421,6 +421,7 @@ def prepare(n_users: int):
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "halobuzz.settings")
+    os.environ.setdefault("MEDIA_STORAGE", "filesystem")  # no media in a room benchmark: no buckets needed
     django.setup()
     from datetime import date
 

@@ -1,17 +1,18 @@
 """Frame uploads (who, what images) and the verdicts (thresholds, queue, stream end, strikes, suspension)."""
 
 import io
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from PIL import Image
 
 from apps.accounts.models import User
+from apps.core.storage import private_storage
 from apps.live.models import Stream
 from apps.moderation import services
 from apps.moderation.models import Case, Enforcement, Frame, ModerationAction
 from apps.moderation.selectors import moderation_settings_get
+from tests.media import stored_names
 from tests.moderation.conftest import TESTDATA
 from tests.moderation.factories import LiveStreamFactory, upload
 
@@ -37,9 +38,8 @@ def _upload_and_score(client, stream, source, capture) -> Frame:
     return Frame.objects.get(pk=response.json()["id"])
 
 
-def _media_files(settings) -> list[Path]:
-    root = Path(settings.MEDIA_ROOT) / "moderation" / "frames"
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+def _media_files(settings) -> list[str]:
+    return stored_names(private_storage(), "moderation/frames")
 
 
 # --- Who may upload -----------------------------------------------------------------------------
@@ -261,13 +261,12 @@ def test_sweep_deletes_old_safe_frames_and_keeps_flagged_evidence(
     safe = _upload_and_score(client, stream, SAFE, django_capture_on_commit_callbacks)
     flagged = _upload_and_score(client, stream, RACIER, django_capture_on_commit_callbacks)
     Frame.objects.update(uploaded_at=timezone.now() - timezone.timedelta(hours=2))
-    safe_path = Path(settings.MEDIA_ROOT) / safe.image.name
-    assert safe_path.exists()
+    assert private_storage().exists(safe.image.name)
     # when the sweep runs
     result = services.frames_sweep()
     # then the safe frame and its file are gone, the flagged one stays
     assert result["deleted"] == 1
-    assert not Frame.objects.filter(pk=safe.pk).exists() and not safe_path.exists()
+    assert not Frame.objects.filter(pk=safe.pk).exists() and not private_storage().exists(safe.image.name)
     assert Frame.objects.get(pk=flagged.pk).status == Frame.Status.REVIEW
 
 
