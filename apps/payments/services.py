@@ -28,8 +28,9 @@ from apps.payments.links import esewa_callback_urls, khalti_return_url
 from apps.payments.models import CoinPackage, Gateway, GatewayExchange, Payment
 from apps.payments.signing import esewa_signature_valid, paisa_from_rupees
 from apps.wallet.exceptions import DuplicateEntry, InsufficientCoins
-from apps.wallet.models import Account, JournalEntry
+from apps.wallet.selectors import journal_entry_get
 from apps.wallet.services import account_for_user, ledger_post, platform_account
+from apps.wallet.types import AccountKind
 
 logger = logging.getLogger(__name__)
 
@@ -358,13 +359,13 @@ def _credit(payment: Payment, answer: GatewayAnswer) -> str:
             kind=TOPUP_KIND,
             ref=str(payment.pk),
             postings=[
-                (platform_account(kind=Account.Kind.ISSUANCE), -total),
+                (platform_account(kind=AccountKind.ISSUANCE), -total),
                 (account_for_user(user_id=payment.user_id), total),
             ],
             memo=f"{payment.get_gateway_display()} top-up {payment.package_name} ({answer.txn_id})",
         )
     except DuplicateEntry:  # credited before (the lock makes this rare): keep the one entry
-        entry = JournalEntry.objects.get(kind=TOPUP_KIND, ref=str(payment.pk))
+        entry = journal_entry_get(kind=TOPUP_KIND, ref=str(payment.pk))
     payment.credit_entry = entry
     payment.status = S.COMPLETED
     payment.review_reason = ""
@@ -394,7 +395,7 @@ def _refund(payment: Payment, *, reason: str) -> str:
             ref=str(payment.pk),
             postings=[
                 (account_for_user(user_id=payment.user_id), -total),
-                (platform_account(kind=Account.Kind.ISSUANCE), total),
+                (platform_account(kind=AccountKind.ISSUANCE), total),
             ],
             memo=f"{payment.get_gateway_display()} reports {reason}",
         )
@@ -407,7 +408,7 @@ def _refund(payment: Payment, *, reason: str) -> str:
             f"(balance {exc.details.get('balance')}, refund {total})",
         )
     except DuplicateEntry:
-        entry = JournalEntry.objects.get(kind=REFUND_KIND, ref=str(payment.pk))
+        entry = journal_entry_get(kind=REFUND_KIND, ref=str(payment.pk))
     payment.refund_entry = entry
     payment.status = S.REFUNDED
     payment.review_reason = f"gateway reported {reason}; {total} coins taken back"

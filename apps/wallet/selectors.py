@@ -91,3 +91,8 @@ def _ledger_audit() -> list[str]:
     if total != 0:
         problems.append(f"all postings sum to {total}, not 0")
     return problems
+
+
+def journal_entry_get(*, kind: str, ref: str) -> JournalEntry:
+    """The entry recorded under (kind, ref): what a retry that met DuplicateEntry finds instead."""
+    return JournalEntry.objects.get(kind=kind, ref=ref)
