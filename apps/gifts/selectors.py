@@ -37,7 +37,7 @@ class GiftInfo:
 
 def gift_catalogue() -> list[GiftInfo]:
     """Active gifts in tray order, cached (admins' edits clear the cache; it also expires)."""
-    catalogue = cache.get(CATALOGUE_CACHE_KEY)
+    catalogue: list[GiftInfo] | None = cache.get(CATALOGUE_CACHE_KEY)
     if catalogue is None:
         catalogue = [
             GiftInfo(

@@ -7,6 +7,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -35,6 +36,14 @@ logger = logging.getLogger(__name__)
 
 QUANTITY_MAX = 999
 GIFT_ENTRY_KIND = "gift"  # the journal entries of sends
+
+
+class SendArgs(TypedDict):
+    sender_id: int
+    stream_id: int
+    gift_id: int
+    quantity: int
+    ref: str
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ def gift_send(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, re
     if not 1 <= quantity <= QUANTITY_MAX:
         raise QuantityOutOfRange(details={"quantity": quantity, "min": 1, "max": QUANTITY_MAX})
     ref = ref or uuid.uuid4().hex
-    args = {"sender_id": sender_id, "stream_id": stream_id, "gift_id": gift_id, "quantity": quantity, "ref": ref}
+    args = SendArgs(sender_id=sender_id, stream_id=stream_id, gift_id=gift_id, quantity=quantity, ref=ref)
     if connection.vendor == "postgresql":
         try:
             # Outside a transaction the statement commits on its own (no BEGIN and COMMIT round
@@ -240,7 +249,7 @@ def _gift_send_checked(*, sender_id: int, stream_id: int, gift_id: int, quantity
     return GiftSent(send=send, balance=spend.balance)
 
 
-def _announce(*, send: GiftSend, gift: dict, sender: dict) -> None:
+def _announce(*, send: GiftSend, gift: dict[str, Any], sender: dict[str, Any]) -> None:
     """After commit: the room's `gift.sent` event, the metrics and the leaderboards."""
     room_event_publish(
         stream_id=send.stream_id,
@@ -258,7 +267,7 @@ def _announce(*, send: GiftSend, gift: dict, sender: dict) -> None:
     transaction.on_commit(lambda: _after_send(figures))
 
 
-def _gift_send_insert(**fields) -> GiftSend:
+def _gift_send_insert(**fields: Any) -> GiftSend:
     """INSERT the send in one raw statement (the ORM's insert costs several times the CPU here)."""
     columns = list(fields)
     with connection.cursor() as cursor:

@@ -71,7 +71,7 @@ def _active_row(stream: Stream) -> dict[str, Any]:
 
 def _active_rows() -> list[dict[str, Any]]:
     """Every live stream, most watched first; cached for LIVE_ACTIVE_CACHE_SECONDS so a burst costs one query."""
-    rows = cache.get(ACTIVE_CACHE_KEY)
+    rows: list[dict[str, Any]] | None = cache.get(ACTIVE_CACHE_KEY)
     if rows is None:
         qs = (
             Stream.objects.filter(status=Stream.Status.LIVE)
@@ -107,7 +107,9 @@ def stream_list_live(*, viewer: User, category: str = "", following: bool = Fals
     ]
 
 
-def linkcast_open_for_stream(*, stream_id: int, statuses: tuple = (LinkCast.Status.ACTIVE,)) -> LinkCast | None:
+def linkcast_open_for_stream(
+    *, stream_id: int, statuses: tuple[str, ...] = (LinkCast.Status.ACTIVE,)
+) -> LinkCast | None:
     return (
         LinkCast.objects.filter(Q(host_stream_id=stream_id) | Q(guest_stream_id=stream_id), status__in=statuses)
         .select_related("host_stream__host", "guest_stream__host")
@@ -158,6 +160,7 @@ def stream_watch_check(*, stream: Stream, user: User) -> None:
     if not user.is_authenticated:
         raise NotAuthenticated()
     if user.is_banned:
+        assert user.banned_until is not None
         raise AccountBanned(details={"banned_until": user.banned_until.isoformat()})
     if stream.host_id == user.pk:
         if stream.status not in Stream.ACTIVE_STATUSES:

@@ -101,7 +101,7 @@ def og_buy(*, user: User, tier_id: int) -> OgPurchase:
     now = timezone.now()
     quote = og_quote(membership=membership, tier=tier, now=now)
 
-    previous_tier = membership.tier if _is_active(membership, now) else None
+    previous_tier = membership.tier if membership is not None and _is_active(membership, now) else None
     purchase = OgPurchase.objects.create(
         user=user,
         tier=tier,

@@ -15,7 +15,7 @@ def account_available(*, account: Account) -> int:
 
 def user_balances(*, user: User) -> dict[str, int]:
     """{"coins": spendable coins, "earnings": host earnings} (accounts not yet created count as 0)."""
-    balances = {Account.Kind.USER_COINS: 0, Account.Kind.HOST_EARNINGS: 0}
+    balances: dict[str, int] = {Account.Kind.USER_COINS: 0, Account.Kind.HOST_EARNINGS: 0}
     for account in Account.objects.filter(owner=user):
         balances[account.kind] = account_available(account=account)
     return {"coins": balances[Account.Kind.USER_COINS], "earnings": balances[Account.Kind.HOST_EARNINGS]}

@@ -53,10 +53,18 @@ class Examples:
 
 
 def context_row(
-    *, sends: int, coins: int, first_at, last_at, at: datetime, viewers: int, started_at, host_senders: int
+    *,
+    sends: int,
+    coins: int,
+    first_at: datetime | None,
+    last_at: datetime | None,
+    at: datetime,
+    viewers: int,
+    started_at: datetime | None,
+    host_senders: int,
 ) -> list[float]:
     """The raw context features of one situation (log1p scaled); see CONTEXT for the order."""
-    if sends:
+    if sends and first_at is not None and last_at is not None:  # a sender with history has both
         span_days = max((at - first_at).total_seconds() / 86400.0, 1.0)
         avg_spend = math.log1p(coins / sends)
         frequency = math.log1p(sends / span_days)

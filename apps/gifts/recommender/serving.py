@@ -43,7 +43,7 @@ def _host_senders(host_id: int) -> int:
     key = HOST_POPULARITY_CACHE_KEY.format(host_id=host_id)
 
     def load() -> int:
-        value = cache.get(key)
+        value: int | None = cache.get(key)
         if value is None:
             since = timezone.now() - timedelta(days=settings.GIFT_RECOMMENDER_HISTORY_DAYS)
             qs = GiftSend.objects.filter(host_id=host_id, created_at__gte=since)
@@ -58,7 +58,7 @@ def popular_gift_ids(model: GiftModel | None) -> list[int]:
     """Most sent gifts: the model's training counts, else the live history (cached), else tray order."""
     if model is not None and model.popular_ids:
         return model.popular_ids
-    ids = cache.get(POPULAR_CACHE_KEY)
+    ids: list[int] | None = cache.get(POPULAR_CACHE_KEY)
     if ids is None:
         since = timezone.now() - timedelta(days=settings.GIFT_RECOMMENDER_HISTORY_DAYS)
         ids = list(

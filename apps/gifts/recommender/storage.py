@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.core.files.base import ContentFile
@@ -50,7 +50,7 @@ _loaded: dict[str, GiftModel] = {}
 _load_lock = threading.Lock()
 # Per-process copies of small shared values, so a request makes no cache round trip for them.
 LOCAL_SECONDS = 10.0
-_local: dict[str, tuple[float, object]] = {}
+_local: dict[str, tuple[float, Any]] = {}
 
 
 def local_get(key: str, load: Callable[[], T]) -> T:
@@ -58,7 +58,8 @@ def local_get(key: str, load: Callable[[], T]) -> T:
     hit = _local.get(key)
     now = time.monotonic()
     if hit is not None and now - hit[0] < LOCAL_SECONDS:
-        return hit[1]
+        cached: T = hit[1]
+        return cached
     value = load()
     _local[key] = (now, value)
     return value
@@ -70,7 +71,7 @@ def local_caches_clear() -> None:
 
 
 def _active_version() -> str:
-    version = cache.get(ACTIVE_VERSION_CACHE_KEY)
+    version: str | None = cache.get(ACTIVE_VERSION_CACHE_KEY)
     if version is None:
         versions = _stored_versions()
         version = versions[-1] if versions else ""

@@ -76,6 +76,7 @@ def history_replay(*, since: datetime | None = None, until: datetime | None = No
         for gid, c in state.counts.items():
             counts[i, index[gid]] = c
         if state.sends:
+            assert state.last_gift is not None  # set by every send
             had_history[i] = True
             last_gift[i] = index[state.last_gift]
             mean_logp[i] = state.sum_logp / state.sends
