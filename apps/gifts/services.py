@@ -144,8 +144,8 @@ def _send_statement() -> SpendStatement:
     RETURNING id""",  # noqa: S608
             ),
         ),
-        returning="sent.id, spend.host_id, spend.total, spend.host_share, spend.name, spend.icon_url, "
-        "spend.animation_url, spend.username, spend.display_name",
+        returning="sent.id, spend.host_id, spend.host_share, spend.name, spend.icon_url, spend.animation_url, "
+        "spend.username, spend.display_name",
     )
 
 
@@ -165,7 +165,8 @@ def _gift_send_statement(*, sender_id: int, stream_id: int, gift_id: int, quanti
     spend = coins_spend_guarded(statement=_send_statement(), kind=GIFT_ENTRY_KIND, ref=ref, params=params, at=at)
     if spend is None:
         return None
-    send_id, host_id, coins, host_share, name, icon_url, animation_url, username, display_name = spend.returned
+    send_id, host_id, host_share, name, icon_url, animation_url, username, display_name = spend.returned
+    coins = spend.coins
     send = GiftSend(
         id=send_id,
         sender_id=sender_id,

@@ -157,6 +157,7 @@ class Spend:
     entry_id: int
     created_at: datetime
     balance: int  # the payer's spendable coins afterwards
+    coins: int  # spent
     returned: tuple[Any, ...] = ()  # a guarded spend's `returning` columns
 
 
@@ -188,7 +189,7 @@ def coins_spend_guarded(
     if posted < 2:  # pragma: no cover - a wrong statement
         raise RuntimeError(f"spend {kind}:{ref} wrote {posted} postings")
     _count_on_commit(kind, total)
-    return Spend(entry_id=entry_id, created_at=at, balance=balance, returned=tuple(row[RESULT_COLUMNS:]))
+    return Spend(entry_id=entry_id, created_at=at, balance=balance, coins=total, returned=tuple(row[RESULT_COLUMNS:]))
 
 
 @functools.cache
@@ -249,7 +250,8 @@ def coins_spend(
                 postings.append((account, amount))
             created_by = User(pk=created_by_id) if created_by_id else None
             entry = ledger_post(kind=kind, ref=ref, postings=postings, memo=memo, created_by=created_by)
-            return Spend(entry_id=entry.pk, created_at=entry.created_at, balance=coins_balance(user_id=payer_id))
+            balance = coins_balance(user_id=payer_id)
+            return Spend(entry_id=entry.pk, created_at=entry.created_at, balance=balance, coins=total)
 
     owners = list(merged)
     statement = _plain_statement(tuple((AccountKind(k), owner_id is None) for owner_id, k in owners))
