@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -108,7 +108,7 @@ def stream_gift_totals(*, gifted_since: datetime) -> list[tuple[int, int, int]]:
     totals = (
         GiftSend.objects.filter(stream_id__in=list(stream_ids.order_by()))
         .values("stream_id")
-        .annotate(coins=Sum("coins"), gifts=Sum("quantity"), n=Count("id"))
+        .annotate(coins=Sum("coins"), gifts=Sum("quantity"))
         .order_by()
     )
     return [(row["stream_id"], row["coins"], row["gifts"]) for row in totals]
