@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 # and a process's subscription to a room can outlive that: memberships are renewed every hour.
 RENEW_SECONDS = 3600
 _active: set["Subscription"] = set()
-_renewer: asyncio.Task | None = None
+_renewer: asyncio.Task[None] | None = None
 
 
 async def _renew_forever() -> None:
