@@ -92,10 +92,10 @@ def main() -> None:
     from apps.accounts.models import User
     from apps.accounts.services import tokens_issue
     from apps.gifts import recommender
-    from apps.gifts.demo import seed as seed_catalogue
+    from apps.gifts.demo import catalogue_seed as seed_catalogue
+    from apps.gifts.gift_history import FAN_PREFIX, HOST_PREFIX, gift_history_generate
     from apps.live.selectors import stream_get
     from apps.live.services import stream_go_live, stream_stats_update
-    from apps.reels.gift_history import FAN_PREFIX, HOST_PREFIX, gift_history_generate
 
     try:
         call_command("migrate", verbosity=0)
