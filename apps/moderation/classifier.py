@@ -2,8 +2,8 @@
 
 One small interface: `nsfw_classifier().score(images) -> list[float]` (probability of NSFW per
 image, 0..1) and `.version` (recorded with every verdict). The weights come from
-settings.NSFW_WEIGHTS_PATH and are never downloaded. Workers call `warm()` when they start, so the
-first frame does not pay for loading and compiling.
+settings.NSFW_WEIGHTS_PATH (put there by `manage.py models_install`) and are never downloaded.
+Workers call `warm()` when they start, so the first frame does not pay for loading and compiling.
 
 With the JAX backend, `predict_on_batch` runs a jit-compiled function that is compiled once per
 input shape; batches are therefore padded to a few fixed sizes (BUCKETS), all compiled during
@@ -23,15 +23,13 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
+from apps.moderation.model_files import ModelUnavailable
+
 logger = logging.getLogger(__name__)
 
 BUCKETS = (1, 2, 4, 8, 16)
 _lock = threading.Lock()
 _instance: "NsfwClassifier | None" = None
-
-
-class ModelUnavailable(RuntimeError):
-    """The weights file is missing or unreadable (nothing is ever downloaded instead)."""
 
 
 def _sha256(path: Path) -> str:
@@ -58,7 +56,7 @@ class NsfwClassifier:
         path = Path(weights_path)
         if not path.is_file():
             # opennsfw2 would try to download the weights here: refuse instead.
-            raise ModelUnavailable(f"NSFW weights not found at {path} (set NSFW_WEIGHTS_PATH)")
+            raise ModelUnavailable("NSFW weights", path, "NSFW_WEIGHTS_PATH")
         # Keras reads its backend once, at first import.
         os.environ["KERAS_BACKEND"] = backend
         started = time.perf_counter()
