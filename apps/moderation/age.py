@@ -8,7 +8,6 @@ infant with weight 0.25); the estimate is the weighted sum. It triages ("clearly
 a minor"); it is not proof of age.
 """
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from apps.moderation.model_files import ModelUnavailable
+from apps.moderation.model_files import ModelUnavailable, sha256_of
 
 MEAN = np.array([122.781998, 117.000999, 104.297997], dtype=np.float32).reshape(1, 3, 1, 1)
 WEIGHTS = np.array([0.25, *range(1, 81)], dtype=np.float32)
@@ -53,7 +52,7 @@ class AgeEstimator:
         self._session = onnxruntime.InferenceSession(
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:12]
+        digest = sha256_of(onnx_path)[:12]
         self.version = f"dlib-hog-5pt/age-v1.onnx@{digest}/ort-{onnxruntime.__version__}"
         self._run_lock = threading.Lock()
 

