@@ -76,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.ApiErrorShapeMiddleware",  # 4xx/5xx under /api/ as JSON in every mode
     "apps.core.middleware.InternalEndpointsMiddleware",  # probes and /metrics skip host/HTTPS checks
     "apps.core.middleware.RequestMetricsMiddleware",
     "apps.core.middleware.RequestBodyLimitMiddleware",

@@ -39,6 +39,3 @@ urlpatterns = [
 if settings.EMBEDDED and settings.MEDIA_STORAGE == "filesystem":
     # Public media only: private files live outside MEDIA_ROOT and are reached by signed links.
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
-
-handler404 = "apps.core.views.not_found"
-handler500 = "apps.core.views.server_error"
