@@ -15,6 +15,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.accounts.factories import UserFactory
+from tests.timestamps import assert_utc_timestamps
 
 # Sync Playwright runs an event loop in the test thread; the ORM must still be usable there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -66,9 +67,23 @@ def _fast_password_hashing(settings):
     ]
 
 
+class TimeCheckedAPIClient(APIClient):
+    """An API client that checks every JSON answer for the one time format (tests/timestamps.py)."""
+
+    def request(self, **kwargs):
+        response = super().request(**kwargs)
+        if (
+            response.get("Content-Type", "").startswith("application/json")
+            and not response.streaming
+            and response.content
+        ):
+            assert_utc_timestamps(response.json(), f"{kwargs.get('REQUEST_METHOD')} {kwargs.get('PATH_INFO')}")
+        return response
+
+
 @pytest.fixture
 def api_client() -> APIClient:
-    return APIClient()
+    return TimeCheckedAPIClient()
 
 
 @pytest.fixture
@@ -87,7 +102,7 @@ def auth_client():
     from apps.accounts.services import tokens_issue
 
     def make(user) -> APIClient:
-        client = APIClient()
+        client = TimeCheckedAPIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_issue(user=user)['access']}")
         return client
 
