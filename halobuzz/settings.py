@@ -228,7 +228,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["apps.core.timestamps.ApiJSONRenderer"],
+    # One time format: serializers hand datetimes over as they are and the renderer writes them in
+    # UTC with Z (apps/core/timestamps.py); DRF's ISO format would write TIME_ZONE's +05:45.
+    "DATETIME_FORMAT": None,
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exception_handler.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

@@ -8,6 +8,7 @@ from rest_framework_simplejwt.tokens import Token
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
 from apps.accounts.services import access_token_revoked
+from apps.core.timestamps import iso_utc
 
 
 class JwtAuthentication(JWTAuthentication):
@@ -25,7 +26,7 @@ class JwtAuthentication(JWTAuthentication):
 
     def check_user(self, user: User) -> None:
         if user.is_banned:
-            raise AccountBanned(details={"banned_until": user.banned_until.isoformat(), "reason": user.ban_reason})
+            raise AccountBanned(details={"banned_until": iso_utc(user.banned_until), "reason": user.ban_reason})
 
 
 class JwtStatelessAuthentication(JwtAuthentication):

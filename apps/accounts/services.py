@@ -28,6 +28,7 @@ from apps.accounts.exceptions import (
 )
 from apps.accounts.models import Block, Follow, User, age_on
 from apps.accounts.selectors import is_blocked_between, user_find_for_login
+from apps.core.timestamps import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def tokens_issue(*, user: User) -> dict[str, str]:
 
 def _refuse_if_banned(user: User) -> None:
     if user.is_banned:
-        raise AccountBanned(details={"banned_until": user.banned_until.isoformat(), "reason": user.ban_reason})
+        raise AccountBanned(details={"banned_until": iso_utc(user.banned_until), "reason": user.ban_reason})
 
 
 def user_login(*, identifier: str, password: str) -> tuple[User, dict[str, str]]:
@@ -296,5 +297,5 @@ def user_require_active_adult(*, user: User) -> None:
         raise AccountInactive()
     if user.is_banned:
         assert user.banned_until is not None
-        raise AccountBanned(details={"banned_until": user.banned_until.isoformat(), "reason": user.ban_reason})
+        raise AccountBanned(details={"banned_until": iso_utc(user.banned_until), "reason": user.ban_reason})
     user_require_adult(user=user)
