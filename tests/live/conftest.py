@@ -56,8 +56,8 @@ def start_daphne(django_db_setup):
     """Start extra daphne processes inside one test; all are stopped at the end."""
     started: list[Daphne] = []
 
-    def start() -> Daphne:
-        server = Daphne(daphne_env())
+    def start(**env: str) -> Daphne:
+        server = Daphne({**daphne_env(), **env})
         started.append(server)
         return server
 

@@ -14,11 +14,16 @@ class Room:
         self.seen: list[dict[str, Any]] = []
 
     @classmethod
-    async def open(cls, base: str, stream_id: int, token: str | None = None, *, subprotocol: bool = False) -> "Room":
+    async def open(
+        cls, base: str, stream_id: int, token: str | None = None, *, subprotocol: bool = False, origin: str | None = None
+    ) -> "Room":
+        """Connect as a native app does (no Origin header), or as a browser page of `origin`."""
         url = f"{base}/ws/streams/{stream_id}/"
         if token and not subprotocol:
             url += f"?token={token}"
-        ws = await connect(url, subprotocols=["jwt", token] if subprotocol and token else None, open_timeout=10)
+        ws = await connect(
+            url, subprotocols=["jwt", token] if subprotocol and token else None, origin=origin, open_timeout=10
+        )
         return cls(ws)
 
     async def send(self, event_type: str, payload: dict | None = None, **extra: Any) -> None:
