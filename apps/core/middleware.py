@@ -262,7 +262,7 @@ class WebSocketMetricsMiddleware:
     """ASGI middleware for the websocket router: keeps halobuzz_websocket_connections current.
 
     Wrap the websocket application in halobuzz/asgi.py:
-        "websocket": WebSocketMetricsMiddleware(AllowedHostsOriginValidator(...))
+        "websocket": WebSocketMetricsMiddleware(JwtAuthMiddleware(OriginCheck(...)))
     A connection counts from the server's `websocket.accept` until the socket closes.
     """
 
