@@ -264,6 +264,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page links the rooms' contract (served by apps.live.views.asyncapi_document).
+    "EXTERNAL_DOCS": {
+        "description": "Stream rooms (WebSocket ws/streams/<id>/): the AsyncAPI 3.0 document",
+        "url": "/api/asyncapi.yaml",
+    },
     "ENUM_NAME_OVERRIDES": {
         "StreamStatusEnum": "apps.live.models.Stream.Status",
         "LinkCastStatusEnum": "apps.live.models.LinkCast.Status",

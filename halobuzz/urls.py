@@ -8,6 +8,7 @@ from apps.core import views as core_views
 from apps.core.analytics_views import analytics_view
 from apps.core.metrics import metrics_view
 from apps.core.twofactor import admin_two_factor_view
+from apps.live.views import asyncapi_document
 
 api_v1 = [
     path("", include("apps.accounts.urls")),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/asyncapi.yaml", asyncapi_document, name="asyncapi"),  # the rooms' contract
     path("metrics", metrics_view, name="metrics"),  # token or internal networks only (apps/core/metrics.py)
     path("admin/2fa/", admin_two_factor_view, name="admin-2fa"),
     path("admin/analytics/", admin.site.admin_view(analytics_view), name="admin-analytics"),

@@ -27,6 +27,8 @@ import requests
 from django.conf import settings
 from websockets.sync.client import ClientConnection, connect
 
+from tests.live.room_contract import room_frame_check
+
 pytestmark = pytest.mark.slow
 
 PYTHON = sys.executable
@@ -418,6 +420,7 @@ class RoomSocket:
                 event = json.loads(self.ws.recv(timeout=left))
             except TimeoutError:
                 break
+            room_frame_check(event)
             if event["type"] == event_type:
                 return event["payload"]
         raise AssertionError(f"no {event_type} within {timeout}s")

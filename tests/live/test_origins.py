@@ -46,7 +46,9 @@ def test_native_clients_join_with_a_token_and_browsers_only_from_an_allowed_orig
         assert await welcomed(server, stream.pk, tok, origin=OURS)
         assert await welcomed(server, stream.pk, tok, origin=OURS, subprotocol=True)
         assert await refused_at_handshake(server, stream.pk, tok, origin="https://evil.example") == 403
-        assert await refused_at_handshake(server, stream.pk, tok, origin="https://api.halobuzz.test.evil.example") == 403
+        assert (
+            await refused_at_handshake(server, stream.pk, tok, origin="https://api.halobuzz.test.evil.example") == 403
+        )
         # no Origin and no valid token: refused as before
         assert await refused_at_handshake(server, stream.pk, None) == 403
         assert await refused_at_handshake(server, stream.pk, "not-a-jwt") == 403
