@@ -1,5 +1,6 @@
 """PK battles: a timed gift contest between the two hosts of an active LinkCast."""
 
+import json
 import time
 import uuid
 from datetime import timedelta
@@ -13,15 +14,18 @@ from apps.live.tasks import pk_battle_end
 from tests.accounts.factories import UserFactory
 from tests.gifts.factories import GiftFactory
 from tests.live.factories import LiveStreamFactory
+from tests.live.room_contract import room_frame_check
 from tests.wallet.factories import fund
 
 
 @pytest.fixture
 def room_events(monkeypatch):
-    """Every room event the live services publish, as (stream_id, type, payload)."""
+    """Every room event the live services publish, as (stream_id, type, payload), each checked
+    against the room contract as it would go on the wire."""
     events: list[tuple[int, str, dict]] = []
 
     def record(*, stream_id, event_type, payload):
+        room_frame_check(json.loads(json.dumps({"type": event_type, "payload": payload})))
         events.append((stream_id, event_type, payload))
 
     monkeypatch.setattr("apps.live.events.room_event_publish", record)
