@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from apps.core.exceptions import NotFound
@@ -37,6 +38,7 @@ def _asyncapi_document() -> bytes:
     return ASYNCAPI_DOCUMENT.read_bytes()
 
 
+@csrf_exempt  # read-only: a POST is answered 405, not a CSRF failure
 @require_safe
 def asyncapi_document(request: HttpRequest) -> HttpResponse:
     """The AsyncAPI 3.0 document of `ws/streams/<id>/`, served beside the OpenAPI schema (public, as that is)."""
