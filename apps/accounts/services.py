@@ -282,6 +282,28 @@ def user_unban(*, user: User) -> User:
     return user
 
 
+def user_lock(*, user_id: int) -> User:
+    """Lock the user's row until the transaction ends, for a decision about them (a moderator's ban
+    or unban) that must not interleave with another. FOR NO KEY UPDATE: rows that only reference the
+    user (a gift send's) are not held up. Lock order: after the caller's own rows and any Stream."""
+    return User.objects.select_for_update(no_key=True).get(pk=user_id)
+
+
+def user_age_verification_set(*, user_id: int, status: str, only_from: str | None = None) -> bool:
+    """Set the account's age verification state (User.AgeVerification); True when it changed.
+
+    With `only_from`, only an account in that state changes: one conditional UPDATE, so of two
+    concurrent checks exactly one wins and the other gets False.
+    """
+    rows = User.objects.filter(pk=user_id)
+    if only_from is not None:
+        rows = rows.filter(age_verification=only_from)
+    changed = rows.update(age_verification=User.AgeVerification(status)) == 1
+    if changed:
+        logger.info("age verification set", extra={"user_id": user_id, "age_verification": status})
+    return changed
+
+
 def user_require_adult(*, user: User) -> None:
     """Refuse going live, gifting and games to minors and to accounts held for an age review."""
     if not user.is_adult:

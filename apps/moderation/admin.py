@@ -30,19 +30,8 @@ from apps.moderation.models import (
 EVIDENCE_FIELDS = {"frame": ("frame", "image"), "selfie": ("age_check", "selfie"), "id": ("age_check", "id_document")}
 
 
-class ViewOnlyMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(Case)
-class CaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "kind",
@@ -235,7 +224,7 @@ class CaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Frame)
-class FrameAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class FrameAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "stream", "host", "status", "score", "model_version", "uploaded_at", "scored_at"]
     list_filter = ["status"]
     search_fields = ["host__username", "stream__title"]
@@ -244,7 +233,7 @@ class FrameAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(AgeCheck)
-class AgeCheckAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class AgeCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "user", "outcome", "estimated_age", "has_id_document", "model_version", "created_at"]
     list_filter = ["outcome"]
     search_fields = ["user__username"]
@@ -257,7 +246,7 @@ class AgeCheckAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "case", "reporter", "reason", "details", "message_text", "created_at"]
     list_filter = ["reason"]
     search_fields = ["reporter__username", "details", "message_text"]
@@ -265,7 +254,7 @@ class ReportAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Enforcement)
-class EnforcementAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class EnforcementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "user", "kind", "rule", "model_score", "created_at", "ends_at", "revoked_at"]
     list_filter = ["kind", "rule"]
     search_fields = ["user__username", "explanation"]
@@ -273,7 +262,7 @@ class EnforcementAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Appeal)
-class AppealAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class AppealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "enforcement", "status", "created_at", "decided_by", "decided_at"]
     list_filter = ["status"]
     list_select_related = ["enforcement", "decided_by"]

@@ -43,3 +43,12 @@ def image_read_checked(upload: UploadedFile, *, max_bytes: int) -> tuple[bytes, 
     if min(image.size) < min_side:
         raise ImageTooSmall(details={"min_side": min_side, "width": image.width, "height": image.height})
     return data, image.convert("RGB")
+
+
+def image_format(data: bytes) -> str:
+    """JPEG, PNG or WEBP, from the magic bytes of an image image_read_checked accepted."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    return "WEBP"

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from apps.moderation.types import CaseTargetType, ReportReason
+
 
 class ModerationSettings(models.Model):
     """The one row of admin-editable moderation knobs (pk is always 1; read it via selectors)."""
@@ -139,14 +141,7 @@ class Case(models.Model):
         REPORT = "report", "User report"
         APPEAL = "appeal", "Appeal"
 
-    class TargetType(models.TextChoices):
-        STREAM = "stream", "Stream"
-        USER = "user", "User"
-        REEL = "reel", "Reel"
-        CHAT_MESSAGE = "chat_message", "Chat message"
-        FRAME = "frame", "Frame"
-        AGE_CHECK = "age_check", "Age check"
-        ENFORCEMENT = "enforcement", "Enforcement"
+    TargetType = CaseTargetType
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -202,13 +197,7 @@ class Case(models.Model):
 
 
 class Report(models.Model):
-    class Reason(models.TextChoices):
-        NUDITY = "nudity", "Nudity or sexual content"
-        VIOLENCE = "violence", "Violence or threats"
-        HARASSMENT = "harassment", "Harassment or hate"
-        MINOR = "minor", "Looks under 18"
-        SPAM = "spam", "Spam or scam"
-        OTHER = "other", "Something else"
+    Reason = ReportReason
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="reports")
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
-from apps.moderation.models import Report
+from apps.moderation.types import ReportReason
 from apps.reels import selectors, services
 from apps.reels.media import ranged_file_response
 from apps.reels.models import Reel
@@ -253,7 +253,7 @@ class ReelReportApi(APIView):
     """Report a reel to the moderators (repeating a report changes nothing: 200 with the first one)."""
 
     class InputSerializer(StrictInputSerializer):
-        reason = serializers.ChoiceField(choices=Report.Reason.choices)
+        reason = serializers.ChoiceField(choices=ReportReason.choices)
         details = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
     class OutputSerializer(serializers.Serializer):
