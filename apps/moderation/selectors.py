@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -55,6 +55,17 @@ def enforcement_appealable(*, enforcement: Enforcement) -> bool:
 def queue_pending(*, kind: str | None = None) -> QuerySet[Case]:
     qs = Case.objects.filter(status=Case.Status.OPEN).select_related("subject", "stream", "frame", "age_check")
     return qs.filter(kind=kind) if kind else qs
+
+
+def queue_open_count() -> int:
+    """Items a moderator still has to decide (flagged frames, age reviews, reports, appeals)."""
+    return Case.objects.filter(status=Case.Status.OPEN).count()
+
+
+def queue_oldest_seconds() -> float:
+    """How long the oldest open item has waited (0 when the queue is empty)."""
+    oldest = Case.objects.filter(status=Case.Status.OPEN).aggregate(oldest=Min("created_at"))["oldest"]
+    return (timezone.now() - oldest).total_seconds() if oldest else 0.0
 
 
 def dashboard_figures(*, now: datetime | None = None) -> dict:
