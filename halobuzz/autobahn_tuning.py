@@ -37,5 +37,6 @@ def autobahn_plain_log_values() -> bool:
             f"autobahn.websocket.protocol: WebSocketProtocol.sendData no longer formats with {sorted(missing)}; "
             "check halobuzz/autobahn_tuning.py against this autobahn version"
         )
-    ws_protocol.hltype = ws_protocol.hlval = _unformatted
+    ws_protocol.hltype = _unformatted  # type: ignore[assignment]  # autobahn's formatter, replaced
+    ws_protocol.hlval = _unformatted  # type: ignore[assignment]
     return True

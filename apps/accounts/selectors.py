@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import Block, Follow, User
@@ -57,7 +59,7 @@ def is_following(*, follower_id: int, followee_id: int) -> bool:
     return Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists()
 
 
-def following_ids(*, user: User) -> QuerySet:
+def following_ids(*, user: User) -> QuerySet[Follow, Any]:
     return Follow.objects.filter(follower=user).values("followee_id")
 
 

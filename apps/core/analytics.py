@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -27,6 +28,7 @@ from apps.core.registry import app_modules
 logger = logging.getLogger(__name__)
 
 PERMISSION = "core.view_analytics"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,12 @@ class DayRow:
         return round(self.watch_seconds / 3600, 1)
 
 
-def _guarded(name: str, read: Callable[[], Any], notes: list[str] | None) -> Any:
+def _guarded(name: str, read: Callable[[Window], T], window: Window, notes: list[str] | None) -> T | None:
     """Run one reader; whatever it raises is logged and becomes a note on the page (when `notes` is
     given), not an error page: one broken reader must not hide the others."""
     try:
         with transaction.atomic():  # a failed query must not poison the caller's transaction
-            return read()
+            return read(window)
     except Exception as exc:
         logger.warning("analytics reader skipped", extra={"reader": name, "error": type(exc).__name__}, exc_info=True)
         if notes is not None:
@@ -133,6 +135,7 @@ SECTION_DEFAULTS: dict[str, Callable[[], Any]] = {"gateways": list, "stream_tota
 
 
 def _daily_values(read: DailyReader, window: Window) -> dict[date, dict[str, float]]:
+    """The reader's figures, refused whole when it names a column the page does not have."""
     values = {day: dict(columns) for day, columns in read(window).items()}
     unknown = {column for columns in values.values() for column in columns} - set(DAY_COLUMNS)
     if unknown:
@@ -157,21 +160,21 @@ def analytics_report(*, days: int, today: date | None = None, reads: list[OpsRea
 
     seen: dict[date, set[int]] = defaultdict(set)
     for name, activity in [item for app in reads for item in app.activity.items()]:
-        for day, user_id in _guarded(name, lambda read=activity: list(read(window)), None) or []:
+        for day, user_id in _guarded(name, activity, window, None) or []:
             seen[day].add(user_id)
     for day, users in seen.items():
         if day in rows:
             rows[day].active_users = len(users)
 
     for name, daily in [item for app in reads for item in app.daily.items()]:
-        for day, columns in (_guarded(name, lambda read=daily: _daily_values(read, window), notes) or {}).items():
+        for day, columns in (_guarded(name, partial(_daily_values, daily), window, notes) or {}).items():
             if day in rows:
                 for column, value in columns.items():
                     setattr(rows[day], column, value or 0)
 
     sections = {name: make() for name, make in SECTION_DEFAULTS.items()}
     for name, section in [item for app in reads for item in app.sections.items()]:
-        result = _guarded(name, lambda read=section: read(window), notes)
+        result = _guarded(name, section, window, notes)
         if result is not None:
             sections[name] = result
 

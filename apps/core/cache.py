@@ -33,7 +33,7 @@ class ReusingRedisCache(RedisCache):
         """The redis-py client for `key` and the key as stored, for the few commands the cache API
         lacks (apps.core.counters.fixed_window_incr)."""
         full_key = self.make_and_validate_key(key)
-        return self._cache.get_client(full_key, write=True), full_key
+        return self._cache.get_client(full_key, write=True), full_key  # type: ignore[attr-defined]
 
     def add_for_ms(self, key: str, milliseconds: int) -> bool:
         """Set the key for `milliseconds` unless it exists (SET NX PX): True for the first caller of

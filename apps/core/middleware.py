@@ -49,7 +49,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]  # read by views and error pages
         # Not reset here: Django logs 4xx/5xx ("django.request") after the middleware chain returns;
         # request_finished clears it.
         request_id_var.set(request_id)

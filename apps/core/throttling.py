@@ -4,7 +4,7 @@ DRF's SimpleRateThrottle copies REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] into a 
 import time, so a rate changed later (override_settings in tests, a reloaded config) never applies.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import throttling
 from rest_framework.request import Request
@@ -20,8 +20,9 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
     """DRF's ScopedRateThrottle (view attribute `throttle_scope`), with rates read on every request."""
 
     @property
-    def THROTTLE_RATES(self) -> dict[str, str | None]:  # noqa: N802  (the name DRF looks up)
-        return api_settings.DEFAULT_THROTTLE_RATES
+    def THROTTLE_RATES(self) -> dict[str, Any]:  # type: ignore[override]  # noqa: N802  (DRF's class attribute, read per request)
+        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
+        return rates
 
 
 class UserRateThrottle(throttling.UserRateThrottle):
@@ -33,8 +34,9 @@ class UserRateThrottle(throttling.UserRateThrottle):
     DRF's sliding window (ScopedRateThrottle)."""
 
     @property
-    def THROTTLE_RATES(self) -> dict[str, str | None]:  # noqa: N802  (the name DRF looks up)
-        return api_settings.DEFAULT_THROTTLE_RATES
+    def THROTTLE_RATES(self) -> dict[str, Any]:  # type: ignore[override]  # noqa: N802  (DRF's class attribute, read per request)
+        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
+        return rates
 
     def allow_request(self, request: Request, view: "APIView") -> bool:
         if self.rate is None:
@@ -42,8 +44,9 @@ class UserRateThrottle(throttling.UserRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        count, self.seconds_left = fixed_window_incr(self.key, self.duration)
-        return count <= self.num_requests
+        # num_requests and duration: parsed from the rate by DRF's __init__ (absent from its stubs).
+        count, self.seconds_left = fixed_window_incr(self.key, self.duration)  # type: ignore[attr-defined]
+        return bool(count <= self.num_requests)  # type: ignore[attr-defined]
 
     def wait(self) -> float | None:
         return self.seconds_left

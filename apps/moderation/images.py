@@ -34,7 +34,7 @@ def image_read_checked(upload: UploadedFile, *, max_bytes: int) -> tuple[bytes, 
             if width * height > max_pixels:
                 raise ImageTooLarge(details={"max_pixels": max_pixels, "width": width, "height": height})
             image.load()
-            image = ImageOps.exif_transpose(image)
+            image = ImageOps.exif_transpose(image)  # type: ignore[assignment]  # an Image, not an ImageFile
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageTooLarge(details={"max_pixels": max_pixels}) from None
     except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError):

@@ -63,14 +63,14 @@ def case_open(
     return case
 
 
-GENERAL_ACTIONS = {
+GENERAL_ACTIONS: set[str] = {
     ModerationAction.Action.DISMISS,
     ModerationAction.Action.WARN,
     ModerationAction.Action.END_STREAM,
     ModerationAction.Action.SUSPEND,
     ModerationAction.Action.BAN,
 }
-ACTIONS_BY_KIND = {
+ACTIONS_BY_KIND: dict[str, set[str]] = {
     Case.Kind.FRAME: GENERAL_ACTIONS,
     Case.Kind.REPORT: GENERAL_ACTIONS,
     Case.Kind.AGE_REVIEW: {
@@ -111,7 +111,7 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
     if action not in ACTIONS_BY_KIND.get(case.kind, set()):
         raise ActionNotAllowed(details={"allowed": sorted(ACTIONS_BY_KIND.get(case.kind, set()))})
     subject = case.subject
-    evidence = {
+    evidence: dict[str, Any] = {
         "frame": case.frame,
         "model_score": case.score,
         "model_version": case.model_version,
@@ -120,7 +120,11 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
     details: dict[str, Any] = {}
     A = ModerationAction.Action
 
-    if action == A.WARN:
+    if action == A.DISMISS:
+        pass
+    elif subject is None:
+        raise ActionNotAllowed("This case names no user to act on.")
+    elif action == A.WARN:
         _enforce(subject, Enforcement.Kind.WARNING, case, f"Warning from a moderator: {reason}", evidence)
         stream = stream_status(stream_id=case.stream_id) if case.stream_id else None
         if stream is not None and stream.is_live:
@@ -199,13 +203,15 @@ def _enforce(
 def _appeal_decide(*, actor: User, case: Case, overturn: bool, note: str) -> None:
     """Caller holds the appeal's case. Overturning a suspension or ban lifts it unless another one
     still holds; the user's lock makes a ban decided meanwhile on another case visible here."""
-    appeal = Appeal.objects.select_for_update().get(enforcement_id=case.enforcement_id)
+    enforcement = case.enforcement
+    if enforcement is None:
+        raise ActionNotAllowed("This appeal case names no enforcement.")
+    appeal = Appeal.objects.select_for_update().get(enforcement=enforcement)
     appeal.status = Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD
     appeal.decided_at, appeal.decided_by, appeal.outcome_note = timezone.now(), actor, note[:500]
     appeal.save(update_fields=["status", "decided_at", "decided_by", "outcome_note"])
     if not overturn:
         return
-    enforcement = case.enforcement
     enforcement.revoked_at = timezone.now()
     enforcement.save(update_fields=["revoked_at"])
     if enforcement.kind in (Enforcement.Kind.SUSPENSION, Enforcement.Kind.BAN):

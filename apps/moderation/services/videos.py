@@ -1,5 +1,7 @@
 """Reel videos: sampling a video's frames and deciding whether it may be published."""
 
+from typing import Any
+
 from apps.moderation.selectors import moderation_settings_get
 from apps.moderation.types import VideoVerdict
 
@@ -21,7 +23,9 @@ def video_check(*, path: str) -> VideoVerdict:
     try:
         fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
         step = max(1, round(fps / conf.video_sample_fps)) if conf.video_sample_fps > 0 else 1
-        arrays, times, index = [], [], 0
+        arrays: list[Any] = []
+        times: list[float] = []
+        index = 0
         while len(arrays) < conf.video_max_frames and capture.grab():
             if index % step == 0:
                 ok, bgr = capture.retrieve()
