@@ -39,9 +39,9 @@ class Window:
     end: datetime
     now: datetime
 
-    def within(self, field: str) -> dict[str, datetime]:
-        """Filter arguments for rows whose `field` falls in the window: `qs.filter(**window.within("created_at"))`."""
-        return {f"{field}__gte": self.start, f"{field}__lt": self.end}
+    def within(self, column: str) -> dict[str, datetime]:
+        """Filter arguments for rows whose `column` falls in the window: `qs.filter(**window.within("created_at"))`."""
+        return {f"{column}__gte": self.start, f"{column}__lt": self.end}
 
 
 # Who did something on which local day: (day, user id) pairs.
