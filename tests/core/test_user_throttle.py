@@ -4,6 +4,7 @@ and the fixed-window counter it counts with (apps.core.counters)."""
 import pytest
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.test import override_settings
 
@@ -59,15 +60,18 @@ def test_a_counter_never_outlives_its_window():
     assert 0 < left <= 30
 
 
-def test_without_redis_the_counter_counts_in_one_window_and_then_starts_again():
-    # given the embedded default's cache (one process's memory)
-    memory = LocMemCache("counter-test", {})
+@pytest.mark.parametrize("backend", [LocMemCache, FileBasedCache])
+def test_without_redis_the_counter_counts_in_one_window_and_then_starts_again(backend, tmp_path, monkeypatch):
+    # given a cache of the embedded kind (the file cache's incr() rewrites the expiry) and a clock
+    memory = backend(str(tmp_path), {}) if backend is FileBasedCache else backend("counter-test", {})
+    clock = [60 * 16_000 + 20.0]  # 20 s into a minute
+    monkeypatch.setattr("apps.core.counters.time.time", lambda: clock[0])
 
-    # when an event is counted three times, then once more after the window ended
-    counts = [fixed_window_incr("k", 60, cache=memory)[0] for _ in range(3)]
-    memory.delete("k")  # the window's expiry, without waiting a minute
+    # when an event is counted three times within the minute, then once in the next minute
+    counts = [fixed_window_incr("k", 60, cache=memory) for _ in range(3)]
+    clock[0] += 45
     after = fixed_window_incr("k", 60, cache=memory)
 
-    # then the window counted 1, 2, 3 and the next one starts at 1 (the time left is its upper bound)
-    assert counts == [1, 2, 3]
-    assert after == (1, 60)
+    # then the minute counted 1, 2, 3 with 40 s left, and the next one starts at 1
+    assert counts == [(1, 40), (2, 40), (3, 40)]
+    assert after == (1, 55)
