@@ -1,4 +1,10 @@
+from typing import TYPE_CHECKING
+
 from apps.core.exceptions import DomainError
+from apps.core.timestamps import iso_utc
+
+if TYPE_CHECKING:  # the models import nothing from here, but keep exceptions importable on their own
+    from apps.accounts.models import User
 
 
 class AccountInactive(DomainError):
@@ -11,6 +17,11 @@ class AccountBanned(DomainError):
     code = "account_banned"
     status = 403
     message = "This account is banned."
+
+    @classmethod
+    def of(cls, user: "User") -> "AccountBanned":
+        """The error for a banned user, saying until when and why."""
+        return cls(details={"banned_until": iso_utc(user.banned_until), "reason": user.ban_reason})
 
 
 class CannotFollowSelf(DomainError):

@@ -161,8 +161,7 @@ def stream_watch_check(*, stream: Stream, user: User) -> None:
     if not user.is_authenticated:
         raise NotAuthenticated()
     if user.is_banned:
-        assert user.banned_until is not None
-        raise AccountBanned(details={"banned_until": iso_utc(user.banned_until)})
+        raise AccountBanned.of(user)
     if stream.host_id == user.pk:
         if stream.status not in Stream.ACTIVE_STATUSES:
             raise StreamNotLive()

@@ -59,8 +59,7 @@ def _require_host(stream: Stream, by: User | None) -> None:
 def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = None) -> Stream:
     """Start a live stream. Refused to minors, age-held and banned accounts, and to a host already live."""
     if host.is_banned:
-        assert host.banned_until is not None
-        raise AccountBanned(details={"banned_until": iso_utc(host.banned_until), "reason": host.ban_reason})
+        raise AccountBanned.of(host)
     user_require_adult(user=host)
     now = timezone.now()
     stream = Stream(
