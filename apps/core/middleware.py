@@ -83,11 +83,10 @@ def _error_shape_of(request: HttpRequest, response: HttpResponse) -> dict[str, A
     status = response.status_code
     if status == 405:
         return error_body("method_not_allowed", f'Method "{request.method}" not allowed.')
-    code, message = _STATUS_ERRORS.get(status, (None, None))
-    if code is None:
-        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-        code, message = phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}."
-    return error_body(code, message)
+    if status in _STATUS_ERRORS:
+        return error_body(*_STATUS_ERRORS[status])
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return error_body(phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}.")
 
 
 class ApiErrorShapeMiddleware:
