@@ -14,6 +14,7 @@ from django.core.cache import caches  # noqa: E402
 
 from apps.accounts.channels_auth import JwtAuthMiddleware  # noqa: E402
 from apps.core.middleware import WebSocketMetricsMiddleware  # noqa: E402
+from halobuzz.embedded_layer import room_server_http  # noqa: E402
 from halobuzz.routing import websocket_urlpatterns  # noqa: E402
 
 # One cache object for every connection of this process. Django keeps cache objects per async
@@ -38,7 +39,8 @@ _autobahn_plain_log_values()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # The embedded default's room server also takes the worker's room events (embedded_layer).
+        "http": room_server_http(django_asgi_app),
         "websocket": WebSocketMetricsMiddleware(
             AllowedHostsOriginValidator(JwtAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),

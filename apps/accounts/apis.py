@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -155,7 +156,7 @@ class MeApi(APIView):
         phone = serializers.CharField(required=False, allow_blank=True, validators=[phone_validator])
 
         def validate_avatar(self, value):
-            if value is not None and value.size > 2 * 1024 * 1024:
+            if value is not None and value.size > settings.AVATAR_MAX_BYTES:
                 raise serializers.ValidationError("Avatars are at most 2 MB.")
             return value
 

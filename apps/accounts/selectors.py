@@ -1,6 +1,9 @@
-from django.db.models import Count, Q, QuerySet
+from datetime import date, datetime
 
-from apps.accounts.models import Block, Follow, User
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from apps.accounts.models import Block, Follow, User, adult_born_by
 from apps.core.exceptions import NotFound
 
 
@@ -46,15 +49,59 @@ def blocked_user_ids(*, user: User) -> set[int]:
     return {other for pair in pairs for other in pair if other != user.pk}
 
 
+def blocks_between(*, user_id: int, other_id: int) -> QuerySet[Block]:
+    """The blocks between the two, either way (for `Exists()` in another app's query)."""
+    return Block.objects.filter(Q(blocker_id=user_id, blocked_id=other_id) | Q(blocker_id=other_id, blocked_id=user_id))
+
+
 def is_blocked_between(*, user_id: int, other_id: int) -> bool:
     """True when either of the two has blocked the other."""
-    return Block.objects.filter(
-        Q(blocker_id=user_id, blocked_id=other_id) | Q(blocker_id=other_id, blocked_id=user_id)
-    ).exists()
+    return blocks_between(user_id=user_id, other_id=other_id).exists()
+
+
+def follow_links(*, follower_id: int, followee_id: int) -> QuerySet[Follow]:
+    """The follow of `followee_id` by `follower_id`, if any (for `Exists()` in another app's query)."""
+    return Follow.objects.filter(follower_id=follower_id, followee_id=followee_id)
 
 
 def is_following(*, follower_id: int, followee_id: int) -> bool:
-    return Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists()
+    return follow_links(follower_id=follower_id, followee_id=followee_id).exists()
+
+
+# --- The same rules as SQL, for one-statement writes of other apps (the gift send) -------------
+# Each is the twin of a Python check here or in services: keep the two meanings equal.
+
+ACTIVE_ADULT_NOW_PARAM = "accounts_now"
+ACTIVE_ADULT_BORN_BY_PARAM = "accounts_adult_born_by"
+
+
+def user_active_adult_sql(user: str) -> str:
+    """`services.user_require_active_adult` as a SQL condition on the user row aliased `user`.
+
+    It reads two parameters, `user_active_adult_params()` gives their values.
+    """
+    held = ", ".join(f"'{v.value}'" for v in (User.AgeVerification.PENDING_REVIEW, User.AgeVerification.REJECTED))
+    return (
+        f"{user}.is_active AND ({user}.banned_until IS NULL OR {user}.banned_until <= %({ACTIVE_ADULT_NOW_PARAM})s)"
+        f" AND {user}.date_of_birth <= %({ACTIVE_ADULT_BORN_BY_PARAM})s AND {user}.age_verification NOT IN ({held})"
+    )
+
+
+def user_active_adult_params(*, now: datetime) -> dict[str, date | datetime]:
+    """The parameters of `user_active_adult_sql` at `now` (the same test of age as `User.is_adult`)."""
+    return {
+        ACTIVE_ADULT_NOW_PARAM: now,
+        ACTIVE_ADULT_BORN_BY_PARAM: adult_born_by(today=timezone.localdate(now)),
+    }
+
+
+def blocked_between_sql(user_id: str, other_id: str) -> str:
+    """`is_blocked_between` as a SQL condition on two SQL expressions of user ids."""
+    block = Block._meta.db_table
+    return (
+        f"EXISTS (SELECT 1 FROM {block} b WHERE (b.blocker_id = {user_id} AND b.blocked_id = {other_id})"  # noqa: S608
+        f" OR (b.blocker_id = {other_id} AND b.blocked_id = {user_id}))"
+    )
 
 
 def following_ids(*, user: User) -> QuerySet:

@@ -17,6 +17,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.accounts.exceptions import (
     AccountBanned,
+    AccountInactive,
     AgeRestricted,
     CannotBlockSelf,
     CannotFollowSelf,
@@ -286,3 +287,14 @@ def user_require_adult(*, user: User) -> None:
     """Refuse going live, gifting and games to minors and to accounts held for an age review."""
     if not user.is_adult:
         raise AgeRestricted(details={"age_verification": user.age_verification, "age": user.age})
+
+
+def user_require_active_adult(*, user: User) -> None:
+    """Refuse deactivated (AccountInactive), banned (AccountBanned), under-age and age-held accounts
+    (AgeRestricted). Its SQL twin is `selectors.user_active_adult_sql`."""
+    if not user.is_active:
+        raise AccountInactive()
+    if user.is_banned:
+        assert user.banned_until is not None
+        raise AccountBanned(details={"banned_until": user.banned_until.isoformat(), "reason": user.ban_reason})
+    user_require_adult(user=user)

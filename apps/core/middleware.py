@@ -5,6 +5,7 @@ Order in settings.MIDDLEWARE (top first):
     InternalEndpointsMiddleware  /healthz, /readyz, /metrics answer before the host and HTTPS checks
                                  (probes and Prometheus call pods by IP over plain HTTP)
     RequestMetricsMiddleware     counts and times everything else
+    RequestBodyLimitMiddleware   refuses a body past REQUEST_BODY_MAX_BYTES before anything reads it
     ... Django's security, session, auth ...
     django_otp OTPMiddleware     request.user.is_verified()
     AdminTwoFactorMiddleware     staff must pass a one-time password before the admin (ADMIN_REQUIRE_2FA)
@@ -21,11 +22,12 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import request_finished
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from apps.core import metrics
+from apps.core.exception_handler import error_body
 from apps.core.observability import REQUEST_ID_HEADER, request_id_from_header, request_id_var
 
 logger = logging.getLogger(__name__)
@@ -103,6 +105,28 @@ class RequestMetricsMiddleware:
         match = getattr(request, "resolver_match", None)
         view = (match.view_name or "unnamed") if match is not None else "unresolved"
         metrics.HTTP_EXCEPTIONS.labels(view=view, type=type(exception).__name__[:60]).inc()
+
+
+class RequestBodyLimitMiddleware:
+    """A body declared larger than REQUEST_BODY_MAX_BYTES is refused with 413 before it is read.
+
+    The proxies in front apply the same figure (client_max_body_size, proxy-body-size); this
+    keeps a server reached without them to it too. Each upload endpoint has its own, lower limit.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = request.META.get("CONTENT_LENGTH") or ""
+        if length.isdigit() and int(length) > settings.REQUEST_BODY_MAX_BYTES:
+            body = error_body(
+                "request_too_large",
+                "The request body is too large.",
+                {"max_bytes": settings.REQUEST_BODY_MAX_BYTES, "received_bytes": int(length)},
+            )
+            return JsonResponse(body, status=413)
+        return self.get_response(request)
 
 
 def _admin_prefix() -> str:

@@ -1,11 +1,15 @@
-"""Health endpoints for load balancers and Kubernetes probes (plain Django: no auth, no throttling)."""
+"""Health endpoints for load balancers and Kubernetes probes (plain Django: no auth, no throttling),
+the error pages, and the links to private media on the filesystem."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+import mimetypes
+
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 
 from apps.core.exception_handler import json_404, json_500
 from apps.core.selectors import readiness_failures
+from apps.core.storage import PrivateLinkInvalid, private_media_open
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -32,3 +36,22 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return json_500(request)
     return default_server_error(request)
+
+
+def private_media(request: HttpRequest, token: str) -> HttpResponse:
+    """A private file behind a link the private storage signed (filesystem storage only).
+
+    The link is the authorisation: whoever handed it out checked the viewer. Forged or expired
+    links are refused with 403, as an object store refuses a bad presigned URL.
+    """
+    try:
+        handle = private_media_open(token=token)
+    except PrivateLinkInvalid:
+        return HttpResponseForbidden("This link is not valid or has expired.", content_type="text/plain")
+    except FileNotFoundError:
+        return not_found(request)
+    content_type = mimetypes.guess_type(handle.name)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

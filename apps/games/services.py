@@ -30,8 +30,8 @@ from apps.games.fairness import client_seed_generate, seed_hash, server_seed_gen
 from apps.games.models import FairSeed, Game, GameRound, PrizeTable
 from apps.games.registry import game_type_get
 from apps.games.tables import Slot, round_outcome, slots_from_json, table_digest, table_errors, table_rtp
-from apps.wallet.models import Account
-from apps.wallet.services import account_for_user, ledger_post, platform_account
+from apps.wallet.services import account_for_user, coins_account_lock, ledger_post, platform_account
+from apps.wallet.types import AccountKind
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +88,9 @@ def fair_seed_active(*, user_id: int) -> FairSeed:
         return FairSeed.objects.get(user_id=user_id, revealed_at__isnull=True)
 
 
-def _lock_user(user_id: int) -> Account:
-    # Lock order everywhere in this app: the user's coin account, then their seed.
-    account = account_for_user(user_id=user_id)
-    return Account.objects.select_for_update().get(pk=account.pk)
+def _lock_user(user_id: int) -> None:
+    # Lock order everywhere in this app: the user's coin account (through the wallet), then their seed.
+    coins_account_lock(user_id=user_id)
 
 
 @transaction.atomic
@@ -144,7 +143,7 @@ def game_play(*, user: User, game_slug: str, bet: int, choice: str = "") -> Game
     if choice not in game_type.picks():
         raise InvalidChoice(details={"choices": list(game_type.choices), "choice": choice})
 
-    account = _lock_user(user.pk)
+    _lock_user(user.pk)
     lost_today = selectors.loss_today(user_id=user.pk)
     limit = settings.GAMES_DAILY_LOSS_LIMIT
     if lost_today + bet > limit:
@@ -161,7 +160,7 @@ def game_play(*, user: User, game_slug: str, bet: int, choice: str = "") -> Game
     )
     payout = outcome.payout(bet)
 
-    pool = platform_account(kind=Account.Kind.GAME_POOL)
+    account, pool = account_for_user(user_id=user.pk), platform_account(kind=AccountKind.GAME_POOL)
     ref = f"{seed.pk}:{nonce}"
     memo = f"{game.name} round {ref}"
     bet_entry = ledger_post(

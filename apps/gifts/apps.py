@@ -8,7 +8,16 @@ class GiftsConfig(AppConfig):
     verbose_name = "Gifts"
 
     def ready(self) -> None:
+        from apps.gifts.selectors import stream_gift_coins
+        from apps.live.services import pk_gift_coins_reader_register
+
+        # PK battles are scored from the gift records, which live cannot read (gifts sit above it).
+        pk_gift_coins_reader_register(stream_gift_coins)
         settings.CELERY_BEAT_SCHEDULE["gifts-stream-totals"] = {
             "task": "gifts.stream_gift_totals_refresh",
             "schedule": float(settings.GIFT_STREAM_TOTALS_SECONDS),
+        }
+        settings.CELERY_BEAT_SCHEDULE["gifts-recommender-train"] = {
+            "task": "gifts.recommender_train",
+            "schedule": float(settings.GIFT_RECOMMENDER_TRAIN_SECONDS),
         }

@@ -1,12 +1,19 @@
-"""A realistic gift tray: everyday gifts, Nepali favourites, big-ticket and OG-only gifts.
+"""Demo data of the gifts app: a realistic gift tray (everyday gifts, Nepali favourites, big-ticket
+and OG-only gifts), then a small synthetic gift history and a recommender trained on it.
 
 The images and Lottie files live on the CDN under these names (not in this repository).
+`manage.py seed_gift_history` makes a larger history (4,000 sends by default) for evaluation.
 """
 
 from collections.abc import Callable
 
+from apps.accounts.models import User
+from apps.gifts.gift_history import gift_history_exists, gift_history_generate
 from apps.gifts.models import Gift
+from apps.gifts.recommender import model_active, recommender_train
 from apps.gifts.services import gift_catalogue_invalidate
+
+DEMO_HISTORY = {"fans": 30, "hosts": 4, "days": 21, "sends": 400}
 
 CDN = "https://cdn.halobuzz.app/gifts"
 C = Gift.Category
@@ -41,6 +48,11 @@ def _slug(name: str) -> str:
 
 
 def seed(*, out: Callable[[str], None]) -> None:
+    catalogue_seed(out=out)
+    recommender_seed(out=out)
+
+
+def catalogue_seed(*, out: Callable[[str], None]) -> None:
     for order, (name, coins, category, og_only) in enumerate(DEMO_GIFTS, start=1):
         Gift.objects.get_or_create(
             name=name,
@@ -55,3 +67,14 @@ def seed(*, out: Callable[[str], None]) -> None:
         )
     gift_catalogue_invalidate()
     out(f"Gift catalogue: {Gift.objects.filter(is_active=True).count()} active gifts")
+
+
+def recommender_seed(*, out: Callable[[str], None]) -> None:
+    """A small synthetic history and a model trained on it (needs the catalogue and the demo `admin`)."""
+    if not gift_history_exists():
+        admin = User.objects.get(username="admin")
+        gift_history_generate(**DEMO_HISTORY, granted_by=admin, out=out)
+    if model_active() is None:
+        model = recommender_train()
+        if model is not None:
+            out(f"Gift recommender trained: version {model.version} ({model.examples} examples).")

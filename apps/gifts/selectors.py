@@ -1,21 +1,19 @@
 """Reads of the gift catalogue, sends, statements and leaderboards."""
 
-import importlib
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from apps.accounts.models import Block, User
+from apps.accounts.models import User
 from apps.gifts import leaderboards
 from apps.gifts.exceptions import GiftUnavailable
 from apps.gifts.leaderboards import Board, Period
 from apps.gifts.models import Gift, GiftSend
-from apps.live.models import Stream
 
 CATALOGUE_CACHE_KEY = "gifts:catalogue:v1"
 
@@ -33,13 +31,13 @@ class GiftInfo:
     og_only: bool
     order: int
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def gift_catalogue() -> list[GiftInfo]:
     """Active gifts in tray order, cached (admins' edits clear the cache; it also expires)."""
-    catalogue = cache.get(CATALOGUE_CACHE_KEY)
+    catalogue: list[GiftInfo] | None = cache.get(CATALOGUE_CACHE_KEY)
     if catalogue is None:
         catalogue = [
             GiftInfo(
@@ -64,56 +62,6 @@ def gift_get_sendable(*, gift_id: int) -> GiftInfo:
         if gift.id == gift_id:
             return gift
     raise GiftUnavailable(details={"gift": gift_id})
-
-
-def user_has_og(*, user_id: int) -> bool:
-    """Whether the user may send OG-only gifts, asked of the og app.
-
-    The og app's `user_can_send_og_gifts` (an active tier with the OG-only-gifts perk) decides;
-    without it, `user_has_active_og` (any active tier); without an og app, nobody counts as OG.
-    """
-    try:
-        og_selectors = importlib.import_module("apps.og.selectors")
-    except ModuleNotFoundError as exc:
-        if exc.name != "apps.og.selectors":
-            raise
-        return False
-    check = getattr(og_selectors, "user_can_send_og_gifts", None) or getattr(og_selectors, "user_has_active_og", None)
-    return bool(check(user_id=user_id)) if check is not None else False
-
-
-@dataclass(frozen=True)
-class GiftTarget:
-    host_id: int
-    is_live: bool
-    blocked: bool  # the sender and the host blocked one another (either way)
-
-
-_TARGET_SQL = None
-
-
-def gift_target(*, stream_id: int, sender_id: int) -> GiftTarget | None:
-    """The stream's host, whether it is live and whether sender and host block each other; None when
-    there is no such stream.
-
-    The hot path of every gift, so it is ONE raw statement: through the ORM, `stream_get` plus
-    `is_blocked_between` cost about fourteen times the CPU (measured in tests/bench/bench_gifts.py).
-    It reads the live and accounts tables by their models' names and constants, with the same
-    meaning as `Stream.is_live` and `is_blocked_between`.
-    """
-    global _TARGET_SQL
-    if _TARGET_SQL is None:
-        stream, block = Stream._meta.db_table, Block._meta.db_table
-        _TARGET_SQL = (
-            f"SELECT s.host_id, s.status = %s, EXISTS (SELECT 1 FROM {block} b "  # noqa: S608
-            "WHERE (b.blocker_id = %s AND b.blocked_id = s.host_id) "
-            "OR (b.blocker_id = s.host_id AND b.blocked_id = %s)) "
-            f"FROM {stream} s WHERE s.id = %s"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(_TARGET_SQL, [Stream.Status.LIVE.value, sender_id, sender_id, stream_id])
-        row = cursor.fetchone()
-    return GiftTarget(host_id=row[0], is_live=bool(row[1]), blocked=bool(row[2])) if row else None
 
 
 def host_statement(*, host: User, start: datetime, end: datetime) -> QuerySet[GiftSend]:
@@ -142,3 +90,25 @@ def leaderboard_top(
     users = User.objects.in_bulk([user_id for user_id, _ in rows])
     ranked = [(users[user_id], coins) for user_id, coins in rows if user_id in users]
     return [LeaderboardRow(rank=i, user=user, coins=coins) for i, (user, coins) in enumerate(ranked, start=1)]
+
+
+def stream_gift_coins(*, stream_id: int, host_id: int, since: datetime, until: datetime) -> int:
+    """Coins gifted to the host in the stream in [since, until): a sum on the (host, created_at)
+    index. PK battles count their sides with it (GiftsConfig.ready() registers it with live)."""
+    coins = GiftSend.objects.filter(
+        host_id=host_id, stream_id=stream_id, created_at__gte=since, created_at__lt=until
+    ).aggregate(coins=Sum("coins"))["coins"]
+    return int(coins or 0)
+
+
+def stream_gift_totals(*, gifted_since: datetime) -> list[tuple[int, int, int]]:
+    """(stream id, coins, gifts: the sum of quantities) of every stream gifted since then, over all
+    its sends."""
+    stream_ids = GiftSend.objects.filter(created_at__gte=gifted_since).values_list("stream_id", flat=True).distinct()
+    totals = (
+        GiftSend.objects.filter(stream_id__in=list(stream_ids.order_by()))
+        .values("stream_id")
+        .annotate(coins=Sum("coins"), gifts=Sum("quantity"))
+        .order_by()
+    )
+    return [(row["stream_id"], row["coins"], row["gifts"]) for row in totals]

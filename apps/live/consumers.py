@@ -1,22 +1,17 @@
 """The stream room: one WebSocket per viewer or host at `ws/streams/<id>/` (protocol: apps/live/PROTOCOL.md).
 
-Each daphne process listens once to the room group `stream_<id>` and once to the user group
-`user_<user id>` of the sockets it holds (apps.live.fanout): layer messages `{"type": "room.event",
-"event": {...}}` (or `room.events` with several, sent together) are encoded once and written
-verbatim, one frame per event, to every local socket of the room (or user);
-`session.close` closes the sockets after telling them why. Shared room state (presence, likes, chat
-limits, history) lives in Redis (apps.live.room_state); a small per-process ticker per room keeps
-presence fresh and broadcasts likes and viewer counts, with a Redis lock so several daphne
-processes never double up.
+The consumer authenticates, validates client frames and calls services. Each daphne process
+listens once to the room group `stream_<id>` and once to the user group `user_<user id>` of the
+sockets it holds, and writes each event, encoded once, to all its local sockets (apps.live.fanout);
+`session.close` closes the sockets after telling them why. Who may chat and what a message must
+pass is apps.live.chat. Shared room state (presence, likes, chat limits, history) lives in Redis
+(apps.live.room_state).
 """
 
 import asyncio
-import importlib
 import json
 import logging
 import uuid
-from collections import Counter
-from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -26,24 +21,20 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from apps.accounts.selectors import is_following
 from apps.core.exception_handler import error_body
 from apps.core.exceptions import DomainError, NotFound
 from apps.live import selectors, services
-from apps.live.events import layer_message_events, stream_group_name, user_group_name
-from apps.live.exceptions import (
-    ChatRateLimited,
-    ChatRefused,
-    InvalidEvent,
-    NotAuthenticated,
-    NotStreamHost,
-    UnknownEvent,
-)
-from apps.live.fanout import Subscription, subscription_join, subscription_leave
+from apps.live.chat import ChatRules, iso_or_none
+from apps.live.events import room_event_message, stream_group_name
+from apps.live.exceptions import ChatRateLimited, InvalidEvent, NotAuthenticated, NotStreamHost, UnknownEvent
+from apps.live.fanout import socket_join, socket_leave
 from apps.live.models import Stream
 from apps.live.room_state import room_state
 
 logger = logging.getLogger(__name__)
+
+# Presence removals in flight after a socket was ended (kept referenced until they finish).
+_background: set[asyncio.Task[None]] = set()
 
 MAX_FRAME_BYTES = 8192
 LIKES_PER_SECOND_MAX = 30
@@ -60,17 +51,6 @@ CLOSE_CODES = {
     "stream_not_live": 4004,
     "stream_ended": 4010,
 }
-
-
-def chat_filter(*, user_id: int, stream_id: int, text: str) -> Any:
-    """The moderation word filter's verdict, or None ONLY while apps.moderation.services does not exist."""
-    try:
-        moderation = importlib.import_module("apps.moderation.services")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("apps.moderation.services", "apps.moderation"):
-            raise
-        return None
-    return moderation.chat_message_check(user_id=user_id, stream_id=stream_id, text=text)
 
 
 # --- Frame validation ---------------------------------------------------------------------------
@@ -120,175 +100,6 @@ def _validated(serializer_class: type[serializers.Serializer], payload: dict) ->
     return serializer.validated_data
 
 
-# --- Per-process room registry and ticker -------------------------------------------------------
-
-
-# Room events that change the chat rules a socket enforces for its user.
-RULE_EVENTS = frozenset({"chat.mode", "chat.muted", "chat.unmuted"})
-
-
-# A write round lets other work in (chat sends, connects) after this many sockets.
-FANOUT_SLICE = 200
-
-
-async def _frames_to_all(sockets: tuple["StreamRoomConsumer", ...], frames: list[dict[str, Any]]) -> None:
-    """Write prepared text frames to each socket (held back while its welcome is on the way)."""
-    if not frames:
-        return
-    for i, sock in enumerate(sockets):
-        if i and not i % FANOUT_SLICE:
-            await asyncio.sleep(0)
-        if sock.backlog is not None:
-            sock.backlog.extend(frames)
-            continue
-        send = sock.base_send  # daphne writes at once: no per-socket task, encode or layer delivery
-        try:
-            for frame in frames:
-                await send(frame)
-        except Exception:  # noqa: S110  (a socket in its closing handshake refuses frames; the others go on)
-            pass
-
-
-class LocalRoom(Subscription):
-    """The sockets this process holds for one stream: one layer subscription, a writer and the ticker.
-
-    The subscription's reader notes rule changes at once and queues the rest in arrival order; the
-    writer sends everything queued to every local socket in rounds (settings.LIVE_FANOUT_FLUSH_MS apart at
-    most), so a room that falls behind catches up with bigger rounds instead of a growing backlog."""
-
-    def __init__(self, group: str, registry: dict, stream_id: int):
-        super().__init__(group, registry)
-        self.stream_id = stream_id
-        self.viewers: Counter[int] = Counter()
-        self.outbox: list[dict[str, Any]] = []
-        self.wake = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        self.writer = loop.create_task(self.write_forever())
-        self.ticker = loop.create_task(self.tick_forever())
-
-    def stop(self) -> None:
-        super().stop()
-        self.writer.cancel()
-        self.ticker.cancel()
-
-    async def handle(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        events = layer_message_events(message)
-        if events is not None:
-            for event in events:
-                if event.get("type") in RULE_EVENTS:
-                    for sock in tuple(self.sockets):
-                        sock.rules_note(event)
-                self.outbox.append({"type": "websocket.send", "text": json.dumps(event)})
-        elif kind == "session.close":
-            stream_id = message.get("stream_id")
-            if stream_id is not None and str(stream_id) != str(self.stream_id):
-                return
-            self.outbox.append(message)  # after the events before it (stream.ended comes first)
-        else:
-            return
-        self.wake.set()
-
-    async def write_forever(self) -> None:
-        loop = asyncio.get_running_loop()
-        flush_seconds = settings.LIVE_FANOUT_FLUSH_MS / 1000
-        last = -flush_seconds
-        while True:
-            await self.wake.wait()
-            wait = last + flush_seconds - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self.wake.clear()
-            items, self.outbox = self.outbox, []
-            last = loop.time()
-            frames: list[dict[str, Any]] = []
-            try:
-                for item in items:
-                    if item["type"] == "websocket.send":
-                        frames.append(item)
-                        continue
-                    await _frames_to_all(tuple(self.sockets), frames)
-                    frames = []
-                    for sock in tuple(self.sockets):
-                        await sock.end(item.get("reason") or "")
-                await _frames_to_all(tuple(self.sockets), frames)
-            except Exception:
-                logger.exception("room write failed", extra={"stream_id": self.stream_id})
-
-    async def tick_forever(self) -> None:
-        state = room_state()
-        layer = get_channel_layer()
-        group = stream_group_name(self.stream_id)
-        likes_ms = settings.LIVE_LIKES_BROADCAST_MS
-        loop = asyncio.get_running_loop()
-        next_presence = next_viewers = 0.0
-        while True:
-            await asyncio.sleep(likes_ms / 1000)
-            now = loop.time()
-            try:
-                if await state.lock_try(f"likes:{self.stream_id}", likes_ms - 10):
-                    delta, total = await state.likes_take(self.stream_id)
-                    if delta:
-                        await layer.group_send(group, _room_event("likes.updated", {"delta": delta, "total": total}))
-                if now >= next_presence:
-                    next_presence = now + settings.LIVE_PRESENCE_REFRESH_SECONDS
-                    await state.presence_touch(self.stream_id, list(self.viewers))
-                if now >= next_viewers:
-                    period = settings.LIVE_VIEWERS_BROADCAST_SECONDS
-                    next_viewers = now + period
-                    if await state.lock_try(f"viewers:{self.stream_id}", int(period * 1000) - 50):
-                        await self.viewers_publish(state, layer, group)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # Redis hiccup: try again next tick rather than kill the room
-                logger.exception("room tick failed", extra={"stream_id": self.stream_id})
-
-    async def viewers_publish(self, state: Any, layer: Any, group: str) -> None:
-        count = await state.presence_count(self.stream_id)
-        likes = await state.likes_total(self.stream_id)
-        previous = await state.value_swap(f"{self.stream_id}:viewers_sent", count)
-        previous_likes = await state.value_swap(f"{self.stream_id}:likes_saved", likes)
-        if previous != count:
-            await layer.group_send(group, _room_event("viewers.updated", {"count": count}))
-        if previous != count or previous_likes != likes:
-            await database_sync_to_async(services.stream_stats_update)(
-                stream_id=self.stream_id, viewers=count, likes_total=likes
-            )
-
-
-class LocalUser(Subscription):
-    """The sockets this process holds for one user (any room): kicks, bans, invitations."""
-
-    async def handle(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        sockets = tuple(self.sockets)
-        events = layer_message_events(message)
-        if events is not None:
-            for event in events:
-                for sock in sockets:
-                    sock.rules_note(event)
-            await _frames_to_all(sockets, [{"type": "websocket.send", "text": json.dumps(e)} for e in events])
-        elif kind == "session.close":
-            stream_id = message.get("stream_id")
-            for sock in sockets:
-                if stream_id is None or str(stream_id) == str(sock.stream_id):
-                    await sock.end(message.get("reason") or "")
-
-
-# This process's subscriptions, by group name.
-_rooms: dict[str, LocalRoom] = {}
-_users: dict[str, LocalUser] = {}
-_background: set[asyncio.Task] = set()
-
-
-def _room_event(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "room.event", "event": {"type": event_type, "payload": payload}}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 # --- The consumer -------------------------------------------------------------------------------
 
 
@@ -322,26 +133,22 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         self.role = access.role
         self.is_host = access.role == "host"
         self.author = {**access.user, "role": access.role}
-        self.chat_mode = access.stream["chat_mode"]
-        self.slow_mode_seconds = access.stream["slow_mode_seconds"]
-        self.follows_host = access.follows_host
-        self.is_og: bool | None = access.is_og
-        self.muted = access.muted
-        self.muted_until = access.muted_until
+        self.chat = ChatRules(
+            stream_id=self.stream_id,
+            user_id=self.user_id,
+            is_host=self.is_host,
+            chat_mode=access.stream["chat_mode"],
+            slow_mode_seconds=access.stream["slow_mode_seconds"],
+            follows_host=access.follows_host,
+            is_og=access.is_og,
+            muted=access.muted,
+            muted_until=access.muted_until,
+        )
 
         self.backlog = []
         self.joined = True
-        state = room_state()
-        stream_id = self.stream_id
-        room = await subscription_join(
-            _rooms, stream_group_name(stream_id), self, lambda group, registry: LocalRoom(group, registry, stream_id)
-        )
-        first_here = False
-        if not self.is_host:
-            room.viewers[self.user_id] += 1
-            first_here = room.viewers[self.user_id] == 1
-        await subscription_join(_users, user_group_name(self.user_id), self, LocalUser)
-        viewers, likes_total, history = await state.welcome(self.stream_id, self.user_id if first_here else None)
+        first_here = await socket_join(self, viewer=not self.is_host)
+        viewers, likes_total, history = await room_state().welcome(self.stream_id, self.user_id if first_here else None)
         if not self.joined:  # closed (kicked, stream ended) while the welcome was read
             return
 
@@ -350,7 +157,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
                 "type": "room.welcome",
                 "payload": {
                     "stream": access.stream,
-                    "you": {**self.author, "muted": self.muted, "muted_until": _iso(self.muted_until)},
+                    "you": {**self.author, "muted": self.chat.muted, "muted_until": iso_or_none(self.chat.muted_until)},
                     "viewers": viewers,
                     "likes_total": likes_total,
                     "history": history,
@@ -376,16 +183,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
             return False
         self.joined = False
         self.backlog = None
-        subscription_leave(_users, user_group_name(self.user_id), self)
-        room = _rooms.get(stream_group_name(self.stream_id))
-        gone = False
-        if room is not None and self in room.sockets and not self.is_host:
-            room.viewers[self.user_id] -= 1
-            if room.viewers[self.user_id] <= 0:
-                del room.viewers[self.user_id]
-                gone = True
-        subscription_leave(_rooms, stream_group_name(self.stream_id), self)
-        return gone
+        return socket_leave(self, viewer=not self.is_host)
 
     async def leave(self) -> None:
         """Leave the local room; presence goes with the user's last local socket."""
@@ -452,54 +250,18 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
     async def on_ping(self, payload: dict) -> None:
         await self.send_json({"type": "pong", "payload": {"t": payload.get("t")}})
 
-    async def on_chat_send(self, payload: dict) -> None:
-        text = _validated(ChatSendSerializer, payload)["text"]
-        state = room_state()
-        if not self.is_host:
-            await self.chat_allowed()
-            if self.slow_mode_seconds:
-                wait = await state.slow_mode_pass(self.stream_id, self.user_id, self.slow_mode_seconds)
-                if wait:
-                    raise ChatRateLimited(
-                        "Slow mode is on.",
-                        details={"retry_after": round(wait, 1), "slow_mode_seconds": self.slow_mode_seconds},
-                    )
-        hits = await state.hits(f"chat:{self.stream_id}:{self.user_id}", settings.LIVE_CHAT_RATE_SECONDS)
-        if hits > settings.LIVE_CHAT_RATE_COUNT:
-            raise ChatRateLimited(details={"retry_after": settings.LIVE_CHAT_RATE_SECONDS})
-        check = await database_sync_to_async(chat_filter)(user_id=self.user_id, stream_id=self.stream_id, text=text)
-        if check is not None:
-            if not check.allowed:
-                raise ChatRefused(
-                    "Your message was not sent.",
-                    details={"reason": check.reason, "muted_until": _iso(check.muted_until)},
-                )
-            text = check.text
+    async def on_chat_send(self, payload: dict[str, Any]) -> None:
+        text = await self.chat.message_accept(_validated(ChatSendSerializer, payload)["text"])
         message = {
             "id": uuid.uuid4().hex[:16],
             "user": self.author,
             "text": text,
             "sent_at": timezone.now().isoformat(),
         }
-        await state.history_push(self.stream_id, message)
-        await get_channel_layer().group_send(stream_group_name(self.stream_id), _room_event("chat.message", message))
-
-    async def chat_allowed(self) -> None:
-        if self.muted and (self.muted_until is None or self.muted_until > timezone.now()):
-            raise ChatRefused("The host muted you in this room.", details={"muted_until": _iso(self.muted_until)})
-        if self.chat_mode == Stream.ChatMode.FOLLOWERS and not self.follows_host:
-            # Following may have happened after joining: look once more before refusing.
-            host_id = (await database_sync_to_async(selectors.stream_get)(stream_id=self.stream_id)).host_id
-            self.follows_host = await database_sync_to_async(is_following)(
-                follower_id=self.user_id, followee_id=host_id
-            )
-            if not self.follows_host:
-                raise ChatRefused("Only followers of the host can chat right now.", details={"chat_mode": "followers"})
-        if self.chat_mode == Stream.ChatMode.OG:
-            if not self.is_og:
-                self.is_og = await database_sync_to_async(selectors.user_has_og)(user_id=self.user_id)
-            if not self.is_og:
-                raise ChatRefused("Only OG members can chat right now.", details={"chat_mode": "og"})
+        await room_state().history_push(self.stream_id, message)
+        await get_channel_layer().group_send(
+            stream_group_name(self.stream_id), room_event_message("chat.message", message)
+        )
 
     async def on_like_send(self, payload: dict) -> None:
         count = _validated(LikeSendSerializer, payload)["count"]
@@ -574,13 +336,4 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
 
     def rules_note(self, event: dict[str, Any]) -> None:
         """Note the room events that change this socket's chat rules."""
-        event_type = event.get("type")
-        payload = event.get("payload") or {}
-        if event_type == "chat.mode":
-            self.chat_mode = payload.get("mode", self.chat_mode)
-            self.slow_mode_seconds = payload.get("slow_mode_seconds", self.slow_mode_seconds)
-        elif event_type == "chat.muted" and payload.get("user_id") == self.user_id:
-            self.muted = True
-            self.muted_until = datetime.fromisoformat(payload["until"]) if payload.get("until") else None
-        elif event_type == "chat.unmuted" and payload.get("user_id") == self.user_id:
-            self.muted, self.muted_until = False, None
+        self.chat.note(event)

@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -162,11 +163,20 @@ def stream_group_name(stream_id: int) -> str:
     return f"stream_{stream_id}"
 
 
+def room_event_message(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The layer message of one room event (what `room_event_publish` sends)."""
+    return {"type": "room.event", "event": {"type": event_type, "payload": payload}}
+
+
 def room_event_publish(*, stream_id: int, event_type: str, payload: dict[str, Any]) -> None:
     """Broadcast after the current transaction commits (immediately when there is none)."""
-    group_send_on_commit(
-        stream_group_name(stream_id), {"type": "room.event", "event": {"type": event_type, "payload": payload}}
-    )
+    group_send_on_commit(stream_group_name(stream_id), room_event_message(event_type, payload))
+
+
+def rooms_event_publish(*, stream_ids: Iterable[int], event_type: str, payload: dict[str, Any]) -> None:
+    """`room_event_publish` to several rooms (both streams of a LinkCast)."""
+    for stream_id in stream_ids:
+        room_event_publish(stream_id=stream_id, event_type=event_type, payload=payload)
 
 
 def user_group_name(user_id: int) -> str:
@@ -188,6 +198,4 @@ def room_sockets_close(*, stream_id: int, reason: str) -> None:
 
 def user_event_publish(*, user_id: int, event_type: str, payload: dict[str, Any]) -> None:
     """After commit, send an event to every room socket of one user (invitations meant for a host)."""
-    group_send_on_commit(
-        user_group_name(user_id), {"type": "room.event", "event": {"type": event_type, "payload": payload}}
-    )
+    group_send_on_commit(user_group_name(user_id), room_event_message(event_type, payload))

@@ -67,12 +67,6 @@ class UnknownEvent(DomainError):
     message = "Unknown event type."
 
 
-class OgUnavailable(DomainError):
-    code = "og_unavailable"
-    status = 409
-    message = "OG memberships are not available on this server yet."
-
-
 class LinkCastError(DomainError):
     code = "linkcast_refused"
     status = 409

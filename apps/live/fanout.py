@@ -8,13 +8,28 @@ same text frame to each of its local sockets, in the order the layer delivered t
 
 Groups and layer messages are unchanged (apps.live.events), so any number of daphne processes
 can hold sockets of the same room; the embedded default's in-memory layer works the same way.
+
+`LocalRoom` is one room's engine in a process: its subscription's reader notes chat-rule changes
+for the sockets, a writer sends events to every local socket in rounds, and a ticker keeps
+presence fresh and broadcasts likes and viewer counts (a Redis lock per round, so several daphne
+processes never double up). `LocalUser` delivers a user's events (kicks, bans, invitations).
 """
 
 import asyncio
+import json
 import logging
-from typing import Any
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Protocol
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
+
+from apps.live.chat import RULE_EVENTS
+from apps.live.events import layer_message_events, room_event_message, stream_group_name, user_group_name
+from apps.live.room_state import MemoryRoomState, RedisRoomState, room_state
+from apps.live.services import stream_stats_update
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +37,7 @@ logger = logging.getLogger(__name__)
 # and a process's subscription to a room can outlive that: memberships are renewed every hour.
 RENEW_SECONDS = 3600
 _active: set["Subscription"] = set()
-_renewer: asyncio.Task | None = None
+_renewer: asyncio.Task[None] | None = None
 
 
 async def _renew_forever() -> None:
@@ -111,7 +126,12 @@ class Subscription:
                 logger.warning("fan-out group not left", extra={"group": self.group})
 
 
-async def subscription_join(registry: dict[str, Subscription], group: str, sock: Any, factory) -> Subscription:
+async def subscription_join(
+    registry: dict[str, Subscription],
+    group: str,
+    sock: Any,
+    factory: Callable[[str, dict[str, Subscription]], Subscription],
+) -> Subscription:
     """Add `sock` to this process's subscription to `group`, making it (factory(group, registry)) if needed."""
     sub = registry.get(group)
     if sub is None:
@@ -135,3 +155,211 @@ def subscription_leave(registry: dict[str, Subscription], group: str, sock: Any)
         sub.stop()
         return None
     return sub
+
+
+# --- Rooms and users of this process -----------------------------------------------------------
+
+
+class RoomSocket(Protocol):
+    """What the rooms need of a socket (apps.live.consumers.StreamRoomConsumer)."""
+
+    stream_id: int
+    user_id: int
+    # Frames that arrive between joining the room and sending the welcome wait here (None: send at once).
+    backlog: list[dict[str, Any]] | None
+
+    async def base_send(self, message: dict[str, Any]) -> None: ...
+    def rules_note(self, event: dict[str, Any]) -> None: ...
+    async def end(self, reason: str) -> None: ...
+
+
+# A write round lets other work in (chat sends, connects) after this many sockets.
+FANOUT_SLICE = 200
+
+
+async def _frames_to_all(sockets: tuple[RoomSocket, ...], frames: list[dict[str, Any]]) -> None:
+    """Write prepared text frames to each socket (held back while its welcome is on the way)."""
+    if not frames:
+        return
+    for i, sock in enumerate(sockets):
+        if i and not i % FANOUT_SLICE:
+            await asyncio.sleep(0)
+        if sock.backlog is not None:
+            sock.backlog.extend(frames)
+            continue
+        send = sock.base_send  # daphne writes at once: no per-socket task, encode or layer delivery
+        try:
+            for frame in frames:
+                await send(frame)
+        except Exception:  # noqa: S110  (a socket in its closing handshake refuses frames; the others go on)
+            pass
+
+
+class LocalRoom(Subscription):
+    """The sockets this process holds for one stream: one layer subscription, a writer and the ticker.
+
+    The subscription's reader notes rule changes at once and queues the rest in arrival order; the
+    writer sends everything queued to every local socket in rounds (settings.LIVE_FANOUT_FLUSH_MS apart at
+    most), so a room that falls behind catches up with bigger rounds instead of a growing backlog."""
+
+    sockets: set[RoomSocket]
+
+    def __init__(self, group: str, registry: dict[str, Subscription], stream_id: int) -> None:
+        super().__init__(group, registry)
+        self.stream_id = stream_id
+        self.viewers: Counter[int] = Counter()
+        self.outbox: list[dict[str, Any]] = []
+        self.wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self.writer = loop.create_task(self.write_forever())
+        self.ticker = loop.create_task(self.tick_forever())
+
+    def stop(self) -> None:
+        super().stop()
+        self.writer.cancel()
+        self.ticker.cancel()
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        events = layer_message_events(message)
+        if events is not None:
+            for event in events:
+                if event.get("type") in RULE_EVENTS:
+                    for sock in tuple(self.sockets):
+                        sock.rules_note(event)
+                self.outbox.append({"type": "websocket.send", "text": json.dumps(event)})
+        elif kind == "session.close":
+            stream_id = message.get("stream_id")
+            if stream_id is not None and str(stream_id) != str(self.stream_id):
+                return
+            self.outbox.append(message)  # after the events before it (stream.ended comes first)
+        else:
+            return
+        self.wake.set()
+
+    async def write_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        flush_seconds = settings.LIVE_FANOUT_FLUSH_MS / 1000
+        last = -flush_seconds
+        while True:
+            await self.wake.wait()
+            wait = last + flush_seconds - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.wake.clear()
+            items, self.outbox = self.outbox, []
+            last = loop.time()
+            frames: list[dict[str, Any]] = []
+            try:
+                for item in items:
+                    if item["type"] == "websocket.send":
+                        frames.append(item)
+                        continue
+                    await _frames_to_all(tuple(self.sockets), frames)
+                    frames = []
+                    for sock in tuple(self.sockets):
+                        await sock.end(item.get("reason") or "")
+                await _frames_to_all(tuple(self.sockets), frames)
+            except Exception:
+                logger.exception("room write failed", extra={"stream_id": self.stream_id})
+
+    async def tick_forever(self) -> None:
+        state = room_state()
+        layer = get_channel_layer()
+        group = stream_group_name(self.stream_id)
+        likes_ms = settings.LIVE_LIKES_BROADCAST_MS
+        loop = asyncio.get_running_loop()
+        next_presence = next_viewers = 0.0
+        while True:
+            await asyncio.sleep(likes_ms / 1000)
+            now = loop.time()
+            try:
+                if await state.lock_try(f"likes:{self.stream_id}", likes_ms - 10):
+                    delta, total = await state.likes_take(self.stream_id)
+                    if delta:
+                        await layer.group_send(
+                            group, room_event_message("likes.updated", {"delta": delta, "total": total})
+                        )
+                if now >= next_presence:
+                    next_presence = now + settings.LIVE_PRESENCE_REFRESH_SECONDS
+                    await state.presence_touch(self.stream_id, list(self.viewers))
+                if now >= next_viewers:
+                    period = settings.LIVE_VIEWERS_BROADCAST_SECONDS
+                    next_viewers = now + period
+                    if await state.lock_try(f"viewers:{self.stream_id}", int(period * 1000) - 50):
+                        await self.viewers_publish(state, layer, group)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis hiccup: try again next tick rather than kill the room
+                logger.exception("room tick failed", extra={"stream_id": self.stream_id})
+
+    async def viewers_publish(self, state: RedisRoomState | MemoryRoomState, layer: Any, group: str) -> None:
+        count = await state.presence_count(self.stream_id)
+        likes = await state.likes_total(self.stream_id)
+        previous = await state.value_swap(f"{self.stream_id}:viewers_sent", count)
+        previous_likes = await state.value_swap(f"{self.stream_id}:likes_saved", likes)
+        if previous != count:
+            await layer.group_send(group, room_event_message("viewers.updated", {"count": count}))
+        if previous != count or previous_likes != likes:
+            await database_sync_to_async(stream_stats_update)(
+                stream_id=self.stream_id, viewers=count, likes_total=likes
+            )
+
+
+class LocalUser(Subscription):
+    """The sockets this process holds for one user (any room): kicks, bans, invitations."""
+
+    sockets: set[RoomSocket]
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        sockets = tuple(self.sockets)
+        events = layer_message_events(message)
+        if events is not None:
+            for event in events:
+                for sock in sockets:
+                    sock.rules_note(event)
+            await _frames_to_all(sockets, [{"type": "websocket.send", "text": json.dumps(e)} for e in events])
+        elif kind == "session.close":
+            stream_id = message.get("stream_id")
+            for sock in sockets:
+                if stream_id is None or str(stream_id) == str(sock.stream_id):
+                    await sock.end(message.get("reason") or "")
+
+
+# This process's subscriptions, by group name.
+_rooms: dict[str, Subscription] = {}
+_users: dict[str, Subscription] = {}
+
+
+async def socket_join(sock: RoomSocket, *, viewer: bool) -> bool:
+    """Join this process's room and user subscriptions. True when a viewer is the user's first
+    local socket in the room (their presence is new here)."""
+    stream_id = sock.stream_id
+
+    def new_room(group: str, registry: dict[str, Subscription]) -> Subscription:
+        return LocalRoom(group, registry, stream_id)
+
+    room = await subscription_join(_rooms, stream_group_name(stream_id), sock, new_room)
+    assert isinstance(room, LocalRoom)
+    first_here = False
+    if viewer:
+        room.viewers[sock.user_id] += 1
+        first_here = room.viewers[sock.user_id] == 1
+    await subscription_join(_users, user_group_name(sock.user_id), sock, LocalUser)
+    return first_here
+
+
+def socket_leave(sock: RoomSocket, *, viewer: bool) -> bool:
+    """Leave this process's room and user subscriptions at once (no further frames reach the
+    socket). True when it was a viewer's last local socket in the room: their presence should go."""
+    subscription_leave(_users, user_group_name(sock.user_id), sock)
+    room = _rooms.get(stream_group_name(sock.stream_id))
+    gone = False
+    if isinstance(room, LocalRoom) and sock in room.sockets and viewer:
+        room.viewers[sock.user_id] -= 1
+        if room.viewers[sock.user_id] <= 0:
+            del room.viewers[sock.user_id]
+            gone = True
+    subscription_leave(_rooms, stream_group_name(sock.stream_id), sock)
+    return gone

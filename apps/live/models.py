@@ -154,6 +154,11 @@ class LinkCast(models.Model):
     def __str__(self) -> str:
         return f"LinkCast #{self.pk} {self.host_stream_id}+{self.guest_stream_id}"
 
+    @property
+    def stream_ids(self) -> tuple[int, int]:
+        """Both streams: the inviting host's, then the guest's (their rooms hear the LinkCast's events)."""
+        return self.host_stream_id, self.guest_stream_id
+
 
 class PkBattle(models.Model):
     """A timed gift contest between the two hosts of an active LinkCast.

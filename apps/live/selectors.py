@@ -1,5 +1,7 @@
-import importlib
+"""Reads of the live app: streams, rooms, LinkCasts; and the SQL twins of its rules for other apps' statements."""
+
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,11 +11,13 @@ from django.core.cache import cache
 from django.db.models import Exists, Q, Subquery
 from django.utils import timezone
 
-from apps.accounts.models import Block, Follow, User
-from apps.accounts.selectors import blocked_user_ids, is_blocked_between
+from apps.accounts.exceptions import AccountBanned
+from apps.accounts.models import User
+from apps.accounts.selectors import blocked_user_ids, blocks_between, follow_links, following_ids, is_blocked_between
 from apps.core.exceptions import NotFound
 from apps.live.exceptions import KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
 from apps.live.models import LinkCast, Stream, StreamKick, StreamMute
+from apps.og.selectors import user_has_active_og
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +30,21 @@ def stream_get(*, stream_id: int) -> Stream:
         return Stream.objects.select_related("host").get(pk=stream_id)
     except Stream.DoesNotExist:
         raise NotFound("No such stream.") from None
+
+
+@dataclass(frozen=True)
+class StreamHost:
+    id: int
+    host_id: int
+    is_live: bool
+
+
+def stream_host(*, stream_id: int) -> StreamHost:
+    """The stream's host and whether it is live (one small query); NotFound when there is none."""
+    row = Stream.objects.filter(pk=stream_id).values_list("host_id", "status").first()
+    if row is None:
+        raise NotFound("No such stream.")
+    return StreamHost(id=stream_id, host_id=row[0], is_live=row[1] == Stream.Status.LIVE)
 
 
 def user_brief(user: User) -> dict[str, Any]:
@@ -52,7 +71,7 @@ def _active_row(stream: Stream) -> dict[str, Any]:
 
 def _active_rows() -> list[dict[str, Any]]:
     """Every live stream, most watched first; cached for LIVE_ACTIVE_CACHE_SECONDS so a burst costs one query."""
-    rows = cache.get(ACTIVE_CACHE_KEY)
+    rows: list[dict[str, Any]] | None = cache.get(ACTIVE_CACHE_KEY)
     if rows is None:
         qs = (
             Stream.objects.filter(status=Stream.Status.LIVE)
@@ -77,7 +96,7 @@ def stream_list_live(*, viewer: User, category: str = "", following: bool = Fals
     hidden = blocked_user_ids(user=viewer)
     followed: set[int] | None = None
     if following:
-        followed = set(Follow.objects.filter(follower=viewer).values_list("followee_id", flat=True))
+        followed = {row["followee_id"] for row in following_ids(user=viewer)}
     category = category.strip().lower()
     return [
         row
@@ -88,7 +107,9 @@ def stream_list_live(*, viewer: User, category: str = "", following: bool = Fals
     ]
 
 
-def linkcast_open_for_stream(*, stream_id: int, statuses: tuple = (LinkCast.Status.ACTIVE,)) -> LinkCast | None:
+def linkcast_open_for_stream(
+    *, stream_id: int, statuses: tuple[str, ...] = (LinkCast.Status.ACTIVE,)
+) -> LinkCast | None:
     return (
         LinkCast.objects.filter(Q(host_stream_id=stream_id) | Q(guest_stream_id=stream_id), status__in=statuses)
         .select_related("host_stream__host", "guest_stream__host")
@@ -126,25 +147,6 @@ def linkcast_public(linkcast: LinkCast) -> dict[str, Any]:
     }
 
 
-def user_has_og(*, user_id: int) -> bool | None:
-    """Whether the user has an active OG membership; None while the OG app does not answer that yet."""
-    try:
-        og_selectors = importlib.import_module("apps.og.selectors")
-    except ImportError:
-        return None
-    check = getattr(og_selectors, "user_has_active_og", None)
-    if check is None:
-        return None
-    return bool(check(user_id=user_id))
-
-
-def og_available() -> bool:
-    try:
-        return hasattr(importlib.import_module("apps.og.selectors"), "user_has_active_og")
-    except ImportError:
-        return False
-
-
 def stream_mute_until(*, stream_id: int, user_id: int) -> tuple[bool, datetime | None]:
     """(muted, until) for the host's chat mute of a viewer; until None with muted True means until the end."""
     mute = StreamMute.objects.filter(stream_id=stream_id, user_id=user_id).first()
@@ -158,8 +160,7 @@ def stream_watch_check(*, stream: Stream, user: User) -> None:
     if not user.is_authenticated:
         raise NotAuthenticated()
     if user.is_banned:
-        from apps.accounts.exceptions import AccountBanned
-
+        assert user.banned_until is not None
         raise AccountBanned(details={"banned_until": user.banned_until.isoformat()})
     if stream.host_id == user.pk:
         if stream.status not in Stream.ACTIVE_STATUSES:
@@ -222,13 +223,9 @@ def room_access(*, stream_id: int, user: User) -> RoomAccess:
         flags = (
             User.objects.filter(pk=user.pk)
             .annotate(
-                blocked=Exists(
-                    Block.objects.filter(
-                        Q(blocker_id=user.pk, blocked_id=host_id) | Q(blocker_id=host_id, blocked_id=user.pk)
-                    )
-                ),
+                blocked=Exists(blocks_between(user_id=user.pk, other_id=host_id)),
                 kicked=Exists(StreamKick.objects.filter(stream_id=stream.pk, user_id=user.pk)),
-                follows=Exists(Follow.objects.filter(follower_id=user.pk, followee_id=host_id)),
+                follows=Exists(follow_links(follower_id=user.pk, followee_id=host_id)),
                 muted=Exists(mute),
                 muted_until=Subquery(mute.values("muted_until")[:1]),
             )
@@ -248,8 +245,28 @@ def room_access(*, stream_id: int, user: User) -> RoomAccess:
         role="host" if is_host else "viewer",
         user=user_brief(user),
         follows_host=follows,
-        is_og=None if stream.chat_mode != Stream.ChatMode.OG else user_has_og(user_id=user.pk),
+        is_og=None if stream.chat_mode != Stream.ChatMode.OG else user_has_active_og(user_id=user.pk),
         muted=muted,
         muted_until=until if muted else None,
         linkcast=linkcast_public(linkcast) if linkcast else None,
     )
+
+
+def stream_figures(*, stream_ids: Iterable[int]) -> dict[int, tuple[int, datetime | None]]:
+    """(peak viewers, started at) of each of these streams that exists, by id."""
+    rows = Stream.objects.filter(pk__in=list(stream_ids)).values_list("pk", "peak_viewers", "started_at")
+    return {pk: (peak, started_at) for pk, peak, started_at in rows}
+
+
+# --- The same rules as SQL, for one-statement writes of other apps (the gift send) -------------
+
+
+def stream_sql() -> str:
+    """The streams as a SQL row source (columns id, host_id, status), for a statement that checks
+    them in the database."""
+    return f"(SELECT id, host_id, status FROM {Stream._meta.db_table})"  # noqa: S608
+
+
+def stream_is_live_sql(stream: str) -> str:
+    """`Stream.is_live` as a SQL condition on a row of `stream_sql()` aliased `stream`."""
+    return f"{stream}.status = '{Stream.Status.LIVE.value}'"

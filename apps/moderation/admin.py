@@ -1,12 +1,10 @@
 """The moderator's back office: one queue (flagged frames, age reviews, reports, appeals) with
 one-click actions, a dashboard, the evidence records and the append-only audit log."""
 
-import mimetypes
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -186,7 +184,8 @@ class CaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:moderation_case_changelist"))
 
     def evidence_view(self, request: HttpRequest, case_id: int, which: str) -> HttpResponse:
-        """Evidence files go only to staff who may view the case (never a public media URL)."""
+        """Evidence goes only to staff who may view the case: a redirect to a link signed for a few
+        minutes (MEDIA_PRIVATE_URL_SECONDS), never a public media URL."""
         if not self.has_view_permission(request) or which not in EVIDENCE_FIELDS:
             raise Http404
         case = get_object_or_404(Case.objects.select_related("frame", "age_check"), pk=case_id)
@@ -195,9 +194,8 @@ class CaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
         field = getattr(owner, field_name, None) if owner is not None else None
         if not field:
             raise Http404
-        content_type = mimetypes.guess_type(field.name)[0] or "application/octet-stream"
-        response = FileResponse(field.open("rb"), content_type=content_type)
-        response["Cache-Control"] = "private, max-age=300"
+        response = HttpResponseRedirect(field.url)  # private storage: url() is always signed
+        response["Cache-Control"] = "private, no-store"
         return response
 
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:

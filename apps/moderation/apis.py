@@ -8,7 +8,9 @@ from rest_framework.views import APIView
 
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
+from apps.core.uploads import limit_upload_size
 from apps.moderation import selectors, services
+from apps.moderation.exceptions import ImageTooLarge
 from apps.moderation.models import Case, Report
 
 
@@ -29,6 +31,8 @@ class FrameUploadApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={202: OutputSerializer}, operation_id="moderation_frame_upload")
     def post(self, request: Request) -> Response:
+        # Before anything reads the body: an oversize upload is refused while it arrives.
+        limit_upload_size(request._request, max_bytes=settings.MODERATION_FRAME_MAX_BYTES, too_large=ImageTooLarge)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         frame = services.frame_submit(
@@ -70,6 +74,7 @@ class AgeVerificationApi(APIView):
         request=InputSerializer, responses={201: AgeCheckSerializer}, operation_id="moderation_age_verification"
     )
     def post(self, request: Request) -> Response:
+        limit_upload_size(request._request, max_bytes=settings.MODERATION_SELFIE_MAX_BYTES, too_large=ImageTooLarge)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         check = services.age_verification_submit(user=request.user, upload=data.validated_data["selfie"])
@@ -88,6 +93,7 @@ class AgeIdDocumentApi(APIView):
         request=InputSerializer, responses={200: AgeCheckSerializer}, operation_id="moderation_age_id_document"
     )
     def post(self, request: Request) -> Response:
+        limit_upload_size(request._request, max_bytes=settings.MODERATION_SELFIE_MAX_BYTES, too_large=ImageTooLarge)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         check = services.age_id_document_submit(user=request.user, upload=data.validated_data["document"])
@@ -155,6 +161,7 @@ class EnforcementSerializer(serializers.Serializer):
     appeal = serializers.SerializerMethodField()
 
     def get_frame_url(self, obj) -> str | None:
+        """The user's own evidence: a link signed for MEDIA_PRIVATE_URL_SECONDS (frames are private media)."""
         if obj.frame_id is None or not obj.frame.image:
             return None
         request = self.context.get("request")

@@ -47,6 +47,12 @@ class ModerationConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import celeryd_after_setup, worker_process_init
 
+        from apps.live.services import chat_checker_register
+        from apps.moderation.services import chat_message_check
+
+        # Every room message passes the word filter (live sits below moderation and asks through this).
+        chat_checker_register(chat_message_check)
+
         worker_process_init.connect(_warm_in_child, weak=False, dispatch_uid="moderation-warm-child")
         celeryd_after_setup.connect(_warm_in_main, weak=False, dispatch_uid="moderation-warm-main")
         settings.CELERY_BEAT_SCHEDULE["moderation-frames-sweep"] = {

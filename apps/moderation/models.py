@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from apps.core.storage import private_storage
+
 
 class ModerationSettings(models.Model):
     """The one row of admin-editable moderation knobs (pk is always 1; read it via selectors)."""
@@ -86,7 +88,7 @@ class Frame(models.Model):
 
     stream = models.ForeignKey("live.Stream", on_delete=models.PROTECT, related_name="moderation_frames")
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    image = models.ImageField(upload_to="moderation/frames/%Y/%m/%d/")
+    image = models.ImageField(upload_to="moderation/frames/%Y/%m/%d/", storage=private_storage)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -115,8 +117,8 @@ class AgeCheck(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="age_checks")
     # Kept only for likely minors (the reviewer compares it with the ID); adults' selfies are not stored.
-    selfie = models.ImageField(upload_to="moderation/age/selfies/%Y/%m/", blank=True)
-    id_document = models.FileField(upload_to="moderation/age/ids/%Y/%m/", blank=True)
+    selfie = models.ImageField(upload_to="moderation/age/selfies/%Y/%m/", blank=True, storage=private_storage)
+    id_document = models.FileField(upload_to="moderation/age/ids/%Y/%m/", blank=True, storage=private_storage)
     estimated_age = models.FloatField()
     face_box = models.JSONField(default=list, help_text="[left, top, right, bottom] in the submitted image")
     model_version = models.CharField(max_length=120)

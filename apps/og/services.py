@@ -26,8 +26,8 @@ from apps.accounts.services import user_require_adult
 from apps.og.exceptions import OgDowngradeWhileActive, OgTierUnknown
 from apps.og.models import OgDailyBonus, OgMembership, OgPurchase, OgTier
 from apps.wallet.exceptions import DuplicateEntry
-from apps.wallet.models import Account
-from apps.wallet.services import account_for_user, ledger_post, platform_account
+from apps.wallet.services import account_for_user, coins_account_lock, ledger_post, platform_account
+from apps.wallet.types import AccountKind
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +96,12 @@ def og_buy(*, user: User, tier_id: int) -> OgPurchase:
 
     # The member's coin account row is the per-user lock: purchases of one user run one at a time
     # (the same row the ledger locks for the debit, so no second lock order exists).
-    account = account_for_user(user_id=user.pk)
-    Account.objects.select_for_update().get(pk=account.pk)
+    coins_account_lock(user_id=user.pk)
     membership = OgMembership.objects.select_related("tier").filter(user=user).first()
     now = timezone.now()
     quote = og_quote(membership=membership, tier=tier, now=now)
 
-    previous_tier = membership.tier if _is_active(membership, now) else None
+    previous_tier = membership.tier if membership is not None and _is_active(membership, now) else None
     purchase = OgPurchase.objects.create(
         user=user,
         tier=tier,
@@ -118,8 +117,8 @@ def og_buy(*, user: User, tier_id: int) -> OgPurchase:
             kind="og_purchase",
             ref=str(purchase.pk),
             postings=[
-                (account, -quote.charged_coins),
-                (platform_account(kind=Account.Kind.OG_SALES), quote.charged_coins),
+                (account_for_user(user_id=user.pk), -quote.charged_coins),
+                (platform_account(kind=AccountKind.OG_SALES), quote.charged_coins),
             ],
             memo=f"OG {tier.name} ({quote.kind})",
             created_by=user,
@@ -160,7 +159,7 @@ def og_daily_bonus_grant(*, membership_id: int, day: date) -> OgDailyBonus | Non
                 kind="og_daily_bonus",
                 ref=f"{membership.user_id}:{day.isoformat()}",
                 postings=[
-                    (platform_account(kind=Account.Kind.ISSUANCE), -coins),
+                    (platform_account(kind=AccountKind.ISSUANCE), -coins),
                     (account_for_user(user_id=membership.user_id), coins),
                 ],
                 memo=f"OG {membership.tier.name} daily bonus {day.isoformat()}",

@@ -12,11 +12,12 @@ from rest_framework.views import APIView
 
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
+from apps.core.uploads import limit_upload_size
 from apps.moderation.models import Report
 from apps.reels import selectors, services
+from apps.reels.exceptions import VideoTooLarge
 from apps.reels.media import ranged_file_response
 from apps.reels.models import Reel
-from apps.reels.uploads import limit_upload_size
 
 
 class AuthorSerializer(serializers.Serializer):
@@ -81,7 +82,7 @@ class ReelUploadApi(APIView):
     )
     def post(self, request: Request) -> Response:
         # Before anything reads the body: an oversize upload is refused while it arrives.
-        limit_upload_size(request._request, max_bytes=settings.REELS_MAX_UPLOAD_BYTES)
+        limit_upload_size(request._request, max_bytes=settings.REELS_MAX_UPLOAD_BYTES, too_large=VideoTooLarge)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reel = services.reel_upload(

@@ -12,7 +12,3 @@ class ReelsConfig(AppConfig):
             "task": "reels.counters_flush",
             "schedule": float(settings.REELS_COUNTER_FLUSH_SECONDS),
         }
-        settings.CELERY_BEAT_SCHEDULE["gifts-recommender-train"] = {
-            "task": "gifts.recommender_train",
-            "schedule": float(settings.GIFT_RECOMMENDER_TRAIN_SECONDS),
-        }

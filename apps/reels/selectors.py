@@ -102,7 +102,7 @@ class FeedCursor:
             cursor = cls(section=int(raw["s"]), since=float(raw["w"]), hot=raw["h"], last_id=raw["i"])
             if cursor.section not in (FOLLOWING, EVERYONE) or (cursor.hot is None) != (cursor.last_id is None):
                 raise ValueError
-            if cursor.hot is not None:
+            if cursor.hot is not None and cursor.last_id is not None:
                 cursor = cls(cursor.section, cursor.since, float(cursor.hot), int(cursor.last_id))
             return cursor
         except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):

@@ -6,6 +6,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -110,7 +111,7 @@ def _enqueue_processing(reel_id: int) -> None:
     reel_process_task.delay(reel_id)
 
 
-def _reject(reel_id: int, reason: str, **fields) -> Reel:
+def _reject(reel_id: int, reason: str, **fields: Any) -> Reel:
     with transaction.atomic():
         reel = Reel.objects.select_for_update().get(pk=reel_id)
         if reel.status != Reel.Status.PROCESSING:

@@ -28,16 +28,3 @@ def reel_process_task(self, reel_id: int) -> str:
 def counters_flush_task() -> int:
     """Fold Redis view/share counts into reel rows (one flusher at a time; safe to run any time)."""
     return services.counters_flush()
-
-
-@shared_task(name="gifts.recommender_train")
-def gift_recommender_train_task() -> str:
-    """Retrain the gift recommender on recent history and store a new version.
-
-    It lives here (the reels engineer owns the recommender; apps/gifts/tasks.py belongs to gifts)
-    and is scheduled from ReelsConfig.ready().
-    """
-    from apps.gifts.recommender import recommender_train
-
-    model = recommender_train()
-    return model.version if model else ""

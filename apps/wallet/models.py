@@ -12,19 +12,13 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from apps.wallet.types import USER_ACCOUNT_KINDS, AccountKind
+
 
 class Account(models.Model):
-    class Kind(models.TextChoices):
-        USER_COINS = "user_coins", "User coins (spendable)"
-        HOST_EARNINGS = "host_earnings", "Host earnings"
-        ISSUANCE = "issuance", "Issuance (coins sold or granted)"
-        REVENUE = "revenue", "Platform revenue"
-        GAME_POOL = "game_pool", "Game pool"
-        OG_SALES = "og_sales", "OG sales"
-        CASHOUT_HOLD = "cashout_hold", "Cash-outs awaiting review"
-        PAYOUTS = "payouts", "Paid out to hosts"
+    Kind = AccountKind
 
-    USER_KINDS = (Kind.USER_COINS, Kind.HOST_EARNINGS)
+    USER_KINDS = USER_ACCOUNT_KINDS
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     owner = models.ForeignKey(

@@ -15,7 +15,7 @@ def account_available(*, account: Account) -> int:
 
 def user_balances(*, user: User) -> dict[str, int]:
     """{"coins": spendable coins, "earnings": host earnings} (accounts not yet created count as 0)."""
-    balances = {Account.Kind.USER_COINS: 0, Account.Kind.HOST_EARNINGS: 0}
+    balances: dict[str, int] = {Account.Kind.USER_COINS: 0, Account.Kind.HOST_EARNINGS: 0}
     for account in Account.objects.filter(owner=user):
         balances[account.kind] = account_available(account=account)
     return {"coins": balances[Account.Kind.USER_COINS], "earnings": balances[Account.Kind.HOST_EARNINGS]}
@@ -91,3 +91,8 @@ def _ledger_audit() -> list[str]:
     if total != 0:
         problems.append(f"all postings sum to {total}, not 0")
     return problems
+
+
+def journal_entry_get(*, kind: str, ref: str) -> JournalEntry:
+    """The entry recorded under (kind, ref): what a retry that met DuplicateEntry finds instead."""
+    return JournalEntry.objects.get(kind=kind, ref=ref)

@@ -6,12 +6,13 @@ import functools
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -29,6 +30,10 @@ from apps.wallet.exceptions import (
 )
 from apps.wallet.models import Account, CashoutRequest, CoinGrant, JournalEntry, Posting
 from apps.wallet.selectors import coins_balance
+from apps.wallet.statements import AT_PARAM, KIND_PARAM, REF_PARAM, RESULT_COLUMNS, spend_sql
+from apps.wallet.statements import Credit as Credit  # the parts of a guarded spend that callers describe
+from apps.wallet.statements import SpendStatement as SpendStatement
+from apps.wallet.types import AccountKind
 
 logger = logging.getLogger(__name__)
 
@@ -147,47 +152,60 @@ def ledger_post(
 
 @dataclass(frozen=True)
 class Spend:
-    """What `coins_spend` recorded."""
+    """What `coins_spend` (or `coins_spend_guarded`) recorded."""
 
     entry_id: int
     created_at: datetime
     balance: int  # the payer's spendable coins afterwards
+    coins: int  # spent
+    returned: tuple[Any, ...] = ()  # a guarded spend's `returning` columns
+
+
+def coins_spend_guarded(
+    *, statement: SpendStatement, kind: str, ref: str, params: Mapping[str, Any], at: datetime | None = None
+) -> Spend | None:
+    """Run a caller's one-statement spend (PostgreSQL only): the caller's guard, the wallet's debit,
+    entry and postings, the caller's record, in ONE prepared statement and one round trip.
+
+    Returns None when the statement declined (the guard had no row, the payer had too few coins, or
+    a credit account does not exist yet): nothing was written and the caller finds out why. Raises
+    DuplicateEntry when (kind, ref) was recorded before: the statement was undone (inside a
+    transaction, that transaction can no longer be used: run it in a savepoint to go on).
+    `params` are the guard's and the record's parameters.
+    """
+    at = at or timezone.now()
+    sql = spend_sql(statement)
+    try:
+        with prepared_cursor() as cursor:  # planned once per connection: planning cost as much as running
+            cursor.execute(sql, {**params, KIND_PARAM: kind, REF_PARAM: ref, AT_PARAM: at})
+            row = cursor.fetchone()
+    except IntegrityError as exc:
+        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != JournalEntry.REF_CONSTRAINT:
+            raise
+        raise DuplicateEntry(details={"kind": kind, "ref": ref}) from exc
+    if row is None:
+        return None
+    entry_id, balance, total, posted = row[:RESULT_COLUMNS]
+    if posted < 2:  # pragma: no cover - a wrong statement
+        raise RuntimeError(f"spend {kind}:{ref} wrote {posted} postings")
+    _count_on_commit(kind, total)
+    return Spend(entry_id=entry_id, created_at=at, balance=balance, coins=total, returned=tuple(row[RESULT_COLUMNS:]))
 
 
 @functools.cache
-def _spend_sql(platform: tuple[bool, ...]) -> str:
-    """The one statement of `coins_spend`; `platform` says which credits go to platform accounts."""
-    account, entry, posting = Account._meta.db_table, JournalEntry._meta.db_table, Posting._meta.db_table
-    # One indexed lookup per credit: (owner, kind) and the platform's (kind) are unique.
-    credit_rows = " UNION ALL ".join(
-        f"SELECT id, %(amount{i})s::bigint AS amount FROM {account} "  # noqa: S608
-        + ("WHERE owner_id IS NULL" if is_platform else f"WHERE owner_id = %(owner{i})s")
-        + f" AND kind = %(kind{i})s"
-        for i, is_platform in enumerate(platform)
+def _plain_statement(credits: tuple[tuple[AccountKind, bool], ...]) -> SpendStatement:
+    """`coins_spend` as a guarded spend whose guard is its parameters: (kind, to the platform) per credit."""
+    columns = "".join(
+        f", %(owner{i})s::bigint AS owner{i}, %(amount{i})s::bigint AS amount{i}" for i in range(len(credits))
     )
-    return f"""
-WITH credit AS ({credit_rows}),
-debit AS (
-    UPDATE {account} SET balance = balance - %(total)s
-    WHERE owner_id = %(payer)s AND kind = 'user_coins' AND balance >= %(total)s
-      AND (SELECT count(*) FROM credit) = %(n_credits)s
-    RETURNING id, balance
-),
-entry AS (
-    INSERT INTO {entry} (kind, ref, memo, created_by_id, created_at)
-    SELECT %(kind)s, %(ref)s, %(memo)s, %(created_by)s::bigint, %(at)s FROM debit
-    ON CONFLICT (kind, ref) DO NOTHING
-    RETURNING id
-),
-posted AS (
-    INSERT INTO {posting} (entry_id, account_id, amount, applied)
-    SELECT entry.id, debit.id, -%(total)s, true FROM entry CROSS JOIN debit
-    UNION ALL
-    SELECT entry.id, credit.id, credit.amount, false FROM entry CROSS JOIN credit
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM credit), (SELECT balance FROM debit), (SELECT id FROM entry), (SELECT count(*) FROM posted)
-"""  # noqa: S608
+    return SpendStatement(
+        guard="spend AS (SELECT %(payer)s::bigint AS payer_id, %(total)s::bigint AS total, %(memo)s::text AS memo, "
+        f"%(created_by)s::bigint AS created_by{columns})",
+        credits=tuple(
+            Credit(kind=kind, amount=f"spend.amount{i}", owner=None if to_platform else f"spend.owner{i}")
+            for i, (kind, to_platform) in enumerate(credits)
+        ),
+    )
 
 
 def coins_spend(
@@ -200,26 +218,25 @@ def coins_spend(
     created_by_id: int | None = None,
 ) -> Spend:
     """Spend a user's coins: debit their spendable coins, credit each (owner_id or None, account kind,
-    coins) as one balanced entry. The hot path of gifts: on PostgreSQL it is ONE statement.
+    coins) as one balanced entry. On PostgreSQL it is ONE statement (`coins_spend_guarded`).
 
     The payer's debit is checked and applied under the payer's row lock; the credits are appended
     unapplied (never locking a popular host's row) and folded in by `ledger_rollup`. Credits go to
     earnings or platform accounts only. Raises InsufficientCoins (nothing written) or DuplicateEntry
-    when (kind, ref) exists. It opens no savepoint (two round trips saved): after DuplicateEntry the
-    surrounding transaction is marked for rollback and cannot go on, which is what a request wants.
+    when (kind, ref) exists. It opens no savepoint: after DuplicateEntry a surrounding transaction
+    cannot go on, which is what a request wants.
     """
     merged: dict[tuple[int | None, str], int] = defaultdict(int)
     for owner_id, account_kind, amount in credits:
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise UnbalancedEntry("Credits are positive integers.")
-        if account_kind == Account.Kind.USER_COINS or (owner_id is None) == (account_kind in Account.USER_KINDS):
+        if account_kind == AccountKind.USER_COINS or (owner_id is None) == (account_kind in Account.USER_KINDS):
             raise UnbalancedEntry(f"coins_spend cannot credit {account_kind} of {owner_id}.")
         merged[(owner_id, account_kind)] += amount
     total = sum(merged.values())
     if not merged:
         raise UnbalancedEntry("A spend needs at least one credit.")
     memo = memo[:300]
-    at = timezone.now()
 
     if connection.vendor != "postgresql":  # the embedded default: the general path does the same
         with transaction.atomic():
@@ -233,47 +250,37 @@ def coins_spend(
                 postings.append((account, amount))
             created_by = User(pk=created_by_id) if created_by_id else None
             entry = ledger_post(kind=kind, ref=ref, postings=postings, memo=memo, created_by=created_by)
-            return Spend(entry_id=entry.pk, created_at=entry.created_at, balance=coins_balance(user_id=payer_id))
+            balance = coins_balance(user_id=payer_id)
+            return Spend(entry_id=entry.pk, created_at=entry.created_at, balance=balance, coins=total)
 
-    params: dict[str, object] = {
-        "payer": payer_id,
-        "total": total,
-        "n_credits": len(merged),
-        "kind": kind,
-        "ref": ref,
-        "memo": memo,
-        "created_by": created_by_id,
-        "at": at,
-    }
-    owners: list[tuple[int | None, str]] = list(merged)
-    for i, (owner_id, account_kind) in enumerate(owners):
-        params[f"owner{i}"], params[f"kind{i}"], params[f"amount{i}"] = owner_id, account_kind, merged[owners[i]]
-    sql = _spend_sql(tuple(owner_id is None for owner_id, _ in owners))
-    with transaction.atomic(savepoint=False):
-        for _attempt in range(2):
-            with prepared_cursor() as cursor:  # planned once per connection
-                cursor.execute(sql, params)
-                found, balance, entry_id, posted = cursor.fetchone()
-            if found == len(owners):
-                break
-            # Nothing was written: a credit account does not exist yet (a host's first gift). Create
-            # them (race-safe) and run the statement once more.
-            for owner_id, account_kind in owners:
-                if owner_id is None:
-                    platform_account(kind=account_kind)
-                else:
-                    account_for_user(user_id=owner_id, kind=account_kind)
-        else:  # pragma: no cover - the accounts exist after the first pass
-            raise RuntimeError("coins_spend could not find its credit accounts")
-        if balance is not None and entry_id is None:
-            raise DuplicateEntry(details={"kind": kind, "ref": ref})  # the debit ran: the caller rolls back
-        if balance is not None and posted != len(owners) + 1:  # pragma: no cover - a wrong statement
-            raise RuntimeError(f"coins_spend wrote {posted} postings for {len(owners) + 1}")
-        if balance is not None:
-            _count_on_commit(kind, total)
-    if balance is None:  # nothing was written: the surrounding transaction may go on
+    owners = list(merged)
+    statement = _plain_statement(tuple((AccountKind(k), owner_id is None) for owner_id, k in owners))
+    params: dict[str, Any] = {"payer": payer_id, "total": total, "memo": memo, "created_by": created_by_id}
+    for i, key in enumerate(owners):
+        params[f"owner{i}"], params[f"amount{i}"] = key[0], merged[key]
+    spend = coins_spend_guarded(statement=statement, kind=kind, ref=ref, params=params)
+    if spend is None:
+        # Nothing was written. A credit account may not exist yet (a host's first gift): create them
+        # (race-safe) and try once more; declining again means too few coins.
+        for owner_id, account_kind in owners:
+            if owner_id is None:
+                platform_account(kind=account_kind)
+            else:
+                account_for_user(user_id=owner_id, kind=account_kind)
+        spend = coins_spend_guarded(statement=statement, kind=kind, ref=ref, params=params)
+    if spend is None:
         raise InsufficientCoins(details={"balance": coins_balance(user_id=payer_id), "needed": total})
-    return Spend(entry_id=entry_id, created_at=at, balance=balance)
+    return spend
+
+
+def coins_account_lock(*, user_id: int) -> None:
+    """Lock the user's spendable-coins account row until the transaction ends (created on first use).
+
+    The per-user lock of OG purchases and game rounds: one user's purchases or rounds run one at a
+    time. It is the row every debit of the user's coins locks, so it adds no second lock order.
+    """
+    account = account_for_user(user_id=user_id)
+    Account.objects.select_for_update().get(pk=account.pk)
 
 
 def _rollup_locked(account: Account) -> int:

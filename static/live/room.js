@@ -1,4 +1,4 @@
-// HaloBuzz web room: chat, likes, viewer count, gifts and moderation notices over the stream's
+// HaloBuzz web room: chat, likes, viewer count, gifts, PK battles and moderation notices over the stream's
 // WebSocket (protocol: apps/live/PROTOCOL.md). The access token lives in memory only.
 (function () {
   "use strict";
@@ -65,6 +65,15 @@
     addLine("gift-list", "gift", sender, ` sent ${gift} ×${count}${coins}`);
   }
 
+  function pkEnded(p) {
+    if (p.status === "cancelled") return notice("PK battle cancelled");
+    const here = p.sides.find((side) => String(side.stream_id) === streamId) || p.sides[0];
+    const there = p.sides.find((side) => side !== here);
+    const score = `${here.coins} – ${there.coins} coins`;
+    if (!p.winner_id) return notice(`PK battle over: a draw, ${score}`);
+    notice(`PK battle over: ${p.winner_id === here.user_id ? "this host" : "the other host"} wins, ${score}`);
+  }
+
   function setConnection(text) {
     $("connection").textContent = text;
     $("connection").dataset.state = text;
@@ -100,6 +109,8 @@
     },
     "linkcast.started": (p) => notice(`LinkCast: ${p.hosts.map((h) => who(h.user)).join(" + ")} are live together`),
     "linkcast.ended": () => notice("LinkCast ended"),
+    "pk.started": (p) => notice(`PK battle: ${p.duration_seconds} s, the host with more gift coins wins`),
+    "pk.ended": pkEnded,
     error: (p) => notice(`${p.message}`),
   };
 

@@ -5,6 +5,7 @@ import random
 from datetime import date, timedelta
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
@@ -13,6 +14,7 @@ from apps.accounts import services
 from apps.accounts.models import Block, Follow, User
 from tests.accounts.factories import UserFactory
 from tests.core.errors import assert_error, assert_nothing_written, db_snapshot
+from tests.media import fetch, stored_names
 
 ME = "/api/v1/me/"
 
@@ -32,9 +34,8 @@ def png(size: tuple[int, int] = (64, 64), *, noise: bool = False) -> bytes:
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
+def media(isolated_media):
+    return default_storage
 
 
 # --- Me ---------------------------------------------------------------------------------------
@@ -173,8 +174,9 @@ def test_avatar_upload_stores_an_image_and_null_clears_it(user, auth_client, med
     response = client.patch(ME, {"avatar": SimpleUploadedFile("me.png", png(), "image/png")}, format="multipart")
     assert response.status_code == 200, response.json()
     user.refresh_from_db()
-    assert user.avatar.name.startswith("avatars/") and (media / user.avatar.name).exists()
+    assert user.avatar.name.startswith("avatars/") and media.exists(user.avatar.name)
     assert response.json()["avatar"].endswith(user.avatar.name)
+    assert fetch(response.json()["avatar"]) == (200, png())  # public media: anyone can fetch it
 
     cleared = client.patch(ME, {"avatar": None}, format="json")
     assert cleared.status_code == 200, cleared.json()
@@ -199,7 +201,7 @@ def test_avatar_upload_refuses_what_is_not_a_small_image(user, auth_client, medi
     response = client.patch(ME, {"avatar": file}, format="multipart")
     assert "avatar" in assert_error(response, 400, "invalid")["details"]
     assert_nothing_written(before)
-    assert not any(media.rglob("*.png"))
+    assert stored_names(media) == []
 
 
 # --- Public profiles and follows --------------------------------------------------------------

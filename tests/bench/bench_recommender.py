@@ -37,7 +37,9 @@ os.environ.update(
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "LOG_LEVEL": "WARNING",
         "THROTTLE_USER": "1000000/min",
+        "MEDIA_STORAGE": "filesystem",  # the model files on this run's own disk folder
         "MEDIA_ROOT": MEDIA,
+        "PRIVATE_MEDIA_ROOT": MEDIA,
         "DJANGO_SETTINGS_MODULE": "halobuzz.settings",
     }
 )
@@ -90,10 +92,10 @@ def main() -> None:
     from apps.accounts.models import User
     from apps.accounts.services import tokens_issue
     from apps.gifts import recommender
-    from apps.gifts.demo import seed as seed_catalogue
+    from apps.gifts.demo import catalogue_seed as seed_catalogue
+    from apps.gifts.gift_history import FAN_PREFIX, HOST_PREFIX, gift_history_generate
     from apps.live.selectors import stream_get
     from apps.live.services import stream_go_live, stream_stats_update
-    from apps.reels.gift_history import FAN_PREFIX, HOST_PREFIX, gift_history_generate
 
     try:
         call_command("migrate", verbosity=0)

@@ -138,7 +138,7 @@ def test_general_and_moderation_workers_split_the_queues():
     resources = moderation["resources"]
     assert resources["requests"]["cpu"] == "2"
     assert "memory" in resources["limits"] and "cpu" not in resources["limits"]
-    assert {m["mountPath"] for m in moderation["volumeMounts"]} >= {"/tmp", "/app/media"}  # models: in the image
+    assert "/tmp" in {m["mountPath"] for m in moderation["volumeMounts"]}  # models: in the image; media: in buckets
     assert moderation["securityContext"]["readOnlyRootFilesystem"] is True
     # its own labels: the general worker's PDB and HPA do not count its pods
     labels = deployments["halobuzz-moderation-worker"]["spec"]["template"]["metadata"]["labels"]
@@ -147,6 +147,18 @@ def test_general_and_moderation_workers_split_the_queues():
         "halobuzz-moderation-worker"
     )
     assert "halobuzz-moderation-worker" in by_kind("PodDisruptionBudget")
+
+
+def test_media_lives_in_buckets_not_on_volumes():
+    # no pod mounts a media volume and no claim exists for one: every pod reaches the same buckets
+    assert "halobuzz-media" not in by_kind("PersistentVolumeClaim")
+    for workload in [*by_kind("Deployment").values(), *by_kind("CronJob").values(), *by_kind("Job").values()]:
+        for container in containers(workload):
+            assert "/app/media" not in {m["mountPath"] for m in container.get("volumeMounts", [])}
+    config = by_kind("ConfigMap")["halobuzz-config"]["data"]
+    assert config["MEDIA_STORAGE"] == "s3" and config["MEDIA_PUBLIC_BUCKET"] != config["MEDIA_PRIVATE_BUCKET"]
+    secret = by_kind("Secret")["halobuzz-secrets"]["stringData"]
+    assert {"MEDIA_S3_ACCESS_KEY_ID", "MEDIA_S3_SECRET_ACCESS_KEY"} <= set(secret)
 
 
 def test_ingress_sends_ws_to_daphne_and_the_rest_to_gunicorn():

@@ -28,9 +28,8 @@ def sender(db):
 
 
 @pytest.fixture
-def recommender_storage(settings, tmp_path):
-    """Recommender models are stored under a per-test MEDIA_ROOT, and no process copy survives between tests."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+def recommender_storage(isolated_media):
+    """Recommender models are stored apart for each test, and no process copy survives between tests."""
     recommender.local_caches_clear()
     yield
     recommender.local_caches_clear()

@@ -53,10 +53,10 @@ def test_admin_edit_clears_the_cached_catalogue(admin_client, api_client):
 
 
 def test_seed_demo_gifts_is_idempotent():
-    from apps.gifts.demo import seed
+    from apps.gifts.demo import catalogue_seed
 
-    seed(out=lambda _: None)
-    seed(out=lambda _: None)
+    catalogue_seed(out=lambda _: None)
+    catalogue_seed(out=lambda _: None)
     assert Gift.objects.count() == len(DEMO_GIFTS) >= 20
     assert Gift.objects.filter(og_only=True).exists()
     assert {"Rose", "Momo", "Dhaka Topi", "One-horned Rhino", "Everest"} <= set(

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
+from apps.core.storage import private_storage
 from apps.gifts import recommender
-from apps.gifts.demo import seed as seed_gift_catalogue
+from apps.gifts.demo import catalogue_seed as seed_gift_catalogue
 from apps.gifts.models import Gift, GiftSend
 from apps.gifts.services import gift_send
 from apps.live.services import stream_go_live
@@ -145,7 +145,7 @@ def test_each_training_stores_a_new_version_and_serving_follows_the_newest(histo
     first = recommender.recommender_train()
     second = recommender.recommender_train()
     assert second.version > first.version
-    stored = default_storage.listdir(recommender.MODEL_DIR)[1]
+    stored = private_storage().listdir(recommender.MODEL_DIR)[1]
     assert {f"{first.version}.json", f"{second.version}.json"} <= set(stored)
     assert recommender.model_active().version == second.version
     # and a fresh process (empty caches) finds the newest one in storage
@@ -159,9 +159,9 @@ def test_each_training_stores_a_new_version_and_serving_follows_the_newest(histo
 
 
 def test_old_versions_are_pruned(history, monkeypatch):
-    monkeypatch.setattr(recommender, "KEEP_VERSIONS", 2)
+    monkeypatch.setattr(recommender.storage, "KEEP_VERSIONS", 2)
     versions = [recommender.recommender_train().version for _ in range(4)]
-    stored = sorted(f.removesuffix(".json") for f in default_storage.listdir(recommender.MODEL_DIR)[1])
+    stored = sorted(f.removesuffix(".json") for f in private_storage().listdir(recommender.MODEL_DIR)[1])
     assert stored == versions[-2:]
 
 

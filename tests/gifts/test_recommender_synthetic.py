@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from apps.accounts.models import User
-from apps.gifts import recommender
-from apps.gifts.demo import seed as seed_gift_catalogue
+from apps.gifts import demo, recommender
+from apps.gifts.demo import catalogue_seed as seed_gift_catalogue
 from apps.gifts.models import GiftSend
 from apps.live.models import Stream
 from apps.wallet.selectors import ledger_audit
@@ -54,13 +54,11 @@ def test_synthetic_history_is_sound_and_the_model_beats_popularity():
 
 
 def test_the_demo_seeds_history_and_a_model_once():
-    from apps.reels import demo
-
     seed_gift_catalogue(out=lambda _: None)
     UserFactory(username="admin", is_superuser=True, is_staff=True)
     lines: list[str] = []
-    demo.seed(out=lines.append)
-    demo.seed(out=lines.append)
+    demo.recommender_seed(out=lines.append)
+    demo.recommender_seed(out=lines.append)
     assert GiftSend.objects.count() == demo.DEMO_HISTORY["sends"]
     assert recommender.model_active() is not None
     assert sum("trained" in line for line in lines) == 1

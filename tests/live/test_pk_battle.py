@@ -24,7 +24,7 @@ def room_events(monkeypatch):
     def record(*, stream_id, event_type, payload):
         events.append((stream_id, event_type, payload))
 
-    monkeypatch.setattr("apps.live.services.room_event_publish", record)
+    monkeypatch.setattr("apps.live.events.room_event_publish", record)
     return events
 
 

@@ -1,11 +1,11 @@
 import pytest
+from django.core.files.storage import default_storage
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Every reels test stores media under its own temporary MEDIA_ROOT."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
+def media(isolated_media):
+    """Every reels test stores its media apart (a bucket prefix or a folder of its own)."""
+    return default_storage
 
 
 @pytest.fixture

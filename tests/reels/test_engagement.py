@@ -192,12 +192,11 @@ def test_likes_and_comments_rerank_the_reel_at_the_next_flush(user, django_captu
 
 @pytest.mark.django_db
 def test_the_author_deletes_a_reel_and_it_disappears(
-    auth_client, user, other_user, media_root, django_capture_on_commit_callbacks
+    auth_client, user, other_user, media, django_capture_on_commit_callbacks
 ):
     # given a reel with its stored file
     reel = ReelFactory(author=user)
-    stored = media_root / reel.video.name
-    assert stored.exists()
+    assert media.exists(reel.video.name)
 
     # when someone else tries to delete it, then it is not found for them
     assert_error(auth_client(other_user).delete(f"/api/v1/reels/{reel.pk}/"), 404, "reel_not_found")
@@ -208,7 +207,7 @@ def test_the_author_deletes_a_reel_and_it_disappears(
 
     # then it is gone from every view, its file is removed, and the row remains for reports
     assert response.status_code == 204
-    assert not stored.exists()
+    assert not media.exists(reel.video.name)
     reel.refresh_from_db()
     assert reel.status == Reel.Status.DELETED and reel.deleted_at is not None
     assert_error(auth_client(other_user).get(f"/api/v1/reels/{reel.pk}/"), 404)

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.reels.models import Reel
 from tests.core.errors import assert_error
+from tests.media import stored_names
 from tests.reels.videos import corrupt_truncated
 
 pytestmark = pytest.mark.django_db
@@ -19,11 +20,7 @@ def _upload(client, path: Path, *, name: str | None = None, content_type: str = 
     return client.post(URL, data, format="multipart")
 
 
-def _stored_files(media_root: Path) -> list[Path]:
-    return [p for p in media_root.rglob("*") if p.is_file()] if media_root.exists() else []
-
-
-def test_a_valid_clip_is_stored_and_starts_processing(auth_client, user, clip, media_root):
+def test_a_valid_clip_is_stored_and_starts_processing(auth_client, user, clip, media):
     # given a three-second MP4
     path = clip(3.0)
 
@@ -41,10 +38,10 @@ def test_a_valid_clip_is_stored_and_starts_processing(auth_client, user, clip, m
     assert reel.author == user and reel.content_type == "video/mp4" and reel.size_bytes == path.stat().st_size
     assert reel.video.name.startswith("reels/videos/") and reel.video.name.endswith(".mp4")
     assert path.name not in reel.video.name  # the client's file name is not used
-    assert _stored_files(media_root) == [media_root / reel.video.name]
+    assert stored_names(media) == [reel.video.name]
 
 
-def test_a_file_that_is_not_a_video_is_refused_whatever_it_claims(auth_client, user, tmp_path, media_root):
+def test_a_file_that_is_not_a_video_is_refused_whatever_it_claims(auth_client, user, tmp_path, media):
     # given a PNG named and typed as an MP4
     fake = tmp_path / "holiday.mp4"
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 4000)
@@ -55,10 +52,10 @@ def test_a_file_that_is_not_a_video_is_refused_whatever_it_claims(auth_client, u
     # then it is refused as the wrong type and nothing is stored
     assert_error(response, 415, "video_type_not_allowed")
     assert not Reel.objects.exists()
-    assert _stored_files(media_root) == []
+    assert stored_names(media) == []
 
 
-def test_an_oversize_upload_is_refused_before_it_is_stored(auth_client, user, clip, settings, media_root):
+def test_an_oversize_upload_is_refused_before_it_is_stored(auth_client, user, clip, settings, media):
     # given a limit below the clip's size
     path = clip(3.0)
     settings.REELS_MAX_UPLOAD_BYTES = path.stat().st_size - 100
@@ -70,15 +67,15 @@ def test_an_oversize_upload_is_refused_before_it_is_stored(auth_client, user, cl
     body = assert_error(response, 413, "video_too_large")
     assert body["details"]["max_bytes"] == settings.REELS_MAX_UPLOAD_BYTES
     assert not Reel.objects.exists()
-    assert _stored_files(media_root) == []
+    assert stored_names(media) == []
 
 
 def test_the_size_cap_stops_reading_a_body_that_hides_its_length():
     # given the upload handler with a small cap, fed chunk by chunk (no usable Content-Length)
+    from apps.core.uploads import MaxSizeUploadHandler
     from apps.reels.exceptions import VideoTooLarge
-    from apps.reels.uploads import MaxSizeUploadHandler
 
-    handler = MaxSizeUploadHandler(max_bytes=1000)
+    handler = MaxSizeUploadHandler(max_bytes=1000, too_large=VideoTooLarge)
     handler.handle_raw_input(None, {}, 0, b"x")
 
     # when chunks arrive past the cap, then reading stops at the chunk that crosses it
@@ -87,7 +84,7 @@ def test_the_size_cap_stops_reading_a_body_that_hides_its_length():
         handler.receive_data_chunk(b"a" * 600, 600)
 
 
-def test_a_clip_longer_than_the_limit_is_refused(auth_client, user, clip, settings, media_root):
+def test_a_clip_longer_than_the_limit_is_refused(auth_client, user, clip, settings, media):
     # given a 5 s limit and an 8 s clip
     settings.REELS_MAX_DURATION_SECONDS = 5.0
     path = clip(8.0, fps=5)
@@ -99,7 +96,7 @@ def test_a_clip_longer_than_the_limit_is_refused(auth_client, user, clip, settin
     body = assert_error(response, 400, "video_duration_out_of_range")
     assert body["details"]["duration_seconds"] == pytest.approx(8.0, abs=0.3)
     assert body["details"]["max_seconds"] == 5.0
-    assert not Reel.objects.exists() and _stored_files(media_root) == []
+    assert not Reel.objects.exists() and stored_names(media) == []
 
 
 def test_a_clip_shorter_than_the_minimum_is_refused(auth_client, user, clip, settings):
@@ -110,7 +107,7 @@ def test_a_clip_shorter_than_the_minimum_is_refused(auth_client, user, clip, set
 
 
 @pytest.mark.parametrize("kind", ["truncated", "noise_after_header"])
-def test_a_corrupt_file_is_refused(auth_client, user, clip, tmp_path, media_root, kind):
+def test_a_corrupt_file_is_refused(auth_client, user, clip, tmp_path, media, kind):
     # given an MP4 cut in half, or an MP4 header followed by noise
     good = clip(3.0)
     if kind == "truncated":
@@ -125,7 +122,7 @@ def test_a_corrupt_file_is_refused(auth_client, user, clip, tmp_path, media_root
     # then it is refused as unreadable and nothing is stored
     assert_error(response, 400, "video_unreadable")
     assert not Reel.objects.exists()
-    assert _stored_files(media_root) == []
+    assert stored_names(media) == []
 
 
 def test_upload_needs_a_file_and_refuses_unknown_fields(auth_client, user, clip):

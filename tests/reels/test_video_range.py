@@ -1,6 +1,7 @@
 """The video endpoint honours HTTP Range (206, Content-Range, 416) on the stored file."""
 
 import pytest
+import requests
 
 from apps.accounts.models import Block
 from tests.core.errors import assert_error
@@ -8,6 +9,12 @@ from tests.reels.factories import FAKE_VIDEO_BYTES, ReelFactory
 
 pytestmark = pytest.mark.django_db
 SIZE = len(FAKE_VIDEO_BYTES)
+
+
+@pytest.fixture(autouse=True)
+def _served_by_the_app(settings):
+    """These tests are about the app serving the bytes itself (REELS_VIDEO_REDIRECT off)."""
+    settings.REELS_VIDEO_REDIRECT = False
 
 
 def _get(client, reel, **headers):
@@ -72,7 +79,11 @@ def test_players_asking_for_video_types_are_not_refused(auth_client, user):
     assert response.status_code == 206 and _body(response) == FAKE_VIDEO_BYTES[:1]
 
 
-def test_the_video_is_hidden_from_blocked_users_and_strangers_to_unpublished_reels(auth_client, user, other_user):
+@pytest.mark.parametrize("redirect", [False, True])
+def test_the_video_is_hidden_from_blocked_users_and_strangers_to_unpublished_reels(
+    auth_client, user, other_user, settings, redirect
+):
+    settings.REELS_VIDEO_REDIRECT = redirect
     reel = ReelFactory(author=other_user)
     Block.objects.create(blocker=other_user, blocked=user)
     assert_error(_get(auth_client(user), reel), 404, "reel_not_found")
@@ -80,8 +91,13 @@ def test_the_video_is_hidden_from_blocked_users_and_strangers_to_unpublished_ree
 
 
 def test_redirect_mode_hands_the_player_to_the_storage_url(auth_client, user, settings):
+    # given redirects on (the default with media in a bucket)
     settings.REELS_VIDEO_REDIRECT = True
     reel = ReelFactory()
+    # when a viewer asks for the video, then the player is sent to the file's public URL
     response = _get(auth_client(user), reel)
     assert response.status_code == 302
     assert response["Location"] == reel.video.url
+    if settings.MEDIA_STORAGE == "s3":  # and the bucket serves byte ranges itself
+        ranged = requests.get(response["Location"], headers={"Range": "bytes=100-199"}, timeout=10)
+        assert ranged.status_code == 206 and ranged.content == FAKE_VIDEO_BYTES[100:200]

@@ -10,8 +10,8 @@ Hosts have Zipf-like popularity, which sets their rooms' viewer counts.
 Everything goes through the real services: coins are granted with `coins_grant` (so the ledger
 stays sound and `wallet_audit` passes), hosts go live with `stream_go_live`, viewer counts are set
 with `stream_stats_update` and every gift is sent with `gift_send`. Only the timestamps are
-synthetic: after each session its stream and sends are moved back to their simulated time, which
-no service offers (history cannot be written in the past).
+synthetic: after each session its stream (`stream_backdate`, which exists for this) and its sends
+are moved back to their simulated time.
 """
 
 import math
@@ -30,8 +30,7 @@ from apps.accounts.models import User
 from apps.gifts.models import GiftSend
 from apps.gifts.selectors import GiftInfo, gift_catalogue
 from apps.gifts.services import gift_send, leaderboard_rebuild
-from apps.live.models import Stream
-from apps.live.services import stream_end, stream_go_live, stream_stats_update
+from apps.live.services import stream_backdate, stream_end, stream_go_live, stream_stats_update
 from apps.wallet.services import coins_grant
 
 HOST_PREFIX = "synth_host_"
@@ -201,9 +200,7 @@ def gift_history_generate(
             stream_end(stream_id=stream.pk, reason="synthetic session over")
             # Move the session to its simulated time (see the module docstring).
             end = session.start + timedelta(minutes=session.minutes)
-            Stream.objects.filter(pk=stream.pk).update(
-                created_at=session.start, started_at=session.start, ended_at=end, last_heartbeat_at=end
-            )
+            stream_backdate(stream_id=stream.pk, started_at=session.start, ended_at=end)
             for send_id, at in ids:
                 GiftSend.objects.filter(pk=send_id).update(created_at=at)
         sent += len(session.sends)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.models import User
-from apps.reels.gift_history import gift_history_exists, gift_history_generate
+from apps.gifts.gift_history import gift_history_exists, gift_history_generate
 
 
 class Command(BaseCommand):

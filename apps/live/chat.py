@@ -1,0 +1,138 @@
+"""Chat in a stream room: who may send a message now, and the checks other apps add to every message.
+
+A room socket keeps its user's chat rights in a `ChatRules` (read once on connect, kept current by
+the room's `chat.mode`, `chat.muted` and `chat.unmuted` events) and asks it before each message.
+The content checks are registered by other apps (moderation adds its word filter from its
+AppConfig.ready()): live sits below moderation and never imports it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from apps.accounts.selectors import is_following
+from apps.live.exceptions import ChatRateLimited, ChatRefused
+from apps.live.models import Stream
+from apps.live.room_state import room_state
+from apps.live.selectors import stream_get
+from apps.og.selectors import user_has_active_og
+
+# Room events that change the chat rules a socket enforces for its user.
+RULE_EVENTS = frozenset({"chat.mode", "chat.muted", "chat.unmuted"})
+
+
+class ChatVerdict(Protocol):
+    """What a chat check says of one message (moderation's ChatCheck is one)."""
+
+    @property
+    def text(self) -> str: ...  # the message to broadcast (a checker may mask words)
+    @property
+    def allowed(self) -> bool: ...  # False: drop the message
+    @property
+    def reason(self) -> str: ...
+    @property
+    def muted_until(self) -> datetime | None: ...
+
+
+ChatChecker = Callable[..., ChatVerdict]  # checker(user_id=, stream_id=, text=) -> ChatVerdict
+
+_checkers: list[ChatChecker] = []
+
+
+def chat_checker_register(checker: ChatChecker) -> None:
+    """Add a check that every room message passes, after those registered before (once per checker)."""
+    if checker not in _checkers:
+        _checkers.append(checker)
+
+
+def chat_text_check(*, user_id: int, stream_id: int, text: str) -> str:
+    """Run the registered checks in order: the text to broadcast, or ChatRefused (nothing is sent)."""
+    for checker in _checkers:
+        verdict = checker(user_id=user_id, stream_id=stream_id, text=text)
+        if not verdict.allowed:
+            raise ChatRefused(
+                "Your message was not sent.",
+                details={"reason": verdict.reason, "muted_until": iso_or_none(verdict.muted_until)},
+            )
+        text = verdict.text
+    return text
+
+
+def iso_or_none(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass
+class ChatRules:
+    """One socket's view of its user's right to chat in the room."""
+
+    stream_id: int
+    user_id: int
+    is_host: bool
+    chat_mode: str
+    slow_mode_seconds: int
+    follows_host: bool
+    is_og: bool | None  # None: not asked yet (only OG-only chat needs it)
+    muted: bool
+    muted_until: datetime | None
+
+    def note(self, event: dict[str, Any]) -> None:
+        """Take in a room event that changes the rules (see RULE_EVENTS); ignore any other."""
+        event_type = event.get("type")
+        payload = event.get("payload") or {}
+        if event_type == "chat.mode":
+            self.chat_mode = payload.get("mode", self.chat_mode)
+            self.slow_mode_seconds = payload.get("slow_mode_seconds", self.slow_mode_seconds)
+        elif event_type == "chat.muted" and payload.get("user_id") == self.user_id:
+            self.muted = True
+            self.muted_until = datetime.fromisoformat(payload["until"]) if payload.get("until") else None
+        elif event_type == "chat.unmuted" and payload.get("user_id") == self.user_id:
+            self.muted, self.muted_until = False, None
+
+    async def message_accept(self, text: str) -> str:
+        """Every rule a message passes before it is broadcast: the host's mute, followers-only and
+        OG-only chat, slow mode, the rate limit, then the registered checks. Returns the text to
+        send; raises ChatRefused or ChatRateLimited."""
+        state = room_state()
+        if not self.is_host:
+            await self._viewer_may_chat()
+            if self.slow_mode_seconds:
+                wait = await state.slow_mode_pass(self.stream_id, self.user_id, self.slow_mode_seconds)
+                if wait:
+                    raise ChatRateLimited(
+                        "Slow mode is on.",
+                        details={"retry_after": round(wait, 1), "slow_mode_seconds": self.slow_mode_seconds},
+                    )
+        hits = await state.hits(f"chat:{self.stream_id}:{self.user_id}", settings.LIVE_CHAT_RATE_SECONDS)
+        if hits > settings.LIVE_CHAT_RATE_COUNT:
+            raise ChatRateLimited(details={"retry_after": settings.LIVE_CHAT_RATE_SECONDS})
+        if not _checkers:
+            return text
+        checked: str = await database_sync_to_async(chat_text_check)(
+            user_id=self.user_id, stream_id=self.stream_id, text=text
+        )
+        return checked
+
+    async def _viewer_may_chat(self) -> None:
+        if self.muted and (self.muted_until is None or self.muted_until > timezone.now()):
+            raise ChatRefused(
+                "The host muted you in this room.", details={"muted_until": iso_or_none(self.muted_until)}
+            )
+        if self.chat_mode == Stream.ChatMode.FOLLOWERS and not self.follows_host:
+            # Following may have happened after joining: look once more before refusing.
+            host_id = (await database_sync_to_async(stream_get)(stream_id=self.stream_id)).host_id
+            self.follows_host = await database_sync_to_async(is_following)(
+                follower_id=self.user_id, followee_id=host_id
+            )
+            if not self.follows_host:
+                raise ChatRefused("Only followers of the host can chat right now.", details={"chat_mode": "followers"})
+        if self.chat_mode == Stream.ChatMode.OG:
+            if not self.is_og:
+                self.is_og = await database_sync_to_async(user_has_active_og)(user_id=self.user_id)
+            if not self.is_og:
+                raise ChatRefused("Only OG members can chat right now.", details={"chat_mode": "og"})
