@@ -10,6 +10,7 @@ lists every variable.
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -150,7 +151,7 @@ if EMBEDDED:
     }
     # The rooms live in daphne's memory; the worker and beat relay their group messages to it
     # (halobuzz/embedded_layer.py).
-    CHANNEL_LAYERS = {
+    CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "halobuzz.embedded_layer.EmbeddedChannelLayer",
             "CONFIG": {

@@ -62,7 +62,7 @@ class AgeEstimator:
         scale = 1.0
         if max(image.size) > MAX_SIDE:
             scale = MAX_SIDE / max(image.size)
-            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
+            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
         rgb = np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
         with self._run_lock:  # dlib's detector object is not documented as thread-safe
             rects = list(self._detector(rgb, 0))
