@@ -85,7 +85,10 @@ def _error_shape_of(request: HttpRequest, response: HttpResponse) -> dict[str, A
         return error_body("method_not_allowed", f'Method "{request.method}" not allowed.')
     if status in _STATUS_ERRORS:
         return error_body(*_STATUS_ERRORS[status])
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:  # a status HTTP does not name
+        phrase = "Error"
     return error_body(phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}.")
 
 

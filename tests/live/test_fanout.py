@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.live.events import room_event_publish
+from apps.live.events import layer_messages_flush, room_event_publish
 from tests.live.test_rooms import join, live  # noqa: F401  (the `live` fixture)
 from tests.live.wsclient import in_thread, run_scenario
 
@@ -24,8 +24,13 @@ def test_events_reach_viewers_on_both_processes_in_order_and_a_kick_stops_one(da
         # when a viewer on the second process chats, then a server-side event and the host's chat follow
         await b.send("chat.send", {"text": "from b"})
         await b.next("chat.message")
-        warning = {"stream_id": stream.pk, "user_id": host.pk, "message": "1"}
-        await in_thread(room_event_publish, stream_id=stream.pk, event_type="moderation.warning", payload=warning)
+
+        def warn() -> None:
+            warning = {"stream_id": stream.pk, "user_id": host.pk, "message": "1"}
+            room_event_publish(stream_id=stream.pk, event_type="moderation.warning", payload=warning)
+            layer_messages_flush()  # on the layer before the host chats (the sender thread may lag under load)
+
+        await in_thread(warn)
         await h.send("chat.send", {"text": "from host"})
 
         # then every socket on both processes gets the three in the same order
