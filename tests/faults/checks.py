@@ -25,6 +25,7 @@ class Row:
     duplicated: int = 0  # present more than once, or coins a balance holds on top
     refused_present: int = 0  # refused, yet its effect is in the database
     recovery: float = 0.0  # seconds until every disturbed operation had its answer (and the rooms were back)
+    unclear: Counter = field(default_factory=Counter)  # answers that were not definite: a 5xx status, or None
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -62,9 +63,11 @@ def verdict(fault: str, book: Book, before: dict, after: dict, issued_gift_refs:
     _topups(row, book.of("topup"), after)
     _balances(row, ops, before, after)
     _boards(row, after)
-    unclear = Counter(str(status) for op in ops for status in op.unclear)
-    if unclear:
-        row.notes.append("answers without a definite outcome: " + ", ".join(f"{k}: {v}" for k, v in unclear.items()))
+    row.unclear = Counter(str(status) for op in ops for status in op.unclear)
+    if row.unclear:
+        row.notes.append(
+            "answers without a definite outcome: " + ", ".join(f"{k}: {v}" for k, v in row.unclear.items())
+        )
     refusals = Counter(f"{op.kind} {op.code}" for op in ops if op.outcome == "refused")
     if refusals:
         row.notes.append("refusals: " + ", ".join(f"{k} x{v}" for k, v in sorted(refusals.items())))

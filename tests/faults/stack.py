@@ -20,6 +20,7 @@ from pathlib import Path
 import psycopg
 import redis
 import requests
+from kombu import Connection
 
 from tests.live.servers import Daphne, free_port
 
@@ -324,6 +325,22 @@ class Stack:
         """Start a new worker after `self.worker.kill()`."""
         self.worker.log.close()
         self.worker = self._start_worker()
+
+    def broker_unacked_restore(self) -> int:
+        """Put back every message a worker fetched and never acknowledged, as the Redis transport does
+        once the visibility timeout has passed (an hour by default; forced here). Returns how many."""
+        held = self.redis.client().zcard("unacked_index")
+        with Connection(self.redis.url, transport_options={"visibility_timeout": 0}) as connection:
+            connection.default_channel.qos.restore_visible(num=1000)
+        return held
+
+    def broker_idle(self) -> bool:
+        """Nothing queued and nothing held by a worker."""
+        client = self.redis.client()
+        return client.llen("celery") == 0 and client.zcard("unacked_index") == 0
+
+    def worker_log(self) -> str:
+        return (self.logs / "celery-worker.log").read_text(errors="replace")
 
     def worker_children(self) -> list[int]:
         return children(self.worker.pid)

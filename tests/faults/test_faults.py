@@ -119,16 +119,17 @@ def test_a_gunicorn_worker_killed_mid_sends(fault_run):
 
 
 def terminate_backends(stack: Stack, clients: Clients, viewers: Viewers) -> dict:
-    """pg_terminate_backend every busy session, five times a second apart."""
+    """pg_terminate_backend every session that is running a statement or sits in a transaction,
+    twenty times, a quarter of a second apart."""
     terminated = 0
-    for _ in range(5):
+    for _ in range(20):
         terminated += stack.pg.terminate_busy_backends()
-        time.sleep(1)
+        time.sleep(0.25)
     return {"notes": [f"{terminated} busy sessions terminated"]}
 
 
 def test_postgres_sessions_terminated_mid_transaction(fault_run):
-    _assert_sound(fault_run("pg_terminate_backend x5", terminate_backends))
+    _assert_sound(fault_run("pg_terminate_backend x20", terminate_backends))
 
 
 def restart_postgres(stack: Stack, clients: Clients, viewers: Viewers) -> dict:
@@ -150,29 +151,44 @@ def stop_redis(stack: Stack, clients: Clients, viewers: Viewers) -> dict:
 
 
 def test_redis_stopped_for_ten_seconds(fault_run):
-    _assert_sound(fault_run("Redis down 10 s", stop_redis))
+    row = fault_run("Redis down 10 s", stop_redis)
+    _assert_sound(row)
+    # refused cleanly while it was down: 503s in the one shape (or no answer), never a server error
+    assert set(row.unclear) <= {"503", "None"}, row.unclear
+
+
+def _in_verification(clients: Clients) -> list[Op]:
+    """Paid top-ups whose verification has been waiting 1 to 2 s on the gateway's status answer
+    (the sandbox gives it 3 s late in these runs)."""
+    now = time.monotonic()
+    return [
+        op
+        for op in clients.book.of("topup")
+        if op.outcome == "unknown" and op.result.get("paid") and 1.0 <= now - op.result["paid_at"] <= 2.0
+    ]
 
 
 def _killed_mid_verification(kill):
-    """Wait until a paid top-up waits for its verification (the sandbox answers its status queries
-    3 s late), kill, and measure until that payer sees the payment completed."""
+    """Kill while a paid top-up is being verified, then measure until its payer sees it completed."""
 
     def inject(stack: Stack, clients: Clients, viewers: Viewers) -> dict:
-        wait_until(clients.verifying.is_set, timeout=60, what="a payment being verified")
-        paid = [op for op in clients.book.of("topup") if op.result.get("paid") and op.outcome == "unknown"]
-        time.sleep(1)
+        paid = wait_until(lambda: _in_verification(clients), timeout=60, interval=0.05, what="a verification")
         killed_at = time.monotonic()
-        kill(stack)
-        wait_until(lambda: all(op.outcome != "unknown" for op in paid), timeout=GIVE_UP_SECONDS, what="the payment")
-        settled = max((op.resolved_at or killed_at for op in paid), default=killed_at)
-        return {"recovery": settled - killed_at, "notes": [f"{len(paid)} payment(s) in verification when killed"]}
+        notes = kill(stack)
+        settled = _within(GIVE_UP_SECONDS, lambda: all(op.outcome != "unknown" for op in paid))
+        recovery = max(op.resolved_at or killed_at for op in paid) - killed_at if settled else GIVE_UP_SECONDS
+        lost = stack.worker_log().count("WorkerLostError")
+        notes.append(f"{len(paid)} payment(s) in verification when killed; {lost} WorkerLostError in the worker log")
+        return {"recovery": recovery, "notes": notes}
 
     return inject
 
 
-def kill_worker_pool(stack: Stack) -> None:
+def kill_worker_pool(stack: Stack) -> list[str]:
+    """SIGKILL the worker's pool processes (the OOM killer's pick); the worker forks new ones."""
     for pid in stack.worker_children():
         os.kill(pid, signal.SIGKILL)
+    return []
 
 
 def test_celery_pool_killed_mid_payment_verification(fault_run):
@@ -185,9 +201,17 @@ def test_celery_pool_killed_mid_payment_verification(fault_run):
     _assert_sound(row)
 
 
-def kill_whole_worker(stack: Stack) -> None:
+def kill_whole_worker(stack: Stack) -> list[str]:
+    """SIGKILL the whole worker (a lost node) and start another. The message it held stays in the
+    broker's unacknowledged set for the visibility timeout (an hour); the reconciliation, which beat
+    runs every PAYMENT_RECONCILE_SECONDS (5 minutes), settles the payment first: run it now, as beat
+    would. Then let the visibility timeout pass (forced): the message comes back and must change nothing."""
     stack.worker.kill()
     stack.worker_restart()
+    reconciled = stack.manage("reconcile_payments").stdout.strip().splitlines()
+    restored = stack.broker_unacked_restore()
+    wait_until(stack.broker_idle, timeout=60, what="the worker to take the restored messages")
+    return [f"reconciliation: {' / '.join(reconciled)}", f"{restored} message(s) back after the visibility timeout"]
 
 
 def test_celery_worker_killed_mid_payment_verification(fault_run):
