@@ -53,6 +53,8 @@ def verdict(fault: str, book: Book, before: dict, after: dict, issued_gift_refs:
     row.retried = sum(op.retries > 0 for op in ops)
     row.unresolved = sum(op.outcome == "unknown" for op in ops)
     row.problems += [f"wallet audit: {problem}" for problem in after["audit"]]
+    if not after["wallet_audit"].startswith("wallet audit passed"):
+        row.problems.append(f"manage.py wallet_audit: {after['wallet_audit']}")
     row.problems += [f"{n} journal entries for {ref}" for ref, n in after["entries_per_ref"].items()]
     row.problems += book.notes
     _gifts(row, book, after, issued_gift_refs)

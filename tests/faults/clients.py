@@ -143,7 +143,7 @@ class Clients:
 
     def start(self) -> None:
         w = self.world
-        targets = [(self.gifter, s, 0.05) for s in w["senders"]] + [(self.gifter, s, 0.5) for s in w["poor_senders"]]
+        targets = [(self.gifter, s, 0.1) for s in w["senders"]] + [(self.gifter, s, 0.5) for s in w["poor_senders"]]
         targets += [(self.og_buyer, u, 0.3) for u in w["og_buyers"]]
         targets += [(self.gamer, u, 0.2) for u in w["gamers"]]
         targets += [(self.host_cashouts, h, 0.7) for h in w["hosts"]]

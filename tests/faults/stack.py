@@ -339,9 +339,6 @@ class Stack:
         client = self.redis.client()
         return client.llen("celery") == 0 and client.zcard("unacked_index") == 0
 
-    def worker_log(self) -> str:
-        return (self.logs / "celery-worker.log").read_text(errors="replace")
-
     def worker_children(self) -> list[int]:
         return children(self.worker.pid)
 

@@ -177,8 +177,7 @@ def _killed_mid_verification(kill):
         notes = kill(stack)
         settled = _within(GIVE_UP_SECONDS, lambda: all(op.outcome != "unknown" for op in paid))
         recovery = max(op.resolved_at or killed_at for op in paid) - killed_at if settled else GIVE_UP_SECONDS
-        lost = stack.worker_log().count("WorkerLostError")
-        notes.append(f"{len(paid)} payment(s) in verification when killed; {lost} WorkerLostError in the worker log")
+        notes.insert(0, f"{len(paid)} payment(s) in verification when killed")
         return {"recovery": recovery, "notes": notes}
 
     return inject

@@ -6,6 +6,7 @@
 Run by tests/faults/stack.py with the stack's environment; JSON in on stdin, one JSON line out.
 """
 
+import io
 import json
 import os
 import sys
@@ -65,21 +66,26 @@ def seed(_: dict) -> dict:
 def facts(_: dict) -> dict:
     """Everything the checks compare with what the clients saw, read after the jobs beat runs
     (the ledger rollup) and before and after the leaderboard rebuild."""
+    from django.core.management import CommandError, call_command
     from django.db.models import Count, Sum
 
     from apps.games.models import GameRound
     from apps.gifts import leaderboards
     from apps.gifts.leaderboards import Board, Period
     from apps.gifts.models import GiftSend
-    from apps.gifts.services import leaderboard_rebuild
     from apps.og.models import OgPurchase
     from apps.payments.models import Payment
     from apps.wallet.models import Account, CashoutRequest, JournalEntry, Posting
     from apps.wallet.selectors import ledger_audit
     from apps.wallet.services import ledger_rollup
 
-    ledger_rollup()
-    result: dict = {"audit": ledger_audit()}
+    ledger_rollup()  # what beat runs every LEDGER_ROLLUP_SECONDS
+    report = io.StringIO()
+    try:
+        call_command("wallet_audit", stdout=report, stderr=report)
+    except CommandError as exc:
+        report.write(str(exc))
+    result: dict = {"audit": ledger_audit(), "wallet_audit": report.getvalue().strip()}
 
     result["gift_sends"] = [
         {"id": s["pk"], "ref": s["entry__ref"], "sender": s["sender_id"], "coins": s["coins"]}
@@ -131,7 +137,7 @@ def facts(_: dict) -> dict:
         return {name: {str(k): v for k, v in rows.items()} for name, rows in found.items()}
 
     result["boards_before_rebuild"] = boards()
-    leaderboard_rebuild()
+    call_command("gifts_leaderboard_rebuild", stdout=io.StringIO())
     result["boards_after_rebuild"] = boards()
     return result
 
