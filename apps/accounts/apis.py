@@ -1,5 +1,8 @@
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -7,8 +10,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.accounts import selectors, services
+from apps.accounts.authentication import request_user
 from apps.core.pagination import FeedCursorPagination
 from apps.core.parsers import JSONParser
 from apps.core.serializers import StrictInputSerializer
@@ -49,7 +54,10 @@ class PublicProfileSerializer(serializers.Serializer):
     country = serializers.CharField()
     followers_count = serializers.IntegerField()
     following_count = serializers.IntegerField()
-    is_following = serializers.BooleanField()
+    is_following = serializers.SerializerMethodField()
+
+    def get_is_following(self, obj: object) -> bool:
+        return bool(self.context["is_following"])
 
 
 class UserBriefSerializer(serializers.Serializer):
@@ -138,8 +146,8 @@ class LogoutApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        access = request.auth if request.auth is not None and hasattr(request.auth, "payload") else None
-        services.user_logout(user=request.user, refresh=data.validated_data["refresh"], access=access)
+        access = request.auth if isinstance(request.auth, AccessToken) else None
+        services.user_logout(user=request_user(request), refresh=data.validated_data["refresh"], access=access)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -168,7 +176,7 @@ class MeApi(APIView):
     def patch(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        user = services.user_update_profile(user=request.user, data=dict(data.validated_data))
+        user = services.user_update_profile(user=request_user(request), data=dict(data.validated_data))
         return Response(MeSerializer(user, context={"request": request}).data)
 
 
@@ -184,40 +192,45 @@ class PasswordChangeApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.user_change_password(user=request.user, **data.validated_data)
+        services.user_change_password(user=request_user(request), **data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UserProfileApi(APIView):
     @extend_schema(responses={200: PublicProfileSerializer}, operation_id="user_profile")
     def get(self, request: Request, username: str) -> Response:
-        target = selectors.user_get_visible(username=username, viewer=request.user)
+        viewer = request_user(request)
+        target = selectors.user_get_visible(username=username, viewer=viewer)
         profile = selectors.user_with_counts(user_id=target.pk)
-        profile.is_following = selectors.is_following(follower_id=request.user.pk, followee_id=target.pk)
-        return Response(PublicProfileSerializer(profile, context={"request": request}).data)
+        following = selectors.is_following(follower_id=viewer.pk, followee_id=target.pk)
+        return Response(PublicProfileSerializer(profile, context={"request": request, "is_following": following}).data)
 
 
 class FollowApi(APIView):
     @extend_schema(request=None, responses={204: None}, operation_id="user_follow")
     def post(self, request: Request, username: str) -> Response:
-        services.follow_create(follower=request.user, followee=selectors.user_get_by_username(username=username))
+        services.follow_create(
+            follower=request_user(request), followee=selectors.user_get_by_username(username=username)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={204: None}, operation_id="user_unfollow")
     def delete(self, request: Request, username: str) -> Response:
-        services.follow_delete(follower=request.user, followee=selectors.user_get_by_username(username=username))
+        services.follow_delete(
+            follower=request_user(request), followee=selectors.user_get_by_username(username=username)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class BlockApi(APIView):
     @extend_schema(request=None, responses={204: None}, operation_id="user_block")
     def post(self, request: Request, username: str) -> Response:
-        services.block_create(blocker=request.user, blocked=selectors.user_get_by_username(username=username))
+        services.block_create(blocker=request_user(request), blocked=selectors.user_get_by_username(username=username))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={204: None}, operation_id="user_unblock")
     def delete(self, request: Request, username: str) -> Response:
-        services.block_delete(blocker=request.user, blocked=selectors.user_get_by_username(username=username))
+        services.block_delete(blocker=request_user(request), blocked=selectors.user_get_by_username(username=username))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -227,9 +240,9 @@ class _LinkListApi(APIView):
     pagination_class = FeedCursorPagination
     side: str
 
-    def page(self, request: Request, qs) -> Response:
+    def page(self, request: Request, qs: QuerySet[Any]) -> Response:
         paginator = self.pagination_class()
-        rows = paginator.paginate_queryset(qs, request, view=self)
+        rows = paginator.paginate_queryset(qs, request, view=self) or []
         users = [getattr(row, self.side) for row in rows]
         return paginator.get_paginated_response(
             UserBriefSerializer(users, many=True, context={"request": request}).data
@@ -242,7 +255,8 @@ class FollowerListApi(_LinkListApi):
     @extend_schema(responses={200: UserBriefSerializer(many=True)}, operation_id="user_followers")
     def get(self, request: Request, username: str) -> Response:
         return self.page(
-            request, selectors.follower_list(user=selectors.user_get_visible(username=username, viewer=request.user))
+            request,
+            selectors.follower_list(user=selectors.user_get_visible(username=username, viewer=request_user(request))),
         )
 
 
@@ -252,7 +266,8 @@ class FollowingListApi(_LinkListApi):
     @extend_schema(responses={200: UserBriefSerializer(many=True)}, operation_id="user_following")
     def get(self, request: Request, username: str) -> Response:
         return self.page(
-            request, selectors.following_list(user=selectors.user_get_visible(username=username, viewer=request.user))
+            request,
+            selectors.following_list(user=selectors.user_get_visible(username=username, viewer=request_user(request))),
         )
 
 
@@ -261,4 +276,4 @@ class BlockListApi(_LinkListApi):
 
     @extend_schema(responses={200: UserBriefSerializer(many=True)}, operation_id="me_blocked")
     def get(self, request: Request) -> Response:
-        return self.page(request, selectors.block_list(user=request.user))
+        return self.page(request, selectors.block_list(user=request_user(request)))

@@ -1,4 +1,8 @@
+from typing import Any
+
+from django.http import HttpRequest
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -10,10 +14,19 @@ from apps.accounts.models import User
 from apps.accounts.services import access_token_revoked
 
 
+def request_user(request: HttpRequest) -> User:
+    """The signed-in user of a request that passed IsAuthenticated with JwtAuthentication (the
+    stateless one gives a TokenUser instead), typed as the User the services take."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
+
+
 class JwtAuthentication(JWTAuthentication):
     """simplejwt's bearer auth plus what it lacks: revoked access tokens and banned users are refused."""
 
-    def authenticate(self, request: Request) -> tuple[User, Token] | None:
+    def authenticate(self, request: Request) -> tuple[Any, Token] | None:
         result = super().authenticate(request)
         if result is None:
             return None
@@ -23,9 +36,10 @@ class JwtAuthentication(JWTAuthentication):
         self.check_user(user)
         return user, token
 
-    def check_user(self, user: User) -> None:
-        if user.is_banned:
-            raise AccountBanned(details={"banned_until": user.banned_until.isoformat(), "reason": user.ban_reason})
+    def check_user(self, user: Any) -> None:
+        """A banned account is refused (its tokens were revoked at the ban; this covers the rest)."""
+        if isinstance(user, User) and user.is_banned:
+            raise AccountBanned.of(user)
 
 
 class JwtStatelessAuthentication(JwtAuthentication):
@@ -33,22 +47,22 @@ class JwtStatelessAuthentication(JwtAuthentication):
     token). Only for hot endpoints whose service checks the account itself, in the statement that
     does the work (gift sends), so a banned or deactivated account is still refused there."""
 
-    def get_user(self, validated_token: Token) -> TokenUser:
+    def get_user(self, validated_token: Token) -> Any:
         return TokenUser(validated_token)
 
-    def check_user(self, user: TokenUser) -> None:
+    def check_user(self, user: Any) -> None:
         pass
 
 
 class JwtAuthenticationScheme(SimpleJWTScheme):
     """Documents JwtAuthentication as the bearer scheme in the OpenAPI schema."""
 
-    target_class = JwtAuthentication
+    target_class = JwtAuthentication  # type: ignore[assignment]  # drf-spectacular takes the class too
     name = "jwtAuth"
 
 
 class JwtStatelessAuthenticationScheme(SimpleJWTScheme):
     """The same bearer token (the schema needs one name per authentication class)."""
 
-    target_class = JwtStatelessAuthentication
+    target_class = JwtStatelessAuthentication  # type: ignore[assignment]
     name = "jwtAuthHot"

@@ -32,7 +32,7 @@ def token_from_scope(scope: dict) -> tuple[str | None, str | None]:
 @database_sync_to_async
 def user_for_token(raw: str) -> User | AnonymousUser:
     try:
-        token = AccessToken(raw)
+        token = AccessToken(raw)  # type: ignore[arg-type]  # simplejwt decodes the string
     except TokenError:
         return AnonymousUser()
     if access_token_revoked(jti=token["jti"]):

@@ -1,4 +1,9 @@
+from typing import TYPE_CHECKING
+
 from apps.core.exceptions import DomainError
+
+if TYPE_CHECKING:  # the models import nothing from here, but keep exceptions importable on their own
+    from apps.accounts.models import User
 
 
 class AccountInactive(DomainError):
@@ -11,6 +16,12 @@ class AccountBanned(DomainError):
     code = "account_banned"
     status = 403
     message = "This account is banned."
+
+    @classmethod
+    def of(cls, user: "User") -> "AccountBanned":
+        """The error for a banned user, saying until when and why."""
+        until = user.banned_until.isoformat() if user.banned_until else None
+        return cls(details={"banned_until": until, "reason": user.ban_reason})
 
 
 class CannotFollowSelf(DomainError):

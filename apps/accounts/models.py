@@ -31,7 +31,7 @@ class User(AbstractUser):
         REJECTED = "rejected", "Rejected by a moderator"
 
     # username, password, first/last name, is_staff, is_active, date_joined come from AbstractUser.
-    email = models.EmailField(blank=True, null=True, unique=True)
+    email = models.EmailField(blank=True, null=True, unique=True)  # type: ignore[assignment]  # nullable here
     phone = models.CharField(max_length=20, blank=True, null=True, unique=True, help_text="E.164, e.g. +97798XXXXXXXX")
     display_name = models.CharField(max_length=50, blank=True)
     avatar = models.ImageField(upload_to="avatars/%Y/%m/", blank=True)

@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -104,7 +105,7 @@ def blocked_between_sql(user_id: str, other_id: str) -> str:
     )
 
 
-def following_ids(*, user: User) -> QuerySet:
+def following_ids(*, user: User) -> QuerySet[Follow, Any]:
     return Follow.objects.filter(follower=user).values("followee_id")
 
 

@@ -1,6 +1,6 @@
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -60,7 +60,9 @@ def _check_age(date_of_birth: date) -> None:
         )
 
 
-def _taken_errors(*, user_id: int | None, username: str | None, email: str | None, phone: str | None) -> dict:
+def _taken_errors(
+    *, user_id: int | None, username: str | None, email: str | None, phone: str | None
+) -> dict[str, list[str]]:
     """Which of the unique identifiers another account already holds (after an IntegrityError)."""
     others = User.objects.exclude(pk=user_id) if user_id else User.objects.all()
     taken = {}
@@ -113,7 +115,7 @@ def tokens_issue(*, user: User) -> dict[str, str]:
 
 def _refuse_if_banned(user: User) -> None:
     if user.is_banned:
-        raise AccountBanned(details={"banned_until": user.banned_until.isoformat(), "reason": user.ban_reason})
+        raise AccountBanned.of(user)
 
 
 def user_login(*, identifier: str, password: str) -> tuple[User, dict[str, str]]:
@@ -138,18 +140,21 @@ def tokens_refresh(*, refresh: str) -> dict[str, str]:
     Two refreshes racing with one token: the unique blacklist row lets exactly one of them win.
     """
     try:
-        payload = token_backend.decode(refresh, verify=True)  # signature and expiry, not yet the blacklist
+        # signature and expiry, not yet the blacklist (simplejwt's annotations ask for a Token; it decodes strings)
+        payload = token_backend.decode(refresh, verify=True)  # type: ignore[arg-type]
     except TokenBackendError:
         raise TokenInvalid() from None
-    user = User.objects.filter(pk=payload.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
+    user_id = payload.get(jwt_settings.USER_ID_CLAIM)
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
     if user is None:
         raise TokenInvalid()
     _refuse_if_banned(user)
     try:
-        old = RefreshToken(refresh)  # the token type and the blacklist
+        old = RefreshToken(refresh)  # type: ignore[arg-type]  # the token type and the blacklist
     except TokenError:
         raise TokenInvalid() from None
-    _, blacklisted_now = old.blacklist()
+    # get_or_create's (row, created) pair, although simplejwt annotates it as the row
+    _, blacklisted_now = cast(tuple[Any, bool], old.blacklist())
     if not blacklisted_now:  # a concurrent refresh with the same token won
         raise TokenInvalid()
     return tokens_issue(user=user)
@@ -164,7 +169,7 @@ def _revoke_access(access: AccessToken) -> None:
 def user_logout(*, user: User, refresh: str, access: AccessToken | None) -> None:
     """Revoke the session: its refresh token is blacklisted and the access token refused from now on."""
     try:
-        token = RefreshToken(refresh)
+        token = RefreshToken(refresh)  # type: ignore[arg-type]
     except TokenError:
         raise TokenInvalid() from None
     if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
@@ -281,6 +286,28 @@ def user_unban(*, user: User) -> User:
     user.save(update_fields=["banned_until", "ban_reason"])
     logger.info("user unbanned", extra={"user_id": user.pk})
     return user
+
+
+def user_lock(*, user_id: int) -> User:
+    """Lock the user's row until the transaction ends, for a decision about them (a moderator's ban
+    or unban) that must not interleave with another. FOR NO KEY UPDATE: rows that only reference the
+    user (a gift send's) are not held up. Lock order: after the caller's own rows and any Stream."""
+    return User.objects.select_for_update(no_key=True).get(pk=user_id)
+
+
+def user_age_verification_set(*, user_id: int, status: str, only_from: str | None = None) -> bool:
+    """Set the account's age verification state (User.AgeVerification); True when it changed.
+
+    With `only_from`, only an account in that state changes: one conditional UPDATE, so of two
+    concurrent checks exactly one wins and the other gets False.
+    """
+    rows = User.objects.filter(pk=user_id)
+    if only_from is not None:
+        rows = rows.filter(age_verification=only_from)
+    changed = rows.update(age_verification=User.AgeVerification(status)) == 1
+    if changed:
+        logger.info("age verification set", extra={"user_id": user_id, "age_verification": status})
+    return changed
 
 
 def user_require_adult(*, user: User) -> None:

@@ -6,6 +6,8 @@ request: revoked-token check, throttles, catalogue). redis.Redis is thread-safe,
 enough.
 """
 
+from typing import Any
+
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 
@@ -27,22 +29,14 @@ class ReusingRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
 
-    def counter_incr(self, key: str, timeout: int) -> tuple[int, int]:
-        """Add one to a counter that lives `timeout` seconds from its first increment, in one round
-        trip. Returns (count, seconds the counter has left).
-
-        INCR first, then EXPIRE NX: had the counter expired between a "create with TTL" and the
-        INCR, the INCR would make a counter that never expires (a user throttled for good)."""
+    def client_and_key(self, key: str) -> tuple[Any, str]:
+        """The redis-py client for `key` and the key as stored, for the few commands the cache API
+        lacks (apps.core.counters.fixed_window_incr)."""
         full_key = self.make_and_validate_key(key)
-        pipe = self._cache.get_client(full_key, write=True).pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, timeout, nx=True)
-        pipe.ttl(full_key)
-        count, _, ttl = pipe.execute()
-        return count, max(ttl, 0)
+        return self._cache.get_client(full_key, write=True), full_key  # type: ignore[attr-defined]
 
     def add_for_ms(self, key: str, milliseconds: int) -> bool:
         """Set the key for `milliseconds` unless it exists (SET NX PX): True for the first caller of
         each such span. Django's add() counts whole seconds."""
-        full_key = self.make_and_validate_key(key)
-        return bool(self._cache.get_client(full_key, write=True).set(full_key, 1, px=milliseconds, nx=True))
+        client, full_key = self.client_and_key(key)
+        return bool(client.set(full_key, 1, px=milliseconds, nx=True))

@@ -31,6 +31,11 @@ def prepared_cursor() -> Iterator[CursorWrapper]:
         return
     connection.ensure_connection()
     raw = _PreparingCursor(connection.connection)
-    wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    # Django's wrappers take any DB-API cursor (the stubs name only their own).
+    wrapped = (
+        connection.make_debug_cursor(raw)  # type: ignore[arg-type]
+        if connection.queries_logged
+        else connection.make_cursor(raw)  # type: ignore[arg-type]
+    )
     with wrapped as cursor:
         yield cursor

@@ -49,10 +49,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 
     set_rollback()
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
     # Whole seconds, rounded up: "0" would invite an immediate retry that is refused again.
-    retry_after = math.ceil(exc.wait) if getattr(exc, "wait", None) else None
+    wait = getattr(exc, "wait", None)
+    retry_after = math.ceil(wait) if wait else None
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
 
@@ -65,7 +67,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     else:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
-        body = error_body(code, str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.default_detail)
+        message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else str(exc.default_detail)
+        body = error_body(code, message)
     return Response(body, status=exc.status_code, headers=headers)
 
 

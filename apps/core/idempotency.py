@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
@@ -68,12 +69,15 @@ def idempotent(*, required: bool = True) -> Callable:
                 return view_method(self, request, *args, **kwargs)
             key = idempotency_key(request)
             fingerprint = request_fingerprint(request)
+            user_id = request.user.pk
+            if user_id is None:  # idempotent views are behind IsAuthenticated; this keeps the key per user
+                raise exceptions.NotAuthenticated()
             with transaction.atomic():
                 # Claim the key: a concurrent twin's insert waits here until we commit or roll back, then
                 # finds the key taken and replays what we stored.
-                claim_id = _claim(user_id=request.user.pk, key=key, fingerprint=fingerprint)
+                claim_id = _claim(user_id=user_id, key=key, fingerprint=fingerprint)
                 if claim_id is None:
-                    return _replay(IdempotencyKey.objects.get(user=request.user, key=key), fingerprint)
+                    return _replay(IdempotencyKey.objects.get(user_id=user_id, key=key), fingerprint)
                 response = view_method(self, request, *args, **kwargs)
                 if response.status_code >= 400:
                     transaction.set_rollback(True)  # errors are not remembered, and nothing is written

@@ -136,63 +136,19 @@ def http_observe(*, view: str, method: str, status: int, seconds: float) -> None
 
 @dataclass(frozen=True)
 class DbGauge:
-    """One number read from the database. `query` returns it; a missing app or table skips the gauge."""
+    """One number read from the database, registered by the app that owns it (apps.core.analytics.OpsReads).
+    `query` returns it; a query that fails (a table not migrated yet) skips the gauge."""
 
     name: str
     documentation: str
     query: Callable[[], float | int | None]
 
 
-def _model(label: str):
-    from django.apps import apps
+def db_gauges() -> list[DbGauge]:
+    """The gauges every installed app registers (`OPS_READS.gauges` in apps/<app>/metrics.py)."""
+    from apps.core.analytics import ops_reads
 
-    return apps.get_model(label)
-
-
-def _live_streams() -> int:
-    return _model("live.Stream").objects.filter(status="live").count()
-
-
-def _live_viewers() -> int | None:
-    from django.db.models import Sum
-
-    return _model("live.Stream").objects.filter(status="live").aggregate(n=Sum("current_viewers"))["n"] or 0
-
-
-def _moderation_queue() -> int:
-    """Items a moderator still has to look at (flagged frames and open reports, where those exist)."""
-    from apps.core import analytics
-
-    return analytics.moderation_queue_depth()
-
-
-def _moderation_oldest_seconds() -> float | None:
-    from apps.core import analytics
-
-    return analytics.moderation_queue_oldest_seconds()
-
-
-def _payments_stuck() -> int | None:
-    from apps.core import analytics
-
-    return analytics.payments_stuck_pending(older_than_seconds=settings.METRICS_PAYMENT_STUCK_SECONDS)
-
-
-DB_GAUGES: list[DbGauge] = [
-    DbGauge("halobuzz_live_streams", "Streams live now.", _live_streams),
-    DbGauge("halobuzz_live_viewers", "Viewers counted in live streams now.", _live_viewers),
-    DbGauge("halobuzz_moderation_queue_depth", "Flagged items waiting for a moderator.", _moderation_queue),
-    DbGauge(
-        "halobuzz_moderation_queue_oldest_seconds",
-        "Age of the oldest item waiting for a moderator (0 when the queue is empty).",
-        _moderation_oldest_seconds,
-    ),
-    DbGauge(
-        "halobuzz_payments_stuck_pending",
-        "Top-up payments still pending after METRICS_PAYMENT_STUCK_SECONDS.",
-        _payments_stuck,
-    ),
-]
+    return [gauge for reads in ops_reads() for gauge in reads.gauges]
 
 
 @dataclass
@@ -203,7 +159,7 @@ class _Snapshot:
 
 
 class DatabaseCollector:
-    """Reads DB_GAUGES at most every METRICS_DB_CACHE_SECONDS per process, each under a statement timeout.
+    """Reads the apps' gauges at most every METRICS_DB_CACHE_SECONDS per process, each under a statement timeout.
 
     A gauge whose app has no such model or table yet (or whose query fails) is left out of the
     scrape and counted in `halobuzz_metrics_db_gauge_errors`; the others still answer.
@@ -213,7 +169,7 @@ class DatabaseCollector:
     _snapshot = _Snapshot()
 
     def __init__(self, gauges: list[DbGauge] | None = None) -> None:
-        self.gauges = DB_GAUGES if gauges is None else gauges
+        self.gauges = db_gauges() if gauges is None else gauges
 
     @classmethod
     def reset(cls) -> None:

@@ -20,13 +20,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from apps.core import metrics
+from apps.core.counters import fixed_window_incr
 from apps.core.exception_handler import error_body
 from apps.core.observability import REQUEST_ID_HEADER, request_id_from_header, request_id_var
 
@@ -51,7 +51,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]  # read by views and error pages
         # Not reset here: Django logs 4xx/5xx ("django.request") after the middleware chain returns;
         # request_finished clears it.
         request_id_var.set(request_id)
@@ -184,16 +184,15 @@ class AdminLoginRateLimitMiddleware:
             self._guarded = (reverse("admin:login"), reverse("admin-2fa"))
         if request.path_info in self._guarded:
             address = request.META.get("REMOTE_ADDR", "unknown")
-            key = f"admin-login-rate:{request.path_info}:{address}:{int(time.time() // self.WINDOW_SECONDS)}"
-            added = cache.add(key, 1, timeout=self.WINDOW_SECONDS + 5)
-            count = 1 if added else cache.incr(key)
+            key = f"admin-login-rate:{request.path_info}:{address}"
+            count, seconds_left = fixed_window_incr(key, self.WINDOW_SECONDS)
             if count > settings.ADMIN_LOGIN_RATE:
                 logger.warning("admin login rate limited", extra={"path": request.path_info})
                 return HttpResponse(
                     "Too many sign-in attempts; wait a minute and try again.\n",
                     status=429,
                     content_type="text/plain",
-                    headers={"Retry-After": str(self.WINDOW_SECONDS)},
+                    headers={"Retry-After": str(seconds_left or self.WINDOW_SECONDS)},
                 )
         return self.get_response(request)
 

@@ -78,7 +78,7 @@ def celery_request_ids_connect() -> None:
 # --- Sentry ---------------------------------------------------------------------------------------
 
 
-def _sentry_before_send(event: dict, hint: dict) -> dict:
+def _sentry_before_send(event: Any, hint: Any) -> Any:
     request_id = request_id_var.get()
     if request_id:
         event.setdefault("tags", {})["request_id"] = request_id

@@ -1,5 +1,6 @@
 """Request parsers of the API."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import parsers
@@ -10,7 +11,7 @@ class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, except that a body nested too deeply for Python's decoder (`[[[[...`) is a
     400 parse error instead of a RecursionError and a 500."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:

@@ -1,4 +1,5 @@
-"""Per-app hooks that ops commands gather: `apps/<app>/demo.py` and `apps/<app>/roles.py`."""
+"""Per-app hooks that core gathers: `apps/<app>/demo.py` (seed_demo), `roles.py` (bootstrap_roles) and
+`metrics.py` (the analytics page and /metrics: apps.core.analytics.OpsReads)."""
 
 import importlib
 from collections.abc import Iterator

@@ -8,6 +8,7 @@
 """
 
 from collections import Counter
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
@@ -35,7 +36,7 @@ def _app_prefix(cls: type) -> str:
 
 
 class AutoSchema(SpectacularAutoSchema):
-    def get_serializer_name(self, serializer, direction: str) -> str:
+    def get_serializer_name(self, serializer: Any, direction: Literal["request", "response"]) -> str:
         cls = serializer.__class__
         qualname = cls.__qualname__
         if "<locals>" in qualname:

@@ -1,6 +1,7 @@
 """Readiness of the services the app depends on."""
 
 import logging
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -24,7 +25,7 @@ def _check_cache() -> None:
 
 
 def _check_channel_layer() -> None:
-    config = settings.CHANNEL_LAYERS["default"]
+    config: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
     for host in config.get("CONFIG", {}).get("hosts", []):
         address = host if isinstance(host, str) else host.get("address")
         client = redis.Redis.from_url(

@@ -47,7 +47,7 @@ def admin_two_factor_view(request: HttpRequest) -> HttpResponse:
         "required": settings.ADMIN_REQUIRE_2FA,
         "error": "",
     }
-    if user.is_verified():
+    if user.is_verified():  # type: ignore[attr-defined]  # added by django_otp's OTPMiddleware
         return redirect(context["next"])
     if not context["has_device"]:
         logger.warning("staff without a confirmed OTP device refused the admin", extra={"user_id": user.pk})

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.exceptions import DomainError
 from apps.live import services
 from apps.live.models import LinkCast, PkBattle, Stream, StreamKick, StreamMute
@@ -84,19 +85,10 @@ class LinkCastAdmin(admin.ModelAdmin):
 
 
 @admin.register(PkBattle)
-class PkBattleAdmin(admin.ModelAdmin):
+class PkBattleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: battles change only through the services (start, end task, LinkCast end)."""
 
     list_display = ("id", "linkcast", "status", "started_at", "ends_at", "host_coins", "guest_coins", "winner")
     list_filter = ("status",)
     list_select_related = ("linkcast", "winner")
     raw_id_fields = ("linkcast", "started_by", "winner")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -28,19 +28,8 @@ from apps.moderation.models import (
 EVIDENCE_FIELDS = {"frame": ("frame", "image"), "selfie": ("age_check", "selfie"), "id": ("age_check", "id_document")}
 
 
-class ViewOnlyMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(Case)
-class CaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "kind",
@@ -78,7 +67,7 @@ class CaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
         "decided_by",
         "decision",
     ]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
 
     def get_urls(self):
         return [
@@ -103,7 +92,7 @@ class CaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="Evidence")
     def thumbnail(self, obj: Case) -> str:
-        which = "frame" if obj.frame_id else ("selfie" if obj.age_check_id and obj.age_check.selfie else None)
+        which = "frame" if obj.frame_id else ("selfie" if obj.age_check and obj.age_check.selfie else None)
         if which is None:
             return "—"
         url = reverse("admin:moderation_case_evidence", args=[obj.pk, which])
@@ -118,14 +107,14 @@ class CaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="User", ordering="subject__username")
     def subject_link(self, obj: Case) -> str:
-        if obj.subject_id is None:
+        if obj.subject is None:
             return "—"
         url = reverse("admin:accounts_user_change", args=[obj.subject_id])
         return format_html('<a href="{}">{}</a>', url, obj.subject.username)
 
     @admin.display(description="Stream")
     def stream_link(self, obj: Case) -> str:
-        if obj.stream_id is None:
+        if obj.stream is None:
             return "—"
         url = reverse("admin:live_stream_change", args=[obj.stream_id])
         return format_html('<a href="{}">#{} ({})</a>', url, obj.stream_id, obj.stream.get_status_display())
@@ -164,7 +153,7 @@ class CaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
         days = request.POST.get("days") or None
         try:
             case = services.case_act(
-                actor=request.user,
+                actor=request.user,  # type: ignore[arg-type]  # staff only: the admin signs them in
                 case_id=case_id,
                 action=request.POST.get("action", ""),
                 reason=request.POST.get("reason", ""),
@@ -233,7 +222,7 @@ class CaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Frame)
-class FrameAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class FrameAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "stream", "host", "status", "score", "model_version", "uploaded_at", "scored_at"]
     list_filter = ["status"]
     search_fields = ["host__username", "stream__title"]
@@ -242,7 +231,7 @@ class FrameAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(AgeCheck)
-class AgeCheckAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class AgeCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "user", "outcome", "estimated_age", "has_id_document", "model_version", "created_at"]
     list_filter = ["outcome"]
     search_fields = ["user__username"]
@@ -255,7 +244,7 @@ class AgeCheckAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "case", "reporter", "reason", "details", "message_text", "created_at"]
     list_filter = ["reason"]
     search_fields = ["reporter__username", "details", "message_text"]
@@ -263,7 +252,7 @@ class ReportAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Enforcement)
-class EnforcementAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class EnforcementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "user", "kind", "rule", "model_score", "created_at", "ends_at", "revoked_at"]
     list_filter = ["kind", "rule"]
     search_fields = ["user__username", "explanation"]
@@ -271,7 +260,7 @@ class EnforcementAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Appeal)
-class AppealAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class AppealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "enforcement", "status", "created_at", "decided_by", "decided_at"]
     list_filter = ["status"]
     list_select_related = ["enforcement", "decided_by"]
@@ -287,7 +276,7 @@ class ModerationActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Who", ordering="actor__username")
     def actor_display(self, obj: ModerationAction) -> str:
-        return obj.actor.username if obj.actor_id else "system (model)"
+        return obj.actor.username if obj.actor else "system (model)"
 
 
 @admin.register(BannedWord)

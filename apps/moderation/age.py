@@ -1,12 +1,13 @@
 """Selfie age estimation: dlib HOG face detector, 5-point alignment and the Cydral age net (ONNX).
 
-The pipeline follows shared/models/age/README.txt exactly: detector without upsampling on the
-RGB image, 5-point landmarks, a 64x64 aligned chip with padding 0.2, input
-(RGB - mean) / 256 in NCHW, output 81 softmax buckets (bucket 0 = infant, weight 0.25).
-It triages ("clearly adult" vs "possibly a minor"); it is not proof of age.
+The files come from settings.AGE_MODEL_DIR (put there by `manage.py models_install`). The pipeline is
+the one the age net was made for: dlib's HOG detector without upsampling on the RGB image, 5-point
+landmarks, a 64x64 aligned chip with padding 0.2 (a plain crop of the detector's box gives unstable
+ages), input (RGB - mean) / 256 in NCHW, output 81 softmax buckets (bucket i = i years, bucket 0 =
+infant with weight 0.25); the estimate is the weighted sum. It triages ("clearly adult" vs "possibly
+a minor"); it is not proof of age.
 """
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from PIL import Image
+
+from apps.moderation.model_files import ModelUnavailable, sha256_of
 
 MEAN = np.array([122.781998, 117.000999, 104.297997], dtype=np.float32).reshape(1, 3, 1, 1)
 WEIGHTS = np.array([0.25, *range(1, 81)], dtype=np.float32)
@@ -37,15 +40,19 @@ class AgeEstimator:
 
         directory = Path(model_dir)
         onnx_path = directory / "age-v1.onnx"
+        landmarks_path = directory / "shape_predictor_5_face_landmarks.dat"
+        for path in (onnx_path, landmarks_path):
+            if not path.is_file():
+                raise ModelUnavailable("Age model file", path, "AGE_MODEL_DIR")
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
-        self._shape = dlib.shape_predictor(str(directory / "shape_predictor_5_face_landmarks.dat"))
+        self._shape = dlib.shape_predictor(str(landmarks_path))
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:12]
+        digest = sha256_of(onnx_path)[:12]
         self.version = f"dlib-hog-5pt/age-v1.onnx@{digest}/ort-{onnxruntime.__version__}"
         self._run_lock = threading.Lock()
 
@@ -55,7 +62,7 @@ class AgeEstimator:
         scale = 1.0
         if max(image.size) > MAX_SIDE:
             scale = MAX_SIDE / max(image.size)
-            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
+            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
         rgb = np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
         with self._run_lock:  # dlib's detector object is not documented as thread-safe
             rects = list(self._detector(rgb, 0))

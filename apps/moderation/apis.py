@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_user
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
 from apps.core.uploads import limit_upload_size
@@ -36,7 +37,7 @@ class FrameUploadApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         frame = services.frame_submit(
-            user=request.user, stream_id=data.validated_data["stream_id"], upload=data.validated_data["image"]
+            user=request_user(request), stream_id=data.validated_data["stream_id"], upload=data.validated_data["image"]
         )
         body = {
             "id": frame.pk,
@@ -77,7 +78,7 @@ class AgeVerificationApi(APIView):
         limit_upload_size(request._request, max_bytes=settings.MODERATION_SELFIE_MAX_BYTES, too_large=ImageTooLarge)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        check = services.age_verification_submit(user=request.user, upload=data.validated_data["selfie"])
+        check = services.age_verification_submit(user=request_user(request), upload=data.validated_data["selfie"])
         return Response(AgeCheckSerializer(check).data, status=status.HTTP_201_CREATED)
 
 
@@ -96,7 +97,7 @@ class AgeIdDocumentApi(APIView):
         limit_upload_size(request._request, max_bytes=settings.MODERATION_SELFIE_MAX_BYTES, too_large=ImageTooLarge)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        check = services.age_id_document_submit(user=request.user, upload=data.validated_data["document"])
+        check = services.age_id_document_submit(user=request_user(request), upload=data.validated_data["document"])
         return Response(AgeCheckSerializer(check).data)
 
 
@@ -138,7 +139,7 @@ class ReportCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        report, created = services.report_create(reporter=request.user, **data.validated_data)
+        report, created = services.report_create(reporter=request_user(request), **data.validated_data)
         return Response(
             self.OutputSerializer(report).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -190,7 +191,7 @@ class EnforcementListApi(APIView):
     @extend_schema(responses={200: EnforcementSerializer(many=True)}, operation_id="moderation_enforcement_list")
     def get(self, request: Request) -> Response:
         paginator = FeedCursorPagination()
-        page = paginator.paginate_queryset(selectors.enforcement_list(user=request.user), request, view=self)
+        page = paginator.paginate_queryset(selectors.enforcement_list(user=request_user(request)), request, view=self)
         return paginator.get_paginated_response(
             EnforcementSerializer(page, many=True, context={"request": request}).data
         )
@@ -207,9 +208,9 @@ class EnforcementAppealApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appeal = services.appeal_create(
-            user=request.user, enforcement_id=enforcement_id, text=data.validated_data["text"]
+            user=request_user(request), enforcement_id=enforcement_id, text=data.validated_data["text"]
         )
-        enforcement = selectors.enforcement_list(user=request.user).get(pk=appeal.enforcement_id)
+        enforcement = selectors.enforcement_list(user=request_user(request)).get(pk=appeal.enforcement_id)
         return Response(
             EnforcementSerializer(enforcement, context={"request": request}).data, status=status.HTTP_201_CREATED
         )

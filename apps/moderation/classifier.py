@@ -2,8 +2,8 @@
 
 One small interface: `nsfw_classifier().score(images) -> list[float]` (probability of NSFW per
 image, 0..1) and `.version` (recorded with every verdict). The weights come from
-settings.NSFW_WEIGHTS_PATH and are never downloaded. Workers call `warm()` when they start, so the
-first frame does not pay for loading and compiling.
+settings.NSFW_WEIGHTS_PATH (put there by `manage.py models_install`) and are never downloaded.
+Workers call `warm()` when they start, so the first frame does not pay for loading and compiling.
 
 With the JAX backend, `predict_on_batch` runs a jit-compiled function that is compiled once per
 input shape; batches are therefore padded to a few fixed sizes (BUCKETS), all compiled during
@@ -11,7 +11,6 @@ input shape; batches are therefore padded to a few fixed sizes (BUCKETS), all co
 so padding a batch of 5 to 16 (as buckets of 1, 4, 16 did) tripled its cost for nothing.
 """
 
-import hashlib
 import logging
 import os
 import threading
@@ -23,23 +22,13 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
+from apps.moderation.model_files import ModelUnavailable, sha256_of
+
 logger = logging.getLogger(__name__)
 
 BUCKETS = (1, 2, 4, 8, 16)
 _lock = threading.Lock()
 _instance: "NsfwClassifier | None" = None
-
-
-class ModelUnavailable(RuntimeError):
-    """The weights file is missing or unreadable (nothing is ever downloaded instead)."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _jax_configure() -> None:
@@ -58,7 +47,7 @@ class NsfwClassifier:
         path = Path(weights_path)
         if not path.is_file():
             # opennsfw2 would try to download the weights here: refuse instead.
-            raise ModelUnavailable(f"NSFW weights not found at {path} (set NSFW_WEIGHTS_PATH)")
+            raise ModelUnavailable("NSFW weights", path, "NSFW_WEIGHTS_PATH")
         # Keras reads its backend once, at first import.
         os.environ["KERAS_BACKEND"] = backend
         started = time.perf_counter()
@@ -74,7 +63,7 @@ class NsfwClassifier:
         self._model = opennsfw2.make_open_nsfw_model(weights_path=str(path))
         self.batch_size = max(1, min(batch_size, BUCKETS[-1]))
         self.backend = keras.backend.backend()
-        self.version = f"opennsfw2-0.19.0+w{_sha256(path)[:12]}+keras{keras.__version__}-{self.backend}"
+        self.version = f"opennsfw2-0.19.0+w{sha256_of(path)[:12]}+keras{keras.__version__}-{self.backend}"
         self._predict_lock = threading.Lock()
         logger.info("nsfw model loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from apps.accounts.models import User
-from apps.live.models import Stream
+from apps.live.stream_status import host_active_stream_ids
 from apps.moderation.models import Case, Report
 from apps.moderation.selectors import moderation_settings_get
 from apps.moderation.services import report_create
@@ -17,13 +17,13 @@ def seed(*, out: Callable[[str], None]) -> None:
         out("moderation: demo users missing; skipped")
         return
     moderation_settings_get()
-    stream = Stream.objects.filter(host=users["host"], status__in=Stream.ACTIVE_STATUSES).first()
-    if stream is not None:
+    stream_id = next(iter(host_active_stream_ids(host_id=users["host"].pk)), None)
+    if stream_id is not None:
         for name in ("viewer", "viewer2"):
             report_create(
                 reporter=users[name],
                 target_type=Case.TargetType.STREAM,
-                target_id=stream.pk,
+                target_id=stream_id,
                 reason=Report.Reason.NUDITY,
                 details="Inappropriate outfit on camera",
             )
@@ -32,7 +32,7 @@ def seed(*, out: Callable[[str], None]) -> None:
             target_type=Case.TargetType.CHAT_MESSAGE,
             target_id=1,
             reason=Report.Reason.HARASSMENT,
-            stream_id=stream.pk,
+            stream_id=stream_id,
             author_id=users["host2"].pk,
             message_text="timi ta ekdam bekar chau",
         )

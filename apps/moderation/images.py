@@ -34,7 +34,7 @@ def image_read_checked(upload: UploadedFile, *, max_bytes: int) -> tuple[bytes, 
             if width * height > max_pixels:
                 raise ImageTooLarge(details={"max_pixels": max_pixels, "width": width, "height": height})
             image.load()
-            image = ImageOps.exif_transpose(image)
+            image = ImageOps.exif_transpose(image)  # type: ignore[assignment]  # an Image, not an ImageFile
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageTooLarge(details={"max_pixels": max_pixels}) from None
     except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError):
@@ -43,3 +43,12 @@ def image_read_checked(upload: UploadedFile, *, max_bytes: int) -> tuple[bytes, 
     if min(image.size) < min_side:
         raise ImageTooSmall(details={"min_side": min_side, "width": image.width, "height": image.height})
     return data, image.convert("RGB")
+
+
+def image_format(data: bytes) -> str:
+    """JPEG, PNG or WEBP, from the magic bytes of an image image_read_checked accepted."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    return "WEBP"

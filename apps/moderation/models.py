@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from apps.core.storage import private_storage
+from apps.moderation.types import CaseTargetType, ReportReason
 
 
 class ModerationSettings(models.Model):
@@ -141,14 +142,7 @@ class Case(models.Model):
         REPORT = "report", "User report"
         APPEAL = "appeal", "Appeal"
 
-    class TargetType(models.TextChoices):
-        STREAM = "stream", "Stream"
-        USER = "user", "User"
-        REEL = "reel", "Reel"
-        CHAT_MESSAGE = "chat_message", "Chat message"
-        FRAME = "frame", "Frame"
-        AGE_CHECK = "age_check", "Age check"
-        ENFORCEMENT = "enforcement", "Enforcement"
+    TargetType = CaseTargetType
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -204,13 +198,7 @@ class Case(models.Model):
 
 
 class Report(models.Model):
-    class Reason(models.TextChoices):
-        NUDITY = "nudity", "Nudity or sexual content"
-        VIOLENCE = "violence", "Violence or threats"
-        HARASSMENT = "harassment", "Harassment or hate"
-        MINOR = "minor", "Looks under 18"
-        SPAM = "spam", "Spam or scam"
-        OTHER = "other", "Something else"
+    Reason = ReportReason
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="reports")
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -1,11 +1,14 @@
 from datetime import datetime, timedelta
 from statistics import median
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.moderation.models import BannedWord, Case, Enforcement, Frame, ModerationSettings, Report
 
 SETTINGS_CACHE_KEY = "moderation:settings:v1"
@@ -15,7 +18,7 @@ CACHE_SECONDS = 3600
 
 def moderation_settings_get() -> ModerationSettings:
     """The settings row (created with defaults on first use), cached until an admin saves it."""
-    cached = cache.get(SETTINGS_CACHE_KEY)
+    cached: ModerationSettings | None = cache.get(SETTINGS_CACHE_KEY)
     if cached is not None:
         return cached
     row, _ = ModerationSettings.objects.get_or_create(pk=1)
@@ -33,12 +36,12 @@ def banned_terms() -> tuple[str, ...]:
     return terms
 
 
-def user_is_moderator(user) -> bool:
+def user_is_moderator(user: "User | AnonymousUser | None") -> bool:
     """Superusers and holders of moderation.act_case (the Moderators group) may act on cases."""
     return bool(user is not None and user.is_active and (user.is_superuser or user.has_perm("moderation.act_case")))
 
 
-def enforcement_list(*, user) -> QuerySet[Enforcement]:
+def enforcement_list(*, user: User) -> QuerySet[Enforcement]:
     return Enforcement.objects.filter(user=user).select_related("frame", "appeal")
 
 
@@ -57,15 +60,26 @@ def queue_pending(*, kind: str | None = None) -> QuerySet[Case]:
     return qs.filter(kind=kind) if kind else qs
 
 
-def dashboard_figures(*, now: datetime | None = None) -> dict:
+def queue_open_count() -> int:
+    """Items a moderator still has to decide (flagged frames, age reviews, reports, appeals)."""
+    return Case.objects.filter(status=Case.Status.OPEN).count()
+
+
+def queue_oldest_seconds() -> float:
+    """How long the oldest open item has waited (0 when the queue is empty)."""
+    oldest = Case.objects.filter(status=Case.Status.OPEN).aggregate(oldest=Min("created_at"))["oldest"]
+    return (timezone.now() - oldest).total_seconds() if oldest else 0.0
+
+
+def dashboard_figures(*, now: datetime | None = None) -> dict[str, Any]:
     """Pending items per kind, median minutes to a decision (last 7 days) and flags per hour (last 24 h)."""
     now = now or timezone.now()
     pending = dict(Case.objects.filter(status=Case.Status.OPEN).values_list("kind").annotate(n=Count("pk")).order_by())
+    decided_cases = Case.objects.filter(decided_at__gte=now - timedelta(days=7))
     durations = sorted(
         (decided - created).total_seconds()
-        for created, decided in Case.objects.filter(decided_at__gte=now - timedelta(days=7)).values_list(
-            "created_at", "decided_at"
-        )
+        for created, decided in decided_cases.values_list("created_at", "decided_at")
+        if decided is not None
     )
     # Hours as the admin sees them (TruncHour works in the current time zone).
     since = timezone.localtime(now - timedelta(hours=23)).replace(minute=0, second=0, microsecond=0)

@@ -1,7 +1,47 @@
-"""Value objects other apps receive from moderation services."""
+"""Plain types other apps use with moderation's services: the values they get back, the choices they pass."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
+
+from django.db import models
+
+
+class CaseTargetType(models.TextChoices):
+    """What a case (a report, a flag, an appeal) is about: `target_type` of report_create."""
+
+    STREAM = "stream", "Stream"
+    USER = "user", "User"
+    REEL = "reel", "Reel"
+    CHAT_MESSAGE = "chat_message", "Chat message"
+    FRAME = "frame", "Frame"
+    AGE_CHECK = "age_check", "Age check"
+    ENFORCEMENT = "enforcement", "Enforcement"
+
+
+class ReportReason(models.TextChoices):
+    NUDITY = "nudity", "Nudity or sexual content"
+    VIOLENCE = "violence", "Violence or threats"
+    HARASSMENT = "harassment", "Harassment or hate"
+    MINOR = "minor", "Looks under 18"
+    SPAM = "spam", "Spam or scam"
+    OTHER = "other", "Something else"
+
+
+class FiledReport(Protocol):
+    """What report_create gives back about a report, as the reporter may see it."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def case_id(self) -> int: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ class CoinPackageAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
-class GatewayExchangeInline(admin.TabularInline):
+class GatewayExchangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The raw exchange with the gateway, oldest first."""
 
     model = GatewayExchange
@@ -37,12 +37,6 @@ class GatewayExchangeInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ("id",)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _npr(paisa: int) -> str:

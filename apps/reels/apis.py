@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
 from apps.core.uploads import limit_upload_size
-from apps.moderation.models import Report
+from apps.moderation.types import ReportReason
 from apps.reels import selectors, services
 from apps.reels.exceptions import VideoTooLarge
 from apps.reels.media import ranged_file_response
@@ -254,7 +254,7 @@ class ReelReportApi(APIView):
     """Report a reel to the moderators (repeating a report changes nothing: 200 with the first one)."""
 
     class InputSerializer(StrictInputSerializer):
-        reason = serializers.ChoiceField(choices=Report.Reason.choices)
+        reason = serializers.ChoiceField(choices=ReportReason.choices)
         details = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
     class OutputSerializer(serializers.Serializer):

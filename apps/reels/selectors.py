@@ -49,6 +49,11 @@ def reel_get_visible(*, reel_id: int, viewer: User) -> Reel:
     return reel
 
 
+def reel_author_id(reel_id: int) -> int | None:
+    """Whose reel it is (any status), None when there is no such reel: moderation's reports ask."""
+    return Reel.objects.filter(pk=reel_id).values_list("author_id", flat=True).first()
+
+
 def reel_list_mine(*, user: User) -> QuerySet[Reel]:
     return Reel.objects.filter(author=user).exclude(status=Reel.Status.DELETED).select_related("author")
 

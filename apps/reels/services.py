@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.exceptions import PermissionDenied
-from apps.moderation.models import Case, Report
 from apps.moderation.services import chat_message_check, report_create, video_check
+from apps.moderation.types import CaseTargetType, FiledReport
 from apps.reels import counters, ranking
 from apps.reels.exceptions import (
     CommentNotAllowed,
@@ -218,14 +218,14 @@ def reel_takedown(*, reel_id: int, by: User, reason: str) -> Reel:
 # --- Reports --------------------------------------------------------------------------------------
 
 
-def reel_report(*, reel_id: int, reporter: User, reason: str, details: str = "") -> tuple[Report, bool]:
+def reel_report(*, reel_id: int, reporter: User, reason: str, details: str = "") -> tuple[FiledReport, bool]:
     """Report a reel the reporter can see; moderation merges reports per reel into one open case.
 
     Returns (report, created): repeating a report gives the first one back.
     """
     reel = reel_get_visible(reel_id=reel_id, viewer=reporter)
     return report_create(
-        reporter=reporter, target_type=Case.TargetType.REEL, target_id=reel.pk, reason=reason, details=details
+        reporter=reporter, target_type=CaseTargetType.REEL, target_id=reel.pk, reason=reason, details=details
     )
 
 

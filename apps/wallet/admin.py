@@ -22,18 +22,12 @@ class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return format_html('<a href="{}">postings</a>', url)
 
 
-class PostingInline(admin.TabularInline):
+class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Posting
     fields = ("account", "amount", "applied")
     readonly_fields = fields
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(JournalEntry)

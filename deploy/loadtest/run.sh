@@ -8,13 +8,15 @@
 # (LOADTEST_REDIS_DB, flushed); seeds viewers with coins, live streams and a gift; runs locust headless
 # (deploy/loadtest/locustfile.py); prints requests/s, p50/p95/p99 and the error rate of the HTTP
 # requests once every user has spawned (--reset-stats: steady state), the room connects of the whole
-# run apart; runs
-# `manage.py wallet_audit` and checks that every accepted gift is in the database exactly once;
-# then stops everything it started. Exit status 0 when the audit and the gift check pass.
+# run apart; runs `manage.py wallet_audit` and checks that every accepted gift is in the database
+# exactly once; then stops everything it started. Exit status 0 only when the run met its targets
+# (HTTP p95 and error rates, deploy/loadtest/report.py) and the audit and the gift check pass.
 #
 # Knobs (environment): WEB_CONCURRENCY (gunicorn workers, 5 = 2 x cores + 1), CELERY_CONCURRENCY (1),
 # LOADTEST_HOSTS (live streams, 20), LOADTEST_WAIT_MIN/MAX (seconds between a user's actions, 2/5),
-# LOADTEST_DB (halobuzz_loadtest), LOADTEST_REDIS_DB (8), KEEP_DB=1 (keep the database afterwards).
+# LOADTEST_TARGET_P95_MS (300), LOADTEST_TARGET_ERROR_RATE (0.001), LOADTEST_DB (halobuzz_loadtest),
+# LOADTEST_REDIS_PORT (6379), LOADTEST_REDIS_DB (8), LOADTEST_RESULTS (results folder, default
+# deploy/loadtest/results/<time>-u<users>), KEEP_DB=1 (keep the database afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 users=${1:-200}
@@ -26,15 +28,16 @@ py=.venv/bin/python
 deploy/bin/services >/dev/null
 
 db=${LOADTEST_DB:-halobuzz_loadtest}
+redis_port=${LOADTEST_REDIS_PORT:-6379}
 redis_db=${LOADTEST_REDIS_DB:-8}
-results="deploy/loadtest/results/$(date -u +%Y%m%dT%H%M%SZ)-u$users"
+results=${LOADTEST_RESULTS:-"deploy/loadtest/results/$(date -u +%Y%m%dT%H%M%SZ)-u$users"}
 mkdir -p "$results"
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 web_port=$(free_port)
 ws_port=$(free_port)
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
-export REDIS_URL="redis://127.0.0.1:6379/$redis_db"
+export REDIS_URL="redis://127.0.0.1:$redis_port/$redis_db"
 export SECRET_KEY="loadtest-$("$py" -c 'import secrets; print(secrets.token_urlsafe(48))')"
 export ALLOWED_HOSTS=127.0.0.1,localhost
 export SECURE_SSL_REDIRECT=false
@@ -64,7 +67,7 @@ trap cleanup EXIT
 echo "== preparing database $db and Redis db $redis_db"
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE \"$db\"" >/dev/null
-redis-cli -n "$redis_db" flushdb >/dev/null
+redis-cli -p "$redis_port" -n "$redis_db" flushdb >/dev/null
 "$py" manage.py migrate --noinput -v0
 "$py" deploy/loadtest/seed.py --viewers "$users" --hosts "${LOADTEST_HOSTS:-20}" --out "$results/seed.json"
 
@@ -97,12 +100,12 @@ LOADTEST_SEED="$results/seed.json" LOADTEST_WS="ws://127.0.0.1:$ws_port" LOADTES
 [ -s "$results/summary.json" ] || { echo "locust wrote no summary" >&2; tail -30 "$results/locust.log" >&2; exit 1; }
 
 echo "== results"
+status=0
 curl -fsS "http://127.0.0.1:$web_port/metrics" >"$results/metrics.txt" || true
-"$py" deploy/loadtest/report.py "$results/summary.json" "$results/metrics.txt"
+"$py" deploy/loadtest/report.py "$results/summary.json" "$results/metrics.txt" || status=1
 
 echo "== wallet audit"
 sleep 6   # let beat's rollup run once more (the audit holds either way)
-status=0
 "$py" manage.py wallet_audit || status=1
 "$py" deploy/loadtest/report.py --gifts "$results/summary.json" || status=1
 echo "results kept in $results"

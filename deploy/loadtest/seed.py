@@ -55,7 +55,7 @@ def main() -> int:
     for viewer in viewers:
         with transaction.atomic():
             coins_grant(user=viewer, amount=args.coins, reason="load test", granted_by=granter)
-    gifts_demo.seed(out=lambda line: None)
+    gifts_demo.catalogue_seed(out=lambda line: None)
     gift = Gift.objects.filter(is_active=True, og_only=False).order_by("coin_price").first()
     users = [{"id": v.pk, "token": tokens_issue(user=v)["access"]} for v in viewers]
     Path(args.out).write_text(

@@ -30,7 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
-import skimage.data
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image
@@ -40,12 +39,12 @@ from apps.moderation.models import Frame
 from tests.accounts.factories import UserFactory
 from tests.live.factories import LiveStreamFactory
 from tests.moderation.conftest import (  # noqa: F401  (fixtures)
-    TESTDATA,
     _clean_cache,
     _media_root,
     celery_worker_process,
     not_eager,
 )
+from tests.moderation.images import NSFW_SCORES
 
 STREAMS = int(os.environ.get("BENCH_STREAMS", "50"))
 INTERVAL = float(os.environ.get("BENCH_INTERVAL", "5"))
@@ -73,14 +72,8 @@ def pct(sorted_values: list[float], p: float) -> float:
 
 def _frames_640x360() -> list[bytes]:
     """Phone-sized JPEG stills (what a host's app would send)."""
-    sources = [
-        Image.open(TESTDATA / "nsfw" / "test_image_1.jpg"),
-        Image.open(TESTDATA / "faces" / "astronaut.png"),
-        Image.fromarray(skimage.data.coffee()),
-        Image.fromarray(skimage.data.chelsea()),
-    ]
     frames = []
-    for image in sources:
+    for image in (Image.open(path) for path in NSFW_SCORES):
         buf = io.BytesIO()
         image.convert("RGB").resize((640, 360)).save(buf, format="JPEG", quality=80)
         frames.append(buf.getvalue())

@@ -5,9 +5,9 @@
     .venv/bin/python tests/bench/bench_rooms.py
 
 Phases (bounded: about ten minutes in all):
-1. bare channel layer ceiling for each layer (../shared/reference/ceilings/channel_layer_fanout.py,
-   pointed at our Redis database), 1,000 members; its sender runs --ceiling-seconds and the
-   receiver drains the whole backlog before it reports;
+1. bare channel layer ceiling for each layer (tests/bench/ceilings/channel_layer_fanout.py, on
+   our Redis database), 1,000 members; its sender runs --ceiling-seconds and the receiver drains
+   the whole backlog before it reports;
 2. chat fan-out for each layer and each daphne count (--daphnes 1,2): 1,000 viewers spread over
    the daphne processes, --chatters sockets (the host first) send --rate chats/s in turn, every
    delivery is timed (the send time travels in the text) -> deliveries/s, p50/p95/p99;
@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-CEILING_SCRIPT = REPO.parent / "shared" / "reference" / "ceilings" / "channel_layer_fanout.py"
+CEILING_SCRIPT = REPO / "tests" / "bench" / "ceilings" / "channel_layer_fanout.py"
 print = functools.partial(print, flush=True)  # noqa: A001  (figures appear as they are measured)
 CONNECT_CONCURRENCY = 16  # handshakes in flight per client process
 LAYERS = {"core": "channels_redis.core.RedisChannelLayer", "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer"}
@@ -59,46 +59,14 @@ def raise_fd_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-# --- Phase 1: the bare channel layer (the reference script, on our Redis database) ----------------
+# --- Phase 1: the bare channel layer (the ceiling script, on our Redis database) --------------------
 
 
 def ceiling(kind: str, members: int, seconds: float) -> dict:
     spec = importlib.util.spec_from_file_location("channel_layer_fanout", CEILING_SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    redis_url = os.environ["REDIS_URL"]
-
-    def make_layer(kind):  # the reference's own parameters, on our Redis database
-        if kind == "core":
-            from channels_redis.core import RedisChannelLayer
-
-            return RedisChannelLayer(hosts=[redis_url], capacity=1_000_000, expiry=120, group_expiry=600)
-        from channels_redis.pubsub import RedisPubSubChannelLayer
-
-        return RedisPubSubChannelLayer(hosts=[{"address": redis_url}])
-
-    module.make_layer = make_layer  # fork start: the children see the patched function
-    ctx = mp.get_context("fork")
-    group = f"bench{os.getpid()}{kind}"
-    ready, done = ctx.Event(), ctx.Event()
-    q1, q2 = ctx.Queue(), ctx.Queue()
-    receiver = ctx.Process(target=module.receiver, args=(kind, members, group, ready, q1, done))
-    sender = ctx.Process(target=module.sender, args=(kind, group, seconds, ready, q2, done))
-    receiver.start()
-    sender.start()
-    sent, send_window = q2.get(timeout=seconds + 60)
-    # The reference sender sends as fast as it can; the receiver drains the whole backlog before it
-    # answers (pub/sub: ~3,600 group sends/s x 1,000 members at ~130,000 deliveries/s is ~28 s for
-    # each second sent). Wait for that, with room for a busy machine.
-    try:
-        got, drain_window = q1.get(timeout=max(120.0, 4 * sent * members / 100_000))
-    finally:
-        sender.join(5)
-        receiver.join(5)
-        for proc in (sender, receiver):
-            if proc.is_alive():
-                proc.kill()
-    return {"group_sends": sent, "send_rate": sent / send_window, "delivered": got, "delivery_rate": got / drain_window}
+    return module.run(kind, members, seconds, os.environ["REDIS_URL"])
 
 
 # --- Clients ------------------------------------------------------------------------------------------

@@ -1,10 +1,8 @@
 """The Idempotency-Key mechanism, through the real money endpoint that uses it: host cash-outs."""
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.accounts import services as account_services
@@ -158,33 +156,20 @@ def test_unauthenticated_is_401_before_the_key_is_looked_at(host):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_twenty_parallel_retries_with_one_key_create_one_cash_out(settings):
+def test_twenty_parallel_retries_with_one_key_create_one_cash_out(settings, race):
     # given a host with earnings and twenty copies of one request
     settings.CASHOUT_MIN_COINS = 1000
     host = UserFactory()
     grant_earnings(host, 5000)
     access = account_services.tokens_issue(user=host)["access"]
-    barrier = threading.Barrier(20)
-    responses = []
-    lock = threading.Lock()
 
-    def send() -> None:
-        try:
-            client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-            barrier.wait()
-            response = cash_out(client, 1500, "parallel-key")
-            with lock:
-                responses.append(response)
-        finally:
-            connection.close()
+    def send():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        return cash_out(client, 1500, "parallel-key")
 
     # when they race
-    threads = [threading.Thread(target=send) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = race([send] * 20)
 
     # then one cash-out and one ledger entry exist, and every client saw the same answer
     assert len(responses) == 20

@@ -36,7 +36,7 @@ def exported_metric_names() -> set[str]:
         names.add(family.name)
         if family.type == "counter":  # a labelled counter has no sample until first used
             names.add(f"{family.name}_total")
-    names.update(g.name for g in metrics.DB_GAUGES)
+    names.update(g.name for g in metrics.db_gauges())
     script = (ROOT / "deploy" / "ops" / "wallet_audit_metrics.py").read_text()
     names.update(re.findall(r'"(halobuzz_wallet_audit_[a-z_]+)"', script))
     return names

@@ -105,3 +105,28 @@ def test_figures_come_from_the_domain_tables(client, analyst):
     assert report["totals"].gifts == 2
     assert b"Dashain" not in response.content  # aggregates only, no per-stream detail
     assert b'id="analytics-daily"' in response.content
+
+
+def test_a_reader_that_fails_becomes_a_note_and_the_others_still_answer(db):
+    # given the apps' readers plus one whose query fails and one that names no column of the page
+    from django.db import connection
+
+    from apps.core.analytics import OpsReads, analytics_report, ops_reads
+
+    def broken(window):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM table_of_an_app_not_migrated_yet")
+
+    UserFactory()
+    extra = OpsReads(
+        daily={"broken": broken, "misnamed": lambda window: {timezone.localdate(): {"no_such_column": 1}}},
+        sections={"ledger": broken},
+    )
+
+    # when the report is made
+    report = analytics_report(days=7, reads=[*ops_reads(), extra])
+
+    # then each failure is a note, and the working readers' figures are there
+    assert len(report["notes"]) == 3
+    assert {note.split(":")[0] for note in report["notes"]} == {"broken", "misnamed", "ledger"}
+    assert report["rows"][0].new_users == 1 and report["ledger"] == []

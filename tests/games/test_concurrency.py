@@ -1,10 +1,8 @@
 """Parallel plays against PostgreSQL with real threads: no overdraft, no limit overrun, no double round."""
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.accounts.services import tokens_issue
@@ -21,34 +19,13 @@ from tests.games.factories import NOTHING, coins_give, game_create
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def run_in_threads(count: int, target) -> list:
-    results: list = [None] * count
-    barrier = threading.Barrier(count)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
-def test_parallel_plays_from_one_balance_never_overdraw():
+def test_parallel_plays_from_one_balance_never_overdraw(race):
     # given 1,000 coins and a game that never pays
     game_create(slug="spin_wheel", slots=NOTHING)
     user = UserFactory()
     coins_give(user, 1_000)
     # when ten 200-coin bets race
-    results = run_in_threads(10, lambda i: game_play(user=user, game_slug="spin_wheel", bet=200))
+    results = race([lambda: game_play(user=user, game_slug="spin_wheel", bet=200)] * 10)
     # then exactly five were played and five refused
     played = [r for r in results if isinstance(r, GameRound)]
     refused = [r for r in results if isinstance(r, InsufficientCoins)]
@@ -58,13 +35,13 @@ def test_parallel_plays_from_one_balance_never_overdraw():
     assert ledger_audit() == []
 
 
-def test_parallel_plays_with_payouts_keep_every_coin_accounted_for():
+def test_parallel_plays_with_payouts_keep_every_coin_accounted_for(race):
     # given the demo wheel (it pays) and 2,000 coins
     game_create(slug="spin_wheel")
     user = UserFactory()
     coins_give(user, 2_000)
     # when 16 bets of 300 race
-    results = run_in_threads(16, lambda i: game_play(user=user, game_slug="spin_wheel", bet=300))
+    results = race([lambda: game_play(user=user, game_slug="spin_wheel", bet=300)] * 16)
     played = [r for r in results if isinstance(r, GameRound)]
     assert all(isinstance(r, GameRound | InsufficientCoins) for r in results), results
     # then the balance is what the rounds say, never below zero, and the pool holds the difference
@@ -75,14 +52,14 @@ def test_parallel_plays_with_payouts_keep_every_coin_accounted_for():
     assert ledger_audit() == []
 
 
-def test_parallel_plays_cannot_overrun_the_daily_loss_limit(settings):
+def test_parallel_plays_cannot_overrun_the_daily_loss_limit(settings, race):
     # given plenty of coins, a game that never pays and a 500-coin daily loss limit
     settings.GAMES_DAILY_LOSS_LIMIT = 500
     game_create(slug="spin_wheel", slots=NOTHING)
     user = UserFactory()
     coins_give(user, 10_000)
     # when ten 100-coin bets race
-    results = run_in_threads(10, lambda i: game_play(user=user, game_slug="spin_wheel", bet=100))
+    results = race([lambda: game_play(user=user, game_slug="spin_wheel", bet=100)] * 10)
     # then only five fit under the limit
     assert sum(isinstance(r, GameRound) for r in results) == 5
     assert sum(isinstance(r, DailyLossLimitReached) for r in results) == 5
@@ -90,7 +67,7 @@ def test_parallel_plays_cannot_overrun_the_daily_loss_limit(settings):
     assert ledger_audit() == []
 
 
-def test_parallel_retries_of_one_request_play_one_round():
+def test_parallel_retries_of_one_request_play_one_round(race):
     # given
     game_create(slug="spin_wheel")
     user = UserFactory()
@@ -98,13 +75,13 @@ def test_parallel_retries_of_one_request_play_one_round():
     token = tokens_issue(user=user)["access"]
     key = uuid.uuid4().hex
 
-    def send(i: int):
+    def send():
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         return client.post("/api/v1/games/spin_wheel/play/", {"bet": 100}, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
     # when six copies of the same request arrive at once
-    responses = run_in_threads(6, send)
+    responses = race([send] * 6)
     # then one round was played and every copy got its answer
     assert all(r.status_code == 201 for r in responses), responses
     assert len({r.json()["id"] for r in responses}) == 1

@@ -1,12 +1,9 @@
 """Real threads racing real PostgreSQL through the API: no coin appears, vanishes or is spent twice."""
 
-import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
@@ -20,9 +17,6 @@ from tests.wallet.factories import fund
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# PostgreSQL here allows 100 connections, shared with other test runs: at most this many threads.
-MAX_THREADS = 40
-
 
 def _client(user) -> APIClient:
     client = APIClient()
@@ -30,28 +24,11 @@ def _client(user) -> APIClient:
     return client
 
 
-def _race(calls: list) -> list:
-    """Run the calls in threads released together; each thread closes its own DB connection."""
-    threads = min(len(calls), MAX_THREADS)
-    barrier = threading.Barrier(threads)
-
-    def run(batch: list) -> list:
-        try:
-            barrier.wait()
-            return [call() for call in batch]
-        finally:
-            connection.close()
-
-    batches = [calls[i::threads] for i in range(threads)]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return [result for batch in pool.map(run, batches) for result in batch]
-
-
 def _send(client: APIClient, body: dict, key: str | None = None):
     return lambda: client.post("/api/v1/gifts/send/", body, format="json", HTTP_IDEMPOTENCY_KEY=key or uuid.uuid4().hex)
 
 
-def test_fifty_threads_spending_a_balance_that_covers_k_gifts(stream, gift):
+def test_fifty_threads_spending_a_balance_that_covers_k_gifts(stream, gift, race):
     # given a sender whose coins cover exactly K of the 50 sends they fire at once
     k = 17
     sender = UserFactory()
@@ -59,7 +36,7 @@ def test_fifty_threads_spending_a_balance_that_covers_k_gifts(stream, gift):
     client = _client(sender)
 
     # when 50 threads send a gift each
-    responses = _race([_send(client, {"stream": stream.pk, "gift": gift.pk}) for _ in range(50)])
+    responses = race([_send(client, {"stream": stream.pk, "gift": gift.pk}) for _ in range(50)])
 
     # then exactly K succeed, the rest are told insufficient_coins, and the ledger is sound
     statuses = Counter(r.status_code for r in responses)
@@ -72,11 +49,11 @@ def test_fifty_threads_spending_a_balance_that_covers_k_gifts(stream, gift):
     assert ledger_audit() == []
 
 
-def test_same_idempotency_key_twenty_times_in_parallel_sends_once(stream, gift, sender):
+def test_same_idempotency_key_twenty_times_in_parallel_sends_once(stream, gift, sender, race):
     client = _client(sender)
     body = {"stream": stream.pk, "gift": gift.pk, "quantity": 2}
 
-    responses = _race([_send(client, body, key="double-tap") for _ in range(20)])
+    responses = race([_send(client, body, key="double-tap") for _ in range(20)])
 
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
@@ -86,7 +63,7 @@ def test_same_idempotency_key_twenty_times_in_parallel_sends_once(stream, gift, 
     assert ledger_audit() == []
 
 
-def test_one_host_receiving_from_a_hundred_senders_at_once(stream, gift):
+def test_one_host_receiving_from_a_hundred_senders_at_once(stream, gift, race):
     # given 100 funded senders
     senders = [UserFactory() for _ in range(100)]
     for i, s in enumerate(senders):
@@ -96,7 +73,7 @@ def test_one_host_receiving_from_a_hundred_senders_at_once(stream, gift):
     ]
 
     # when they all gift the same host at once
-    responses = _race(calls)
+    responses = race(calls)
 
     # then every send went through (no deadlock, no lock timeout) ...
     refused = [(r.status_code, r.content[:300]) for r in responses if r.status_code != 201]

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.live.events import stream_group_name
 from apps.live.models import LinkCast, PkBattle
 from apps.live.services import linkcast_accept, linkcast_invite, pk_end_overdue, stream_end
 from apps.live.tasks import pk_battle_end
@@ -17,19 +18,16 @@ from tests.wallet.factories import fund
 
 
 @pytest.fixture
-def room_events(monkeypatch):
-    """Every room event the live services publish, as (stream_id, type, payload)."""
-    events: list[tuple[int, str, dict]] = []
-
-    def record(*, stream_id, event_type, payload):
-        events.append((stream_id, event_type, payload))
-
-    monkeypatch.setattr("apps.live.events.room_event_publish", record)
-    return events
+def room_events(pair, room_listener, transactional_db):
+    """Both rooms of the pair, heard on the real channel layer. Transactional, so every event goes
+    out when its transaction commits, as in production."""
+    main, guest, _ = pair
+    return room_listener(stream_group_name(main.pk), stream_group_name(guest.pk))
 
 
-def of_type(events, event_type):
-    return [(stream_id, payload) for stream_id, kind, payload in events if kind == event_type]
+def of_type(room_events, event_type):
+    """(stream id, payload) of each event of that type the rooms heard."""
+    return [(int(group.removeprefix("stream_")), payload) for group, _, payload in room_events.heard(event_type)]
 
 
 @pytest.fixture

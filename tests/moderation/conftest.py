@@ -8,9 +8,6 @@ from django.core.cache import cache
 from django.db import connection
 from PIL import Image
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-TESTDATA = SHARED / "testdata"
-
 
 @pytest.fixture(autouse=True)
 def _clean_cache():

@@ -4,10 +4,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.moderation.models import Case, Enforcement
 from tests.accounts.factories import UserFactory
 from tests.live.factories import LiveStreamFactory  # noqa: F401  (re-exported for moderation tests)
-from tests.moderation.conftest import TESTDATA
+from tests.moderation.images import ASTRONAUT
 
 
-def upload(source=TESTDATA / "faces" / "astronaut.png", name: str | None = None):
+def upload(source=ASTRONAUT, name: str | None = None):
     """An uploaded file: a test image's exact bytes (re-encoding would move the scores), or given bytes."""
     if isinstance(source, bytes):
         return SimpleUploadedFile(name or "frame.jpg", source, content_type="image/jpeg")

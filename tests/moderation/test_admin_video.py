@@ -5,7 +5,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import skimage.data
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from PIL import Image
@@ -17,10 +16,12 @@ from apps.moderation.models import Case, ModerationAction
 from apps.moderation.selectors import dashboard_figures, moderation_settings_get
 from tests.accounts.factories import UserFactory
 from tests.media import fetch
-from tests.moderation.conftest import TESTDATA
 from tests.moderation.factories import LiveStreamFactory, upload
+from tests.moderation.images import ASTRONAUT, CHELSEA
 
 pytestmark = pytest.mark.django_db
+# Below the astronaut's score in a resized MJPEG clip (0.031-0.038), far above the cat's (0.0001).
+REVIEW = 0.01
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def _flagged_frame_case(auth_client, capture) -> Case:
     with capture(execute=True):
         auth_client(stream.host).post(
             "/api/v1/moderation/frames/",
-            {"stream_id": stream.pk, "image": upload(TESTDATA / "nsfw" / "test_image_3.jpg")},
+            {"stream_id": stream.pk, "image": upload(ASTRONAUT)},
             format="multipart",
         )
     return Case.objects.get(kind=Case.Kind.FRAME)
@@ -56,7 +57,7 @@ def test_queue_shows_open_cases_with_thumbnail_score_and_links(
     assert landing.status_code == 302 and landing.url.endswith("?status__exact=open")
     page = moderator_client.get(landing.url).content.decode()
     assert f"/admin/moderation/case/{case.pk}/evidence/frame/" in page
-    assert "0.077" in page
+    assert "0.032" in page  # the astronaut's score
     assert f"/admin/accounts/user/{case.subject_id}/change/" in page
     assert f"/admin/live/stream/{case.stream_id}/change/" in page
 
@@ -92,7 +93,7 @@ def test_evidence_is_served_only_to_staff_who_may_view_cases(
     url = f"/admin/moderation/case/{case.pk}/evidence/frame/"
     ok = moderator_client.get(url)
     assert ok.status_code == 302  # to a link signed for a few minutes
-    assert fetch(ok["Location"]) == (200, (TESTDATA / "nsfw" / "test_image_3.jpg").read_bytes())
+    assert fetch(ok["Location"]) == (200, ASTRONAUT.read_bytes())  # as uploaded
     moderator_client.logout()
     plain = UserFactory()
     client.force_login(plain)
@@ -106,7 +107,7 @@ def test_dashboard_counts_pending_decisions_and_flags(
     figures = dashboard_figures()
     assert figures["pending"]["frame"] == 1 and figures["flags_24h"] == 1
     assert figures["median_minutes_to_decision"] is None
-    services.case_act(actor=moderator_client.user, case_id=case.pk, action="dismiss", reason="statue, art")
+    services.case_act(actor=moderator_client.user, case_id=case.pk, action="dismiss", reason="an astronaut")
     figures = dashboard_figures()
     assert figures["pending_total"] == 0 and figures["decided_7d"] == 1
     assert figures["median_minutes_to_decision"] is not None and figures["median_minutes_to_decision"] < 1
@@ -147,7 +148,7 @@ def test_video_check_samples_scores_and_publishes(tmp_path):
     row.video_sample_fps, row.video_max_frames = 2.0, 100
     row.save()
     services.moderation_settings_cache_clear()
-    frames = [_rgb(Image.fromarray(skimage.data.chelsea()))] * 30
+    frames = [_rgb(CHELSEA)] * 30
     # when it is checked
     verdict = services.video_check(path=_video(tmp_path / "cat.avi", frames))
     # then 6 frames were scored, all low: publish
@@ -156,15 +157,16 @@ def test_video_check_samples_scores_and_publishes(tmp_path):
 
 
 def test_video_check_rejects_with_the_moment_it_saw(tmp_path):
-    # given review at 0.03 and a clip whose second half shows the statue (about 0.07 after resizing)
+    # given review at REVIEW and a clip whose second half shows the astronaut (the cat's frames score
+    # far below it, the astronaut's above it even after resizing and MJPEG)
     row = moderation_settings_get()
-    row.nsfw_review_threshold, row.video_sample_fps = 0.03, 1.0
+    row.nsfw_review_threshold, row.video_sample_fps = REVIEW, 1.0
     row.save()
     services.moderation_settings_cache_clear()
-    frames = [_rgb(Image.fromarray(skimage.data.chelsea()))] * 20 + [_rgb(TESTDATA / "nsfw" / "test_image_3.jpg")] * 20
+    frames = [_rgb(CHELSEA)] * 20 + [_rgb(ASTRONAUT)] * 20
     verdict = services.video_check(path=_video(tmp_path / "mixed.avi", frames))
     assert not verdict.publish and verdict.frames_scored == 4
-    assert verdict.max_score >= 0.03 and verdict.max_score_at_seconds >= 2.0
+    assert verdict.max_score >= REVIEW and verdict.max_score_at_seconds >= 2.0
     assert "detected at" in verdict.reason
 
 

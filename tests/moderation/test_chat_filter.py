@@ -2,6 +2,8 @@ import time
 from datetime import timedelta
 
 import pytest
+import redis
+from django.core.cache import cache
 from django.utils import timezone
 
 from apps.moderation import services
@@ -87,6 +89,22 @@ def test_offences_expire_with_the_window(user):
     check = services.chat_message_check(user_id=user.pk, stream_id=1, text="shit")
     # then it counts as a first offence again
     assert check.allowed and check.reason == "masked"
+
+
+def test_an_offence_counter_never_outlives_its_window(user, settings):
+    # given an offence counter with no expiry, as "add with a timeout, then incr" left one when the key
+    # expired between the two calls (Redis's INCR then creates a counter that never expires)
+    _settings(chat_offences_to_mute=5, chat_offence_window_seconds=600)
+    room = LiveStreamFactory()
+    key = services.CHAT_OFFENCES_KEY.format(stream_id=room.pk, user_id=user.pk)
+    cache.set(key, 1, timeout=None)
+
+    # when the user offends again
+    check = services.chat_message_check(user_id=user.pk, stream_id=room.pk, text="muji")
+
+    # then that offence counts, and the counter now ends with the window
+    assert check.reason == "masked" and cache.get(key) == 2
+    assert 0 < redis.Redis.from_url(settings.REDIS_URL).ttl(cache.make_key(key)) <= 600
 
 
 def test_mute_ends_after_the_configured_time(user):

@@ -1,58 +1,43 @@
-"""The classifier reproduces the published reference scores (shared/testdata/*/README.txt)."""
-
-from pathlib import Path
+"""The classifier reproduces the published reference scores of the test photos, from the installed weights."""
 
 import pytest
-import skimage.data
 from PIL import Image
 
 from apps.moderation.classifier import ModelUnavailable, NsfwClassifier, nsfw_classifier
-from tests.moderation.conftest import TESTDATA
+from apps.moderation.model_files import NSFW_WEIGHTS
+from tests.moderation.images import NSFW_SCORES
 
 # YAHOO preprocessing, opennsfw2 0.19.0 + open_nsfw_weights.h5; upstream compares to 3 places.
-REFERENCE = [
-    (TESTDATA / "nsfw" / "test_image_1.jpg", 0.01554),
-    (TESTDATA / "nsfw" / "test_image_3.jpg", 0.07651),
-    (TESTDATA / "faces" / "astronaut.png", 0.03170),
-    ("coffee", 0.01295),
-    ("chelsea", 0.00015),
-]
 TOLERANCE = 0.0005
 
 
-def _load(source) -> Image.Image:
-    if isinstance(source, Path):
-        return Image.open(source)
-    return Image.fromarray(getattr(skimage.data, source)())
-
-
 def test_reference_scores_one_by_one():
-    # given the shared weights and the reference images
+    # given the installed weights and the test photos
     classifier = nsfw_classifier()
-    for source, expected in REFERENCE:
+    for path, expected in NSFW_SCORES.items():
         # when each is scored alone
-        (score,) = classifier.score([_load(source)])
+        (score,) = classifier.score([Image.open(path)])
         # then it matches the reference within the upstream tolerance
-        assert abs(score - expected) < TOLERANCE, (source, score, expected)
+        assert abs(score - expected) < TOLERANCE, (path.name, score, expected)
 
 
 def test_batches_give_the_same_scores_as_singles():
     classifier = nsfw_classifier()
-    images = [_load(source) for source, _ in REFERENCE] * 4  # 20 images: a batch of 16 and one of 4
-    scores = classifier.score(images)
-    assert len(scores) == 20
-    for score, (_, expected) in zip(scores, REFERENCE * 4, strict=True):
-        assert abs(score - expected) < TOLERANCE
+    references = list(NSFW_SCORES.items()) * 7  # 21 images: a batch of 16 and one of 5 (padded to 8)
+    scores = classifier.score([Image.open(path) for path, _ in references])
+    assert len(scores) == 21
+    for score, (path, expected) in zip(scores, references, strict=True):
+        assert abs(score - expected) < TOLERANCE, (path.name, score, expected)
 
 
 def test_model_version_names_weights_and_backend():
     version = nsfw_classifier().version
     assert version.startswith("opennsfw2-0.19.0")
-    assert "24e411da43d9" in version  # first hex digits of the weights' sha256
+    assert NSFW_WEIGHTS.sha256[:12] in version  # the installed file is the pinned conversion
     assert "jax" in version
     assert len(version) <= 60  # reels store it in 60 characters
 
 
-def test_missing_weights_never_download(tmp_path):
-    with pytest.raises(ModelUnavailable):
+def test_missing_weights_never_download_and_name_the_install_command(tmp_path):
+    with pytest.raises(ModelUnavailable, match=r"absent\.h5: run `python manage.py models_install`"):
         NsfwClassifier(weights_path=str(tmp_path / "absent.h5"), backend="jax", batch_size=16)

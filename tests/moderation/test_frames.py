@@ -13,13 +13,14 @@ from apps.moderation import services
 from apps.moderation.models import Case, Enforcement, Frame, ModerationAction
 from apps.moderation.selectors import moderation_settings_get
 from tests.media import stored_names
-from tests.moderation.conftest import TESTDATA
+from tests.moderation.conftest import image_bytes
 from tests.moderation.factories import LiveStreamFactory, upload
+from tests.moderation.images import ASTRONAUT, CHELSEA, COFFEE, NSFW_SCORES
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/moderation/frames/"
-SAFE = TESTDATA / "faces" / "astronaut.png"  # 0.0317
-RACIER = TESTDATA / "nsfw" / "test_image_3.jpg"  # 0.0765 (statue)
+# Known scores, lowest first: the thresholds below are set between them.
+CALM, LOW, HIGHER = CHELSEA, COFFEE, ASTRONAUT  # 0.00015, 0.01295, 0.03170
 
 
 def _thresholds(review: float, block: float, **more) -> None:
@@ -120,7 +121,7 @@ def test_bad_images_are_refused_and_nothing_is_stored(auth_client, settings, pay
     # given a live stream and a bad file
     stream = LiveStreamFactory()
     files_before = _media_files(settings)
-    jpeg = upload(TESTDATA / "nsfw" / "test_image_1.jpg").read()
+    jpeg = image_bytes(COFFEE)
     data = {
         "truncated": jpeg[: len(jpeg) // 2],
         "gif": _gif(),
@@ -159,45 +160,45 @@ def test_missing_image_and_unknown_fields_are_validation_errors(auth_client):
 
 def test_default_thresholds_let_ordinary_frames_pass(auth_client, django_capture_on_commit_callbacks):
     stream = LiveStreamFactory()
-    frame = _upload_and_score(auth_client(stream.host), stream, RACIER, django_capture_on_commit_callbacks)
+    frame = _upload_and_score(auth_client(stream.host), stream, HIGHER, django_capture_on_commit_callbacks)
     frame.refresh_from_db()
     assert frame.status == Frame.Status.SAFE
-    assert abs(frame.score - 0.07651) < 0.0005 and frame.model_version.startswith("opennsfw2-0.19.0")
+    assert abs(frame.score - NSFW_SCORES[HIGHER]) < 0.0005 and frame.model_version.startswith("opennsfw2-0.19.0")
     assert not Case.objects.exists()
 
 
 def test_frame_above_review_joins_the_queue_once_per_stream(auth_client, django_capture_on_commit_callbacks):
-    # given review at 0.02 and block at 0.5
-    _thresholds(0.02, 0.5)
+    # given review at 0.01 and block at 0.5
+    _thresholds(0.01, 0.5)
     stream = LiveStreamFactory()
     client = auth_client(stream.host)
-    # when two frames above review arrive from the same stream
-    first = _upload_and_score(client, stream, SAFE, django_capture_on_commit_callbacks)
-    second = _upload_and_score(client, stream, RACIER, django_capture_on_commit_callbacks)
+    # when two frames above review arrive from the same stream (0.013, then 0.032)
+    first = _upload_and_score(client, stream, LOW, django_capture_on_commit_callbacks)
+    second = _upload_and_score(client, stream, HIGHER, django_capture_on_commit_callbacks)
     # then both are flagged and one open case holds the worse frame; the stream goes on
     first.refresh_from_db(), second.refresh_from_db()
     assert first.status == second.status == Frame.Status.REVIEW
     case = Case.objects.get()
     assert case.kind == Case.Kind.FRAME and case.frame_id == second.pk and case.subject_id == stream.host_id
-    assert abs(case.score - 0.07651) < 0.0005 and case.status == Case.Status.OPEN
+    assert abs(case.score - NSFW_SCORES[HIGHER]) < 0.0005 and case.status == Case.Status.OPEN
     stream.refresh_from_db()
     assert stream.status == Stream.Status.LIVE
 
 
 def test_frame_below_review_is_safe(auth_client, django_capture_on_commit_callbacks):
-    _thresholds(0.05, 0.5)
+    _thresholds(0.02, 0.5)
     stream = LiveStreamFactory()
-    frame = _upload_and_score(auth_client(stream.host), stream, SAFE, django_capture_on_commit_callbacks)
+    frame = _upload_and_score(auth_client(stream.host), stream, LOW, django_capture_on_commit_callbacks)
     frame.refresh_from_db()
     assert frame.status == Frame.Status.SAFE and not Case.objects.exists()
 
 
 def test_frame_above_block_ends_the_stream_with_a_strike(auth_client, django_capture_on_commit_callbacks):
-    # given block at 0.05
-    _thresholds(0.02, 0.05)
+    # given block at 0.02
+    _thresholds(0.01, 0.02)
     stream = LiveStreamFactory()
-    # when a frame scoring 0.0765 is uploaded
-    frame = _upload_and_score(auth_client(stream.host), stream, RACIER, django_capture_on_commit_callbacks)
+    # when a frame scoring 0.032 is uploaded
+    frame = _upload_and_score(auth_client(stream.host), stream, HIGHER, django_capture_on_commit_callbacks)
     # then the stream is ended by moderation, the host has a strike explained with the model's score
     frame.refresh_from_db(), stream.refresh_from_db()
     assert frame.status == Frame.Status.BLOCKED
@@ -213,9 +214,9 @@ def test_frame_above_block_ends_the_stream_with_a_strike(auth_client, django_cap
 def test_second_blocked_frame_of_an_ended_stream_gives_no_second_strike(
     auth_client, django_capture_on_commit_callbacks
 ):
-    _thresholds(0.02, 0.05)
+    _thresholds(0.01, 0.02)
     stream = LiveStreamFactory()
-    frame = _upload_and_score(auth_client(stream.host), stream, RACIER, django_capture_on_commit_callbacks)
+    frame = _upload_and_score(auth_client(stream.host), stream, HIGHER, django_capture_on_commit_callbacks)
     # when a second frame's verdict (uploaded before the end) arrives
     late = Frame.objects.create(stream=stream, host=stream.host, image=frame.image.name)
     services.frame_verdict_apply(frame_id=late.pk, score=0.9, model_version=frame.model_version)
@@ -224,14 +225,14 @@ def test_second_blocked_frame_of_an_ended_stream_gives_no_second_strike(
 
 def test_repeated_strikes_suspend_the_host(auth_client, django_capture_on_commit_callbacks):
     # given 2 strikes within 30 days suspend for 3 days
-    _thresholds(0.02, 0.05, strikes_to_suspend=2, strike_window_days=30, suspension_days=3)
+    _thresholds(0.01, 0.02, strikes_to_suspend=2, strike_window_days=30, suspension_days=3)
     host = LiveStreamFactory().host
     client = auth_client(host)
     Stream.objects.filter(host=host).update(status=Stream.Status.ENDED)
     # when two of the host's streams are ended for NSFW frames
     for _ in range(2):
         stream = LiveStreamFactory(host=host)
-        _upload_and_score(client, stream, RACIER, django_capture_on_commit_callbacks)
+        _upload_and_score(client, stream, HIGHER, django_capture_on_commit_callbacks)
     # then the host is suspended for 3 days, told why, and the API refuses their token
     host.refresh_from_db()
     assert host.is_banned
@@ -242,11 +243,11 @@ def test_repeated_strikes_suspend_the_host(auth_client, django_capture_on_commit
 
 
 def test_old_strikes_outside_the_window_do_not_count(auth_client, django_capture_on_commit_callbacks):
-    _thresholds(0.02, 0.05, strikes_to_suspend=2, strike_window_days=30)
+    _thresholds(0.01, 0.02, strikes_to_suspend=2, strike_window_days=30)
     stream = LiveStreamFactory()
     old = Enforcement.objects.create(user=stream.host, kind=Enforcement.Kind.STRIKE, rule="nsfw_frame", explanation="x")
     Enforcement.objects.filter(pk=old.pk).update(created_at=timezone.now() - timezone.timedelta(days=31))
-    _upload_and_score(auth_client(stream.host), stream, RACIER, django_capture_on_commit_callbacks)
+    _upload_and_score(auth_client(stream.host), stream, HIGHER, django_capture_on_commit_callbacks)
     stream.host.refresh_from_db()
     assert not stream.host.is_banned
 
@@ -255,11 +256,11 @@ def test_sweep_deletes_old_safe_frames_and_keeps_flagged_evidence(
     auth_client, settings, django_capture_on_commit_callbacks
 ):
     # given a safe frame and a flagged one, both older than the retention
-    _thresholds(0.05, 0.5, safe_frame_retention_hours=1)
+    _thresholds(0.02, 0.5, safe_frame_retention_hours=1)
     stream = LiveStreamFactory()
     client = auth_client(stream.host)
-    safe = _upload_and_score(client, stream, SAFE, django_capture_on_commit_callbacks)
-    flagged = _upload_and_score(client, stream, RACIER, django_capture_on_commit_callbacks)
+    safe = _upload_and_score(client, stream, LOW, django_capture_on_commit_callbacks)
+    flagged = _upload_and_score(client, stream, HIGHER, django_capture_on_commit_callbacks)
     Frame.objects.update(uploaded_at=timezone.now() - timezone.timedelta(hours=2))
     assert private_storage().exists(safe.image.name)
     # when the sweep runs
@@ -272,16 +273,16 @@ def test_sweep_deletes_old_safe_frames_and_keeps_flagged_evidence(
 
 def test_a_frame_is_scored_once_even_if_its_task_runs_twice(auth_client, django_capture_on_commit_callbacks):
     stream = LiveStreamFactory()
-    frame = _upload_and_score(auth_client(stream.host), stream, SAFE, django_capture_on_commit_callbacks)
+    frame = _upload_and_score(auth_client(stream.host), stream, LOW, django_capture_on_commit_callbacks)
     assert services.frame_score(frame_id=frame.pk) == []
 
 
 def test_one_task_scores_the_pending_frames_as_a_batch(auth_client, django_capture_on_commit_callbacks):
-    # given review at 0.02, block at 0.05 and three frames (0.016, 0.077, 0.032) of two streams waiting
-    _thresholds(0.02, 0.05)
+    # given review at 0.01, block at 0.02 and three frames (0.0002, 0.032, 0.013) of two streams waiting
+    _thresholds(0.01, 0.02)
     calm, racy = LiveStreamFactory(), LiveStreamFactory()
     sent = []
-    for stream, source in ((calm, TESTDATA / "nsfw" / "test_image_1.jpg"), (racy, RACIER), (calm, SAFE)):
+    for stream, source in ((calm, CALM), (racy, HIGHER), (calm, LOW)):
         with django_capture_on_commit_callbacks(execute=False):
             response = auth_client(stream.host).post(
                 URL, {"stream_id": stream.pk, "image": upload(source)}, format="multipart"

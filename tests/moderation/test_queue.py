@@ -1,10 +1,6 @@
 """Reports, the moderator queue, who may act, what each action does, the audit log, enforcements and appeals."""
 
-import asyncio
-
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
@@ -158,52 +154,23 @@ def test_ordinary_users_cannot_open_the_queue(client, user):
 # --- What each action does ----------------------------------------------------------------------
 
 
-def _listen(groups: list[str], action, wait: float = 3.0) -> list[dict]:
-    """Run `action` while subscribed to channel-layer groups; return what arrived (room events sent
-    together in one `room.events` message are listed one by one, as the rooms split them)."""
-
-    async def run() -> list[dict]:
-        layer = get_channel_layer()
-        channel = await layer.new_channel()
-        for group in groups:
-            await layer.group_add(group, channel)
-        await sync_to_async(action)()
-        received, timeout = [], wait
-        try:
-            while True:
-                received.append(await asyncio.wait_for(layer.receive(channel), timeout=timeout))
-                timeout = 0.5
-        except TimeoutError:
-            pass
-        for group in groups:
-            await layer.group_discard(group, channel)
-        messages = []
-        for message in received:
-            if message["type"] == "room.events":
-                messages += [{"type": "room.event", "event": event} for event in message["events"]]
-            else:
-                messages.append(message)
-        return messages
-
-    return async_to_sync(run)()
-
-
-def test_ban_acts_at_once(auth_client, moderator, django_capture_on_commit_callbacks):
+def test_ban_acts_at_once(auth_client, moderator, django_capture_on_commit_callbacks, room_listener):
     # given a live host reported by a viewer, signed in on the API
     stream = LiveStreamFactory()
     host_client = auth_client(stream.host)
     _report_stream(auth_client(UserFactory()), stream)
     case = Case.objects.get()
 
-    def act():
-        with django_capture_on_commit_callbacks(execute=True):
-            services.case_act(actor=moderator, case_id=case.pk, action="ban", reason="nudity on stream")
+    rooms = room_listener(user_group_name(stream.host_id), stream_group_name(stream.pk))
 
     # when a moderator bans them
-    messages = _listen([user_group_name(stream.host_id), stream_group_name(stream.pk)], act)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_act(actor=moderator, case_id=case.pk, action="ban", reason="nudity on stream")
+
     # then their sockets are told to close, the stream ends, the token is refused, all in the audit log
-    assert {"type": "session.close", "reason": "banned", "stream_id": None} in messages
-    assert any(m.get("event", {}).get("type") == "stream.ended" for m in messages)
+    closed = [message for group, _, message in rooms.heard("session.close") if group == user_group_name(stream.host_id)]
+    assert closed == [{"type": "session.close", "reason": "banned", "stream_id": None}]
+    assert [group for group, _, _ in rooms.heard("stream.ended")] == [stream_group_name(stream.pk)]
     assert Stream.objects.get(pk=stream.pk).status == Stream.Status.ENDED_BY_MODERATION
     assert host_client.get(ENFORCEMENTS).status_code in (401, 403)
     entry = ModerationAction.objects.get(actor=moderator)
@@ -213,24 +180,21 @@ def test_ban_acts_at_once(auth_client, moderator, django_capture_on_commit_callb
     assert case.status == Case.Status.RESOLVED and case.decided_by == moderator and case.decision == "ban"
 
 
-def test_warn_tells_the_user_and_the_room(auth_client, moderator, django_capture_on_commit_callbacks):
+def test_warn_tells_the_user_and_the_room(auth_client, moderator, django_capture_on_commit_callbacks, room_listener):
     stream = LiveStreamFactory()
     _report_stream(auth_client(UserFactory()), stream)
     case = Case.objects.get()
+    room = room_listener(stream_group_name(stream.pk))
 
-    def act():
-        with django_capture_on_commit_callbacks(execute=True):
-            services.case_act(actor=moderator, case_id=case.pk, action="warn", reason="Keep it clean")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_act(actor=moderator, case_id=case.pk, action="warn", reason="Keep it clean")
 
-    messages = _listen([stream_group_name(stream.pk)], act)
-    assert messages == [
-        {
-            "type": "room.event",
-            "event": {
-                "type": "moderation.warning",
-                "payload": {"stream_id": stream.pk, "user_id": stream.host_id, "message": "Keep it clean"},
-            },
-        }
+    assert room.heard() == [
+        (
+            stream_group_name(stream.pk),
+            "moderation.warning",
+            {"stream_id": stream.pk, "user_id": stream.host_id, "message": "Keep it clean"},
+        )
     ]
     warning = auth_client(stream.host).get(ENFORCEMENTS).json()["results"][0]
     assert warning["kind"] == "warning" and "Keep it clean" in warning["explanation"]

@@ -1,11 +1,9 @@
 """Daily bonus (once per member per day, whatever runs it) and parallel purchases."""
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
 import pytest
-from django.db import connection
 
 from apps.og.models import OgDailyBonus, OgPurchase
 from apps.og.services import og_buy, og_daily_bonus_grant_all
@@ -73,29 +71,8 @@ def test_tier_without_bonus_grants_nothing():
     assert not JournalEntry.objects.filter(kind="og_daily_bonus").exists()
 
 
-def _run_in_threads(count: int, target) -> list:
-    results: list = [None] * count
-    barrier = threading.Barrier(count)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
-def test_parallel_bonus_runs_grant_once_per_member():
+def test_parallel_bonus_runs_grant_once_per_member(race):
     # given three members
     tier = OgTierFactory(level=1, price_coins=100, daily_bonus_coins=7)
     members = [UserFactory() for _ in range(3)]
@@ -103,7 +80,7 @@ def test_parallel_bonus_runs_grant_once_per_member():
         coins_give(member, 100)
         og_buy(user=member, tier_id=tier.pk)
     # when four workers run the grant at once
-    results = _run_in_threads(4, lambda i: og_daily_bonus_grant_all(day=date(2026, 3, 1)))
+    results = race([lambda: og_daily_bonus_grant_all(day=date(2026, 3, 1))] * 4)
     # then each member got exactly one bonus
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == 3
@@ -113,13 +90,13 @@ def test_parallel_bonus_runs_grant_once_per_member():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_purchases_never_overdraw():
+def test_parallel_purchases_never_overdraw(race):
     # given coins for exactly two Bronze periods
     tier = OgTierFactory(level=1, price_coins=1_000)
     user = UserFactory()
     coins_give(user, 2_000)
     # when six purchases race
-    results = _run_in_threads(6, lambda i: og_buy(user=user, tier_id=tier.pk))
+    results = race([lambda: og_buy(user=user, tier_id=tier.pk)] * 6)
     # then two went through (a buy and a renewal) and four were refused for coins
     bought = [r for r in results if isinstance(r, OgPurchase)]
     refused = [r for r in results if isinstance(r, InsufficientCoins)]

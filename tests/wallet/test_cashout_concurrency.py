@@ -1,14 +1,10 @@
 """Cash-outs racing one host's earnings on real PostgreSQL: the earnings debit folds pending
 credits in under the account lock, so parallel requests can never overdraw or lose a coin."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 
-from apps.core.exceptions import DomainError
 from apps.wallet.models import Account, CashoutRequest
 from apps.wallet.selectors import account_available, ledger_audit
 from apps.wallet.services import account_for_user, cashout_request, ledger_post, platform_account
@@ -19,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 30
 
 
-def test_parallel_cashouts_take_exactly_the_earnings_there_are(settings):
+def test_parallel_cashouts_take_exactly_the_earnings_there_are(settings, race):
     # given a host whose earnings (all still unapplied credits) cover exactly K cash-outs of 100
     settings.CASHOUT_MIN_COINS = 100
     k = 7
@@ -28,21 +24,10 @@ def test_parallel_cashouts_take_exactly_the_earnings_there_are(settings):
     revenue = platform_account(kind=Account.Kind.REVENUE)
     for i in range(k):
         ledger_post(kind="test_earning", ref=f"{host.pk}-{i}", postings=[(revenue, -100), (earnings, 100)])
-    barrier = threading.Barrier(THREADS)
-
-    def request() -> str:
-        try:
-            barrier.wait()
-            cashout_request(host=host, coins=100)
-            return "ok"
-        except DomainError as exc:
-            return exc.code
-        finally:
-            connection.close()
 
     # when THREADS requests of 100 coins arrive at once
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        outcomes = Counter(pool.map(lambda _: request(), range(THREADS)))
+    results = race([lambda: cashout_request(host=host, coins=100)] * THREADS)
+    outcomes = Counter(result.code if isinstance(result, Exception) else "ok" for result in results)
 
     # then exactly K succeed, the rest are refused, nothing is left over and the ledger is sound
     assert outcomes == {"ok": k, "insufficient_earnings": THREADS - k}
