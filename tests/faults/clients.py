@@ -96,6 +96,14 @@ def http(method: str, url: str, **kwargs: Any) -> Answer:
     return Answer(response.status_code, body, response.headers.get("Location", ""), response.text)
 
 
+def api(base: str, method: str, path: str, token: str, key: str | None = None, body: dict | None = None) -> Answer:
+    """A call of the JSON API as the signed-in user, with an Idempotency-Key when given."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return http(method, f"{base}{path}", json=body, headers=headers)
+
+
 def until_definite(op: Op, request) -> Answer:
     """Call `request()` until it gives a definite answer (retrying as the app would), and record it."""
     delay, unclear_since = 0.2, None
@@ -117,9 +125,9 @@ def until_definite(op: Op, request) -> Answer:
         delay = min(delay * 2, 2.0)
 
 
-def settle(op: Op, answer: Answer, ok: int = 201) -> bool:
+def settle(op: Op, answer: Answer) -> bool:
     """Record an API answer on the operation; True when acknowledged."""
-    if answer.status == ok:
+    if answer.status is not None and 200 <= answer.status < 300:
         op.outcome, op.result = "acked", answer.body or {}
         return True
     if answer.definite:
@@ -140,6 +148,7 @@ class Clients:
         self.payments = payments  # app_asks_again | worker_only: who may re-queue a verification
         self.payment_scenario: dict = {}
         self.host_of_stream = {h["stream"]: h for h in world["hosts"]}
+        self.admin = Admin(base, **world["finance"])
 
     def start(self) -> None:
         w = self.world
@@ -171,10 +180,7 @@ class Clients:
             time.sleep(pause * random.uniform(0.5, 1.5))  # noqa: S311 - spreading clients out, not security
 
     def api(self, method: str, path: str, token: str, key: str | None = None, body: dict | None = None) -> Answer:
-        headers = {"Authorization": f"Bearer {token}"}
-        if key:
-            headers["Idempotency-Key"] = key
-        return http(method, f"{self.base}{path}", json=body, headers=headers)
+        return api(self.base, method, path, token, key, body)
 
     # --- app users ---------------------------------------------------------------------------
 
@@ -271,9 +277,6 @@ class Clients:
 
     def finance_reviewer(self, _: None) -> None:
         """Review the acknowledged cash-outs one at a time in the admin (approve one, reject the next)."""
-        admin = getattr(self, "_admin", None)
-        if admin is None:
-            admin = self._admin = Admin(self.base, **self.world["finance"])
         reviewed = {op.result.get("id") for op in self.book.of("review")}
         waiting = [op for op in self.book.of("cashout", "acked") if op.result.get("id") not in reviewed]
         if not waiting:
@@ -287,18 +290,29 @@ class Clients:
             "decision": "approved" if approve else "rejected",
         }
         host = next(h for h in self.world["hosts"] if h["id"] == cashout.user_id)
-        message = until_definite(op, lambda: admin.review(cashout.result["id"], approve))
+        message = until_definite(op, lambda: self.admin.review(cashout.result["id"], approve))
         if message.status == 200 and f"{'Approved' if approve else 'Rejected'} 1 cash-out" in message.text:
             op.outcome = "acked"
             return
         # Not pending any more (an earlier attempt went through unseen) or refused: look at the request.
         if not message.definite:
             return  # no definite answer in GIVE_UP_SECONDS: unresolved
-        listing = until_definite(op, lambda: self.api("GET", "/api/v1/wallet/cashouts/", host["token"]))
-        found = {c["id"]: c["status"] for c in (listing.body or {}).get("results", [])}
-        status = found.get(cashout.result["id"])
+        status = self._cashout_status(op, host, cashout.result["id"])
         op.outcome = "acked" if status == op.result["decision"] else "refused"
         op.code = "" if op.outcome == "acked" else f"admin said: {message.status}, request {status}"
+
+    def _cashout_status(self, op: Op, host: dict, cashout_id: int) -> str | None:
+        """The cash-out's status as its host's app lists it (page by page, newest first)."""
+        url: str | None = f"{self.base}/api/v1/wallet/cashouts/"
+        headers = {"Authorization": f"Bearer {host['token']}"}
+        while url:
+            page = until_definite(op, lambda u=url: http("GET", u, headers=headers))
+            body = page.body if page.status == 200 and isinstance(page.body, dict) else {}
+            for cashout in body.get("results", []):
+                if cashout["id"] == cashout_id:
+                    return cashout["status"]
+            url = body.get("next")
+        return None
 
 
 class Admin:

@@ -69,6 +69,11 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def _ready_lines(log: Path) -> int:
+    """How many times a Celery worker said it was ready in this log."""
+    return log.read_text(errors="replace").count(" ready.") if log.exists() else 0
+
+
 class Postgres:
     """A PostgreSQL cluster of our own. initdb refuses to run as root: as root it runs as `postgres`."""
 
@@ -141,13 +146,18 @@ class Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)]
-            + ["--save", "", "--appendonly", "no", "--dbfilename", "dump.rdb"],
-            stdout=(self.dir / "log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(lambda: self.client().ping(), timeout=20, what="redis-server")
+        with (self.dir / "log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)]
+                + ["--save", "", "--appendonly", "no", "--dbfilename", "dump.rdb"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until(lambda: self.client().ping(), timeout=20, what="redis-server")
+        except RuntimeError:
+            self.proc.kill()
+            raise
 
     def stop(self) -> None:
         try:
@@ -207,15 +217,25 @@ class Stack:
         os.chmod(self.root, 0o755)  # noqa: S103 - the postgres user must reach its data directory inside
         self.logs = self.root / "logs"
         self.logs.mkdir()
-        self.pg = Postgres(self.root)
-        self.redis = Redis(self.root)
-        self.web_port = free_port()
-        self.env = self._env()
-        self.manage("migrate", "-v0")
-        self.manage("bootstrap_roles", "-v0")
-        self.web = self._start_gunicorn()
-        self.daphne = Daphne(self.env, log_path=str(self.logs / "daphne.log"))
-        self.worker = self._start_worker()
+        self._stops: list = []  # what to stop at the end, last started first
+        try:
+            self.pg = Postgres(self.root)
+            self._stops.append(lambda: self.pg.stop("immediate"))
+            self.redis = Redis(self.root)
+            self._stops.append(self.redis.stop)
+            self.web_port = free_port()
+            self.env = self._env()
+            self.manage("migrate", "-v0")
+            self.manage("bootstrap_roles", "-v0")
+            self.web = self._start_gunicorn()
+            self._stops.append(lambda: self.web.stop())
+            self.daphne = Daphne(self.env, log_path=str(self.logs / "daphne.log"))
+            self._stops.append(lambda: self.daphne.stop())
+            self.worker = self._start_worker()
+            self._stops.append(lambda: self.worker.stop())
+        except BaseException:
+            self.stop()
+            raise
 
     @property
     def base(self) -> str:
@@ -287,12 +307,16 @@ class Stack:
             self.env,
             self.logs,
         )
-        wait_until(
-            lambda: len(children(web.pid)) == self.GUNICORN_WORKERS
-            and requests.get(f"{self.base}/healthz", timeout=5).status_code == 200,
-            timeout=90,
-            what="gunicorn",
-        )
+        try:
+            wait_until(
+                lambda: len(children(web.pid)) == self.GUNICORN_WORKERS
+                and requests.get(f"{self.base}/healthz", timeout=5).status_code == 200,
+                timeout=90,
+                what="gunicorn",
+            )
+        except RuntimeError:
+            web.kill()
+            raise RuntimeError(f"gunicorn did not start:\n{web.tail()}") from None
         return web
 
     def web_workers(self) -> list[int]:
@@ -307,6 +331,8 @@ class Stack:
     # --- Celery --------------------------------------------------------------------------------
 
     def _start_worker(self) -> Process:
+        log = self.logs / "celery-worker.log"
+        ready_before = _ready_lines(log)
         worker = Process(
             "celery-worker",
             [str(BIN / "celery"), "-A", "halobuzz", "worker", "-Q", "celery", "--pool=prefork", "--concurrency=2"]
@@ -315,10 +341,11 @@ class Stack:
             self.env,
             self.logs,
         )
-        start = worker.log_path.read_text(errors="replace").count("ready.")
-        wait_until(
-            lambda: worker.log_path.read_text(errors="replace").count("ready.") > start, timeout=120, what="celery"
-        )
+        try:
+            wait_until(lambda: _ready_lines(log) > ready_before, timeout=120, what="the Celery worker")
+        except RuntimeError:
+            worker.kill()
+            raise RuntimeError(f"the Celery worker did not start:\n{worker.tail()}") from None
         return worker
 
     def worker_restart(self) -> None:
@@ -345,9 +372,10 @@ class Stack:
     # --- the end -------------------------------------------------------------------------------
 
     def stop(self) -> None:
-        for process in (self.worker, self.web):
-            process.stop()
-        self.daphne.stop()
-        self.redis.stop()
-        self.pg.stop("immediate")
+        """Stop everything that was started (whatever state a fault left it in) and delete the directory."""
+        for stop in reversed(self._stops):
+            try:
+                stop()
+            except Exception:  # noqa: BLE001, S110 - already down: the next one must still be stopped
+                pass
         shutil.rmtree(self.root, ignore_errors=True)
