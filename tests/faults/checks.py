@@ -25,7 +25,7 @@ class Row:
     duplicated: int = 0  # present more than once, or coins a balance holds on top
     refused_present: int = 0  # refused, yet its effect is in the database
     recovery: float = 0.0  # seconds until every disturbed operation had its answer (and the rooms were back)
-    unclear: Counter = field(default_factory=Counter)  # answers that were not definite: a 5xx status, or None
+    unclear: Counter = field(default_factory=Counter)  # "<5xx status or None> <area>": answers that were not definite
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -37,6 +37,14 @@ class Row:
 def gift_ref(sender_id: int, key: str) -> str:
     """The ledger reference of a send made with an Idempotency-Key (as apps.gifts.services.gift_ref)."""
     return f"u{sender_id}:{hashlib.sha256(key.encode()).hexdigest()[:48]}"
+
+
+def _area(path: str) -> str:
+    """Where an answer came from: the API, the admin, our payment pages, or the gateway sandbox."""
+    for prefix in ("/api/", "/admin/", "/payments/", "/sandbox/"):
+        if path.startswith(prefix):
+            return prefix
+    return path
 
 
 def _new(before: list[dict], after: list[dict]) -> list[dict]:
@@ -65,11 +73,10 @@ def verdict(fault: str, book: Book, before: dict, after: dict, issued_gift_refs:
     _topups(row, book.of("topup"), after)
     _balances(row, ops, before, after)
     _boards(row, after)
-    row.unclear = Counter(str(status) for op in ops for status in op.unclear)
+    row.unclear = Counter(f"{status} {_area(path)}" for op in ops for status, path in op.unclear)
     if row.unclear:
-        row.notes.append(
-            "answers without a definite outcome: " + ", ".join(f"{k}: {v}" for k, v in row.unclear.items())
-        )
+        answers = ", ".join(f"{what} x{n}" for what, n in sorted(row.unclear.items()))
+        row.notes.append(f"answers without a definite outcome: {answers}")
     refusals = Counter(f"{op.kind} {op.code}" for op in ops if op.outcome == "refused")
     if refusals:
         row.notes.append("refusals: " + ", ".join(f"{k} x{v}" for k, v in sorted(refusals.items())))

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from websockets.asyncio.client import connect
@@ -34,6 +35,7 @@ class Answer:
     body: Any = None
     location: str = ""
     text: str = ""
+    path: str = ""  # what was asked for: /api/v1/..., /sandbox/..., /admin/...
 
     @property
     def definite(self) -> bool:
@@ -51,7 +53,7 @@ class Op:
     outcome: str = "unknown"  # acked, refused, unknown (no definite answer in GIVE_UP_SECONDS)
     code: str = ""  # the error code of a refusal
     retries: int = 0  # attempts that got no definite answer
-    unclear: list = field(default_factory=list)  # what those attempts got: a 5xx status, or None
+    unclear: list = field(default_factory=list)  # what those attempts got: (a 5xx status or None, path)
     longest_wait: float = 0.0  # the longest time it went without a definite answer
     resolved_at: float | None = None
     result: dict = field(default_factory=dict)
@@ -83,17 +85,18 @@ def http(method: str, url: str, **kwargs: Any) -> Answer:
     """One HTTP request on a fresh connection; never raises for a lost answer."""
     kwargs.setdefault("timeout", REQUEST_TIMEOUT)
     kwargs.setdefault("allow_redirects", False)
+    path = urlsplit(url).path
     try:
         response = requests.request(method, url, **kwargs)
     except requests.RequestException:
-        return Answer(None)
+        return Answer(None, path=path)
     body = None
     if response.headers.get("Content-Type", "").startswith("application/json"):
         try:
             body = response.json()
         except ValueError:
             body = None
-    return Answer(response.status_code, body, response.headers.get("Location", ""), response.text)
+    return Answer(response.status_code, body, response.headers.get("Location", ""), response.text, path)
 
 
 def api(base: str, method: str, path: str, token: str, key: str | None = None, body: dict | None = None) -> Answer:
@@ -116,7 +119,7 @@ def until_definite(op: Op, request) -> Answer:
             op.resolved_at = now
             return answer
         op.retries += 1
-        op.unclear.append(answer.status)
+        op.unclear.append((answer.status, answer.path))
         unclear_since = unclear_since or now
         if now - unclear_since > GIVE_UP_SECONDS:
             op.longest_wait = max(op.longest_wait, now - unclear_since)
@@ -342,7 +345,7 @@ class Admin:
                 timeout=REQUEST_TIMEOUT,
             )
         except requests.RequestException:
-            return Answer(None)
+            return Answer(None, path=path)
         for header in response.raw.headers.getlist("Set-Cookie"):
             for name, morsel in SimpleCookie(header).items():
                 if morsel.value and morsel["max-age"] != "0":
@@ -350,9 +353,8 @@ class Admin:
                 else:  # deleted (the messages cookie once they are shown)
                     self.cookies.pop(name, None)
         match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text)
-        return Answer(
-            response.status_code, match.group(1) if match else None, response.headers.get("Location", ""), response.text
-        )
+        token = match.group(1) if match else None
+        return Answer(response.status_code, token, response.headers.get("Location", ""), response.text, path)
 
     def sign_in(self) -> Answer:
         page = self._request("GET", "/admin/login/")
@@ -365,18 +367,18 @@ class Admin:
 
     def review(self, cashout_id: int, approve: bool) -> Answer:
         """Run the approve or reject action on one cash-out; the answer is the page with its messages
-        (no status when a step got no definite answer, so the caller retries)."""
+        (or whichever step had no definite answer, so the caller retries)."""
         changelist = "/admin/wallet/cashoutrequest/"
         if not self.signed_in:
             answer = self.sign_in()
             if not self.signed_in:
-                return answer if answer.definite else Answer(None)
+                return answer
         page = self._request("GET", changelist)
-        if page.status == 302:  # the session is gone (signed out): sign in again on the next attempt
+        if page.status == 302:  # the session is gone: sign in again on the next attempt
             self.signed_in = False
-            return Answer(None)
+            return Answer(None, path=changelist)
         if page.status != 200 or not page.body:
-            return page if page.definite else Answer(None)
+            return page
         data = {
             "csrfmiddlewaretoken": page.body,
             "action": "approve" if approve else "reject",
@@ -385,7 +387,7 @@ class Admin:
         }
         done = self._request("POST", changelist, data)
         if done.status != 302:
-            return done if done.definite else Answer(None)
+            return done
         return self._request("GET", changelist)
 
 
