@@ -38,4 +38,5 @@ class MaxSizeUploadHandler(FileUploadHandler):
 
 def limit_upload_size(request: HttpRequest, *, max_bytes: int, too_large: type[DomainError]) -> None:
     """Install the size cap on a Django request; call before anything reads request.FILES."""
-    request.upload_handlers.insert(0, MaxSizeUploadHandler(request, max_bytes=max_bytes, too_large=too_large))
+    cap = MaxSizeUploadHandler(request, max_bytes=max_bytes, too_large=too_large)
+    request.upload_handlers = [cap, *request.upload_handlers]
