@@ -46,7 +46,7 @@ def _npr(paisa: int) -> str:
 
 
 class PaymentAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
-    # Typed as the tuple kinds, not these exact tuples, so the review queue's admin may differ.
+    # Declared as any such tuple (not this one), so PaymentReviewAdmin may show other columns and filters.
     list_display: tuple[str, ...] = (
         "id",
         "user",
