@@ -51,6 +51,10 @@ logger = logging.getLogger(__name__)
 disable_created_metrics()  # no `_created` twin for every counter: Prometheus does not need it
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+if MULTIPROCESS:
+    # prometheus-client opens its files there as soon as a metric is defined (below). gunicorn's hook
+    # makes the directory, but daphne and Celery start on an empty /tmp in a pod (an emptyDir).
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

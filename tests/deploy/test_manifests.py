@@ -138,7 +138,7 @@ def test_general_and_moderation_workers_split_the_queues():
     resources = moderation["resources"]
     assert resources["requests"]["cpu"] == "2"
     assert "memory" in resources["limits"] and "cpu" not in resources["limits"]
-    assert {m["mountPath"] for m in moderation["volumeMounts"]} >= {"/opt/halobuzz/models", "/tmp"}
+    assert "/tmp" in {m["mountPath"] for m in moderation["volumeMounts"]}  # models: in the image; media: in buckets
     assert moderation["securityContext"]["readOnlyRootFilesystem"] is True
     # its own labels: the general worker's PDB and HPA do not count its pods
     labels = deployments["halobuzz-moderation-worker"]["spec"]["template"]["metadata"]["labels"]

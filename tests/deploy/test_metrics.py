@@ -1,5 +1,10 @@
 """/metrics: access control, HTTP and domain metrics, database gauges that tolerate missing tables."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
@@ -148,3 +153,15 @@ def test_domain_helpers_bound_their_labels():
     labels = {tuple(sorted(s.labels.items())) for f in metrics.PAYMENT_OUTCOMES.collect() for s in f.samples}
     assert (("gateway", "esewa"), ("outcome", "completed")) in labels
     assert all(len(dict(lab)["gateway"]) <= 40 for lab in labels)
+
+
+def test_given_a_fresh_tmp_when_a_process_defines_the_metrics_then_the_multiprocess_directory_is_made(tmp_path):
+    # A pod's /tmp is an empty emptyDir (read-only root filesystem): daphne and Celery have no gunicorn
+    # hook to make PROMETHEUS_MULTIPROC_DIR, and prometheus-client opens its files as metrics are defined.
+    directory = tmp_path / "prometheus"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory), "DJANGO_SETTINGS_MODULE": "halobuzz.settings"}
+    code = "import django; django.setup(); import apps.core.metrics"
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert any(directory.glob("*.db"))
