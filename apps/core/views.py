@@ -4,6 +4,7 @@ the error pages, and the links to private media on the filesystem."""
 import mimetypes
 
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 
@@ -38,7 +39,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return default_server_error(request)
 
 
-def private_media(request: HttpRequest, token: str) -> HttpResponse:
+def private_media(request: HttpRequest, token: str) -> HttpResponseBase:
     """A private file behind a link the private storage signed (filesystem storage only).
 
     The link is the authorisation: whoever handed it out checked the viewer. Forged or expired
@@ -50,7 +51,7 @@ def private_media(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponseForbidden("This link is not valid or has expired.", content_type="text/plain")
     except FileNotFoundError:
         return not_found(request)
-    content_type = mimetypes.guess_type(handle.name)[0] or "application/octet-stream"
+    content_type = mimetypes.guess_type(handle.name or "")[0] or "application/octet-stream"
     response = FileResponse(handle, content_type=content_type)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
