@@ -23,6 +23,15 @@ def request_user(request: HttpRequest) -> User:
     return user
 
 
+def request_user_id(request: HttpRequest) -> int:
+    """The signed-in user's id, also under JwtStatelessAuthentication (its TokenUser holds only the
+    token's user id claim)."""
+    user_id = request.user.pk
+    if user_id is None:
+        raise NotAuthenticated()
+    return int(user_id)
+
+
 class JwtAuthentication(JWTAuthentication):
     """simplejwt's bearer auth plus what it lacks: revoked access tokens and banned users are refused."""
 

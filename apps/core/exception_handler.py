@@ -4,9 +4,10 @@ import logging
 import math
 from typing import Any
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -31,6 +32,14 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        # Redis (revoked tokens, throttles, caches) is down or restarting: refuse cleanly, with the
+        # request's transaction rolled back, so the app tries again later (with the same
+        # Idempotency-Key on money endpoints) instead of seeing a server error.
+        logger.warning("redis unreachable: answered 503", extra={"error": type(exc).__name__})
+        set_rollback()
+        body = error_body("service_unavailable", "The service is briefly unavailable; try again shortly.")
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

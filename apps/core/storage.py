@@ -10,6 +10,7 @@ MEDIA_PRIVATE_URL_SECONDS, a presigned URL in a bucket or a link the app serves 
 import json
 import threading
 import time
+from typing import cast
 
 import botocore
 import botocore.exceptions
@@ -32,6 +33,8 @@ class _PrivateStorage(LazyObject):
     """STORAGES["private"], looked up when first used and again after STORAGES changes (tests),
     as Django's default_storage is: a field keeps the storage object it was given at import."""
 
+    _wrapped: object  # the Storage once set up; Django's `empty` marker before and after a reset
+
     def _setup(self) -> None:
         self._wrapped = storages["private"]
 
@@ -51,7 +54,7 @@ def private_storage() -> Storage:
     Fields name this callable (`storage=private_storage`), so their migrations do not depend on
     which backend the environment configures.
     """
-    return private_media_storage
+    return cast(Storage, private_media_storage)  # a proxy of the Storage (django-stubs types default_storage alike)
 
 
 class SignedFileSystemStorage(FileSystemStorage):

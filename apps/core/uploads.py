@@ -38,4 +38,7 @@ class MaxSizeUploadHandler(FileUploadHandler):
 
 def limit_upload_size(request: HttpRequest, *, max_bytes: int, too_large: type[DomainError]) -> None:
     """Install the size cap on a Django request; call before anything reads request.FILES."""
-    request.upload_handlers.insert(0, MaxSizeUploadHandler(request, max_bytes=max_bytes, too_large=too_large))
+    handlers = request.upload_handlers
+    if not isinstance(handlers, list):  # Django's ImmutableList once the body has been parsed
+        raise AttributeError("You cannot alter upload handlers after the upload has been processed.")
+    handlers.insert(0, MaxSizeUploadHandler(request, max_bytes=max_bytes, too_large=too_large))

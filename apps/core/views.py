@@ -7,7 +7,8 @@ Errors under /api/ leave in the one JSON shape through apps.core.middleware.ApiE
 
 import mimetypes
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseForbidden, JsonResponse
+from django.http.response import HttpResponseBase
 
 from apps.core.selectors import readiness_failures
 from apps.core.storage import PrivateLinkInvalid, private_media_open
@@ -26,7 +27,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def private_media(request: HttpRequest, token: str) -> HttpResponse:
+def private_media(request: HttpRequest, token: str) -> HttpResponseBase:
     """A private file behind a link the private storage signed (filesystem storage only).
 
     The link is the authorisation: whoever handed it out checked the viewer. Forged or expired
@@ -38,7 +39,7 @@ def private_media(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponseForbidden("This link is not valid or has expired.", content_type="text/plain")
     except FileNotFoundError:
         raise Http404("No such file.") from None
-    content_type = mimetypes.guess_type(handle.name)[0] or "application/octet-stream"
+    content_type = mimetypes.guess_type(handle.name or "")[0] or "application/octet-stream"
     response = FileResponse(handle, content_type=content_type)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"

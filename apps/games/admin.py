@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -57,8 +59,9 @@ class GameForm(forms.ModelForm):
             raise forms.ValidationError(f"Registered game types: {', '.join(sorted(GAME_TYPES))}.")
         return slug
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("min_bet") and data.get("max_bet") and data["max_bet"] < data["min_bet"]:
             self.add_error("max_bet", "The maximum bet must be at least the minimum.")
         return data
@@ -78,7 +81,8 @@ class GameAdmin(admin.ModelAdmin):
 
     @admin.display(description="RTP (published table)")
     def table_rtp(self, obj: Game) -> str:
-        return f"{obj.current_table.rtp:.4%}" if obj.current_table_id else "no table"
+        table = obj.current_table
+        return f"{table.rtp:.4%}" if table is not None else "no table"
 
     @admin.display(description="RTP cap")
     def rtp_cap(self, obj: Game | None = None) -> str:

@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_user
 from apps.core.idempotency import idempotent
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
@@ -16,7 +17,8 @@ from apps.games.registry import game_type_get
 
 
 class PrizeSlotSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    # DRF's metaclass moves declared fields off the class, so this does not replace Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     face = serializers.CharField(allow_blank=True)
     multiplier = serializers.CharField(help_text="Pays bet x multiplier, rounded down.")
     weight = serializers.IntegerField(help_text=f"Probability in parts per million (of {WEIGHT_TOTAL:,}).")
@@ -58,7 +60,7 @@ class RoundSerializer(serializers.Serializer):
     bet = serializers.IntegerField()
     roll = serializers.IntegerField()
     slot_index = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, as in PrizeSlotSerializer
     face = serializers.CharField()
     multiplier = serializers.DecimalField(max_digits=7, decimal_places=2)
     payout = serializers.IntegerField()
@@ -85,7 +87,7 @@ class GamePlayApi(APIView):
     def post(self, request: Request, game: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        game_round = services.game_play(user=request.user, game_slug=game, **data.validated_data)
+        game_round = services.game_play(user=request_user(request), game_slug=game, **data.validated_data)
         return Response(RoundSerializer(game_round).data, status=status.HTTP_201_CREATED)
 
 
@@ -93,7 +95,7 @@ class RoundListApi(APIView):
     @extend_schema(responses={200: RoundSerializer(many=True)}, operation_id="games_rounds")
     def get(self, request: Request) -> Response:
         paginator = FeedCursorPagination()
-        page = paginator.paginate_queryset(selectors.round_list(user_id=request.user.pk), request, view=self)
+        page = paginator.paginate_queryset(selectors.round_list(user_id=request_user(request).pk), request, view=self)
         return paginator.get_paginated_response(RoundSerializer(page, many=True).data)
 
 
@@ -161,8 +163,9 @@ class FairSeedApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer}, operation_id="games_seed")
     def get(self, request: Request) -> Response:
-        active: FairSeed = services.fair_seed_active(user_id=request.user.pk)
-        previous = selectors.fair_seed_last_revealed(user_id=request.user.pk)
+        user = request_user(request)
+        active: FairSeed = services.fair_seed_active(user_id=user.pk)
+        previous = selectors.fair_seed_last_revealed(user_id=user.pk)
         return Response(self.OutputSerializer({"active": active, "previous": previous}).data)
 
 
@@ -178,5 +181,5 @@ class FairSeedRotateApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        revealed, active = services.fair_seed_rotate(user=request.user, **data.validated_data)
+        revealed, active = services.fair_seed_rotate(user=request_user(request), **data.validated_data)
         return Response(self.OutputSerializer({"active": active, "revealed": revealed}).data)

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.authentication import JwtStatelessAuthentication
+from apps.accounts.authentication import JwtStatelessAuthentication, request_user, request_user_id
 from apps.core.idempotency import HEADER, idempotency_key
 from apps.core.serializers import StrictInputSerializer
 from apps.gifts import selectors, services
@@ -78,7 +78,7 @@ class GiftSendApi(APIView):
         key = idempotency_key(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sender_id = int(request.user.pk)
+        sender_id = request_user_id(request)
         sent = services.gift_send(
             sender_id=sender_id,
             stream_id=data.validated_data["stream"],
@@ -135,7 +135,7 @@ class HostStatementApi(APIView):
         first, last = params.validated_data["from_"], params.validated_data["to"]
         start = datetime.combine(first, time.min, tzinfo=tz)
         end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
-        sends = selectors.host_statement(host=request.user, start=start, end=end)
+        sends = selectors.host_statement(host=request_user(request), start=start, end=end)
         response = StreamingHttpResponse(self._rows(sends, tz), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="halobuzz-gifts-{first}-to-{last}.csv"'
         return response
@@ -184,7 +184,7 @@ class LeaderboardFilterSerializer(StrictInputSerializer):
 class _LeaderboardApi(APIView):
     board: Board
 
-    def get(self, request: Request, stream_id: int | None = None) -> Response:
+    def leaderboard(self, request: Request, stream_id: int | None = None) -> Response:
         params = LeaderboardFilterSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         period = Period.ALL if self.board == Board.STREAM else Period(params.validated_data["period"])
@@ -209,7 +209,7 @@ class TopGiftersApi(_LeaderboardApi):
         parameters=_LEADERBOARD_PARAMS, responses={200: LeaderboardSerializer}, operation_id="gift_leaderboard_gifters"
     )
     def get(self, request: Request) -> Response:
-        return super().get(request)
+        return self.leaderboard(request)
 
 
 class TopHostsApi(_LeaderboardApi):
@@ -221,7 +221,7 @@ class TopHostsApi(_LeaderboardApi):
         parameters=_LEADERBOARD_PARAMS, responses={200: LeaderboardSerializer}, operation_id="gift_leaderboard_hosts"
     )
     def get(self, request: Request) -> Response:
-        return super().get(request)
+        return self.leaderboard(request)
 
 
 class StreamTopGiftersApi(_LeaderboardApi):
@@ -235,4 +235,4 @@ class StreamTopGiftersApi(_LeaderboardApi):
         operation_id="gift_leaderboard_stream",
     )
     def get(self, request: Request, stream_id: int) -> Response:
-        return super().get(request, stream_id=stream_id)
+        return self.leaderboard(request, stream_id=stream_id)

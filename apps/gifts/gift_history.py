@@ -129,7 +129,7 @@ def gift_history_generate(
     fan_profiles = []
     for user in fan_users:
         budget = min(max(rng.gauss(math.log(25), 1.3), low), high)
-        near = sorted(gifts, key=lambda g, b=budget: abs(math.log(g.coin_price) - b) + rng.random() * 1.2)
+        near = sorted(gifts, key=lambda g: abs(math.log(g.coin_price) - budget) + rng.random() * 1.2)
         fan_profiles.append(
             _Fan(
                 user=user,

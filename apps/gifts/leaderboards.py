@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import redis
@@ -168,7 +169,11 @@ def redis_top(
     board: Board, period: Period, *, now: datetime, stream_id: int | None, limit: int
 ) -> list[tuple[int, int]]:
     pending.flush()  # this process's own sends are on the board it reads
-    rows = _client().zrevrange(redis_key(board, period, now, stream_id), 0, limit - 1, withscores=True)
+    # redis-py types every command for its async client too (Awaitable | Any): this one is synchronous.
+    rows = cast(
+        list[tuple[bytes, float]],
+        _client().zrevrange(redis_key(board, period, now, stream_id), 0, limit - 1, withscores=True),
+    )
     return [(int(member), int(score)) for member, score in rows]
 
 
@@ -178,7 +183,7 @@ def sql_totals(
     """The leaderboard computed from GiftSend: [(user id, coins)], highest first."""
     qs = GiftSend.objects.all()
     if board == Board.STREAM:
-        qs = qs.filter(stream_id=stream_id)
+        qs = qs.filter(stream_id=stream_id) if stream_id is not None else qs.none()
     else:
         start = period_start(period, now)
         if start is not None:
@@ -209,7 +214,9 @@ def redis_rebuild(*, now: datetime, stream_ids: list[int]) -> int:
     """
     pending.flush()  # this process's waiting sends are in GiftSend already: counting them later would double them
     client = _client()
-    targets = [(board, period, None) for board in (Board.GIFTERS, Board.HOSTS) for period in Period]
+    targets: list[tuple[Board, Period, int | None]] = [
+        (board, period, None) for board in (Board.GIFTERS, Board.HOSTS) for period in Period
+    ]
     targets += [(Board.STREAM, Period.ALL, stream_id) for stream_id in stream_ids]
     for board, period, stream_id in targets:
         key = redis_key(board, period, now, stream_id)

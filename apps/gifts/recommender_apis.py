@@ -4,6 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_user
 from apps.core.serializers import StrictInputSerializer
 from apps.gifts.apis import GiftSerializer
 from apps.gifts.recommender import gift_recommendations
@@ -18,7 +19,10 @@ class GiftRecommendationsApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         stream = serializers.IntegerField()
-        source = serializers.ChoiceField(choices=["model", "popularity"], help_text="popularity for new senders")
+        # DRF's metaclass moves declared fields off the class, so this does not replace Field.source.
+        source = serializers.ChoiceField(  # type: ignore[assignment]
+            choices=["model", "popularity"], help_text="popularity for new senders"
+        )
         model_version = serializers.CharField(help_text="Empty while no model has been trained.")
         gifts = GiftSerializer(many=True, help_text="Catalogue entries, as GET /api/v1/gifts/ gives them.")
 
@@ -29,7 +33,7 @@ class GiftRecommendationsApi(APIView):
         params = self.FilterSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         stream = stream_get(stream_id=params.validated_data["stream"])
-        result = gift_recommendations(user_id=request.user.pk, stream=stream)
+        result = gift_recommendations(user_id=request_user(request).pk, stream=stream)
         body = {
             "stream": stream.pk,
             "source": result.source,

@@ -93,6 +93,11 @@ def gift_send(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, re
             return gift_send_replay(**args)  # the whole statement was undone: a retry pays nothing
         if sent is not None:
             return sent
+    if GiftSend.objects.filter(entry__kind=GIFT_ENTRY_KIND, entry__ref=ref).exists():
+        # A retry of a send that went through unseen (a reset, a timeout) gets that send back, even
+        # when the sender can no longer afford it or the stream has ended since: a refusal would
+        # tell the app that coins which did move did not.
+        return gift_send_replay(**args)
     return _gift_send_checked(**args)
 
 

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_user
 from apps.core.serializers import StrictInputSerializer
 from apps.live import selectors, services
 from apps.live.agora import agora_configured
@@ -92,7 +93,7 @@ class StreamSessionSerializer(serializers.Serializer):
 def _session(request: Request, stream: Stream, *, heartbeat: bool = False) -> dict[str, Any]:
     body = {
         "stream": StreamSerializer(stream, context={"request": request}).data,
-        "agora": services.stream_tokens_or_none(stream=stream, user=request.user),
+        "agora": services.stream_tokens_or_none(stream=stream, user=request_user(request)),
         "ws_url": ws_url(request, stream.pk),
     }
     if heartbeat:
@@ -112,7 +113,7 @@ class StreamGoLiveApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        stream = services.stream_go_live(host=request.user, **data.validated_data)
+        stream = services.stream_go_live(host=request_user(request), **data.validated_data)
         return Response(_session(request, stream, heartbeat=True), status=status.HTTP_201_CREATED)
 
 
@@ -142,7 +143,9 @@ class StreamListActiveApi(APIView):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         f = filters.validated_data
-        rows = selectors.stream_list_live(viewer=request.user, category=f["category"], following=f["following"])
+        rows = selectors.stream_list_live(
+            viewer=request_user(request), category=f["category"], following=f["following"]
+        )
         page = rows[f["offset"] : f["offset"] + f["limit"]]
         next_offset = f["offset"] + f["limit"] if f["offset"] + f["limit"] < len(rows) else None
         return Response({"count": len(rows), "next_offset": next_offset, "results": page})
@@ -166,7 +169,7 @@ class StreamDetailApi(APIView):
 class StreamEndApi(APIView):
     @extend_schema(request=None, responses={200: StreamSerializer}, operation_id="streams_end")
     def post(self, request: Request, stream_id: int) -> Response:
-        stream = services.stream_end_by_host(stream_id=stream_id, user=request.user)
+        stream = services.stream_end_by_host(stream_id=stream_id, user=request_user(request))
         stream = selectors.stream_get(stream_id=stream.pk)
         return Response(StreamSerializer(stream, context={"request": request}).data)
 
@@ -179,7 +182,7 @@ class StreamHeartbeatApi(APIView):
 
     @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="streams_heartbeat")
     def post(self, request: Request, stream_id: int) -> Response:
-        stream = services.stream_heartbeat(stream_id=stream_id, user=request.user)
+        stream = services.stream_heartbeat(stream_id=stream_id, user=request_user(request))
         return Response(
             {
                 "status": stream.status,
@@ -192,14 +195,14 @@ class StreamHeartbeatApi(APIView):
 class StreamJoinApi(APIView):
     @extend_schema(request=None, responses={200: StreamSessionSerializer}, operation_id="streams_join")
     def post(self, request: Request, stream_id: int) -> Response:
-        stream = services.stream_viewer_join(stream_id=stream_id, user=request.user)
+        stream = services.stream_viewer_join(stream_id=stream_id, user=request_user(request))
         return Response(_session(request, stream))
 
 
 class StreamLeaveApi(APIView):
     @extend_schema(request=None, responses={204: None}, operation_id="streams_leave")
     def post(self, request: Request, stream_id: int) -> Response:
-        services.stream_viewer_leave(stream_id=stream_id, user=request.user)
+        services.stream_viewer_leave(stream_id=stream_id, user=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -209,7 +212,7 @@ class StreamTokenApi(APIView):
     @extend_schema(request=None, responses={200: TokensSerializer}, operation_id="streams_token")
     def post(self, request: Request, stream_id: int) -> Response:
         stream = selectors.stream_get(stream_id=stream_id)
-        return Response(services.stream_tokens_issue(stream=stream, user=request.user))
+        return Response(services.stream_tokens_issue(stream=stream, user=request_user(request)))
 
 
 # --- LinkCast ------------------------------------------------------------------------------------
@@ -234,7 +237,7 @@ class LinkCastInviteApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        linkcast = services.linkcast_invite(user=request.user, **data.validated_data)
+        linkcast = services.linkcast_invite(user=request_user(request), **data.validated_data)
         return Response(_linkcast_body(linkcast), status=status.HTTP_201_CREATED)
 
 
@@ -251,23 +254,22 @@ class LinkCastAcceptApi(APIView):
 
     @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="linkcast_accept")
     def post(self, request: Request, linkcast_id: int) -> Response:
-        linkcast = services.linkcast_accept(linkcast_id=linkcast_id, user=request.user)
-        token = (
-            services.linkcast_token_issue(linkcast_id=linkcast.pk, user=request.user) if agora_configured() else None
-        )
+        user = request_user(request)
+        linkcast = services.linkcast_accept(linkcast_id=linkcast_id, user=user)
+        token = services.linkcast_token_issue(linkcast_id=linkcast.pk, user=user) if agora_configured() else None
         return Response({"linkcast": _linkcast_body(linkcast), "agora": token})
 
 
 class LinkCastDeclineApi(APIView):
     @extend_schema(request=None, responses={200: LinkCastSerializer}, operation_id="linkcast_decline")
     def post(self, request: Request, linkcast_id: int) -> Response:
-        return Response(_linkcast_body(services.linkcast_decline(linkcast_id=linkcast_id, user=request.user)))
+        return Response(_linkcast_body(services.linkcast_decline(linkcast_id=linkcast_id, user=request_user(request))))
 
 
 class LinkCastLeaveApi(APIView):
     @extend_schema(request=None, responses={200: LinkCastSerializer}, operation_id="linkcast_leave")
     def post(self, request: Request, linkcast_id: int) -> Response:
-        return Response(_linkcast_body(services.linkcast_leave(linkcast_id=linkcast_id, user=request.user)))
+        return Response(_linkcast_body(services.linkcast_leave(linkcast_id=linkcast_id, user=request_user(request))))
 
 
 class LinkCastAudioApi(APIView):
@@ -279,10 +281,11 @@ class LinkCastAudioApi(APIView):
     def post(self, request: Request, linkcast_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        user = request_user(request)
         linkcast = services.linkcast_audio_set(
             linkcast_id=linkcast_id,
-            user=request.user,
-            target_user_id=data.validated_data.get("user_id", request.user.pk),
+            user=user,
+            target_user_id=data.validated_data.get("user_id", user.pk),
             muted=data.validated_data["muted"],
         )
         return Response(_linkcast_body(linkcast))
@@ -291,7 +294,7 @@ class LinkCastAudioApi(APIView):
 class LinkCastTokenApi(APIView):
     @extend_schema(request=None, responses={200: AgoraTokenSerializer}, operation_id="linkcast_token")
     def post(self, request: Request, linkcast_id: int) -> Response:
-        return Response(services.linkcast_token_issue(linkcast_id=linkcast_id, user=request.user))
+        return Response(services.linkcast_token_issue(linkcast_id=linkcast_id, user=request_user(request)))
 
 
 class PkSideSerializer(serializers.Serializer):
@@ -327,7 +330,7 @@ class LinkCastPkApi(APIView):
     def post(self, request: Request, linkcast_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        battle = services.pk_start(linkcast_id=linkcast_id, host=request.user, **data.validated_data)
+        battle = services.pk_start(linkcast_id=linkcast_id, host=request_user(request), **data.validated_data)
         return Response(services.pk_public(battle, totals=(0, 0)), status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: OutputSerializer}, operation_id="linkcast_pk_current")

@@ -52,9 +52,9 @@ class _LayerSender:
 
             def run() -> None:
                 asyncio.set_event_loop(loop)
-                self._wake = asyncio.Event()
+                self._wake = wake = asyncio.Event()
                 started.set()
-                loop.run_until_complete(self._drain())
+                loop.run_until_complete(self._drain(wake))
 
             # A forked child holds a copy of its parent's queue: the parent sends those.
             self._pending, self._idle = [], True
@@ -62,10 +62,10 @@ class _LayerSender:
             started.wait()
             self._loop, self._pid = loop, os.getpid()
 
-    async def _drain(self) -> None:
+    async def _drain(self, wake: asyncio.Event) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
+            await wake.wait()
+            wake.clear()
             while True:
                 with self._lock:
                     batch, self._pending = self._pending, []
@@ -84,7 +84,9 @@ class _LayerSender:
             self._pending.append((group, message))
             wake, self._idle = self._idle, False
         if wake:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            loop, wake_event = self._loop, self._wake
+            assert loop is not None and wake_event is not None  # _ensure_started set both
+            loop.call_soon_threadsafe(wake_event.set)
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until every message queued so far has been handed to the layer."""

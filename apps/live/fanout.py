@@ -28,7 +28,7 @@ from django.conf import settings
 
 from apps.live.chat import RULE_EVENTS
 from apps.live.events import layer_message_events, room_event_message, stream_group_name, user_group_name
-from apps.live.room_state import MemoryRoomState, RedisRoomState, room_state
+from apps.live.room_state import VIEWERS_SENT, MemoryRoomState, RedisRoomState, room_state
 from apps.live.services import stream_stats_update
 
 logger = logging.getLogger(__name__)
@@ -296,7 +296,7 @@ class LocalRoom(Subscription):
     async def viewers_publish(self, state: RedisRoomState | MemoryRoomState, layer: Any, group: str) -> None:
         count = await state.presence_count(self.stream_id)
         likes = await state.likes_total(self.stream_id)
-        previous = await state.value_swap(f"{self.stream_id}:viewers_sent", count)
+        previous = await state.value_swap(f"{self.stream_id}:{VIEWERS_SENT}", count)
         previous_likes = await state.value_swap(f"{self.stream_id}:likes_saved", likes)
         if previous != count:
             await layer.group_send(group, room_event_message("viewers.updated", {"count": count}))

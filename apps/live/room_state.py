@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 
 KEY_TTL = 24 * 3600  # room keys outlive any stream's activity, then vanish
+VIEWERS_SENT = "viewers_sent"  # the viewer count last announced to a room (value_swap key after the stream id)
 
 
 def _k(stream_id: int, name: str) -> str:
@@ -51,6 +52,10 @@ class RedisRoomState:
             if user_id is not None:
                 pipe.zadd(key, {str(user_id): now})
                 pipe.expire(key, KEY_TTL)
+                # Forget the count last announced: those who joined before this viewer heard smaller
+                # counts in their welcomes, and the count may be back at the last announced value
+                # (a room that emptied and filled again), so the next tick must announce it.
+                pipe.delete(_k(stream_id, VIEWERS_SENT))
             pipe.zremrangebyscore(key, "-inf", now - settings.LIVE_PRESENCE_TTL_SECONDS)
             pipe.zcard(key)
             pipe.get(_k(stream_id, "likes_total"))
@@ -152,6 +157,7 @@ class MemoryRoomState:
     async def welcome(self, stream_id: int, user_id: int | None) -> tuple[int, int, list[dict[str, Any]]]:
         if user_id is not None:
             await self.presence_touch(stream_id, [user_id])
+            self.values.pop(f"{stream_id}:{VIEWERS_SENT}", None)  # as in RedisRoomState.welcome
         return (
             await self.presence_count(stream_id),
             await self.likes_total(stream_id),

@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_user
 from apps.core.idempotency import idempotent
 from apps.core.serializers import StrictInputSerializer
 from apps.og import selectors, services
@@ -48,7 +49,7 @@ class OgBuyApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        purchase = services.og_buy(user=request.user, tier_id=data.validated_data["tier"])
+        purchase = services.og_buy(user=request_user(request), tier_id=data.validated_data["tier"])
         return Response(self.OutputSerializer(purchase).data, status=status.HTTP_201_CREATED)
 
 
@@ -65,7 +66,7 @@ class OgMeApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer}, operation_id="og_me")
     def get(self, request: Request) -> Response:
-        membership = selectors.og_membership_get(user_id=request.user.pk)
+        membership = selectors.og_membership_get(user_id=request_user(request).pk)
         now = timezone.now()
         if membership is None:
             body = {"active": False, "status": None, "tier": None, "started_at": None, "expires_at": None}

@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -44,7 +46,8 @@ def _npr(paisa: int) -> str:
 
 
 class PaymentAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
+    # Declared as any such tuple (not this one), so PaymentReviewAdmin may show other columns and filters.
+    list_display: tuple[str, ...] = (
         "id",
         "user",
         "gateway",
@@ -56,7 +59,7 @@ class PaymentAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
         "gateway_txn_id",
         "created_at",
     )
-    list_filter = (
+    list_filter: ClassVar[tuple[str | tuple[str, type[admin.FieldListFilter]], ...]] = (
         "gateway",
         "status",
         ("created_at", admin.DateFieldListFilter),

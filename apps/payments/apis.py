@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_user
 from apps.core.exceptions import IdempotencyKeyInvalid, NotFound
 from apps.core.idempotency import HEADER, request_fingerprint
 from apps.core.pagination import FeedCursorPagination
@@ -24,7 +25,8 @@ class PackageSerializer(serializers.Serializer):
 class CheckoutSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["esewa_form", "khalti_redirect"])
     form_url = serializers.URLField(required=False, help_text="eSewa: POST the fields here.")
-    fields = serializers.DictField(child=serializers.CharField(), required=False)
+    # DRF's metaclass moves declared fields off the class, so this does not replace Serializer.fields.
+    fields = serializers.DictField(child=serializers.CharField(), required=False)  # type: ignore[assignment]
     handoff_url = serializers.URLField(required=False, help_text="eSewa: open in a web view; it posts the form.")
     payment_url = serializers.URLField(required=False, help_text="Khalti: open in a web view.")
     pidx = serializers.CharField(required=False)
@@ -68,7 +70,7 @@ class PaymentListCreateApi(APIView):
     @extend_schema(responses={200: PaymentSerializer(many=True)}, operation_id="payments_list")
     def get(self, request: Request) -> Response:
         paginator = FeedCursorPagination()
-        page = paginator.paginate_queryset(selectors.payment_list(user=request.user), request, view=self)
+        page = paginator.paginate_queryset(selectors.payment_list(user=request_user(request)), request, view=self)
         return paginator.get_paginated_response(PaymentSerializer(page, many=True).data)
 
     @extend_schema(
@@ -86,7 +88,7 @@ class PaymentListCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         payment, replayed = services.payment_create(
-            user=request.user,
+            user=request_user(request),
             package=data.validated_data["package"],
             gateway=data.validated_data["gateway"],
             idempotency_key=key,
@@ -99,7 +101,7 @@ class PaymentListCreateApi(APIView):
 class PaymentDetailApi(APIView):
     @extend_schema(responses={200: PaymentWithCheckoutSerializer}, operation_id="payments_detail")
     def get(self, request: Request, payment_id: int) -> Response:
-        payment = selectors.payment_get(user=request.user, payment_id=payment_id)
+        payment = selectors.payment_get(user=request_user(request), payment_id=payment_id)
         if payment is None:
             raise NotFound("No such payment.")
         return Response(_with_checkout(payment))
@@ -108,6 +110,6 @@ class PaymentDetailApi(APIView):
 class PaymentVerifyApi(APIView):
     @extend_schema(request=None, responses={202: PaymentSerializer}, operation_id="payments_verify")
     def post(self, request: Request, payment_id: int) -> Response:
-        payment = services.payment_verify_request(user=request.user, payment_id=payment_id)
+        payment = services.payment_verify_request(user=request_user(request), payment_id=payment_id)
         payment.refresh_from_db()  # eager mode has already verified it
         return Response(PaymentSerializer(payment).data, status=status.HTTP_202_ACCEPTED)

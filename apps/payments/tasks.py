@@ -4,7 +4,10 @@ from django.conf import settings
 from apps.payments.services import payment_verify, payments_reconcile
 
 
-@shared_task(bind=True, name="payments.payment_verify", max_retries=None, acks_late=True)
+# reject_on_worker_lost: a pool process killed mid-verification (OOM, a crash) gives its message back
+# to the broker, which delivers it again; otherwise Celery acknowledges it and the payment waits for
+# the reconciliation. Safe because payment_verify may run any number of times.
+@shared_task(bind=True, name="payments.payment_verify", max_retries=None, acks_late=True, reject_on_worker_lost=True)
 def payment_verify_task(self, payment_id: int) -> object:
     """Verify one payment with the gateway; transient answers retry with exponential backoff."""
     final = self.request.retries >= settings.PAYMENT_VERIFY_MAX_RETRIES

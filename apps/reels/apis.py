@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_user
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
 from apps.core.uploads import limit_upload_size
@@ -62,8 +63,9 @@ class ReelSerializer(serializers.Serializer):
 
 
 def _reel_body(request: Request, reels: list[Reel]) -> list[dict]:
-    liked = selectors.liked_reel_ids(user=request.user, reel_ids=[reel.pk for reel in reels])
-    return ReelSerializer(reels, many=True, context={"request": request, "liked_ids": liked}).data
+    liked = selectors.liked_reel_ids(user=request_user(request), reel_ids=[reel.pk for reel in reels])
+    # many=True builds a ListSerializer, whose data is a list; the stubs type the call as the Serializer.
+    return ReelSerializer(reels, many=True, context={"request": request, "liked_ids": liked}).data  # type: ignore[return-value]
 
 
 class ReelUploadApi(APIView):
@@ -86,7 +88,7 @@ class ReelUploadApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reel = services.reel_upload(
-            author=request.user, upload=data.validated_data["video"], caption=data.validated_data["caption"]
+            author=request_user(request), upload=data.validated_data["video"], caption=data.validated_data["caption"]
         )
         reel.refresh_from_db()
         return Response(_reel_body(request, [reel])[0], status=status.HTTP_202_ACCEPTED)
@@ -98,7 +100,8 @@ class ReelMineApi(APIView):
     @extend_schema(responses={200: ReelSerializer(many=True)}, operation_id="reel_list_mine")
     def get(self, request: Request) -> Response:
         paginator = FeedCursorPagination()
-        page = paginator.paginate_queryset(selectors.reel_list_mine(user=request.user), request, view=self)
+        qs = selectors.reel_list_mine(user=request_user(request))
+        page = paginator.paginate_queryset(qs, request, view=self) or []
         return paginator.get_paginated_response(_reel_body(request, page))
 
 
@@ -108,8 +111,8 @@ class ReelByAuthorApi(APIView):
     @extend_schema(responses={200: ReelSerializer(many=True)}, operation_id="reel_list_by_author")
     def get(self, request: Request, user_id: int) -> Response:
         paginator = FeedCursorPagination()
-        qs = selectors.reel_list_by_author(author_id=user_id, viewer=request.user)
-        page = paginator.paginate_queryset(qs, request, view=self)
+        qs = selectors.reel_list_by_author(author_id=user_id, viewer=request_user(request))
+        page = paginator.paginate_queryset(qs, request, view=self) or []
         return paginator.get_paginated_response(_reel_body(request, page))
 
 
@@ -130,7 +133,7 @@ class ReelFeedApi(APIView):
         params.is_valid(raise_exception=True)
         token = params.validated_data.get("cursor")
         cursor = selectors.FeedCursor.decode(token) if token else None
-        page = selectors.reel_feed(viewer=request.user, cursor=cursor, size=params.validated_data["page_size"])
+        page = selectors.reel_feed(viewer=request_user(request), cursor=cursor, size=params.validated_data["page_size"])
         next_url = None
         if page.next_cursor is not None:
             base = request.build_absolute_uri(request.path)
@@ -141,12 +144,12 @@ class ReelFeedApi(APIView):
 class ReelDetailApi(APIView):
     @extend_schema(responses={200: ReelSerializer}, operation_id="reel_get")
     def get(self, request: Request, reel_id: int) -> Response:
-        reel = selectors.reel_get_visible(reel_id=reel_id, viewer=request.user)
+        reel = selectors.reel_get_visible(reel_id=reel_id, viewer=request_user(request))
         return Response(_reel_body(request, [reel])[0])
 
     @extend_schema(responses={204: None}, operation_id="reel_delete")
     def delete(self, request: Request, reel_id: int) -> Response:
-        services.reel_delete(reel_id=reel_id, user=request.user)
+        services.reel_delete(reel_id=reel_id, user=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -175,7 +178,7 @@ class ReelVideoApi(APIView):
         operation_id="reel_video",
     )
     def get(self, request: Request, reel_id: int):
-        reel = selectors.reel_get_visible(reel_id=reel_id, viewer=request.user)
+        reel = selectors.reel_get_visible(reel_id=reel_id, viewer=request_user(request))
         if settings.REELS_VIDEO_REDIRECT:
             return HttpResponseRedirect(reel.video.url)
         return ranged_file_response(
@@ -190,12 +193,12 @@ class ReelLikeApi(APIView):
 
     @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="reel_like")
     def post(self, request: Request, reel_id: int) -> Response:
-        reel = services.reel_like(reel_id=reel_id, user=request.user)
+        reel = services.reel_like(reel_id=reel_id, user=request_user(request))
         return Response({"liked": True, "likes_count": reel.likes_count})
 
     @extend_schema(responses={200: OutputSerializer}, operation_id="reel_unlike")
     def delete(self, request: Request, reel_id: int) -> Response:
-        reel = services.reel_unlike(reel_id=reel_id, user=request.user)
+        reel = services.reel_unlike(reel_id=reel_id, user=request_user(request))
         return Response({"liked": False, "likes_count": reel.likes_count})
 
 
@@ -212,23 +215,25 @@ class ReelCommentListCreateApi(APIView):
 
     @extend_schema(responses={200: CommentSerializer(many=True)}, operation_id="reel_comment_list")
     def get(self, request: Request, reel_id: int) -> Response:
-        reel = selectors.reel_get_visible(reel_id=reel_id, viewer=request.user)
+        viewer = request_user(request)
+        reel = selectors.reel_get_visible(reel_id=reel_id, viewer=viewer)
         paginator = FeedCursorPagination()
-        page = paginator.paginate_queryset(selectors.comment_list(reel=reel, viewer=request.user), request, view=self)
+        page = paginator.paginate_queryset(selectors.comment_list(reel=reel, viewer=viewer), request, view=self)
         return paginator.get_paginated_response(CommentSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: CommentSerializer}, operation_id="reel_comment_create")
     def post(self, request: Request, reel_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        comment = services.reel_comment_create(reel_id=reel_id, user=request.user, text=data.validated_data["text"])
+        user = request_user(request)
+        comment = services.reel_comment_create(reel_id=reel_id, user=user, text=data.validated_data["text"])
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
 class ReelCommentDeleteApi(APIView):
     @extend_schema(responses={204: None}, operation_id="reel_comment_delete")
     def delete(self, request: Request, comment_id: int) -> Response:
-        services.reel_comment_delete(comment_id=comment_id, user=request.user)
+        services.reel_comment_delete(comment_id=comment_id, user=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -238,7 +243,7 @@ class ReelViewApi(APIView):
 
     @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="reel_view")
     def post(self, request: Request, reel_id: int) -> Response:
-        return Response({"counted": services.reel_view(reel_id=reel_id, user=request.user)})
+        return Response({"counted": services.reel_view(reel_id=reel_id, user=request_user(request))})
 
 
 class ReelShareApi(APIView):
@@ -246,7 +251,7 @@ class ReelShareApi(APIView):
 
     @extend_schema(request=None, responses={204: None}, operation_id="reel_share")
     def post(self, request: Request, reel_id: int) -> Response:
-        services.reel_share(reel_id=reel_id, user=request.user)
+        services.reel_share(reel_id=reel_id, user=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -269,7 +274,7 @@ class ReelReportApi(APIView):
     def post(self, request: Request, reel_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        report, created = services.reel_report(reel_id=reel_id, reporter=request.user, **data.validated_data)
+        report, created = services.reel_report(reel_id=reel_id, reporter=request_user(request), **data.validated_data)
         return Response(
             self.OutputSerializer(report).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -12,6 +12,7 @@ database.
 
 import logging
 from functools import lru_cache
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -91,7 +92,7 @@ def settle(*, reel_id: int, flushed: dict[str, int]) -> None:
     for field, amount in flushed.items():
         if amount:
             args += [field, amount]
-    client().eval(_SETTLE, 2, COUNTS_KEY.format(reel_id=reel_id), DIRTY_KEY, *args, reel_id)
+    client().eval(_SETTLE, 2, COUNTS_KEY.format(reel_id=reel_id), DIRTY_KEY, *args, str(reel_id))
 
 
 def flush_lock(*, seconds: int = 120) -> bool:
@@ -103,6 +104,7 @@ def flush_unlock() -> None:
 
 
 def pending(*, reel_id: int) -> dict[str, int]:
-    raw = client().hgetall(COUNTS_KEY.format(reel_id=reel_id))
+    # redis-py types every command for its async client too (Awaitable | Any): this one is synchronous.
+    raw = cast(dict[bytes, bytes], client().hgetall(COUNTS_KEY.format(reel_id=reel_id)))
     counts = {field.decode(): int(value) for field, value in raw.items()}
     return {field: counts.get(field, 0) for field in FIELDS}

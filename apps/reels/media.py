@@ -7,7 +7,9 @@ ranges, a malformed header or a stale If-Range get the whole file with 200, as t
 
 import re
 from collections.abc import Iterator
+from typing import Literal
 
+from django.core.files.storage import Storage
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
@@ -15,7 +17,7 @@ CHUNK_BYTES = 64 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None | Literal["unsatisfiable"]:
     """(first, last) inclusive for one satisfiable range; None to send everything; "unsatisfiable"."""
     if not header:
         return None
@@ -39,8 +41,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     return first, last
 
 
-def _stream(field_file: FieldFile, first: int, length: int) -> Iterator[bytes]:
-    handle = field_file.storage.open(field_file.name, "rb")
+def _stream(storage: Storage, name: str, first: int, length: int) -> Iterator[bytes]:
+    handle = storage.open(name, "rb")
     try:
         handle.seek(first)
         remaining = length
@@ -57,15 +59,17 @@ def _stream(field_file: FieldFile, first: int, length: int) -> Iterator[bytes]:
 def ranged_file_response(
     request: HttpRequest, *, field_file: FieldFile, content_type: str, etag: str
 ) -> HttpResponse | StreamingHttpResponse:
-    size = field_file.storage.size(field_file.name)
+    name = field_file.name
+    if not name:
+        raise ValueError("The field holds no file.")
+    size = field_file.storage.size(name)
     requested = parse_range(request.headers.get("Range"), size)
     if_range = request.headers.get("If-Range")
     if if_range is not None and if_range.strip() != etag:
         requested = None  # the client's partial copy is of another version: send it all
     common = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "private, max-age=3600"}
     if requested == "unsatisfiable":
-        response = HttpResponse(status=416, headers={**common, "Content-Range": f"bytes */{size}"})
-        return response
+        return HttpResponse(status=416, headers={**common, "Content-Range": f"bytes */{size}"})
     if requested is None:
         first, last, status = 0, size - 1, 200
     else:
@@ -73,7 +77,7 @@ def ranged_file_response(
         status = 206
     length = last - first + 1 if size else 0
     response = StreamingHttpResponse(
-        _stream(field_file, first, length), status=status, content_type=content_type, headers=common
+        _stream(field_file.storage, name, first, length), status=status, content_type=content_type, headers=common
     )
     response["Content-Length"] = str(length)
     if status == 206:

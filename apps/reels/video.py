@@ -137,7 +137,7 @@ def local_path(field_file: FieldFile) -> Iterator[str]:
     if path is not None:
         yield path
         return
-    suffix = os.path.splitext(field_file.name)[1]
+    suffix = os.path.splitext(field_file.name or "")[1]  # .path above raised for an empty field
     with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
         with field_file.open("rb") as source:
             for chunk in source.chunks():

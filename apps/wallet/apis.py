@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.authentication import request_user
 from apps.core.idempotency import idempotent
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
@@ -28,7 +29,7 @@ class WalletBalanceApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer}, operation_id="wallet_balance")
     def get(self, request: Request) -> Response:
-        balances = selectors.user_balances(user=request.user)
+        balances = selectors.user_balances(user=request_user(request))
         return Response(
             {
                 **balances,
@@ -55,7 +56,7 @@ class WalletHistoryApi(APIView):
     )
     def get(self, request: Request) -> Response:
         paginator = PostingCursorPagination()
-        qs = selectors.posting_history(user=request.user, kind=request.query_params.get("kind") or None)
+        qs = selectors.posting_history(user=request_user(request), kind=request.query_params.get("kind") or None)
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
@@ -78,7 +79,7 @@ class CashoutListCreateApi(APIView):
     @extend_schema(responses={200: CashoutSerializer(many=True)}, operation_id="wallet_cashout_list")
     def get(self, request: Request) -> Response:
         paginator = FeedCursorPagination()
-        page = paginator.paginate_queryset(selectors.cashout_list(host=request.user), request, view=self)
+        page = paginator.paginate_queryset(selectors.cashout_list(host=request_user(request)), request, view=self)
         return paginator.get_paginated_response(CashoutSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: CashoutSerializer}, operation_id="wallet_cashout_create")
@@ -86,5 +87,5 @@ class CashoutListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        cashout = services.cashout_request(host=request.user, coins=data.validated_data["coins"])
+        cashout = services.cashout_request(host=request_user(request), coins=data.validated_data["coins"])
         return Response(CashoutSerializer(cashout).data, status=status.HTTP_201_CREATED)

@@ -10,7 +10,7 @@ import functools
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -32,7 +32,7 @@ from apps.payments.signing import (
 )
 
 NPT = timezone(timedelta(hours=5, minutes=45))
-View = Callable[..., Awaitable[HttpResponse]]
+View = Callable[..., Coroutine[Any, Any, HttpResponse]]
 
 
 def sandbox_view(view: View) -> View:
@@ -118,7 +118,8 @@ async def esewa_form(request: HttpRequest) -> HttpResponse:
         return _esewa_error("Invalid payload signature.", code="ES104")
     parts = [_decimal(fields[n]) for n in ("amount", "tax_amount", "product_service_charge", "product_delivery_charge")]
     total = _decimal(fields["total_amount"])
-    if None in parts or total is None or sum(parts) != total or total <= 0:
+    amounts = [part for part in parts if part is not None]
+    if len(amounts) != len(parts) or total is None or sum(amounts) != total or total <= 0:
         return _esewa_error("total_amount must be the sum of amount, tax_amount and the charges.")
     if not UUID_RE.match(fields["transaction_uuid"]):
         return _esewa_error("transaction_uuid may only contain letters, digits and hyphens.")
@@ -199,7 +200,7 @@ async def esewa_status(request: HttpRequest) -> HttpResponse:
     )
     reported = _decimal(total) or Decimal(0)
     status, ref_id = "NOT_FOUND", None
-    if known:
+    if known and txn is not None:
         status = {"PENDING": "PENDING", "CANCELED_BY_PAYER": "NOT_FOUND"}.get(txn["status"], txn["status"])
         if status == "COMPLETE":
             ref_id = txn["ref_id"]
