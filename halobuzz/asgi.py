@@ -1,6 +1,7 @@
 """ASGI entry point: daphne serves the WebSocket rooms (and, on the embedded default, HTTP too)."""
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -27,12 +28,28 @@ caches["default"]
 # daphne imports this module once per process, before it serves: the place to tune the server it runs.
 autobahn_plain_log_values()
 
+
+class OriginCheck:
+    """Browsers always send an Origin header: they are held to ALLOWED_HOSTS (channels'
+    AllowedHostsOriginValidator), so a page of another site cannot open our sockets. A native app
+    sends none, and no page can make a browser leave it out: such a handshake is let in when its
+    token signed a user in (JwtAuthMiddleware runs first), and refused without one, as before."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.browsers = AllowedHostsOriginValidator(app)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        native = not any(name == b"origin" for name, _ in scope.get("headers", []))
+        if native and scope["user"].is_authenticated:
+            return await self.app(scope, receive, send)
+        return await self.browsers(scope, receive, send)
+
+
 application = ProtocolTypeRouter(
     {
         # The embedded default's room server also takes the worker's room events (embedded_layer).
         "http": room_server_http(django_asgi_app),
-        "websocket": WebSocketMetricsMiddleware(
-            AllowedHostsOriginValidator(JwtAuthMiddleware(URLRouter(websocket_urlpatterns)))
-        ),
+        "websocket": WebSocketMetricsMiddleware(JwtAuthMiddleware(OriginCheck(URLRouter(websocket_urlpatterns)))),
     }
 )

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.ApiErrorShapeMiddleware",  # 4xx/5xx under /api/ as JSON in every mode
     "apps.core.middleware.InternalEndpointsMiddleware",  # probes and /metrics skip host/HTTPS checks
     "apps.core.middleware.RequestMetricsMiddleware",
     "apps.core.middleware.RequestBodyLimitMiddleware",
@@ -228,7 +229,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["apps.core.timestamps.ApiJSONRenderer"],
+    # One time format: serializers hand datetimes over as they are and the renderer writes them in
+    # UTC with Z (apps/core/timestamps.py); DRF's ISO format would write TIME_ZONE's +05:45.
+    "DATETIME_FORMAT": None,
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exception_handler.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -261,6 +265,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page links the rooms' contract (served by apps.live.views.asyncapi_document).
+    "EXTERNAL_DOCS": {
+        "description": "Stream rooms (WebSocket ws/streams/<id>/): the AsyncAPI 3.0 document",
+        "url": "/api/asyncapi.yaml",
+    },
     "ENUM_NAME_OVERRIDES": {
         "StreamStatusEnum": "apps.live.models.Stream.Status",
         "LinkCastStatusEnum": "apps.live.models.LinkCast.Status",

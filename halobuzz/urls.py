@@ -8,6 +8,7 @@ from apps.core import views as core_views
 from apps.core.analytics_views import analytics_view
 from apps.core.metrics import metrics_view
 from apps.core.twofactor import admin_two_factor_view
+from apps.live.views import asyncapi_document
 
 api_v1 = [
     path("", include("apps.accounts.urls")),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/asyncapi.yaml", asyncapi_document, name="asyncapi"),  # the rooms' contract
     path("metrics", metrics_view, name="metrics"),  # token or internal networks only (apps/core/metrics.py)
     path("admin/2fa/", admin_two_factor_view, name="admin-2fa"),
     path("admin/analytics/", admin.site.admin_view(analytics_view), name="admin-analytics"),
@@ -39,6 +41,3 @@ urlpatterns = [
 if settings.EMBEDDED and settings.MEDIA_STORAGE == "filesystem":
     # Public media only: private files live outside MEDIA_ROOT and are reached by signed links.
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
-
-handler404 = "apps.core.views.not_found"
-handler500 = "apps.core.views.server_error"

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from tests.accounts.factories import UserFactory
 from tests.rooms import RoomListener
+from tests.timestamps import assert_utc_timestamps
 
 # PostgreSQL here allows 100 connections, shared with other test runs: races use at most this many threads.
 RACE_MAX_THREADS = 40
@@ -75,9 +76,23 @@ def _fast_password_hashing(settings):
     ]
 
 
+class TimeCheckedAPIClient(APIClient):
+    """An API client that checks every JSON answer for the one time format (tests/timestamps.py)."""
+
+    def request(self, **kwargs):
+        response = super().request(**kwargs)
+        if (
+            response.get("Content-Type", "").startswith("application/json")
+            and not response.streaming
+            and response.content
+        ):
+            assert_utc_timestamps(response.json(), f"{kwargs.get('REQUEST_METHOD')} {kwargs.get('PATH_INFO')}")
+        return response
+
+
 @pytest.fixture
 def api_client() -> APIClient:
-    return APIClient()
+    return TimeCheckedAPIClient()
 
 
 @pytest.fixture
@@ -96,7 +111,7 @@ def auth_client():
     from apps.accounts.services import tokens_issue
 
     def make(user) -> APIClient:
-        client = APIClient()
+        client = TimeCheckedAPIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_issue(user=user)['access']}")
         return client
 

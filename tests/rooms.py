@@ -2,6 +2,7 @@
 
 import asyncio
 import itertools
+import json
 import threading
 import time
 from typing import Any
@@ -9,8 +10,18 @@ from typing import Any
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from apps.live.events import group_send, layer_message_events, layer_messages_flush
+from tests.live.room_contract import room_frame_check
 
 MARKER = "test.listener.marker"
+
+
+def _contract_broken(event: dict[str, Any]) -> str | None:
+    """Why a room event, encoded as the sockets get it, breaks the room contract (None: it keeps it)."""
+    try:
+        room_frame_check(json.loads(json.dumps(event)))
+    except (AssertionError, TypeError) as exc:  # TypeError: not JSON at all
+        return str(exc)
+    return None
 
 
 class RoomListener:
@@ -21,7 +32,8 @@ class RoomListener:
 
     `heard()` first sends a marker to every room through the same sender and waits until each came
     back: everything published before it has arrived by then, so "nothing more was heard" is a
-    real assertion and not a guess about timing.
+    real assertion and not a guess about timing. It also fails on any room event heard that breaks
+    the room contract (tests/live/room_contract.py), as the frame a socket would get.
     """
 
     def __init__(self, groups: list[str]) -> None:
@@ -29,6 +41,7 @@ class RoomListener:
             raise RuntimeError("room listeners need the Redis channel layer (the tests run with REDIS_URL)")
         self.groups = list(groups)
         self._events: list[tuple[str, str, Any]] = []
+        self._broken: list[str] = []  # room events that break the contract (checked in the listener's thread)
         self._markers: dict[str, int] = {}
         self._serial = itertools.count(1)
         self._lock = threading.Lock()
@@ -59,6 +72,7 @@ class RoomListener:
                 raise TimeoutError("the rooms did not hear the listener's marker")
             time.sleep(0.005)
         with self._lock:
+            assert not self._broken, "\n".join(self._broken)
             return [event for event in self._events if event_type is None or event[1] == event_type]
 
     def stop(self) -> None:
@@ -92,6 +106,7 @@ class RoomListener:
                     self._events.append((group, message["type"], message))
                 else:
                     self._events.extend((group, event["type"], event["payload"]) for event in events)
+                    self._broken.extend(filter(None, map(_contract_broken, events)))
 
     async def _unsubscribe(self) -> None:
         layer = get_channel_layer()

@@ -1,6 +1,7 @@
 from typing import TYPE_CHECKING
 
 from apps.core.exceptions import DomainError
+from apps.core.timestamps import iso_utc
 
 if TYPE_CHECKING:  # the models import nothing from here, but keep exceptions importable on their own
     from apps.accounts.models import User
@@ -20,8 +21,7 @@ class AccountBanned(DomainError):
     @classmethod
     def of(cls, user: "User") -> "AccountBanned":
         """The error for a banned user, saying until when and why."""
-        until = user.banned_until.isoformat() if user.banned_until else None
-        return cls(details={"banned_until": until, "reason": user.ban_reason})
+        return cls(details={"banned_until": iso_utc(user.banned_until), "reason": user.ban_reason})
 
 
 class CannotFollowSelf(DomainError):

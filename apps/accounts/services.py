@@ -322,6 +322,5 @@ def user_require_active_adult(*, user: User) -> None:
     if not user.is_active:
         raise AccountInactive()
     if user.is_banned:
-        assert user.banned_until is not None
-        raise AccountBanned(details={"banned_until": user.banned_until.isoformat(), "reason": user.ban_reason})
+        raise AccountBanned.of(user)
     user_require_adult(user=user)

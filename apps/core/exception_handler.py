@@ -6,7 +6,7 @@ from typing import Any
 
 import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -45,7 +45,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):
-        return None  # a real bug: Django's 500 handler answers (JSON under /api/)
+        return None  # a real bug: Django answers 500 (JSON under /api/: ApiErrorShapeMiddleware)
 
     set_rollback()
     headers = {}
@@ -70,11 +70,3 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else str(exc.default_detail)
         body = error_body(code, message)
     return Response(body, status=exc.status_code, headers=headers)
-
-
-def json_404(request, exception=None) -> JsonResponse:  # noqa: ARG001
-    return JsonResponse(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
-
-
-def json_500(request) -> JsonResponse:  # noqa: ARG001
-    return JsonResponse(error_body("server_error", "Internal server error."), status=500)

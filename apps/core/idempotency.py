@@ -16,10 +16,10 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.encoders import JSONEncoder
 
 from apps.core.exceptions import IdempotencyKeyInvalid, IdempotencyKeyReused
 from apps.core.models import IdempotencyKey
+from apps.core.timestamps import ApiJSONEncoder
 
 HEADER = "Idempotency-Key"
 
@@ -84,7 +84,7 @@ def idempotent(*, required: bool = True) -> Callable:
                     return response
                 IdempotencyKey.objects.filter(pk=claim_id).update(
                     response_status=response.status_code,
-                    response_body=json.dumps(response.data, cls=JSONEncoder, ensure_ascii=False),
+                    response_body=json.dumps(response.data, cls=ApiJSONEncoder, ensure_ascii=False),
                 )
                 return response
 

@@ -2,6 +2,7 @@
 
 Order in settings.MIDDLEWARE (top first):
     RequestIdMiddleware          every later log line of the request carries its id
+    ApiErrorShapeMiddleware      every 4xx/5xx under /api/ leaves as {"code", "message", "details"}
     InternalEndpointsMiddleware  /healthz, /readyz, /metrics answer before the host and HTTPS checks
                                  (probes and Prometheus call pods by IP over plain HTTP)
     RequestMetricsMiddleware     counts and times everything else
@@ -14,9 +15,11 @@ Order in settings.MIDDLEWARE (top first):
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
@@ -58,6 +61,65 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+# What Django itself answers (no DRF exception handler involved), as DRF's codes for the same statuses.
+_STATUS_ERRORS = {
+    400: ("bad_request", "Bad request."),
+    401: ("not_authenticated", "Authentication credentials were not provided."),
+    403: ("permission_denied", "You do not have permission to perform this action."),
+    404: ("not_found", "Not found."),
+    413: ("request_too_large", "The request body is too large."),
+    500: ("server_error", "Internal server error."),
+}
+
+
+def _error_shape_of(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
+    """The error body a non-JSON error response stands for: the DRF body it was rendered from (a
+    view with YAML or HTML renderers), else the code and message of its status."""
+    data = getattr(response, "data", None)
+    if isinstance(data, dict) and {"code", "message", "details"} <= set(data):
+        return error_body(data["code"], data["message"], data["details"])  # HTML renderers add keys
+    status = response.status_code
+    if status == 405:
+        return error_body("method_not_allowed", f'Method "{request.method}" not allowed.')
+    if status in _STATUS_ERRORS:
+        return error_body(*_STATUS_ERRORS[status])
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:  # a status HTTP does not name
+        phrase = "Error"
+    return error_body(phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}.")
+
+
+class ApiErrorShapeMiddleware:
+    """Every 4xx/5xx under /api/ in the one error shape, whoever answered it.
+
+    The API's own views already answer so (apps.core.exception_handler). What reaches this far in
+    another form comes from Django: an unknown path (with DEBUG on, Django's HTML debug page, not
+    handler404), a crash (the debug page or handler500), a refused method of the docs views, which
+    render HTML or YAML. Pages outside /api/ keep Django's HTML.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path_info.startswith("/api/")
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        shaped = HttpResponse(
+            json.dumps(_error_shape_of(request, response)), status=response.status_code, content_type="application/json"
+        )
+        for header, value in response.items():  # Allow, Retry-After, WWW-Authenticate, Vary...
+            if header.lower() not in ("content-type", "content-length"):
+                shaped[header] = value
+        shaped.cookies = response.cookies
+        return shaped
 
 
 def _internal_views() -> dict[str, Callable[[HttpRequest], HttpResponse]]:
@@ -201,7 +263,7 @@ class WebSocketMetricsMiddleware:
     """ASGI middleware for the websocket router: keeps halobuzz_websocket_connections current.
 
     Wrap the websocket application in halobuzz/asgi.py:
-        "websocket": WebSocketMetricsMiddleware(AllowedHostsOriginValidator(...))
+        "websocket": WebSocketMetricsMiddleware(JwtAuthMiddleware(OriginCheck(...)))
     A connection counts from the server's `websocket.accept` until the socket closes.
     """
 

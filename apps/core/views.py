@@ -1,14 +1,15 @@
-"""Health endpoints for load balancers and Kubernetes probes (plain Django: no auth, no throttling),
-the error pages, and the links to private media on the filesystem."""
+"""Health endpoints for load balancers and Kubernetes probes (plain Django: no auth, no throttling)
+and the links to private media on the filesystem.
+
+Errors under /api/ leave in the one JSON shape through apps.core.middleware.ApiErrorShapeMiddleware
+(in every mode, DEBUG included); pages keep Django's own error pages.
+"""
 
 import mimetypes
 
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseForbidden, JsonResponse
 from django.http.response import HttpResponseBase
-from django.views.defaults import page_not_found
-from django.views.defaults import server_error as default_server_error
 
-from apps.core.exception_handler import json_404, json_500
 from apps.core.selectors import readiness_failures
 from apps.core.storage import PrivateLinkInvalid, private_media_open
 
@@ -26,19 +27,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """JSON for the API, Django's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return json_404(request, exception)
-    return page_not_found(request, exception)
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return json_500(request)
-    return default_server_error(request)
-
-
 def private_media(request: HttpRequest, token: str) -> HttpResponseBase:
     """A private file behind a link the private storage signed (filesystem storage only).
 
@@ -50,7 +38,7 @@ def private_media(request: HttpRequest, token: str) -> HttpResponseBase:
     except PrivateLinkInvalid:
         return HttpResponseForbidden("This link is not valid or has expired.", content_type="text/plain")
     except FileNotFoundError:
-        return not_found(request)
+        raise Http404("No such file.") from None
     content_type = mimetypes.guess_type(handle.name or "")[0] or "application/octet-stream"
     response = FileResponse(handle, content_type=content_type)
     response["Cache-Control"] = "private, no-store"

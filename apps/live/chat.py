@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.accounts.selectors import is_following
+from apps.core.timestamps import iso_utc
 from apps.live.exceptions import ChatRateLimited, ChatRefused
 from apps.live.models import Stream
 from apps.live.room_state import room_state
@@ -57,14 +58,10 @@ def chat_text_check(*, user_id: int, stream_id: int, text: str) -> str:
         if not verdict.allowed:
             raise ChatRefused(
                 "Your message was not sent.",
-                details={"reason": verdict.reason, "muted_until": iso_or_none(verdict.muted_until)},
+                details={"reason": verdict.reason, "muted_until": iso_utc(verdict.muted_until)},
             )
         text = verdict.text
     return text
-
-
-def iso_or_none(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 @dataclass
@@ -120,9 +117,7 @@ class ChatRules:
 
     async def _viewer_may_chat(self) -> None:
         if self.muted and (self.muted_until is None or self.muted_until > timezone.now()):
-            raise ChatRefused(
-                "The host muted you in this room.", details={"muted_until": iso_or_none(self.muted_until)}
-            )
+            raise ChatRefused("The host muted you in this room.", details={"muted_until": iso_utc(self.muted_until)})
         if self.chat_mode == Stream.ChatMode.FOLLOWERS and not self.follows_host:
             # Following may have happened after joining: look once more before refusing.
             host_id = (await database_sync_to_async(stream_get)(stream_id=self.stream_id)).host_id

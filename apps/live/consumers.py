@@ -23,8 +23,9 @@ from rest_framework import serializers
 
 from apps.core.exception_handler import error_body
 from apps.core.exceptions import DomainError, NotFound
+from apps.core.timestamps import iso_utc
 from apps.live import selectors, services
-from apps.live.chat import ChatRules, iso_or_none
+from apps.live.chat import ChatRules
 from apps.live.events import room_event_message, stream_group_name
 from apps.live.exceptions import ChatRateLimited, InvalidEvent, NotAuthenticated, NotStreamHost, UnknownEvent
 from apps.live.fanout import socket_join, socket_leave
@@ -157,7 +158,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
                 "type": "room.welcome",
                 "payload": {
                     "stream": access.stream,
-                    "you": {**self.author, "muted": self.chat.muted, "muted_until": iso_or_none(self.chat.muted_until)},
+                    "you": {**self.author, "muted": self.chat.muted, "muted_until": iso_utc(self.chat.muted_until)},
                     "viewers": viewers,
                     "likes_total": likes_total,
                     "history": history,
@@ -256,7 +257,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
             "id": uuid.uuid4().hex[:16],
             "user": self.author,
             "text": text,
-            "sent_at": timezone.now().isoformat(),
+            "sent_at": iso_utc(timezone.now()),
         }
         await room_state().history_push(self.stream_id, message)
         await get_channel_layer().group_send(

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.core.timestamps import iso_utc
 from apps.live.events import rooms_event_publish
 from apps.live.exceptions import LinkCastError, NotStreamHost, PkBattleRunning, PkDurationInvalid
 from apps.live.locks import linkcast_streams_locked, pk_battle_locked
@@ -70,8 +71,8 @@ def pk_public(battle: PkBattle, *, totals: tuple[int, int] | None = None) -> dic
         "linkcast_id": battle.linkcast_id,
         "status": battle.status,
         "duration_seconds": battle.duration_seconds,
-        "started_at": battle.started_at.isoformat(),
-        "ends_at": battle.ends_at.isoformat(),
+        "started_at": iso_utc(battle.started_at),
+        "ends_at": iso_utc(battle.ends_at),
         "sides": [
             {
                 "role": "host",
@@ -115,7 +116,7 @@ def pk_start(*, linkcast_id: int, host: User, duration_seconds: int | None = Non
         raise LinkCastError("This LinkCast is not active.", details={"status": linkcast.status})
     running = PkBattle.objects.filter(linkcast=linkcast, status=PkBattle.Status.RUNNING).first()
     if running is not None:
-        raise PkBattleRunning(details={"battle_id": running.pk, "ends_at": running.ends_at.isoformat()})
+        raise PkBattleRunning(details={"battle_id": running.pk, "ends_at": iso_utc(running.ends_at)})
     now = timezone.now()
     # The streams are locked, so no other start can slip in; the partial unique index backs it up.
     battle = PkBattle.objects.create(

@@ -15,6 +15,7 @@ from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
 from apps.accounts.selectors import blocked_user_ids, blocks_between, follow_links, following_ids, is_blocked_between
 from apps.core.exceptions import NotFound
+from apps.core.timestamps import iso_utc
 from apps.live.exceptions import KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
 from apps.live.models import LinkCast, Stream, StreamKick, StreamMute
 from apps.og.selectors import user_has_active_og
@@ -65,7 +66,7 @@ def _active_row(stream: Stream) -> dict[str, Any]:
         "host": user_brief(stream.host),
         "current_viewers": stream.current_viewers,
         "likes_total": stream.likes_total,
-        "started_at": stream.started_at.isoformat() if stream.started_at else None,
+        "started_at": iso_utc(stream.started_at),
     }
 
 
@@ -160,8 +161,7 @@ def stream_watch_check(*, stream: Stream, user: User) -> None:
     if not user.is_authenticated:
         raise NotAuthenticated()
     if user.is_banned:
-        assert user.banned_until is not None
-        raise AccountBanned(details={"banned_until": user.banned_until.isoformat()})
+        raise AccountBanned.of(user)
     if stream.host_id == user.pk:
         if stream.status not in Stream.ACTIVE_STATUSES:
             raise StreamNotLive()

@@ -20,6 +20,7 @@ from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
 from apps.accounts.services import user_require_adult
 from apps.core.exceptions import NotFound
+from apps.core.timestamps import iso_utc
 from apps.live import agora
 from apps.live.chat import chat_checker_register as chat_checker_register
 from apps.live.events import room_event_publish, room_sockets_close, user_sockets_close
@@ -58,8 +59,7 @@ def _require_host(stream: Stream, by: User | None) -> None:
 def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = None) -> Stream:
     """Start a live stream. Refused to minors, age-held and banned accounts, and to a host already live."""
     if host.is_banned:
-        assert host.banned_until is not None
-        raise AccountBanned(details={"banned_until": host.banned_until.isoformat(), "reason": host.ban_reason})
+        raise AccountBanned.of(host)
     user_require_adult(user=host)
     now = timezone.now()
     stream = Stream(
@@ -109,7 +109,7 @@ def stream_end(*, stream_id: int, reason: str = "", by_moderation: bool = False)
             "status": stream.status,
             "reason": stream.end_reason,
             "by_moderation": by_moderation,
-            "ended_at": now.isoformat(),
+            "ended_at": iso_utc(now),
         },
     )
     room_sockets_close(stream_id=stream.pk, reason="stream_ended")
@@ -237,7 +237,7 @@ def stream_viewer_mute(
     room_event_publish(
         stream_id=stream.pk,
         event_type="chat.muted",
-        payload={"user_id": user_id, "until": until.isoformat() if until else None},
+        payload={"user_id": user_id, "until": iso_utc(until)},
     )
     return mute
 

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from apps.accounts.authentication import request_user
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
+from apps.core.timestamps import iso_utc
 from apps.core.uploads import limit_upload_size
 from apps.moderation import selectors, services
 from apps.moderation.exceptions import ImageTooLarge
@@ -179,8 +180,8 @@ class EnforcementSerializer(serializers.Serializer):
         return {
             "status": appeal.status,
             "text": appeal.text,
-            "created_at": appeal.created_at.isoformat(),
-            "decided_at": appeal.decided_at.isoformat() if appeal.decided_at else None,
+            "created_at": iso_utc(appeal.created_at),
+            "decided_at": iso_utc(appeal.decided_at),
             "outcome_note": appeal.outcome_note,
         }
 

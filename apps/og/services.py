@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.services import user_require_adult
+from apps.core.timestamps import iso_utc
 from apps.og.exceptions import OgDowngradeWhileActive, OgTierUnknown
 from apps.og.models import OgDailyBonus, OgMembership, OgPurchase, OgTier
 from apps.wallet.exceptions import DuplicateEntry
@@ -72,7 +73,7 @@ def og_quote(*, membership: OgMembership | None, tier: OgTier, now: datetime) ->
             details={
                 "current_level": current.level,
                 "requested_level": tier.level,
-                "expires_at": membership.expires_at.isoformat(),
+                "expires_at": iso_utc(membership.expires_at),
             }
         )
     credit = og_upgrade_credit(membership=membership, now=now)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.exceptions import PermissionDenied
+from apps.core.timestamps import iso_utc
 from apps.moderation.services import chat_message_check, report_create, video_check
 from apps.moderation.types import CaseTargetType, FiledReport
 from apps.reels import counters, ranking
@@ -284,7 +285,7 @@ def reel_comment_create(*, reel_id: int, user: User, text: str) -> ReelComment:
     reel = reel_get_visible(reel_id=reel_id, viewer=user)
     check = chat_message_check(user_id=user.pk, stream_id=REEL_COMMENTS_ROOM, text=text)
     if not check.allowed:
-        raise CommentNotAllowed(details={"muted_until": check.muted_until.isoformat() if check.muted_until else None})
+        raise CommentNotAllowed(details={"muted_until": iso_utc(check.muted_until)})
     with transaction.atomic():
         comment = ReelComment.objects.create(reel=reel, author=user, text=check.text, was_masked=check.text != text)
         Reel.objects.filter(pk=reel.pk).update(comments_count=F("comments_count") + 1)

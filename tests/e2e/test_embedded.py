@@ -27,6 +27,8 @@ import requests
 from django.conf import settings
 from websockets.sync.client import ClientConnection, connect
 
+from tests.live.room_contract import room_frame_check
+
 pytestmark = pytest.mark.slow
 
 PYTHON = sys.executable
@@ -318,6 +320,15 @@ def test_the_api_logs_the_demo_viewer_in(embedded):
     assert me.status_code == 200 and me.json()["username"] == "viewer"
 
 
+def test_an_unknown_api_path_answers_json_and_an_unknown_page_html(embedded):
+    # the embedded default runs with DEBUG on, where Django answers its HTML debug page
+    api = requests.get(f"{embedded.base_url}/api/v1/no-such-thing/", timeout=10)
+    assert api.status_code == 404 and api.headers["Content-Type"] == "application/json"
+    assert api.json() == {"code": "not_found", "message": "Not found.", "details": {}}
+    page = requests.get(f"{embedded.base_url}/no-such-page/", timeout=10)
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+
+
 def test_websocket_handshake_gets_the_hello_event(embedded):
     with connect(
         f"ws://127.0.0.1:{embedded.port}/ws/health/", origin=f"http://127.0.0.1:{embedded.port}", open_timeout=10
@@ -409,6 +420,7 @@ class RoomSocket:
                 event = json.loads(self.ws.recv(timeout=left))
             except TimeoutError:
                 break
+            room_frame_check(event)
             if event["type"] == event_type:
                 return event["payload"]
         raise AssertionError(f"no {event_type} within {timeout}s")

@@ -25,6 +25,9 @@ import requests
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from tests.live.room_contract import room_contract
+from tests.timestamps import timestamps_off_format
+
 REQUEST_TIMEOUT = 10.0
 GIVE_UP_SECONDS = 90.0  # an operation still without a definite answer after this is reported unresolved
 
@@ -406,6 +409,7 @@ class Viewers:
         self.gift_ids: dict[int, set[int]] = {v["id"]: set() for v in viewers}
         self.reconnects = 0
         self.closed_for_good: list[str] = []
+        self.contract_breaks: list[str] = []  # frames that break apps/live/asyncapi.yaml (tests/live/room_contract.py)
         self._stop = asyncio.Event()
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._run(),), daemon=True)
 
@@ -434,6 +438,7 @@ class Viewers:
                     first, delay = False, 0.2
                     async for frame in ws:
                         event = json.loads(frame)
+                        self.contract_breaks += room_contract().problems(event) + timestamps_off_format(event)
                         payload = event.get("payload") or {}
                         if event["type"] == "room.welcome":
                             self.connected.add(viewer["id"])

@@ -64,6 +64,7 @@ class FaultRun:
         row.notes += measured.get("notes", [])
         if not heard:
             row.problems.append("the room's viewers did not hear a gift sent after the fault")
+        row.problems += [f"room frame breaks the room contract: {p}" for p in viewers.contract_breaks[:3]]
         ROWS.append(row)
         return row
 

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.db import connection
 
+from tests.live.room_contract import observed, room_contract
 from tests.live.servers import Daphne
 
 # Short presence and broadcast periods so room tests see counts move within a second or two.
@@ -56,11 +57,22 @@ def start_daphne(django_db_setup):
     """Start extra daphne processes inside one test; all are stopped at the end."""
     started: list[Daphne] = []
 
-    def start() -> Daphne:
-        server = Daphne(daphne_env())
+    def start(**env: str) -> Daphne:
+        server = Daphne({**daphne_env(), **env})
         started.append(server)
         return server
 
     yield start
     for server in started:
         server.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How much of the room contract the run's frames covered (each frame was checked as it came)."""
+    if not observed:
+        return
+    unseen = sorted(set(room_contract().server_messages) - set(observed))
+    terminalreporter.write_line(
+        f"room frames checked against apps/live/asyncapi.yaml: {sum(observed.values())} frames of "
+        f"{len(observed)} event types; declared server events not seen in this run: {', '.join(unseen) or 'none'}"
+    )

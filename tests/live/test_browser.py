@@ -1,5 +1,6 @@
 """The web room page in headless Chromium against a real daphne: sign in, chat, like, see a gift arrive."""
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,6 +12,7 @@ from apps.gifts.services import gift_send
 from tests.accounts.factories import TEST_PASSWORD, UserFactory
 from tests.gifts.factories import GiftFactory
 from tests.live.factories import LiveStreamFactory
+from tests.live.room_contract import room_frame_check
 from tests.wallet.factories import fund
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -23,7 +25,17 @@ def _gift_send_and_close(**kwargs):
         connection.close()
 
 
-def test_the_room_page_chats_likes_and_shows_gifts_live(daphne_server, page):
+@pytest.fixture
+def room_frames(page):
+    """The room frames the page's WebSocket receives; each is checked against the room contract at the end."""
+    frames: list[dict] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(json.loads(payload))))
+    yield frames
+    for frame in frames:
+        room_frame_check(frame)
+
+
+def test_the_room_page_chats_likes_and_shows_gifts_live(daphne_server, page, room_frames):
     # given a live stream, a viewer with an account and a fan with coins
     stream = LiveStreamFactory(title="Evening songs")
     viewer, fan = UserFactory(display_name="Hari"), UserFactory(display_name="Gita")
@@ -56,6 +68,7 @@ def test_the_room_page_chats_likes_and_shows_gifts_live(daphne_server, page):
     with ThreadPoolExecutor(1) as pool:
         pool.submit(_gift_send_and_close, sender_id=fan.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=3).result()
     expect(page.locator("#gift-list li")).to_contain_text("Gita sent Rhododendron ×3 (150 coins)")
+    assert {"room.welcome", "chat.message", "gift.sent"} <= {frame["type"] for frame in room_frames}
 
 
 def test_the_room_page_of_an_unknown_stream_is_404(daphne_server, page):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.live.events import room_event_publish
+from apps.live.events import layer_messages_flush, room_event_publish
 from tests.live.test_rooms import join, live  # noqa: F401  (the `live` fixture)
 from tests.live.wsclient import in_thread, run_scenario
 
@@ -24,7 +24,13 @@ def test_events_reach_viewers_on_both_processes_in_order_and_a_kick_stops_one(da
         # when a viewer on the second process chats, then a server-side event and the host's chat follow
         await b.send("chat.send", {"text": "from b"})
         await b.next("chat.message")
-        await in_thread(room_event_publish, stream_id=stream.pk, event_type="moderation.warning", payload={"n": 1})
+
+        def warn() -> None:
+            warning = {"stream_id": stream.pk, "user_id": host.pk, "message": "1"}
+            room_event_publish(stream_id=stream.pk, event_type="moderation.warning", payload=warning)
+            layer_messages_flush()  # on the layer before the host chats (the sender thread may lag under load)
+
+        await in_thread(warn)
         await h.send("chat.send", {"text": "from host"})
 
         # then every socket on both processes gets the three in the same order
@@ -66,13 +72,14 @@ def test_a_burst_of_events_arrives_complete_and_in_order(daphne_server, live):  
         # when 60 events are published back to back
         def burst():
             for i in range(60):
-                room_event_publish(stream_id=stream.pk, event_type="moderation.warning", payload={"n": i})
+                warning = {"stream_id": stream.pk, "user_id": host.pk, "message": str(i)}
+                room_event_publish(stream_id=stream.pk, event_type="moderation.warning", payload=warning)
 
         await in_thread(burst)
 
         # then both viewers get all of them, in order
         for room in (a, b):
-            got = [(await room.next("moderation.warning"))["payload"]["n"] for _ in range(60)]
-            assert got == list(range(60))
+            got = [(await room.next("moderation.warning"))["payload"]["message"] for _ in range(60)]
+            assert got == [str(i) for i in range(60)]
 
     run_scenario(scenario)

@@ -1,15 +1,21 @@
 """LinkCast: two live hosts on a shared channel; every change reaches both rooms."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
-from apps.live.models import LinkCast
-from apps.live.services import linkcast_invite, stream_end
+from apps.gifts.services import gift_send
+from apps.live.models import LinkCast, PkBattle
+from apps.live.services import linkcast_invite, pk_end, stream_end
 from tests.accounts.factories import UserFactory
+from tests.gifts.factories import GiftFactory
 from tests.live.agora_verify import PUBLISH_AUDIO, verify_006
 from tests.live.factories import LiveStreamFactory
 from tests.live.wsclient import Room, in_thread, run_scenario
+from tests.wallet.factories import fund
 
 APP = "970CA35de60c44645bbae8a215061b33"
 CERT = "5CFd2fd1755d40ecb72977518be15d3b"
@@ -117,6 +123,77 @@ def test_both_rooms_hear_every_linkcast_change(daphne_server, auth_client):
         await in_thread(a.post, f"/api/v1/streams/linkcasts/{linkcast_id}/leave/")
         for room in (main_viewer, guest_host):
             assert (await room.next("linkcast.ended"))["payload"]["reason"] == "left"
+            await room.close()
+
+    run_scenario(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_hosts_hear_invitations_close_and_both_rooms_follow_a_pk_battle(daphne_server, auth_client):
+    # given two live hosts with their room sockets open, a viewer of the main stream and a funded fan
+    main, guest = LiveStreamFactory(), LiveStreamFactory()
+    viewer, fan = UserFactory(), UserFactory()
+    gift = GiftFactory(name="Rose", coin_price=10)
+    fund(fan, 1_000)
+    a, b = auth_client(main.host), auth_client(guest.host)
+
+    async def open_room(stream, user) -> Room:
+        room = await Room.open(daphne_server.ws, stream.pk, str(AccessToken.for_user(user)))
+        await room.next("room.welcome")
+        return room
+
+    async def invite() -> int:
+        response = await in_thread(a.post, "/api/v1/streams/linkcasts/", {"guest_stream_id": guest.pk}, format="json")
+        assert response.status_code == 201, response.json()
+        return response.json()["id"]
+
+    async def both_hear(event_type: str, rooms) -> list[dict]:
+        return [(await room.next(event_type))["payload"] for room in rooms]
+
+    async def scenario():
+        main_host, guest_host = await open_room(main, main.host), await open_room(guest, guest.host)
+        main_viewer = await open_room(main, viewer)
+        hosts = (main_host, guest_host)
+
+        # when an invitation is declined, withdrawn, and left to expire, both hosts hear each
+        declined = await invite()
+        await in_thread(b.post, f"/api/v1/streams/linkcasts/{declined}/decline/")
+        assert {p["linkcast_id"] for p in await both_hear("linkcast.declined", hosts)} == {declined}
+        withdrawn = await invite()
+        await in_thread(a.post, f"/api/v1/streams/linkcasts/{withdrawn}/leave/")
+        assert {p["reason"] for p in await both_hear("linkcast.cancelled", hosts)} == {"left"}
+        stale = await invite()
+        old = timezone.now() - timedelta(hours=1)
+        await in_thread(lambda: LinkCast.objects.filter(pk=stale).update(created_at=old))
+        linkcast_id = await invite()  # finds the stale one expired
+        assert {p["linkcast_id"] for p in await both_hear("linkcast.expired", hosts)} == {stale}
+
+        # and when the last one is accepted and a PK battle runs with a gift, both rooms follow it
+        await in_thread(b.post, f"/api/v1/streams/linkcasts/{linkcast_id}/accept/")
+        await both_hear("linkcast.started", (main_viewer, guest_host))
+        started = await in_thread(
+            a.post, f"/api/v1/streams/linkcasts/{linkcast_id}/pk/", {"duration_seconds": 60}, format="json"
+        )
+        assert started.status_code == 201, started.json()
+        await both_hear("pk.started", (main_viewer, guest_host))
+        await in_thread(gift_send, sender_id=fan.pk, stream_id=guest.pk, gift_id=gift.pk, quantity=2)
+        scores = await both_hear("pk.score", (main_viewer, guest_host))
+        assert [side["coins"] for side in scores[0]["sides"]] == [0, 20]
+        battle = started.json()["id"]
+        await in_thread(lambda: PkBattle.objects.filter(pk=battle).update(ends_at=timezone.now()))
+        await in_thread(pk_end, battle_id=battle)
+        for ended in await both_hear("pk.ended", (main_viewer, guest_host)):
+            assert ended["status"] == "ended" and ended["winner_id"] == guest.host_id
+
+        # and the host's pin and unpin reach the room
+        await main_host.send("chat.send", {"text": "pin me"})
+        message = (await main_viewer.next("chat.message"))["payload"]
+        await main_host.send("host.pin", {"message_id": message["id"]})
+        assert (await main_viewer.next("chat.pinned"))["payload"]["message"] == message
+        await main_host.send("host.unpin")
+        assert (await main_viewer.next("chat.unpinned"))["payload"] == {}
+        for room in (main_host, guest_host, main_viewer):
             await room.close()
 
     run_scenario(scenario)

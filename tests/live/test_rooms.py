@@ -217,7 +217,11 @@ def test_a_ban_while_connected_closes_the_users_sockets(daphne_server, live):
         assert (await a.next("session.closed"))["payload"]["reason"] == "banned"
         assert await a.close_code() == 4003
         # others stay, and hear moderation warnings published by other apps
-        warning = {"message": "Keep it clean"}
+        warning = {
+            "stream_id": stream.pk,
+            "user_id": v1.pk,
+            "message": "Keep it clean",
+        }  # as moderation's warn sends it
         await in_thread(room_event_publish, stream_id=stream.pk, event_type="moderation.warning", payload=warning)
         assert (await b.next("moderation.warning"))["payload"]["message"] == "Keep it clean"
         await b.close()

@@ -1,4 +1,7 @@
-"""A small WebSocket client for room tests (the `websockets` library against a real daphne)."""
+"""A small WebSocket client for room tests (the `websockets` library against a real daphne).
+
+Every frame it receives is checked against the room contract (tests/live/room_contract.py).
+"""
 
 import asyncio
 import json
@@ -7,6 +10,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.live.room_contract import room_frame_check
+
 
 class Room:
     def __init__(self, ws: ClientConnection):
@@ -14,11 +19,25 @@ class Room:
         self.seen: list[dict[str, Any]] = []
 
     @classmethod
-    async def open(cls, base: str, stream_id: int, token: str | None = None, *, subprotocol: bool = False) -> "Room":
+    async def open(
+        cls,
+        base: str,
+        stream_id: int,
+        token: str | None = None,
+        *,
+        subprotocol: bool = False,
+        origin: str | None = None,
+    ) -> "Room":
+        """Connect as a native app does (no Origin header), or as a browser page of `origin`."""
         url = f"{base}/ws/streams/{stream_id}/"
         if token and not subprotocol:
             url += f"?token={token}"
-        ws = await connect(url, subprotocols=["jwt", token] if subprotocol and token else None, open_timeout=10)
+        ws = await connect(
+            url,
+            subprotocols=["jwt", token] if subprotocol and token else None,
+            origin=origin,
+            open_timeout=10,
+        )
         return cls(ws)
 
     async def send(self, event_type: str, payload: dict | None = None, **extra: Any) -> None:
@@ -27,12 +46,18 @@ class Room:
     async def send_raw(self, data: str | bytes) -> None:
         await self.ws.send(data)
 
+    async def receive(self) -> dict[str, Any]:
+        """The next frame, checked against the room contract and kept in `seen`."""
+        event = json.loads(await self.ws.recv())
+        room_frame_check(event)
+        self.seen.append(event)
+        return event
+
     async def next(self, *types: str, timeout: float = 5.0) -> dict[str, Any]:
         """The next event of one of `types` (other events are kept in `seen` and skipped)."""
         async with asyncio.timeout(timeout):
             while True:
-                event = json.loads(await self.ws.recv())
-                self.seen.append(event)
+                event = await self.receive()
                 if not types or event["type"] in types:
                     return event
 
@@ -50,9 +75,7 @@ class Room:
         try:
             async with asyncio.timeout(seconds):
                 while True:
-                    event = json.loads(await self.ws.recv())
-                    self.seen.append(event)
-                    got.append(event)
+                    got.append(await self.receive())
         except (TimeoutError, ConnectionClosed):
             pass
         return got
@@ -62,7 +85,7 @@ class Room:
         try:
             async with asyncio.timeout(timeout):
                 while True:
-                    self.seen.append(json.loads(await self.ws.recv()))
+                    await self.receive()
         except ConnectionClosed:
             pass
         return self.ws.close_code
