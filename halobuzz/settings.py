@@ -500,7 +500,7 @@ GAMES_RTP_CAP = env.str("GAMES_RTP_CAP", default="0.97")  # read as Decimal(str(
 GAMES_DAILY_LOSS_LIMIT = env.int("GAMES_DAILY_LOSS_LIMIT", default=50_000)
 GAMES_REQUIRE_AGE_VERIFIED = env.bool("GAMES_REQUIRE_AGE_VERIFIED", default=True)
 
-# --- Ops: metrics, Sentry, admin two-factor (issue 10; deploy/README.md) ----------------------
+# --- Ops: metrics, Sentry, admin two-factor (deploy/README.md) ----------------------
 # /metrics: with a token, Prometheus sends "Authorization: Bearer <token>"; without one only these networks.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
