@@ -27,9 +27,10 @@ def _status_calls(payment: Payment) -> list[tuple[int | None, str]]:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("gateway", ["esewa", "khalti"])
-def test_timeout_then_success_credits_once(sandbox, user, package, start_payment, gateway):
-    # given a gateway whose first status query hangs past our timeout
+def test_timeout_then_success_credits_once(sandbox, settings, user, package, start_payment, gateway):
+    # given a gateway whose first status query hangs past our (short) timeout
     body = start_payment(user, package, gateway)
+    settings.PAYMENT_GATEWAY_TIMEOUT = 2.0
     scenario(payment_of(body), timeout_polls=1)
 
     # when the payer comes back
