@@ -24,6 +24,7 @@ ACTION_BY_STATUS = {
     416: "Ask for a byte range inside the file.",
     429: "Wait the seconds in the `Retry-After` header, then retry.",
     500: "Retry later; report the X-Request-ID of the answer if it persists.",
+    502: "An outside service (a payment gateway) refused or failed: retry later or choose another.",
     503: "Retry after the `Retry-After` header's seconds (money requests with the same Idempotency-Key).",
 }
 
