@@ -14,6 +14,7 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -99,11 +100,6 @@ def _generic_errors(view: Any, method: str, operation: dict[str, Any]) -> set[Er
     return found
 
 
-def _error_example(error: ErrorCode) -> dict[str, Any]:
-    meaning = _catalogue_meanings().get(error, "")
-    return {"summary": meaning, "value": {"code": error.code, "message": meaning, "details": {}}}
-
-
 @functools.cache
 def _catalogue_meanings() -> dict[ErrorCode, str]:
     """The first meaning the catalogue gives each (status, code)."""
@@ -150,8 +146,20 @@ class AutoSchema(NamedAutoSchema):
                                 {"type": "object", "properties": {"code": {"type": "string", "enum": codes}}},
                             ]
                         },
-                        "examples": {code: _error_example(ErrorCode(status, code)) for code in codes},
+                        "examples": {code: self._error_example_ref(ErrorCode(status, code)) for code in codes},
                     }
                 },
             }
         return operation
+
+    def _error_example_ref(self, error: ErrorCode) -> dict[str, Any]:
+        """One example per (status, code) under components/examples, shared by every operation."""
+        meaning = _catalogue_meanings().get(error, "")
+        component = ResolvedComponent(
+            name=f"error-{error.status}-{error.code}",
+            type=ResolvedComponent.EXAMPLE,
+            object=f"error-{error.status}-{error.code}",
+            schema={"summary": meaning, "value": {"code": error.code, "message": meaning, "details": {}}},
+        )
+        self.registry.register_on_missing(component)
+        return component.ref
