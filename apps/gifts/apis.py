@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import JwtStatelessAuthentication, request_user, request_user_id
 from apps.core.idempotency import HEADER, idempotency_key
-from apps.core.serializers import StrictInputSerializer
+from apps.core.serializers import IdField, StrictInputSerializer
 from apps.gifts import selectors, services
 from apps.gifts.leaderboards import Board, Period
 from apps.gifts.models import GiftSend
@@ -35,7 +35,8 @@ class GiftSerializer(serializers.Serializer):
 
 
 class GiftCatalogueApi(APIView):
-    """The active gifts in tray order (cached; anyone may read it)."""
+    """The active gifts in tray order (cached; anyone may read it): a whole catalogue (small and fixed),
+    answered as one array, not paginated."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -52,8 +53,8 @@ class GiftSendApi(APIView):
     authentication_classes = [JwtStatelessAuthentication]  # gift_send checks the account itself
 
     class InputSerializer(StrictInputSerializer):
-        stream = serializers.IntegerField(min_value=1)
-        gift = serializers.IntegerField(min_value=1)
+        stream = IdField()
+        gift = IdField()
         quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX, default=1)
 
     class OutputSerializer(serializers.Serializer):
@@ -73,6 +74,26 @@ class GiftSendApi(APIView):
         responses={201: OutputSerializer},
         parameters=[OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, required=True)],
         operation_id="gift_send",
+        examples=[
+            OpenApiExample("Three roses", value={"stream": 42, "gift": 1, "quantity": 3}, request_only=True),
+            OpenApiExample(
+                "Sent",
+                value={
+                    "id": 981,
+                    "stream": 42,
+                    "gift": 1,
+                    "quantity": 3,
+                    "coins": 30,
+                    "host_share": 18,
+                    "platform_share": 12,
+                    "rate": 60,
+                    "balance": 470,
+                    "created_at": "2026-12-06T04:30:00Z",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
     )
     def post(self, request: Request) -> Response:
         key = idempotency_key(request)

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -9,7 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
-from apps.core.serializers import StrictInputSerializer
+from apps.core.deprecation import DeprecatedApiMixin
+from apps.core.serializers import IdField, StrictInputSerializer
 from apps.live import selectors, services
 from apps.live.agora import agora_configured
 from apps.live.models import LinkCast, PkBattle, Stream
@@ -47,7 +49,9 @@ class StreamSerializer(serializers.Serializer):
     gifts_count = serializers.IntegerField()
     chat_mode = serializers.ChoiceField(choices=Stream.ChatMode.choices)
     slow_mode_seconds = serializers.IntegerField()
-    pinned_message = serializers.JSONField(allow_null=True)
+    pinned_message = serializers.DictField(
+        allow_null=True, help_text="The pinned `chat.message` payload (the room protocol), or null."
+    )
 
 
 class ActiveStreamSerializer(serializers.Serializer):
@@ -231,7 +235,7 @@ def _linkcast_body(linkcast: LinkCast) -> dict[str, Any]:
 
 class LinkCastInviteApi(APIView):
     class InputSerializer(StrictInputSerializer):
-        guest_stream_id = serializers.IntegerField(min_value=1)
+        guest_stream_id = IdField()
 
     @extend_schema(request=InputSerializer, responses={201: LinkCastSerializer}, operation_id="linkcast_invite")
     def post(self, request: Request) -> Response:
@@ -274,7 +278,7 @@ class LinkCastLeaveApi(APIView):
 
 class LinkCastAudioApi(APIView):
     class InputSerializer(StrictInputSerializer):
-        user_id = serializers.IntegerField(min_value=1, required=False, help_text="Default: yourself.")
+        user_id = IdField(required=False, help_text="Default: yourself.")
         muted = serializers.BooleanField()
 
     @extend_schema(request=InputSerializer, responses={200: LinkCastSerializer}, operation_id="linkcast_audio")
@@ -340,5 +344,8 @@ class LinkCastPkApi(APIView):
 
 
 @extend_schema_view(get=extend_schema(exclude=True))
-class StreamListActiveSlashApi(StreamListActiveApi):
-    """The same list at `active/` (clients add the slash); kept out of the schema to avoid a duplicate."""
+class StreamListActiveDeprecatedApi(DeprecatedApiMixin, StreamListActiveApi):
+    """The same list at the old slash-less `active`: kept working, out of the schema, deprecated."""
+
+    deprecated_since = datetime(2026, 12, 6, tzinfo=UTC)
+    successor_url_name = "stream-active"

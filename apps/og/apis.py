@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
 from apps.core.idempotency import idempotent
-from apps.core.serializers import StrictInputSerializer
+from apps.core.serializers import IdField, StrictInputSerializer
 from apps.og import selectors, services
 
 
@@ -25,6 +25,9 @@ class OgTierSerializer(serializers.Serializer):
 
 
 class OgTierListApi(APIView):
+    """The OG tiers on sale, lowest level first: a whole catalogue (small and fixed), answered as one
+    array, not paginated."""
+
     @extend_schema(responses={200: OgTierSerializer(many=True)}, operation_id="og_tier_list")
     def get(self, request: Request) -> Response:
         return Response(OgTierSerializer(selectors.og_tier_list(), many=True).data)
@@ -32,7 +35,7 @@ class OgTierListApi(APIView):
 
 class OgBuyApi(APIView):
     class InputSerializer(StrictInputSerializer):
-        tier = serializers.IntegerField(min_value=1, help_text="Id of the tier to buy, renew or upgrade to.")
+        tier = IdField(help_text="Id of the tier to buy, renew or upgrade to.")
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
