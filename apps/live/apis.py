@@ -92,7 +92,7 @@ class StreamSessionSerializer(serializers.Serializer):
 
 def _session(request: Request, stream: Stream, *, heartbeat: bool = False) -> dict[str, Any]:
     body = {
-        "stream": StreamSerializer(stream, context={"request": request}).data,
+        "stream": StreamSerializer(selectors.stream_with_gift_totals(stream), context={"request": request}).data,
         "agora": services.stream_tokens_or_none(stream=stream, user=request_user(request)),
         "ws_url": ws_url(request, stream.pk),
     }
@@ -158,7 +158,7 @@ class StreamDetailApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer}, operation_id="streams_detail")
     def get(self, request: Request, stream_id: int) -> Response:
-        stream = selectors.stream_get(stream_id=stream_id)
+        stream = selectors.stream_with_gift_totals(selectors.stream_get(stream_id=stream_id))
         linkcast = selectors.linkcast_open_for_stream(stream_id=stream.pk)
         body = dict(StreamSerializer(stream, context={"request": request}).data)
         body["linkcast"] = selectors.linkcast_public(linkcast) if linkcast else None
@@ -170,7 +170,7 @@ class StreamEndApi(APIView):
     @extend_schema(request=None, responses={200: StreamSerializer}, operation_id="streams_end")
     def post(self, request: Request, stream_id: int) -> Response:
         stream = services.stream_end_by_host(stream_id=stream_id, user=request_user(request))
-        stream = selectors.stream_get(stream_id=stream.pk)
+        stream = selectors.stream_with_gift_totals(selectors.stream_get(stream_id=stream.pk))
         return Response(StreamSerializer(stream, context={"request": request}).data)
 
 

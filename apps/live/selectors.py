@@ -1,7 +1,7 @@
 """Reads of the live app: streams, rooms, LinkCasts; and the SQL twins of its rules for other apps' statements."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,25 @@ def stream_get(*, stream_id: int) -> Stream:
         return Stream.objects.select_related("host").get(pk=stream_id)
     except Stream.DoesNotExist:
         raise NotFound("No such stream.") from None
+
+
+GiftTotalsReader = Callable[..., tuple[int, int]]  # reader(stream_id=) -> (gift coins, gifts)
+_gift_totals_reader: GiftTotalsReader | None = None
+
+
+def stream_gift_totals_reader_register(reader: GiftTotalsReader) -> None:
+    """Say where a stream's current gift totals come from (the gifts app, once at start-up)."""
+    global _gift_totals_reader
+    _gift_totals_reader = reader
+
+
+def stream_with_gift_totals(stream: Stream) -> Stream:
+    """The stream with its gift totals as of now (read from the gift records). The columns on the
+    row are only refreshed periodically (gifts.stream_gift_totals_refresh): a write per gift would
+    make a popular stream's row serialise every gift to it."""
+    if _gift_totals_reader is not None:
+        stream.gift_coins_total, stream.gifts_count = _gift_totals_reader(stream_id=stream.pk)
+    return stream
 
 
 @dataclass(frozen=True)
