@@ -8,6 +8,7 @@ apps.live.locks: streams in pk order, then a PK battle.
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -211,8 +212,7 @@ def stream_sockets_close_on_block(*, blocker_id: int, blocked_id: int) -> None:
         )
         if not stream_ids:
             continue
-        refuse = {"stream_ids": stream_ids, "user_id": viewer_id}
-        transaction.on_commit(lambda refuse=refuse: chat_refusals_set(**refuse))
+        transaction.on_commit(partial(chat_refusals_set, stream_ids=stream_ids, user_id=viewer_id))
         for stream_id in stream_ids:
             user_sockets_close(user_id=viewer_id, reason="user_blocked", stream_id=stream_id)
 
