@@ -1,4 +1,5 @@
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -252,6 +253,17 @@ def follow_delete(*, follower: User, followee: User) -> None:
     Follow.objects.filter(follower=follower, followee=followee).delete()
 
 
+# Apps above accounts act on a new block: live closes the sockets either user has in the other's rooms.
+BlockListener = Callable[..., None]  # listener(blocker_id=, blocked_id=), inside the block's transaction
+_block_listeners: list[BlockListener] = []
+
+
+def block_listener_register(listener: BlockListener) -> None:
+    """Call `listener` on every block made from now on (once per listener)."""
+    if listener not in _block_listeners:
+        _block_listeners.append(listener)
+
+
 @transaction.atomic
 def block_create(*, blocker: User, blocked: User) -> Block:
     """Block someone (idempotent): any follow between the two is removed too."""
@@ -260,6 +272,8 @@ def block_create(*, blocker: User, blocked: User) -> Block:
     block, _ = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
     Follow.objects.filter(follower=blocker, followee=blocked).delete()
     Follow.objects.filter(follower=blocked, followee=blocker).delete()
+    for listener in _block_listeners:
+        listener(blocker_id=blocker.pk, blocked_id=blocked.pk)
     return block
 
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
-from apps.core.deprecation import DeprecatedApiMixin
+from apps.core.deprecation import DeprecatedApiMixin, mark_deprecated
 from apps.core.serializers import IdField, StrictInputSerializer
 from apps.live import selectors, services
 from apps.live.agora import agora_configured
@@ -96,7 +96,7 @@ class StreamSessionSerializer(serializers.Serializer):
 
 def _session(request: Request, stream: Stream, *, heartbeat: bool = False) -> dict[str, Any]:
     body = {
-        "stream": StreamSerializer(stream, context={"request": request}).data,
+        "stream": StreamSerializer(selectors.stream_with_gift_totals(stream), context={"request": request}).data,
         "agora": services.stream_tokens_or_none(stream=stream, user=request_user(request)),
         "ws_url": ws_url(request, stream.pk),
     }
@@ -121,16 +121,23 @@ class StreamGoLiveApi(APIView):
         return Response(_session(request, stream, heartbeat=True), status=status.HTTP_201_CREATED)
 
 
+# `offset` paging of the active list gave way to `cursor` (an offset re-ranks on every page).
+OFFSET_DEPRECATED_SINCE = datetime(2026, 12, 6, tzinfo=UTC)
+
+
 class StreamListActiveApi(APIView):
     class FilterSerializer(StrictInputSerializer):
         category = serializers.CharField(required=False, allow_blank=True, max_length=40, default="")
         following = serializers.BooleanField(required=False, default=False)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
-        offset = serializers.IntegerField(required=False, min_value=0, default=0)
+        cursor = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+        offset = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000, default=0)
 
+    @extend_schema_serializer(deprecate_fields=["next_offset"])
     class OutputSerializer(serializers.Serializer):
-        count = serializers.IntegerField()
-        next_offset = serializers.IntegerField(allow_null=True)
+        count = serializers.IntegerField(help_text="Live streams that pass the filters, as ranked for the first page.")
+        next_cursor = serializers.CharField(allow_null=True, help_text="`cursor` of the next page; null on the last.")
+        next_offset = serializers.IntegerField(allow_null=True, help_text="Deprecated: page with `next_cursor`.")
         results = ActiveStreamSerializer(many=True)
 
     @extend_schema(
@@ -138,7 +145,19 @@ class StreamListActiveApi(APIView):
             OpenApiParameter("category", str),
             OpenApiParameter("following", bool, description="Only hosts I follow."),
             OpenApiParameter("limit", int),
-            OpenApiParameter("offset", int),
+            OpenApiParameter(
+                "offset",
+                int,
+                deprecated=True,
+                description="Deprecated: follow `next_cursor` instead (an offset ranks afresh on every page, so "
+                "streams can repeat or be skipped as counts change). Ignored with `cursor`.",
+            ),
+            OpenApiParameter(
+                "cursor",
+                str,
+                description="`next_cursor` of the previous page. The pages of one list follow the ranking as it "
+                "was at its first page (no stream twice, none left out) for 10 minutes; 400 invalid_cursor after.",
+            ),
         ],
         responses={200: OutputSerializer},
         operation_id="streams_active",
@@ -147,12 +166,25 @@ class StreamListActiveApi(APIView):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         f = filters.validated_data
-        rows = selectors.stream_list_live(
-            viewer=request_user(request), category=f["category"], following=f["following"]
+        page = selectors.stream_list_live(
+            viewer=request_user(request),
+            category=f["category"],
+            following=f["following"],
+            limit=f["limit"],
+            cursor=f["cursor"] or None,
+            offset=f["offset"],
         )
-        page = rows[f["offset"] : f["offset"] + f["limit"]]
-        next_offset = f["offset"] + f["limit"] if f["offset"] + f["limit"] < len(rows) else None
-        return Response({"count": len(rows), "next_offset": next_offset, "results": page})
+        response = Response(
+            {
+                "count": page.count,
+                "next_cursor": page.next_cursor,
+                "next_offset": page.next_offset,
+                "results": page.results,
+            }
+        )
+        if "offset" in request.query_params:
+            mark_deprecated(response, since=OFFSET_DEPRECATED_SINCE)
+        return response
 
 
 class StreamDetailApi(APIView):
@@ -162,7 +194,7 @@ class StreamDetailApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer}, operation_id="streams_detail")
     def get(self, request: Request, stream_id: int) -> Response:
-        stream = selectors.stream_get(stream_id=stream_id)
+        stream = selectors.stream_with_gift_totals(selectors.stream_get(stream_id=stream_id))
         linkcast = selectors.linkcast_open_for_stream(stream_id=stream.pk)
         body = dict(StreamSerializer(stream, context={"request": request}).data)
         body["linkcast"] = selectors.linkcast_public(linkcast) if linkcast else None
@@ -174,7 +206,7 @@ class StreamEndApi(APIView):
     @extend_schema(request=None, responses={200: StreamSerializer}, operation_id="streams_end")
     def post(self, request: Request, stream_id: int) -> Response:
         stream = services.stream_end_by_host(stream_id=stream_id, user=request_user(request))
-        stream = selectors.stream_get(stream_id=stream.pk)
+        stream = selectors.stream_with_gift_totals(selectors.stream_get(stream_id=stream.pk))
         return Response(StreamSerializer(stream, context={"request": request}).data)
 
 

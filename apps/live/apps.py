@@ -8,6 +8,10 @@ class LiveConfig(AppConfig):
     verbose_name = "Live streams"
 
     def ready(self) -> None:
+        from apps.accounts.services import block_listener_register
+        from apps.live.services import stream_sockets_close_on_block
+
+        block_listener_register(stream_sockets_close_on_block)
         settings.CELERY_BEAT_SCHEDULE["live-streams-end-silent"] = {
             "task": "live.streams_end_silent",
             "schedule": float(settings.LIVE_SILENT_CHECK_SECONDS),

@@ -6,6 +6,7 @@ The content checks are registered by other apps (moderation adds its word filter
 AppConfig.ready()): live sits below moderation and never imports it.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,12 @@ from apps.live.models import Stream
 from apps.live.room_state import room_state
 from apps.live.selectors import stream_get
 from apps.og.selectors import user_has_active_og
+
+
+def seconds_round_up(seconds: float) -> float:
+    """A wait to tell a client, in tenths of a second and never 0 (retrying sooner would be refused)."""
+    return max(math.ceil(seconds * 10) / 10, 0.1)
+
 
 # Room events that change the chat rules a socket enforces for its user.
 RULE_EVENTS = frozenset({"chat.mode", "chat.muted", "chat.unmuted"})
@@ -103,11 +110,15 @@ class ChatRules:
                 if wait:
                     raise ChatRateLimited(
                         "Slow mode is on.",
-                        details={"retry_after": round(wait, 1), "slow_mode_seconds": self.slow_mode_seconds},
+                        details={"retry_after": seconds_round_up(wait), "slow_mode_seconds": self.slow_mode_seconds},
                     )
-        hits = await state.hits(f"chat:{self.stream_id}:{self.user_id}", settings.LIVE_CHAT_RATE_SECONDS)
+        hits, seconds_left, refused = await state.chat_hit(
+            self.stream_id, self.user_id, settings.LIVE_CHAT_RATE_SECONDS
+        )
+        if refused and not self.is_host:
+            raise ChatRefused("You can no longer chat in this room.", details={"reason": "user_blocked"})
         if hits > settings.LIVE_CHAT_RATE_COUNT:
-            raise ChatRateLimited(details={"retry_after": settings.LIVE_CHAT_RATE_SECONDS})
+            raise ChatRateLimited(details={"retry_after": seconds_round_up(seconds_left)})
         if not _checkers:
             return text
         checked: str = await database_sync_to_async(chat_text_check)(

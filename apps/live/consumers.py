@@ -25,10 +25,10 @@ from apps.core.exception_handler import error_body
 from apps.core.exceptions import DomainError, NotFound
 from apps.core.timestamps import iso_utc
 from apps.live import selectors, services
-from apps.live.chat import ChatRules
+from apps.live.chat import ChatRules, seconds_round_up
 from apps.live.events import room_event_message, stream_group_name
 from apps.live.exceptions import ChatRateLimited, InvalidEvent, NotAuthenticated, NotStreamHost, UnknownEvent
-from apps.live.fanout import socket_join, socket_leave
+from apps.live.fanout import socket_join, socket_leave, socket_welcomed
 from apps.live.models import Stream
 from apps.live.room_state import room_state
 
@@ -152,6 +152,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         viewers, likes_total, history = await room_state().welcome(self.stream_id, self.user_id if first_here else None)
         if not self.joined:  # closed (kicked, stream ended) while the welcome was read
             return
+        socket_welcomed(self, viewers)
 
         await self.send_json(
             {
@@ -219,7 +220,8 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         try:
             if text_data is None:
                 raise InvalidEvent("Send JSON text frames.")
-            if len(text_data) > MAX_FRAME_BYTES:
+            # Bytes on the wire, not characters: Devanagari is 3 UTF-8 bytes a character.
+            if len(text_data) > MAX_FRAME_BYTES // 4 and len(text_data.encode()) > MAX_FRAME_BYTES:
                 raise InvalidEvent("The frame is too large.", details={"max_bytes": MAX_FRAME_BYTES})
             try:
                 content = json.loads(text_data)
@@ -267,8 +269,9 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
     async def on_like_send(self, payload: dict) -> None:
         count = _validated(LikeSendSerializer, payload)["count"]
         state = room_state()
-        if await state.hits(f"like:{self.stream_id}:{self.user_id}", 1) > LIKES_PER_SECOND_MAX:
-            raise ChatRateLimited("Too many likes; slow down.", details={"retry_after": 1})
+        hits, seconds_left = await state.hits(f"like:{self.stream_id}:{self.user_id}", 1)
+        if hits > LIKES_PER_SECOND_MAX:
+            raise ChatRateLimited("Too many likes; slow down.", details={"retry_after": seconds_round_up(seconds_left)})
         await state.likes_add(self.stream_id, count)
 
     # --- Host actions ------------------------------------------------------------------------------

@@ -83,3 +83,9 @@ class PkDurationInvalid(DomainError):
     code = "pk_duration_invalid"
     status = 400
     message = "Pick one of the allowed PK battle lengths."
+
+
+class InvalidCursor(DomainError):
+    code = "invalid_cursor"
+    status = 400
+    message = "This cursor is not one the list gave out; start again from the first page."

@@ -28,7 +28,7 @@ from django.conf import settings
 
 from apps.live.chat import RULE_EVENTS
 from apps.live.events import layer_message_events, room_event_message, stream_group_name, user_group_name
-from apps.live.room_state import VIEWERS_SENT, MemoryRoomState, RedisRoomState, room_state
+from apps.live.room_state import VIEWERS_SAVED, MemoryRoomState, RedisRoomState, room_state
 from apps.live.services import stream_stats_update
 
 logger = logging.getLogger(__name__)
@@ -208,6 +208,9 @@ class LocalRoom(Subscription):
         super().__init__(group, registry)
         self.stream_id = stream_id
         self.viewers: Counter[int] = Counter()
+        # The viewer count every local socket was last told (welcome or viewers.updated); None: they
+        # were told different counts, so the next tick tells them all.
+        self.viewers_told: int | None = None
         self.outbox: list[dict[str, Any]] = []
         self.wake = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -286,20 +289,38 @@ class LocalRoom(Subscription):
                 if now >= next_viewers:
                     period = settings.LIVE_VIEWERS_BROADCAST_SECONDS
                     next_viewers = now + period
+                    count = await state.presence_count(self.stream_id)
+                    self.viewers_tell(count)
                     if await state.lock_try(f"viewers:{self.stream_id}", int(period * 1000) - 50):
-                        await self.viewers_publish(state, layer, group)
+                        await self.stats_save(state, count)
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis hiccup: try again next tick rather than kill the room
                 logger.exception("room tick failed", extra={"stream_id": self.stream_id})
 
-    async def viewers_publish(self, state: RedisRoomState | MemoryRoomState, layer: Any, group: str) -> None:
-        count = await state.presence_count(self.stream_id)
+    def viewers_welcomed(self, count: int) -> None:
+        """A local socket's welcome told it `count`."""
+        if len(self.sockets) == 1:
+            self.viewers_told = count
+        elif count != self.viewers_told:
+            self.viewers_told = None
+
+    def viewers_tell(self, count: int) -> None:
+        """Tell the local sockets the count when it differs from what they were told. Each process
+        compares with its own sockets (not with a count last sent to the room), so a socket whose
+        welcome counted differently hears the count even when the room's count never changed."""
+        if count == self.viewers_told:
+            return
+        self.viewers_told = count
+        event = {"type": "viewers.updated", "payload": {"count": count}}
+        self.outbox.append({"type": "websocket.send", "text": json.dumps(event)})
+        self.wake.set()
+
+    async def stats_save(self, state: RedisRoomState | MemoryRoomState, count: int) -> None:
+        """Store the count and likes on the stream (what the API shows) when they changed (one process a period)."""
         likes = await state.likes_total(self.stream_id)
-        previous = await state.value_swap(f"{self.stream_id}:{VIEWERS_SENT}", count)
+        previous = await state.value_swap(f"{self.stream_id}:{VIEWERS_SAVED}", count)
         previous_likes = await state.value_swap(f"{self.stream_id}:likes_saved", likes)
-        if previous != count:
-            await layer.group_send(group, room_event_message("viewers.updated", {"count": count}))
         if previous != count or previous_likes != likes:
             await database_sync_to_async(stream_stats_update)(
                 stream_id=self.stream_id, viewers=count, likes_total=likes
@@ -348,6 +369,13 @@ async def socket_join(sock: RoomSocket, *, viewer: bool) -> bool:
         first_here = room.viewers[sock.user_id] == 1
     await subscription_join(_users, user_group_name(sock.user_id), sock, LocalUser)
     return first_here
+
+
+def socket_welcomed(sock: RoomSocket, viewers: int) -> None:
+    """Note the viewer count `sock`'s welcome carried (the room tells its sockets when they differ)."""
+    room = _rooms.get(stream_group_name(sock.stream_id))
+    if isinstance(room, LocalRoom) and sock in room.sockets:
+        room.viewers_welcomed(viewers)
 
 
 def socket_leave(sock: RoomSocket, *, viewer: bool) -> bool:

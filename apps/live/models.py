@@ -52,7 +52,8 @@ class Stream(models.Model):
                 fields=["host"], condition=Q(status__in=["preparing", "live"]), name="stream_one_active_per_host"
             ),
         ]
-        indexes = [models.Index(fields=["status", "-current_viewers"], name="stream_status_viewers_idx")]
+        # The live list's ranking (apps.live.selectors.stream_list_live).
+        indexes = [models.Index(fields=["status", "-current_viewers", "-id"], name="stream_status_rank_idx")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"

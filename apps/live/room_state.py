@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 
 KEY_TTL = 24 * 3600  # room keys outlive any stream's activity, then vanish
-VIEWERS_SENT = "viewers_sent"  # the viewer count last announced to a room (value_swap key after the stream id)
+VIEWERS_SAVED = "viewers_saved"  # the viewer count last stored on the stream (value_swap key after the stream id)
 
 
 def _k(stream_id: int, name: str) -> str:
@@ -52,10 +52,6 @@ class RedisRoomState:
             if user_id is not None:
                 pipe.zadd(key, {str(user_id): now})
                 pipe.expire(key, KEY_TTL)
-                # Forget the count last announced: those who joined before this viewer heard smaller
-                # counts in their welcomes, and the count may be back at the last announced value
-                # (a room that emptied and filled again), so the next tick must announce it.
-                pipe.delete(_k(stream_id, VIEWERS_SENT))
             pipe.zremrangebyscore(key, "-inf", now - settings.LIVE_PRESENCE_TTL_SECONDS)
             pipe.zcard(key)
             pipe.get(_k(stream_id, "likes_total"))
@@ -98,14 +94,27 @@ class RedisRoomState:
         old = await self.redis.set(f"live:{key}", value, get=True, ex=KEY_TTL)
         return None if old is None else int(old)
 
-    async def hits(self, key: str, window_seconds: int) -> int:
-        """Count a hit in a fixed window; returns the hits so far in this window."""
+    async def hits(self, key: str, window_seconds: int) -> tuple[int, float]:
+        """Count a hit in a fixed window: the hits so far in this window and the seconds it has left."""
         full = f"live:hits:{key}"
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.incr(full)
             pipe.expire(full, window_seconds, nx=True)
-            count, _ = await pipe.execute()
-        return int(count)
+            pipe.pttl(full)
+            count, _, ttl_ms = await pipe.execute()
+        return int(count), max(int(ttl_ms), 1) / 1000
+
+    async def chat_hit(self, stream_id: int, user_id: int, window_seconds: int) -> tuple[int, float, bool]:
+        """A chat message's one round trip: `hits` of the user's chat counter, and whether the user's
+        chat in this room was refused since their socket joined (chat_refusals_set)."""
+        full = f"live:hits:chat:{stream_id}:{user_id}"
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(full)
+            pipe.expire(full, window_seconds, nx=True)
+            pipe.pttl(full)
+            pipe.exists(_k(stream_id, f"refused:{user_id}"))
+            count, _, ttl_ms, refused = await pipe.execute()
+        return int(count), max(int(ttl_ms), 1) / 1000, bool(refused)
 
     async def slow_mode_pass(self, stream_id: int, user_id: int, seconds: int) -> float:
         """0 when the user may post now (and starts their wait), else seconds left to wait."""
@@ -157,7 +166,6 @@ class MemoryRoomState:
     async def welcome(self, stream_id: int, user_id: int | None) -> tuple[int, int, list[dict[str, Any]]]:
         if user_id is not None:
             await self.presence_touch(stream_id, [user_id])
-            self.values.pop(f"{stream_id}:{VIEWERS_SENT}", None)  # as in RedisRoomState.welcome
         return (
             await self.presence_count(stream_id),
             await self.likes_total(stream_id),
@@ -194,13 +202,17 @@ class MemoryRoomState:
         self.values[key] = value
         return old
 
-    async def hits(self, key: str, window_seconds: int) -> int:
+    async def hits(self, key: str, window_seconds: int) -> tuple[int, float]:
         full = f"hits:{key}"
         if not self._alive(full):
             self.expiring[full] = time.monotonic() + window_seconds
             self.counters[full] = 0
         self.counters[full] += 1
-        return self.counters[full]
+        return self.counters[full], max(self.expiring[full] - time.monotonic(), 0.001)
+
+    async def chat_hit(self, stream_id: int, user_id: int, window_seconds: int) -> tuple[int, float, bool]:
+        # Refusals come from other processes through Redis only: here the closing socket is the refusal.
+        return (*await self.hits(f"chat:{stream_id}:{user_id}", window_seconds), False)
 
     async def slow_mode_pass(self, stream_id: int, user_id: int, seconds: int) -> float:
         key = _k(stream_id, f"slow:{user_id}")
@@ -216,6 +228,27 @@ class MemoryRoomState:
 
     async def history_get(self, stream_id: int) -> list[dict[str, Any]]:
         return list(self.history.get(stream_id, []))
+
+
+# How long a refusal outlives the sockets it stops: they close within moments of it.
+CHAT_REFUSAL_SECONDS = 60
+
+
+def chat_refusals_set(*, stream_ids: list[int], user_id: int) -> None:
+    """From synchronous code (a block): refuse the user's next chat messages in these rooms at once,
+    while the layer message that closes their sockets is on its way."""
+    if not settings.REDIS_URL or not stream_ids:
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for stream_id in stream_ids:
+                pipe.set(_k(stream_id, f"refused:{user_id}"), "1", ex=CHAT_REFUSAL_SECONDS)
+            pipe.execute()
+    finally:
+        client.close()
 
 
 _memory = MemoryRoomState()

@@ -1,7 +1,10 @@
 """Reads of the live app: streams, rooms, LinkCasts; and the SQL twins of its rules for other apps' statements."""
 
+import base64
+import hashlib
 import logging
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,14 +19,11 @@ from apps.accounts.models import User
 from apps.accounts.selectors import blocked_user_ids, blocks_between, follow_links, following_ids, is_blocked_between
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
-from apps.live.exceptions import KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
+from apps.live.exceptions import InvalidCursor, KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
 from apps.live.models import LinkCast, Stream, StreamKick, StreamMute
 from apps.og.selectors import user_has_active_og
 
 logger = logging.getLogger(__name__)
-
-ACTIVE_CACHE_KEY = "live:active:v1"
-ACTIVE_MAX = 500  # the cached list holds the most popular live streams only
 
 
 def stream_get(*, stream_id: int) -> Stream:
@@ -31,6 +31,25 @@ def stream_get(*, stream_id: int) -> Stream:
         return Stream.objects.select_related("host").get(pk=stream_id)
     except Stream.DoesNotExist:
         raise NotFound("No such stream.") from None
+
+
+GiftTotalsReader = Callable[..., tuple[int, int]]  # reader(stream_id=) -> (gift coins, gifts)
+_gift_totals_reader: GiftTotalsReader | None = None
+
+
+def stream_gift_totals_reader_register(reader: GiftTotalsReader) -> None:
+    """Say where a stream's current gift totals come from (the gifts app, once at start-up)."""
+    global _gift_totals_reader
+    _gift_totals_reader = reader
+
+
+def stream_with_gift_totals(stream: Stream) -> Stream:
+    """The stream with its gift totals as of now (read from the gift records). The columns on the
+    row are only refreshed periodically (gifts.stream_gift_totals_refresh): a write per gift would
+    make a popular stream's row serialise every gift to it."""
+    if _gift_totals_reader is not None:
+        stream.gift_coins_total, stream.gifts_count = _gift_totals_reader(stream_id=stream.pk)
+    return stream
 
 
 @dataclass(frozen=True)
@@ -70,42 +89,115 @@ def _active_row(stream: Stream) -> dict[str, Any]:
     }
 
 
-def _active_rows() -> list[dict[str, Any]]:
-    """Every live stream, most watched first; cached for LIVE_ACTIVE_CACHE_SECONDS so a burst costs one query."""
-    rows: list[dict[str, Any]] | None = cache.get(ACTIVE_CACHE_KEY)
-    if rows is None:
-        qs = (
-            Stream.objects.filter(status=Stream.Status.LIVE)
-            .select_related("host")
-            .order_by("-current_viewers", "-started_at", "-pk")[:ACTIVE_MAX]
-        )
-        rows = [_active_row(s) for s in qs]
-        cache.set(ACTIVE_CACHE_KEY, rows, timeout=settings.LIVE_ACTIVE_CACHE_SECONDS)
-    return rows
+# The live list is ranked in PostgreSQL by (current_viewers, id), descending, on the index
+# (status, -current_viewers, -id). current_viewers is written to the row by the room's ticker when the
+# count changed (one process per room and LIVE_VIEWERS_BROADCAST_SECONDS), never per join. A first
+# page ranks the ids of every matching live stream (filters in the WHERE clause) into a snapshot kept
+# ACTIVE_SNAPSHOT_SECONDS; the cursor is (snapshot, position), so paging never repeats or skips a
+# stream while counts move, and only the rows of the page returned are read and built.
+ACTIVE_SNAPSHOT_SECONDS = 600
+_GENERATION_KEY = "live:active:generation"  # bumped when a stream goes live or ends
+
+
+@dataclass(frozen=True)
+class ActivePage:
+    count: int
+    next_cursor: str | None
+    next_offset: int | None  # deprecated: the position of the next page within this page's ranking
+    results: list[dict[str, Any]]
 
 
 def active_cache_clear() -> None:
-    cache.delete(ACTIVE_CACHE_KEY)
+    """A stream went live or ended: the next first page ranks afresh (open cursors keep their snapshot)."""
+    try:
+        cache.incr(_GENERATION_KEY)
+    except ValueError:  # not set yet (or evicted)
+        cache.set(_GENERATION_KEY, 1, timeout=None)
 
 
-def stream_list_live(*, viewer: User, category: str = "", following: bool = False) -> list[dict[str, Any]]:
-    """Live streams for a viewer: popular first, optionally one category or hosts the viewer follows.
+def _cursor_encode(snapshot: str, position: int) -> str:
+    return base64.urlsafe_b64encode(f"{snapshot}:{position}".encode()).decode().rstrip("=")
 
-    Hosts the viewer blocked (or who blocked the viewer) are left out.
-    """
-    rows = _active_rows()
+
+def _cursor_decode(cursor: str) -> tuple[str, int]:
+    try:
+        snapshot, position = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
+        if not snapshot.isalnum() or not position.isdigit():
+            raise ValueError(cursor)
+        return snapshot, int(position)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor() from None
+
+
+def _ranked_ids(*, hidden: set[int], category: str, following_of: User | None) -> list[int]:
+    """Ids of the live streams that pass the filters, most watched first (the ranking, in SQL)."""
+    qs = Stream.objects.filter(status=Stream.Status.LIVE)
+    if hidden:
+        qs = qs.exclude(host_id__in=hidden)
+    if category:
+        qs = qs.filter(category__iexact=category)
+    if following_of is not None:
+        qs = qs.filter(host_id__in=following_ids(user=following_of))
+    return list(qs.order_by("-current_viewers", "-id").values_list("id", flat=True))
+
+
+def _snapshot(*, viewer: User, category: str, following: bool) -> tuple[str, list[int]]:
+    """The ranking for a first page: shared by every viewer with the same filters for
+    LIVE_ACTIVE_CACHE_SECONDS (a burst ranks once), kept ACTIVE_SNAPSHOT_SECONDS for its cursors."""
     hidden = blocked_user_ids(user=viewer)
-    followed: set[int] | None = None
-    if following:
-        followed = {row["followee_id"] for row in following_ids(user=viewer)}
-    category = category.strip().lower()
-    return [
-        row
-        for row in rows
-        if row["host"]["id"] not in hidden
-        and (not category or row["category"].lower() == category)
-        and (followed is None or row["host"]["id"] in followed)
-    ]
+    generation = cache.get(_GENERATION_KEY, 0)
+    filters = f"{category}|{viewer.pk if following else 0}|{','.join(map(str, sorted(hidden)))}"
+    shared_key = f"live:active:first:{generation}:{hashlib.sha256(filters.encode()).hexdigest()[:32]}"
+    snapshot = cache.get(shared_key)
+    ids = cache.get(f"live:active:snapshot:{snapshot}") if snapshot else None
+    if ids is None:
+        snapshot = uuid.uuid4().hex
+        ids = _ranked_ids(hidden=hidden, category=category, following_of=viewer if following else None)
+        cache.set(f"live:active:snapshot:{snapshot}", ids, timeout=ACTIVE_SNAPSHOT_SECONDS)
+        cache.set(shared_key, snapshot, timeout=settings.LIVE_ACTIVE_CACHE_SECONDS)
+    return snapshot, ids
+
+
+def _page_rows(snapshot: str, position: int, ids: list[int]) -> list[dict[str, Any]]:
+    """The page's rows in snapshot order (streams that ended since are left out), cached briefly."""
+    key = f"live:active:page:{snapshot}:{position}:{len(ids)}"
+    rows: list[dict[str, Any]] | None = cache.get(key)
+    if rows is None:
+        streams = Stream.objects.filter(pk__in=ids, status=Stream.Status.LIVE).select_related("host").in_bulk()
+        rows = [_active_row(streams[pk]) for pk in ids if pk in streams]
+        cache.set(key, rows, timeout=settings.LIVE_ACTIVE_CACHE_SECONDS)
+    return rows
+
+
+def stream_list_live(
+    *,
+    viewer: User,
+    category: str = "",
+    following: bool = False,
+    limit: int = 20,
+    cursor: str | None = None,
+    offset: int = 0,
+) -> ActivePage:
+    """One page of the live streams for a viewer: most watched first, optionally one category or hosts
+    the viewer follows; hosts the viewer blocked (or who blocked the viewer) are left out. Every live
+    stream is reachable by following `next_cursor`. `offset` (deprecated, for clients built before the
+    cursor) starts that far into the current ranking instead."""
+    if cursor:
+        snapshot, position = _cursor_decode(cursor)
+        ids = cache.get(f"live:active:snapshot:{snapshot}")
+        if ids is None:
+            raise InvalidCursor("This list has expired; start again from the first page.")
+    else:
+        snapshot, ids = _snapshot(viewer=viewer, category=category.strip(), following=following)
+        position = offset
+    page_ids = ids[position : position + limit]
+    end = position + len(page_ids)
+    return ActivePage(
+        count=len(ids),
+        next_cursor=_cursor_encode(snapshot, end) if end < len(ids) else None,
+        next_offset=end if end < len(ids) else None,
+        results=_page_rows(snapshot, position, page_ids) if page_ids else [],
+    )
 
 
 def linkcast_open_for_stream(

@@ -8,6 +8,7 @@ apps.live.locks: streams in pk order, then a PK battle.
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +43,7 @@ from apps.live.pk import pk_gift_note as pk_gift_note
 from apps.live.pk import pk_public as pk_public
 from apps.live.pk import pk_start as pk_start
 from apps.live.pk import pk_totals as pk_totals
+from apps.live.room_state import chat_refusals_set
 from apps.live.selectors import active_cache_clear, linkcast_open_for_stream, stream_get, stream_watch_check
 
 logger = logging.getLogger(__name__)
@@ -198,6 +200,21 @@ def stream_viewer_join(*, stream_id: int, user: User) -> Stream:
 def stream_viewer_leave(*, stream_id: int, user: User) -> None:
     stream = stream_get(stream_id=stream_id)
     StreamViewer.objects.filter(stream=stream, user=user, left_at__isnull=True).update(left_at=timezone.now())
+
+
+def stream_sockets_close_on_block(*, blocker_id: int, blocked_id: int) -> None:
+    """A block between a host and a viewer (either way) ends the viewer's presence in the host's live
+    rooms: their chat there is refused at once and their sockets close (4003, reason `user_blocked`),
+    as a connect would be refused. Registered with accounts' block_create (LiveConfig.ready())."""
+    for host_id, viewer_id in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
+        stream_ids = list(
+            Stream.objects.filter(host_id=host_id, status__in=Stream.ACTIVE_STATUSES).values_list("pk", flat=True)
+        )
+        if not stream_ids:
+            continue
+        transaction.on_commit(partial(chat_refusals_set, stream_ids=stream_ids, user_id=viewer_id))
+        for stream_id in stream_ids:
+            user_sockets_close(user_id=viewer_id, reason="user_blocked", stream_id=stream_id)
 
 
 # --- Host actions (also open to moderation with by=None) ---------------------------------------

@@ -48,11 +48,14 @@ def test_the_room_page_chats_likes_and_shows_gifts_live(daphne_server, page, roo
     # when the viewer opens the page and signs in on it
     page.goto(f"{daphne_server.http}/streams/{stream.pk}/watch/")
     expect(page.locator("#stream-title")).to_have_text("Evening songs")
+    expect(page.locator("#login-form")).to_be_visible()
     page.fill("#login-identifier", viewer.username)
     page.fill("#login-password", TEST_PASSWORD)
     page.click("#login-submit")
     expect(page.locator("#connection")).to_have_text("online")
     expect(page.locator("#viewer-count")).to_have_text("1")
+    # the sign-in form is gone once signed in (the `hidden` attribute must win over the form's layout)
+    expect(page.locator("#login-form")).to_be_hidden()
 
     # then a chat message goes round the room and comes back on the page
     page.fill("#chat-input", "namaste from the browser")

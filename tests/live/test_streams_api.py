@@ -147,26 +147,28 @@ def test_active_lists_live_streams_popular_first_by_category_and_following(auth_
     follow_create(follower=user, followee=quiet.host)
     client = auth_client(user)
 
-    ids = [s["id"] for s in client.get("/api/v1/streams/active").json()["results"]]
+    ids = [s["id"] for s in client.get("/api/v1/streams/active/").json()["results"]]
     assert ids == [busy.pk, middle.pk, quiet.pk]
-    music = client.get("/api/v1/streams/active", {"category": "Music"}).json()
+    music = client.get("/api/v1/streams/active/", {"category": "Music"}).json()
     assert [s["id"] for s in music["results"]] == [middle.pk, quiet.pk]
-    following = client.get("/api/v1/streams/active", {"following": "1"}).json()
+    following = client.get("/api/v1/streams/active/", {"following": "1"}).json()
     assert [s["id"] for s in following["results"]] == [quiet.pk]
-    page = client.get("/api/v1/streams/active", {"limit": 2}).json()
-    assert (page["count"], page["next_offset"], len(page["results"])) == (3, 2, 2)
-    assert client.get("/api/v1/streams/active", {"limit": 0}).status_code == 400
+    page = client.get("/api/v1/streams/active/", {"limit": 2}).json()
+    assert (page["count"], len(page["results"])) == (3, 2)
+    rest = client.get("/api/v1/streams/active/", {"limit": 2, "cursor": page["next_cursor"]}).json()
+    assert ([s["id"] for s in rest["results"]], rest["next_cursor"]) == ([quiet.pk], None)
+    assert client.get("/api/v1/streams/active/", {"limit": 0}).status_code == 400
 
 
 @pytest.mark.django_db
 def test_a_burst_of_active_list_requests_costs_the_database_little(auth_client, user, django_assert_num_queries):
     LiveStreamFactory.create_batch(5)
     client = auth_client(user)
-    client.get("/api/v1/streams/active")  # fills the cache
+    client.get("/api/v1/streams/active/")  # fills the cache
     # then each further request reads the user (auth) and their blocks, never the streams
     with django_assert_num_queries(2 * 10):
         for _ in range(10):
-            assert client.get("/api/v1/streams/active").status_code == 200
+            assert client.get("/api/v1/streams/active/").status_code == 200
 
 
 @pytest.mark.django_db
@@ -174,13 +176,13 @@ def test_going_live_and_ending_show_up_in_the_list_at_once(
     auth_client, user, other_user, django_capture_on_commit_callbacks
 ):
     client = auth_client(other_user)
-    assert client.get("/api/v1/streams/active").json()["count"] == 0
+    assert client.get("/api/v1/streams/active/").json()["count"] == 0
     with django_capture_on_commit_callbacks(execute=True):
         stream_id = auth_client(user).post("/api/v1/streams/", {"title": "new"}, format="json").json()["stream"]["id"]
-    assert client.get("/api/v1/streams/active").json()["count"] == 1
+    assert client.get("/api/v1/streams/active/").json()["count"] == 1
     with django_capture_on_commit_callbacks(execute=True):
         stream_end(stream_id=stream_id)
-    assert client.get("/api/v1/streams/active").json()["count"] == 0
+    assert client.get("/api/v1/streams/active/").json()["count"] == 0
 
 
 @pytest.mark.django_db
