@@ -27,7 +27,9 @@ def generated_client(served_schema, tmp_path_factory):
 
 
 @pytest.fixture
-def contract(generated_client, served_schema, live_server, transactional_db, settings) -> Contract:
+def contract(
+    generated_client, served_schema, live_server, transactional_db, settings, isolated_media, tmp_path
+) -> Contract:
     # Both payment gateways point at the built-in sandbox on the live server (as tests/payments does).
     base = live_server.url
     settings.PAYMENTS_SANDBOX_ENABLED = True
@@ -44,4 +46,4 @@ def contract(generated_client, served_schema, live_server, transactional_db, set
     # Agora credentials of the shape Agora issues, so the media tokens are signed (tests/live does the same).
     settings.AGORA_APP_ID = "970CA35de60c44645bbae8a215061b33"
     settings.AGORA_APP_CERTIFICATE = "5CFd2fd1755d40ecb72977518be15d3b"
-    return Contract(package=generated_client, schema=served_schema, base_url=live_server.url)
+    return Contract(package=generated_client, schema=served_schema, base_url=live_server.url, workdir=tmp_path)

@@ -5,6 +5,7 @@ import enum
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from apps.accounts.services import tokens_issue
@@ -42,6 +43,7 @@ class Contract:
     package: types.ModuleType
     schema: dict
     base_url: str
+    workdir: Path
     calls: list[Call] = field(default_factory=list)
 
     def anonymous(self) -> Any:
@@ -56,13 +58,15 @@ class Contract:
     def model(self, name: str) -> Any:
         return getattr(self.package.models, name)
 
+    def model_of(self, operation_id: str) -> Any:
+        """The operation's request body model class."""
+        annotation = operation_module(self.package, operation_id).sync_detailed.__annotations__["body"]
+        options = typing.get_args(annotation) or (annotation,)
+        return next(option for option in options if hasattr(option, "from_dict"))
+
     def body(self, operation_id: str, data: dict) -> Any:
         """The operation's request body model built from plain data, as an app would fill it."""
-        module = operation_module(self.package, operation_id)
-        annotation = module.sync_detailed.__annotations__["body"]
-        options = typing.get_args(annotation) or (annotation,)
-        cls = next(option for option in options if hasattr(option, "from_dict"))
-        return cls.from_dict(data)
+        return self.model_of(operation_id).from_dict(data)
 
     def arg(self, operation_id: str, name: str, value: Any) -> Any:
         """A value for the operation's parameter `name` in the type the client declares for it

@@ -3,7 +3,12 @@ a success and at least one documented error each, every answer parsed into its t
 
 import pytest
 
-from tests.contract import scenarios_accounts, scenarios_live, scenarios_money  # noqa: F401  (register their scenarios)
+from tests.contract import (  # noqa: F401  (register their scenarios)
+    scenarios_accounts,
+    scenarios_content,
+    scenarios_live,
+    scenarios_money,
+)
 from tests.contract.runner import requires_token, schema_operations
 from tests.contract.scenarios import SCENARIOS
 
