@@ -72,6 +72,8 @@ class RoundSerializer(serializers.Serializer):
 
 
 class GameListApi(APIView):
+    """The games one can play: a whole catalogue (small and fixed), answered as one array, not paginated."""
+
     @extend_schema(responses={200: GameSerializer(many=True)}, operation_id="games_list")
     def get(self, request: Request) -> Response:
         return Response(GameSerializer(selectors.game_list_playable(), many=True).data)
@@ -92,9 +94,11 @@ class GamePlayApi(APIView):
 
 
 class RoundListApi(APIView):
+    pagination_class = FeedCursorPagination
+
     @extend_schema(responses={200: RoundSerializer(many=True)}, operation_id="games_rounds")
     def get(self, request: Request) -> Response:
-        paginator = FeedCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.round_list(user_id=request_user(request).pk), request, view=self)
         return paginator.get_paginated_response(RoundSerializer(page, many=True).data)
 

@@ -35,7 +35,8 @@ class GiftSerializer(serializers.Serializer):
 
 
 class GiftCatalogueApi(APIView):
-    """The active gifts in tray order (cached; anyone may read it)."""
+    """The active gifts in tray order (cached; anyone may read it): a whole catalogue (small and fixed),
+    answered as one array, not paginated."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []

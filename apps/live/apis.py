@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
+from apps.core.deprecation import DeprecatedApiMixin
 from apps.core.serializers import StrictInputSerializer
 from apps.live import selectors, services
 from apps.live.agora import agora_configured
@@ -340,5 +342,8 @@ class LinkCastPkApi(APIView):
 
 
 @extend_schema_view(get=extend_schema(exclude=True))
-class StreamListActiveSlashApi(StreamListActiveApi):
-    """The same list at `active/` (clients add the slash); kept out of the schema to avoid a duplicate."""
+class StreamListActiveDeprecatedApi(DeprecatedApiMixin, StreamListActiveApi):
+    """The same list at the old slash-less `active`: kept working, out of the schema, deprecated."""
+
+    deprecated_since = datetime(2026, 12, 6, tzinfo=UTC)
+    successor_url_name = "stream-active"

@@ -4,8 +4,8 @@ from apps.live import apis
 
 urlpatterns = [
     path("", apis.StreamGoLiveApi.as_view(), name="stream-go-live"),
-    path("active", apis.StreamListActiveApi.as_view(), name="stream-active"),
-    path("active/", apis.StreamListActiveSlashApi.as_view()),
+    path("active/", apis.StreamListActiveApi.as_view(), name="stream-active"),
+    path("active", apis.StreamListActiveDeprecatedApi.as_view()),  # the old path, deprecated
     path("<int:stream_id>/", apis.StreamDetailApi.as_view(), name="stream-detail"),
     path("<int:stream_id>/end/", apis.StreamEndApi.as_view(), name="stream-end"),
     path("<int:stream_id>/heartbeat/", apis.StreamHeartbeatApi.as_view(), name="stream-heartbeat"),

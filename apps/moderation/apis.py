@@ -189,9 +189,11 @@ class EnforcementSerializer(serializers.Serializer):
 class EnforcementListApi(APIView):
     """What moderation did to me, why, and with what evidence (model score and version when a model flagged it)."""
 
+    pagination_class = FeedCursorPagination
+
     @extend_schema(responses={200: EnforcementSerializer(many=True)}, operation_id="moderation_enforcement_list")
     def get(self, request: Request) -> Response:
-        paginator = FeedCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.enforcement_list(user=request_user(request)), request, view=self)
         return paginator.get_paginated_response(
             EnforcementSerializer(page, many=True, context={"request": request}).data

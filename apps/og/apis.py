@@ -25,6 +25,9 @@ class OgTierSerializer(serializers.Serializer):
 
 
 class OgTierListApi(APIView):
+    """The OG tiers on sale, lowest level first: a whole catalogue (small and fixed), answered as one
+    array, not paginated."""
+
     @extend_schema(responses={200: OgTierSerializer(many=True)}, operation_id="og_tier_list")
     def get(self, request: Request) -> Response:
         return Response(OgTierSerializer(selectors.og_tier_list(), many=True).data)

@@ -55,6 +55,8 @@ def _with_checkout(payment: Payment) -> dict:
 
 
 class PackageListApi(APIView):
+    """The coin packages on sale: a whole catalogue (small and fixed), answered as one array, not paginated."""
+
     permission_classes = [AllowAny]
 
     @extend_schema(responses={200: PackageSerializer(many=True)}, operation_id="payments_package_list")
@@ -63,13 +65,15 @@ class PackageListApi(APIView):
 
 
 class PaymentListCreateApi(APIView):
+    pagination_class = FeedCursorPagination  # GET; the POST answers one payment
+
     class InputSerializer(StrictInputSerializer):
         package = serializers.PrimaryKeyRelatedField(queryset=CoinPackage.objects.filter(active=True))
         gateway = serializers.ChoiceField(choices=Gateway.choices)
 
     @extend_schema(responses={200: PaymentSerializer(many=True)}, operation_id="payments_list")
     def get(self, request: Request) -> Response:
-        paginator = FeedCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.payment_list(user=request_user(request)), request, view=self)
         return paginator.get_paginated_response(PaymentSerializer(page, many=True).data)
 

@@ -97,9 +97,11 @@ class ReelUploadApi(APIView):
 class ReelMineApi(APIView):
     """The signed-in user's reels in every state (processing, published, rejected), newest first."""
 
+    pagination_class = FeedCursorPagination
+
     @extend_schema(responses={200: ReelSerializer(many=True)}, operation_id="reel_list_mine")
     def get(self, request: Request) -> Response:
-        paginator = FeedCursorPagination()
+        paginator = self.pagination_class()
         qs = selectors.reel_list_mine(user=request_user(request))
         page = paginator.paginate_queryset(qs, request, view=self) or []
         return paginator.get_paginated_response(_reel_body(request, page))
@@ -108,9 +110,11 @@ class ReelMineApi(APIView):
 class ReelByAuthorApi(APIView):
     """A user's published reels (empty when either blocked the other), newest first."""
 
+    pagination_class = FeedCursorPagination
+
     @extend_schema(responses={200: ReelSerializer(many=True)}, operation_id="reel_list_by_author")
     def get(self, request: Request, user_id: int) -> Response:
-        paginator = FeedCursorPagination()
+        paginator = self.pagination_class()
         qs = selectors.reel_list_by_author(author_id=user_id, viewer=request_user(request))
         page = paginator.paginate_queryset(qs, request, view=self) or []
         return paginator.get_paginated_response(_reel_body(request, page))
@@ -210,6 +214,8 @@ class CommentSerializer(serializers.Serializer):
 
 
 class ReelCommentListCreateApi(APIView):
+    pagination_class = FeedCursorPagination  # GET; the POST answers one comment
+
     class InputSerializer(StrictInputSerializer):
         text = serializers.CharField(max_length=500, trim_whitespace=True)
 
@@ -217,7 +223,7 @@ class ReelCommentListCreateApi(APIView):
     def get(self, request: Request, reel_id: int) -> Response:
         viewer = request_user(request)
         reel = selectors.reel_get_visible(reel_id=reel_id, viewer=viewer)
-        paginator = FeedCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.comment_list(reel=reel, viewer=viewer), request, view=self)
         return paginator.get_paginated_response(CommentSerializer(page, many=True).data)
 

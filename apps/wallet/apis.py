@@ -40,6 +40,8 @@ class WalletBalanceApi(APIView):
 
 
 class WalletHistoryApi(APIView):
+    pagination_class = PostingCursorPagination
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         account = serializers.CharField(source="account.kind")
@@ -55,7 +57,7 @@ class WalletHistoryApi(APIView):
         operation_id="wallet_history",
     )
     def get(self, request: Request) -> Response:
-        paginator = PostingCursorPagination()
+        paginator = self.pagination_class()
         qs = selectors.posting_history(user=request_user(request), kind=request.query_params.get("kind") or None)
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
@@ -73,12 +75,14 @@ class CashoutSerializer(serializers.Serializer):
 
 
 class CashoutListCreateApi(APIView):
+    pagination_class = FeedCursorPagination  # GET; the POST answers one cashout
+
     class InputSerializer(StrictInputSerializer):
         coins = serializers.IntegerField(min_value=1, max_value=10**12)
 
     @extend_schema(responses={200: CashoutSerializer(many=True)}, operation_id="wallet_cashout_list")
     def get(self, request: Request) -> Response:
-        paginator = FeedCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.cashout_list(host=request_user(request)), request, view=self)
         return paginator.get_paginated_response(CashoutSerializer(page, many=True).data)
 
