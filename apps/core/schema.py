@@ -5,13 +5,19 @@
 - A top-level serializer keeps its class name unless another app defines a serializer of the same
   name (two apps each having a `UserBriefSerializer`): then both get their app as a prefix
   (`AccountsUserBrief`, `LiveUserBrief`) instead of drf-spectacular warning and merging them.
+- Every operation declares every error it can answer (AutoSchema below).
 """
 
 from collections import Counter
+from http import HTTPStatus
 from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import AllowAny, IsAuthenticated
+
+from apps.core.error_codes import ErrorCode, view_errors
 
 
 def _project_serializer_names() -> Counter[str]:
@@ -35,7 +41,7 @@ def _app_prefix(cls: type) -> str:
     return cls.__module__.split(".")[1].title().replace("_", "")
 
 
-class AutoSchema(SpectacularAutoSchema):
+class NamedAutoSchema(SpectacularAutoSchema):
     def get_serializer_name(self, serializer: Any, direction: Literal["request", "response"]) -> str:
         cls = serializer.__class__
         qualname = cls.__qualname__
@@ -47,3 +53,81 @@ class AutoSchema(SpectacularAutoSchema):
         if cls.__module__.startswith("apps.") and _project_serializer_names()[cls.__name__] > 1:
             return _app_prefix(cls) + cls.__name__
         return super().get_serializer_name(serializer, direction)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of every 4xx and 5xx (apps.core.exception_handler)."""
+
+    code = serializers.CharField(help_text="Stable and machine-readable: see the error catalogue, /api/docs/errors/.")
+    message = serializers.CharField(help_text="For people; may change and be translated. Do not parse it.")
+    details = serializers.DictField(help_text="Whatever the client needs to act: field errors, a balance, a limit.")
+
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+CATALOGUE_URL = "/api/docs/errors/"
+
+
+def _generic_errors(view: Any, method: str, operation: dict[str, Any]) -> set[ErrorCode]:
+    """What the framework can answer for this operation, whatever its own code does."""
+    found = {ErrorCode(503, "service_unavailable"), ErrorCode(500, "server_error")}
+    if getattr(view, "throttle_classes", None):
+        found.add(ErrorCode(429, "throttled"))
+    authenticators = list(getattr(view, "authentication_classes", None) or [])
+    if authenticators:
+        found |= {ErrorCode(401, "authentication_failed"), ErrorCode(401, "token_not_valid")}
+    permissions = list(getattr(view, "permission_classes", None) or [])
+    if any(cls is not AllowAny for cls in permissions):
+        found.add(ErrorCode(401, "not_authenticated"))
+    if any(cls not in (AllowAny, IsAuthenticated) for cls in permissions):
+        found.add(ErrorCode(403, "permission_denied"))
+    if method in _BODY_METHODS and SessionAuthentication in authenticators:
+        found.add(ErrorCode(403, "permission_denied"))  # a cookie session without its CSRF token
+    parameters = operation.get("parameters", [])
+    if "requestBody" in operation:
+        found |= {
+            ErrorCode(400, "invalid"),
+            ErrorCode(400, "parse_error"),
+            ErrorCode(413, "request_too_large"),
+            ErrorCode(415, "unsupported_media_type"),
+        }
+    if any(parameter["in"] == "query" for parameter in parameters):
+        found.add(ErrorCode(400, "invalid"))
+    if any(parameter["in"] == "path" for parameter in parameters):
+        found.add(ErrorCode(404, "not_found"))
+    return found
+
+
+class AutoSchema(NamedAutoSchema):
+    """Every operation declares every error it can answer: the one error shape, with the `code`s it can raise.
+
+    The codes are derived from the code (apps.core.error_codes walks what the view calls) plus what
+    the framework answers for it (authentication, throttling, validation), so a new `raise` in a
+    service shows up in its operation's documentation without anyone writing it there.
+    """
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        errors = view_errors(type(self.view), self.method) | _generic_errors(self.view, self.method, operation)
+        error_ref = self.resolve_serializer(ErrorSerializer, "response").ref
+        responses = operation.setdefault("responses", {})
+        for status in sorted({error.status for error in errors}):
+            if str(status) in responses:
+                continue  # the view documented this status itself
+            codes = sorted(error.code for error in errors if error.status == status)
+            listed = ", ".join(f"`{code}`" for code in codes)
+            responses[str(status)] = {
+                "description": f"{HTTPStatus(status).phrase}: `code` is one of {listed} (see {CATALOGUE_URL}).",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "allOf": [
+                                error_ref,
+                                {"type": "object", "properties": {"code": {"type": "string", "enum": codes}}},
+                            ]
+                        }
+                    }
+                },
+            }
+        return operation
