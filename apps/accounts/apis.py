@@ -172,7 +172,13 @@ class MeApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user, context={"request": request}).data)
 
-    @extend_schema(request=InputSerializer, responses={200: MeSerializer}, operation_id="me_update")
+    # Documented as multipart alone: the only encoding that carries the image (JSON without it is
+    # accepted too); clients generated from a request body in several media types send them wrongly.
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={200: MeSerializer},
+        operation_id="me_update",
+    )
     def patch(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)

@@ -111,7 +111,13 @@ class StreamGoLiveApi(APIView):
         category = serializers.RegexField(r"^[A-Za-z0-9 _-]{0,40}$", required=False, allow_blank=True, default="")
         cover = serializers.ImageField(required=False, allow_null=True)
 
-    @extend_schema(request=InputSerializer, responses={201: StreamSessionSerializer}, operation_id="streams_go_live")
+    # Documented as multipart alone: the only encoding that carries the image (JSON without it is
+    # accepted too); clients generated from a request body in several media types send them wrongly.
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={201: StreamSessionSerializer},
+        operation_id="streams_go_live",
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -31,7 +31,12 @@ class FrameUploadApi(APIView):
         status = serializers.CharField()
         next_upload_in_seconds = serializers.IntegerField()
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer}, operation_id="moderation_frame_upload")
+    # Multipart alone (form-urlencoded cannot carry the file; a body in two media types confuses generated clients).
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={202: OutputSerializer},
+        operation_id="moderation_frame_upload",
+    )
     def post(self, request: Request) -> Response:
         # Before anything reads the body: an oversize upload is refused while it arrives.
         limit_upload_size(request._request, max_bytes=settings.MODERATION_FRAME_MAX_BYTES, too_large=ImageTooLarge)
@@ -73,7 +78,9 @@ class AgeVerificationApi(APIView):
         selfie = serializers.FileField(help_text="JPEG, PNG or WebP; one face, facing the camera")
 
     @extend_schema(
-        request=InputSerializer, responses={201: AgeCheckSerializer}, operation_id="moderation_age_verification"
+        request={"multipart/form-data": InputSerializer},
+        responses={201: AgeCheckSerializer},
+        operation_id="moderation_age_verification",
     )
     def post(self, request: Request) -> Response:
         limit_upload_size(request._request, max_bytes=settings.MODERATION_SELFIE_MAX_BYTES, too_large=ImageTooLarge)
@@ -92,7 +99,9 @@ class AgeIdDocumentApi(APIView):
         document = serializers.FileField(help_text="A photo of the ID (JPEG, PNG or WebP)")
 
     @extend_schema(
-        request=InputSerializer, responses={200: AgeCheckSerializer}, operation_id="moderation_age_id_document"
+        request={"multipart/form-data": InputSerializer},
+        responses={200: AgeCheckSerializer},
+        operation_id="moderation_age_id_document",
     )
     def post(self, request: Request) -> Response:
         limit_upload_size(request._request, max_bytes=settings.MODERATION_SELFIE_MAX_BYTES, too_large=ImageTooLarge)

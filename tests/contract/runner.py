@@ -102,5 +102,22 @@ class Contract:
             assert answered == code, f"{where}: {response.content[:300]!r}"
         return response.parsed
 
+    def call_any(self, operation_id: str, client: Any, *, statuses: tuple[int, ...], **kwargs: Any) -> int:
+        """Call the operation expecting one of `statuses` (checked as `call` does); returns which."""
+        response = operation_module(self.package, operation_id).sync_detailed(client=client, **kwargs)
+        assert response.status_code in statuses, f"{operation_id}: {response.status_code} {response.content[:300]!r}"
+        self.calls.append(Call(operation_id, response.status_code, kwargs))
+        documented = schema_operations(self.schema)[operation_id]["responses"].get(str(response.status_code))
+        assert documented is not None and response.parsed is not None, f"{operation_id} {response.status_code}"
+        assert_typed(response.parsed, f"{operation_id} {response.status_code}")
+        return response.status_code
+
+    def throttle(self, operation_id: str, **kwargs: Any) -> None:
+        """Call a public operation without a token until the anonymous rate limit answers 429."""
+        for _ in range(500):
+            if self.call_any(operation_id, self.anonymous(), statuses=(200, 429), **kwargs) == 429:
+                return
+        raise AssertionError(f"{operation_id} was never throttled")
+
     def driven(self, operation_id: str) -> set[int]:
         return {call.status for call in self.calls if call.operation_id == operation_id}

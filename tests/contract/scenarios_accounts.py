@@ -33,7 +33,7 @@ def tokens(contract: Contract) -> None:
     )
     latest = {"refresh": renewed.refresh}
     contract.call("auth_logout", user, status=204, body=contract.body("auth_logout", latest))
-    contract.call("auth_logout", user, status=401, code="token_invalid", body=contract.body("auth_logout", latest))
+    contract.call("auth_logout", user, status=401, code="token_not_valid", body=contract.body("auth_logout", latest))
 
 
 @drives("me_get", "me_update", "me_password_change")

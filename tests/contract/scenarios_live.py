@@ -13,14 +13,16 @@ def hosting(contract: Contract) -> None:
     host, viewer = UserFactory(), UserFactory()
     client = contract.as_user(host)
     go_live = contract.body("streams_go_live", {"title": "Evening songs", "category": "music"})
-    stream = contract.call("streams_go_live", client, status=201, body=go_live)
+    session = contract.call("streams_go_live", client, status=201, body=go_live)
     contract.call("streams_go_live", client, status=409, code="already_live", body=go_live)
-    contract.call("streams_heartbeat", client, status=200, stream_id=stream.id)
+    contract.call("streams_heartbeat", client, status=200, stream_id=session.stream.id)
     contract.call(
-        "streams_heartbeat", contract.as_user(viewer), status=403, code="not_stream_host", stream_id=stream.id
+        "streams_heartbeat", contract.as_user(viewer), status=403, code="not_stream_host", stream_id=session.stream.id
     )
-    contract.call("streams_end", contract.as_user(viewer), status=403, code="not_stream_host", stream_id=stream.id)
-    contract.call("streams_end", client, status=200, stream_id=stream.id)
+    contract.call(
+        "streams_end", contract.as_user(viewer), status=403, code="not_stream_host", stream_id=session.stream.id
+    )
+    contract.call("streams_end", client, status=200, stream_id=session.stream.id)
 
 
 @drives("streams_active", "streams_detail", "streams_join", "streams_leave", "streams_token")

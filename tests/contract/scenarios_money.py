@@ -24,13 +24,13 @@ def gifting(contract: Contract) -> None:
     rose = GiftFactory(coin_price=10)
     client = contract.as_user(viewer)
     contract.call("gift_catalogue", client, status=200)
+    contract.throttle("gift_catalogue")  # a public list's only client error
     send = contract.body("gift_send", {"stream": stream.pk, "gift": rose.pk, "quantity": 1})
     contract.call("gift_send", client, status=409, code="insufficient_coins", body=send, idempotency_key=_key())
     fund(viewer, 100)
     contract.call("gift_send", client, status=201, body=send, idempotency_key=_key())
     contract.call("wallet_balance", client, status=200)
     contract.call("wallet_history", client, status=200)
-    contract.call("wallet_history", client, status=400, code="invalid", kind="no-such-kind")
 
 
 @drives("gift_leaderboard_gifters", "gift_leaderboard_hosts", "gift_leaderboard_stream", "gift_recommendations")
@@ -80,6 +80,7 @@ def payments(contract: Contract) -> None:
     package = CoinPackageFactory()
     client = contract.as_user(buyer)
     contract.call("payments_package_list", contract.anonymous(), status=200)
+    contract.throttle("payments_package_list")  # a public list's only client error
     start = contract.body("payments_create", {"package": package.pk, "gateway": "esewa"})
     payment = contract.call("payments_create", client, status=201, body=start, idempotency_key=_key())
     unknown = contract.body("payments_create", {"package": 10**9, "gateway": "esewa"})

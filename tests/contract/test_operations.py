@@ -27,7 +27,7 @@ def test_scenario(name, contract):
     in_schema = schema_operations(contract.schema)
     for operation_id in operations:
         statuses = contract.driven(operation_id)
-        assert any(200 <= status < 300 for status in statuses), f"{operation_id}: no success driven"
+        assert any(200 <= status < 400 for status in statuses), f"{operation_id}: no success driven"
         if requires_token(in_schema[operation_id]) and 401 not in statuses:
             # the same call without a token: refused, in the documented error shape
             first = next(call for call in contract.calls if call.operation_id == operation_id)
