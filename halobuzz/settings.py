@@ -258,7 +258,14 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "HaloBuzz API",
-    "DESCRIPTION": "Mobile API of HaloBuzz: accounts, live streams, gifts, wallet, OG, games, reels.",
+    "DESCRIPTION": (
+        "Mobile API of HaloBuzz: accounts, live streams, gifts, wallet, OG, games, reels.\n\n"
+        "Every error answers `{code, message, details}`; each operation lists its codes, and the error "
+        "catalogue says what each means and what to do: [/api/docs/errors/](/api/docs/errors/). "
+        "Lists of rows are cursor-paginated (`next`, `previous`, `results`; follow `next`); small fixed "
+        "catalogues come whole. /api/v1/ changes only by additions; what is retired is marked deprecated first "
+        "(`Deprecation` and `Sunset` headers)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

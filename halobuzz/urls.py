@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/errors/", core_views.error_catalogue_page, name="api-error-catalogue"),
     path("api/asyncapi.yaml", asyncapi_document, name="asyncapi"),  # the rooms' contract
     path("metrics", metrics_view, name="metrics"),  # token or internal networks only (apps/core/metrics.py)
     path("admin/2fa/", admin_two_factor_view, name="admin-2fa"),

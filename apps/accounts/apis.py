@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -114,7 +114,12 @@ class LoginApi(APIView):
         identifier = serializers.CharField(max_length=254, help_text="Username, email or phone number.")
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={200: AuthResponseSerializer}, operation_id="auth_login")
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: AuthResponseSerializer},
+        operation_id="auth_login",
+        examples=[OpenApiExample("By username", value={"identifier": "sita", "password": "a long passphrase"})],
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -17,10 +17,14 @@ ACTION_BY_STATUS = {
     403: "Do not retry: this user may not do this now; show the message.",
     404: "It does not exist (any more): refresh the screen that pointed to it.",
     409: "The current state does not allow it: reload that state, then decide again.",
+    405: "Use a method the operation documents.",
+    406: "Accept application/json.",
     413: "Send a smaller body (the limit is in `details` when known).",
     415: "Send the body in a supported format (JSON, or multipart for uploads).",
     416: "Ask for a byte range inside the file.",
     429: "Wait the seconds in the `Retry-After` header, then retry.",
+    500: "Retry later; report the X-Request-ID of the answer if it persists.",
+    502: "An outside service (a payment gateway) refused or failed: retry later or choose another.",
     503: "Retry after the `Retry-After` header's seconds (money requests with the same Idempotency-Key).",
 }
 

@@ -8,15 +8,18 @@
 - Every operation declares every error it can answer (AutoSchema below).
 """
 
+import functools
 from collections import Counter
 from http import HTTPStatus
 from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
+from apps.core.error_catalogue import error_catalogue
 from apps.core.error_codes import ErrorCode, view_errors
 
 
@@ -97,6 +100,15 @@ def _generic_errors(view: Any, method: str, operation: dict[str, Any]) -> set[Er
     return found
 
 
+@functools.cache
+def _catalogue_meanings() -> dict[ErrorCode, str]:
+    """The first meaning the catalogue gives each (status, code)."""
+    meanings: dict[ErrorCode, str] = {}
+    for entry in error_catalogue():
+        meanings.setdefault(ErrorCode(entry.status, entry.code), entry.meaning)
+    return meanings
+
+
 class AutoSchema(NamedAutoSchema):
     """Every operation declares every error it can answer: the one error shape, with the `code`s it can raise.
 
@@ -104,6 +116,13 @@ class AutoSchema(NamedAutoSchema):
     the framework answers for it (authentication, throttling, validation), so a new `raise` in a
     service shows up in its operation's documentation without anyone writing it there.
     """
+
+    def get_tags(self) -> list[str]:
+        """Each operation is tagged with its app ("wallet", "live", ...), so docs and clients group by app."""
+        module = type(self.view).__module__
+        if module.startswith("apps."):
+            return [module.split(".")[1]]
+        return super().get_tags()
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
@@ -126,8 +145,21 @@ class AutoSchema(NamedAutoSchema):
                                 error_ref,
                                 {"type": "object", "properties": {"code": {"type": "string", "enum": codes}}},
                             ]
-                        }
+                        },
+                        "examples": {code: self._error_example_ref(ErrorCode(status, code)) for code in codes},
                     }
                 },
             }
         return operation
+
+    def _error_example_ref(self, error: ErrorCode) -> dict[str, Any]:
+        """One example per (status, code) under components/examples, shared by every operation."""
+        meaning = _catalogue_meanings().get(error, "")
+        component = ResolvedComponent(
+            name=f"error-{error.status}-{error.code}",
+            type=ResolvedComponent.EXAMPLE,
+            object=f"error-{error.status}-{error.code}",
+            schema={"summary": meaning, "value": {"code": error.code, "message": meaning, "details": {}}},
+        )
+        self.registry.register_on_missing(component)
+        return component.ref

@@ -6,10 +6,13 @@ Errors under /api/ leave in the one JSON shape through apps.core.middleware.ApiE
 """
 
 import mimetypes
+from dataclasses import asdict
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseForbidden, JsonResponse
 from django.http.response import HttpResponseBase
+from django.shortcuts import render
 
+from apps.core.error_catalogue import error_catalogue
 from apps.core.selectors import readiness_failures
 from apps.core.storage import PrivateLinkInvalid, private_media_open
 
@@ -44,3 +47,10 @@ def private_media(request: HttpRequest, token: str) -> HttpResponseBase:
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def error_catalogue_page(request: HttpRequest) -> HttpResponseBase:
+    """Every error code of the API with its status, meaning and what to do (apps.core.error_catalogue)."""
+    if request.GET.get("format") == "json":
+        return JsonResponse({"errors": [asdict(entry) for entry in error_catalogue()]})
+    return render(request, "core/error_catalogue.html", {"entries": error_catalogue()})

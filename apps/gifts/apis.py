@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -74,6 +74,26 @@ class GiftSendApi(APIView):
         responses={201: OutputSerializer},
         parameters=[OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, required=True)],
         operation_id="gift_send",
+        examples=[
+            OpenApiExample("Three roses", value={"stream": 42, "gift": 1, "quantity": 3}, request_only=True),
+            OpenApiExample(
+                "Sent",
+                value={
+                    "id": 981,
+                    "stream": 42,
+                    "gift": 1,
+                    "quantity": 3,
+                    "coins": 30,
+                    "host_share": 18,
+                    "platform_share": 12,
+                    "rate": 60,
+                    "balance": 470,
+                    "created_at": "2026-12-06T04:30:00Z",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
     )
     def post(self, request: Request) -> Response:
         key = idempotency_key(request)

@@ -49,7 +49,9 @@ class StreamSerializer(serializers.Serializer):
     gifts_count = serializers.IntegerField()
     chat_mode = serializers.ChoiceField(choices=Stream.ChatMode.choices)
     slow_mode_seconds = serializers.IntegerField()
-    pinned_message = serializers.JSONField(allow_null=True)
+    pinned_message = serializers.DictField(
+        allow_null=True, help_text="The pinned `chat.message` payload (the room protocol), or null."
+    )
 
 
 class ActiveStreamSerializer(serializers.Serializer):

@@ -136,3 +136,16 @@ def test_every_code_any_operation_documents_is_in_the_catalogue(schema):
                 if status.startswith(("4", "5")) and "content" in response:
                     for code in _codes(operation, int(status)):
                         assert (int(status), code) in catalogued, (method, path, status, code)
+
+
+@pytest.mark.django_db
+def test_the_error_catalogue_is_published_and_linked_from_the_schema(client, schema):
+    page = client.get("/api/docs/errors/")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    listed = client.get("/api/docs/errors/", {"format": "json"}).json()["errors"]
+    assert {(row["status"], row["code"]) for row in listed} == {(e.status, e.code) for e in error_catalogue()}
+    for row in listed:
+        assert f"<code>{row['code']}</code>" in html and row["action"]
+    assert {"insufficient_coins", "age_restricted", "throttled"} <= {row["code"] for row in listed}
+    assert "/api/docs/errors/" in schema["info"]["description"]
