@@ -177,10 +177,18 @@ class MeApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user, context={"request": request}).data)
 
-    # Documented as multipart alone: the only encoding that carries the image (JSON without it is
-    # accepted too); clients generated from a request body in several media types send them wrongly.
+    class JsonInputSerializer(InputSerializer):
+        """The same fields sent as JSON: a model of its own, so a generated client picks the encoding."""
+
+    class FormInputSerializer(InputSerializer):
+        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
+
     @extend_schema(
-        request={"multipart/form-data": InputSerializer},
+        request={
+            "application/json": JsonInputSerializer,
+            "multipart/form-data": InputSerializer,
+            "application/x-www-form-urlencoded": FormInputSerializer,
+        },
         responses={200: MeSerializer},
         operation_id="me_update",
     )

@@ -113,10 +113,18 @@ class StreamGoLiveApi(APIView):
         category = serializers.RegexField(r"^[A-Za-z0-9 _-]{0,40}$", required=False, allow_blank=True, default="")
         cover = serializers.ImageField(required=False, allow_null=True)
 
-    # Documented as multipart alone: the only encoding that carries the image (JSON without it is
-    # accepted too); clients generated from a request body in several media types send them wrongly.
+    class JsonInputSerializer(InputSerializer):
+        """The same fields sent as JSON: a model of its own, so a generated client picks the encoding."""
+
+    class FormInputSerializer(InputSerializer):
+        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
+
     @extend_schema(
-        request={"multipart/form-data": InputSerializer},
+        request={
+            "application/json": JsonInputSerializer,
+            "multipart/form-data": InputSerializer,
+            "application/x-www-form-urlencoded": FormInputSerializer,
+        },
         responses={201: StreamSessionSerializer},
         operation_id="streams_go_live",
     )

@@ -31,9 +31,11 @@ class FrameUploadApi(APIView):
         status = serializers.CharField()
         next_upload_in_seconds = serializers.IntegerField()
 
-    # Multipart alone (form-urlencoded cannot carry the file; a body in two media types confuses generated clients).
+    class FormInputSerializer(InputSerializer):
+        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
+
     @extend_schema(
-        request={"multipart/form-data": InputSerializer},
+        request={"multipart/form-data": InputSerializer, "application/x-www-form-urlencoded": FormInputSerializer},
         responses={202: OutputSerializer},
         operation_id="moderation_frame_upload",
     )
@@ -77,8 +79,11 @@ class AgeVerificationApi(APIView):
     class InputSerializer(StrictInputSerializer):
         selfie = serializers.FileField(help_text="JPEG, PNG or WebP; one face, facing the camera")
 
+    class FormInputSerializer(InputSerializer):
+        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
+
     @extend_schema(
-        request={"multipart/form-data": InputSerializer},
+        request={"multipart/form-data": InputSerializer, "application/x-www-form-urlencoded": FormInputSerializer},
         responses={201: AgeCheckSerializer},
         operation_id="moderation_age_verification",
     )
@@ -98,8 +103,11 @@ class AgeIdDocumentApi(APIView):
     class InputSerializer(StrictInputSerializer):
         document = serializers.FileField(help_text="A photo of the ID (JPEG, PNG or WebP)")
 
+    class FormInputSerializer(InputSerializer):
+        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
+
     @extend_schema(
-        request={"multipart/form-data": InputSerializer},
+        request={"multipart/form-data": InputSerializer, "application/x-www-form-urlencoded": FormInputSerializer},
         responses={200: AgeCheckSerializer},
         operation_id="moderation_age_id_document",
     )

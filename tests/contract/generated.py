@@ -41,10 +41,23 @@ def client_generate(schema: dict, directory: Path, package: str) -> types.Module
         text=True,
         timeout=120,
     )
+    _import_unset_where_used(output)
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
     importlib.invalidate_caches()
     return importlib.import_module(package)
+
+
+def _import_unset_where_used(output: Path) -> None:
+    """openapi-python-client 0.29.1 types a required body offered in several media types as
+    `... | Unset` without importing Unset, so the module fails to import (a generator bug: the
+    schema is valid). Add the missing name to the import the module already has, nothing else."""
+    for module in output.glob("api/*/*.py"):
+        text = module.read_text()
+        if "| Unset" in text and "from ...types import Response, UNSET\n" in text:
+            module.write_text(
+                text.replace("from ...types import Response, UNSET\n", "from ...types import Response, UNSET, Unset\n")
+            )
 
 
 def operation_module(package: types.ModuleType, operation_id: str) -> types.ModuleType:
