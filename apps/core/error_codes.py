@@ -170,8 +170,8 @@ class _Walk:
             # a table of rules or handlers (`for rule in RULES: rule.check(...)`): what its entries raise
             if id(obj) not in self.seen_tables:
                 self.seen_tables.add(id(obj))
-                # a snapshot: resolving an entry may import a module that adds to the table meanwhile
-                for value in list(obj.values() if isinstance(obj, dict) else obj):
+                # a dict's values as they are now: resolving an entry may import a module that adds to it
+                for value in list(obj.values()) if isinstance(obj, dict) else obj:
                     self.reference(value, called=True)
             return
         if _ours(type(obj)) and hasattr(obj, "__dict__") and not callable(obj):
@@ -183,7 +183,7 @@ class _Walk:
         if cls in self.seen or not _ours(cls):
             return
         self.seen.add(cls)
-        for value in list(vars(cls).values()):
+        for value in vars(cls).values():
             self.function(value)
 
 
