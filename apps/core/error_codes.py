@@ -198,9 +198,19 @@ def errors_raised(entry_points: Iterable[Any]) -> frozenset[ErrorCode]:
     return frozenset(walk.found)
 
 
-@functools.cache
 def view_errors(view_class: type, method: str) -> frozenset[ErrorCode]:
     """What one operation's own code can raise: its handler, its permission and authentication classes."""
+    return _view_errors(ViewKey(view_class), method.lower())
+
+
+@dataclass(frozen=True)
+class ViewKey:
+    view_class: type  # a view class as a cache key (the stubs do not count classes as hashable)
+
+
+@functools.cache
+def _view_errors(key: ViewKey, method: str) -> frozenset[ErrorCode]:
+    view_class = key.view_class
     entries: list[Any] = [getattr(view_class, method.lower(), None)]
     entries += [cls for cls in getattr(view_class, "permission_classes", ()) if isinstance(cls, type)]
     entries += [cls for cls in getattr(view_class, "authentication_classes", ()) if isinstance(cls, type)]

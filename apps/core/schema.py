@@ -97,6 +97,8 @@ def _generic_errors(view: Any, method: str, operation: dict[str, Any]) -> set[Er
         found.add(ErrorCode(400, "invalid"))
     if any(parameter["in"] == "path" for parameter in parameters):
         found.add(ErrorCode(404, "not_found"))
+    if method == "GET" and getattr(view, "pagination_class", None):
+        found.add(ErrorCode(404, "not_found"))  # DRF's CursorPagination: a cursor it cannot read
     return found
 
 

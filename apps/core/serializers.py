@@ -12,3 +12,16 @@ class StrictInputSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+# PostgreSQL's bigint, the type of every primary key: a larger id would crash the query, not miss.
+ID_MAX = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    """The id of a row: 1 up to the largest bigint, so an impossible id is a 400, never a 500."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", ID_MAX)
+        super().__init__(**kwargs)

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import JwtStatelessAuthentication, request_user, request_user_id
 from apps.core.idempotency import HEADER, idempotency_key
-from apps.core.serializers import StrictInputSerializer
+from apps.core.serializers import IdField, StrictInputSerializer
 from apps.gifts import selectors, services
 from apps.gifts.leaderboards import Board, Period
 from apps.gifts.models import GiftSend
@@ -53,8 +53,8 @@ class GiftSendApi(APIView):
     authentication_classes = [JwtStatelessAuthentication]  # gift_send checks the account itself
 
     class InputSerializer(StrictInputSerializer):
-        stream = serializers.IntegerField(min_value=1)
-        gift = serializers.IntegerField(min_value=1)
+        stream = IdField()
+        gift = IdField()
         quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX, default=1)
 
     class OutputSerializer(serializers.Serializer):

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
-from apps.core.serializers import StrictInputSerializer
+from apps.core.serializers import IdField, StrictInputSerializer
 from apps.gifts.apis import GiftSerializer
 from apps.gifts.recommender import gift_recommendations
 from apps.live.selectors import stream_get
@@ -15,7 +15,7 @@ class GiftRecommendationsApi(APIView):
     """The five gifts this viewer is most likely to send in this stream, best first."""
 
     class FilterSerializer(StrictInputSerializer):
-        stream = serializers.IntegerField(min_value=1)
+        stream = IdField()
 
     class OutputSerializer(serializers.Serializer):
         stream = serializers.IntegerField()

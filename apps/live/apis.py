@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
 from apps.core.deprecation import DeprecatedApiMixin
-from apps.core.serializers import StrictInputSerializer
+from apps.core.serializers import IdField, StrictInputSerializer
 from apps.live import selectors, services
 from apps.live.agora import agora_configured
 from apps.live.models import LinkCast, PkBattle, Stream
@@ -249,7 +249,7 @@ def _linkcast_body(linkcast: LinkCast) -> dict[str, Any]:
 
 class LinkCastInviteApi(APIView):
     class InputSerializer(StrictInputSerializer):
-        guest_stream_id = serializers.IntegerField(min_value=1)
+        guest_stream_id = IdField()
 
     @extend_schema(request=InputSerializer, responses={201: LinkCastSerializer}, operation_id="linkcast_invite")
     def post(self, request: Request) -> Response:
@@ -292,7 +292,7 @@ class LinkCastLeaveApi(APIView):
 
 class LinkCastAudioApi(APIView):
     class InputSerializer(StrictInputSerializer):
-        user_id = serializers.IntegerField(min_value=1, required=False, help_text="Default: yourself.")
+        user_id = IdField(required=False, help_text="Default: yourself.")
         muted = serializers.BooleanField()
 
     @extend_schema(request=InputSerializer, responses={200: LinkCastSerializer}, operation_id="linkcast_audio")

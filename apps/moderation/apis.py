@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
 from apps.core.pagination import FeedCursorPagination
-from apps.core.serializers import StrictInputSerializer
+from apps.core.serializers import IdField, StrictInputSerializer
 from apps.core.timestamps import iso_utc
 from apps.core.uploads import limit_upload_size
 from apps.moderation import selectors, services
@@ -22,7 +22,7 @@ class FrameUploadApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(StrictInputSerializer):
-        stream_id = serializers.IntegerField(min_value=1)
+        stream_id = IdField()
         image = serializers.FileField(help_text="JPEG, PNG or WebP")
 
     class OutputSerializer(serializers.Serializer):
@@ -134,8 +134,8 @@ class ReportCreateApi(APIView):
         )
         reason = serializers.ChoiceField(choices=Report.Reason.choices)
         details = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-        stream_id = serializers.IntegerField(min_value=1, required=False, help_text="Chat messages: the room")
-        author_id = serializers.IntegerField(min_value=1, required=False, help_text="Chat messages: who wrote it")
+        stream_id = IdField(required=False, help_text="Chat messages: the room")
+        author_id = IdField(required=False, help_text="Chat messages: who wrote it")
         message_text = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
         def validate(self, attrs):

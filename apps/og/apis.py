@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
 from apps.core.idempotency import idempotent
-from apps.core.serializers import StrictInputSerializer
+from apps.core.serializers import IdField, StrictInputSerializer
 from apps.og import selectors, services
 
 
@@ -35,7 +35,7 @@ class OgTierListApi(APIView):
 
 class OgBuyApi(APIView):
     class InputSerializer(StrictInputSerializer):
-        tier = serializers.IntegerField(min_value=1, help_text="Id of the tier to buy, renew or upgrade to.")
+        tier = IdField(help_text="Id of the tier to buy, renew or upgrade to.")
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()

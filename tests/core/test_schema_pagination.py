@@ -49,6 +49,12 @@ def test_a_paginated_list_is_declared_as_the_envelope_the_server_answers(schema,
     assert declared["properties"]["results"]["type"] == "array"
     assert {p["name"] for p in schema["paths"][path]["get"]["parameters"]} >= {"cursor", "page_size"}
 
+    # and a cursor the server cannot read is the documented 404
+    broken = auth_client(user).get(path, {"cursor": "not-a-cursor"})
+    assert broken.status_code == 404 and broken.json()["code"] == "not_found"
+    documented = schema["paths"][path]["get"]["responses"]["404"]["content"]["application/json"]["schema"]
+    assert "not_found" in documented["allOf"][1]["properties"]["code"]["enum"]
+
 
 def test_every_list_of_rows_is_paginated_or_a_documented_whole_catalogue(schema):
     """A bare array is only for a small fixed catalogue, and its description says so."""

@@ -256,3 +256,15 @@ def test_adult_born_today_eighteen_years_ago_may_send(stream, gift, post_gift):
     adult = UserFactory(date_of_birth=date(today.year - 18, today.month, min(today.day, 28)))
     fund(adult, 100)
     assert post_gift(adult, stream=stream.pk, gift=gift.pk).status_code == 201
+
+
+@pytest.mark.parametrize("field", ["stream", "gift"])
+def test_an_id_beyond_the_database_range_is_a_validation_error_not_a_crash(sender, stream, gift, auth_client, field):
+    # given an id no row can have (PostgreSQL's bigint ends at 2**63 - 1)
+    body = {"stream": stream.pk, "gift": gift.pk, field: 2**63}
+
+    response = auth_client(sender).post("/api/v1/gifts/send/", body, format="json", HTTP_IDEMPOTENCY_KEY="big-id")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid" and field in response.json()["details"]
+    _nothing_written(sender, 1_000)
