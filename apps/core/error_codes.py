@@ -170,7 +170,8 @@ class _Walk:
             # a table of rules or handlers (`for rule in RULES: rule.check(...)`): what its entries raise
             if id(obj) not in self.seen_tables:
                 self.seen_tables.add(id(obj))
-                for value in obj.values() if isinstance(obj, dict) else obj:
+                # a dict's values as they are now: resolving an entry may import a module that adds to it
+                for value in list(obj.values()) if isinstance(obj, dict) else obj:
                     self.reference(value, called=True)
             return
         if _ours(type(obj)) and hasattr(obj, "__dict__") and not callable(obj):

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -88,6 +89,14 @@ def idempotent(*, required: bool = True) -> Callable:
                 )
                 return response
 
-        return wrapper
+        # The schema names the header, or a client generated from it could not send it.
+        header = OpenApiParameter(
+            HEADER,
+            str,
+            OpenApiParameter.HEADER,
+            required=required,
+            description="A key the client makes per action (a UUID); a retry with the same key replays the answer.",
+        )
+        return extend_schema(parameters=[header])(wrapper)
 
     return decorator

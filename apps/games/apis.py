@@ -103,16 +103,17 @@ class RoundListApi(APIView):
         return paginator.get_paginated_response(RoundSerializer(page, many=True).data)
 
 
+class RoundVerificationSerializer(serializers.Serializer):
+    hash_matches = serializers.BooleanField()
+    outcome_matches = serializers.BooleanField()
+    verified = serializers.BooleanField()
+    computed = serializers.DictField()
+
+
 class RoundVerifyApi(APIView):
     """Anyone may verify a round: the body names no user, and the server seed shows only once revealed."""
 
     permission_classes = [AllowAny]
-
-    class VerificationSerializer(serializers.Serializer):
-        hash_matches = serializers.BooleanField()
-        outcome_matches = serializers.BooleanField()
-        verified = serializers.BooleanField()
-        computed = serializers.DictField()
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -133,7 +134,13 @@ class RoundVerifyApi(APIView):
         def get_server_seed(self, obj) -> str | None:
             return obj.seed.server_seed if obj.seed.is_revealed else None
 
-    @extend_schema(responses={200: OutputSerializer}, operation_id="games_round_verify")
+    class ResponseSerializer(OutputSerializer):
+        """The round and, once its server seed is revealed, the check of it (else null and a message)."""
+
+        verification = RoundVerificationSerializer(allow_null=True)
+        message = serializers.CharField(required=False, help_text="Why there is no verification yet.")
+
+    @extend_schema(responses={200: ResponseSerializer}, operation_id="games_round_verify")
     def get(self, request: Request, round_id: int) -> Response:
         game_round = selectors.round_get_for_verify(round_id=round_id)
         if game_round is None:
@@ -144,7 +151,7 @@ class RoundVerifyApi(APIView):
             body["verification"] = None
             body["message"] = "The server seed is still secret: its owner reveals it by rotating their seed."
         else:
-            body["verification"] = self.VerificationSerializer(verification).data
+            body["verification"] = RoundVerificationSerializer(verification).data
         return Response(body)
 
 

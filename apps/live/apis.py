@@ -113,7 +113,21 @@ class StreamGoLiveApi(APIView):
         category = serializers.RegexField(r"^[A-Za-z0-9 _-]{0,40}$", required=False, allow_blank=True, default="")
         cover = serializers.ImageField(required=False, allow_null=True)
 
-    @extend_schema(request=InputSerializer, responses={201: StreamSessionSerializer}, operation_id="streams_go_live")
+    class JsonInputSerializer(InputSerializer):
+        """The same fields sent as JSON: a model of its own, so a generated client picks the encoding."""
+
+    class FormInputSerializer(InputSerializer):
+        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
+
+    @extend_schema(
+        request={
+            "application/json": JsonInputSerializer,
+            "multipart/form-data": InputSerializer,
+            "application/x-www-form-urlencoded": FormInputSerializer,
+        },
+        responses={201: StreamSessionSerializer},
+        operation_id="streams_go_live",
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -31,7 +31,14 @@ class FrameUploadApi(APIView):
         status = serializers.CharField()
         next_upload_in_seconds = serializers.IntegerField()
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer}, operation_id="moderation_frame_upload")
+    class FormInputSerializer(InputSerializer):
+        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer, "application/x-www-form-urlencoded": FormInputSerializer},
+        responses={202: OutputSerializer},
+        operation_id="moderation_frame_upload",
+    )
     def post(self, request: Request) -> Response:
         # Before anything reads the body: an oversize upload is refused while it arrives.
         limit_upload_size(request._request, max_bytes=settings.MODERATION_FRAME_MAX_BYTES, too_large=ImageTooLarge)
@@ -72,8 +79,13 @@ class AgeVerificationApi(APIView):
     class InputSerializer(StrictInputSerializer):
         selfie = serializers.FileField(help_text="JPEG, PNG or WebP; one face, facing the camera")
 
+    class FormInputSerializer(InputSerializer):
+        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
+
     @extend_schema(
-        request=InputSerializer, responses={201: AgeCheckSerializer}, operation_id="moderation_age_verification"
+        request={"multipart/form-data": InputSerializer, "application/x-www-form-urlencoded": FormInputSerializer},
+        responses={201: AgeCheckSerializer},
+        operation_id="moderation_age_verification",
     )
     def post(self, request: Request) -> Response:
         limit_upload_size(request._request, max_bytes=settings.MODERATION_SELFIE_MAX_BYTES, too_large=ImageTooLarge)
@@ -91,8 +103,13 @@ class AgeIdDocumentApi(APIView):
     class InputSerializer(StrictInputSerializer):
         document = serializers.FileField(help_text="A photo of the ID (JPEG, PNG or WebP)")
 
+    class FormInputSerializer(InputSerializer):
+        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
+
     @extend_schema(
-        request=InputSerializer, responses={200: AgeCheckSerializer}, operation_id="moderation_age_id_document"
+        request={"multipart/form-data": InputSerializer, "application/x-www-form-urlencoded": FormInputSerializer},
+        responses={200: AgeCheckSerializer},
+        operation_id="moderation_age_id_document",
     )
     def post(self, request: Request) -> Response:
         limit_upload_size(request._request, max_bytes=settings.MODERATION_SELFIE_MAX_BYTES, too_large=ImageTooLarge)

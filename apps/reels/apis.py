@@ -174,8 +174,12 @@ class ReelVideoApi(APIView):
 
     @extend_schema(
         responses={
-            200: OpenApiResponse(OpenApiTypes.BINARY),
-            206: OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "video/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The video file."),
+            (206, "video/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The range asked in `Range`."),
+            302: OpenApiResponse(
+                description="With media in an object store (REELS_VIDEO_REDIRECT): a short-lived signed URL of "
+                "the file in `Location`; the player follows it (and seeks there with `Range`)."
+            ),
             416: OpenApiResponse(description="Range not satisfiable"),
         },
         parameters=[OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="bytes=start-end")],

@@ -1,0 +1,76 @@
+"""Accounts: sign-up, tokens, the profile, follows and blocks."""
+
+from tests.accounts.factories import TEST_PASSWORD, UserFactory
+from tests.contract.runner import Contract
+from tests.contract.scenarios import drives
+
+
+@drives("auth_signup", "auth_login", "auth_refresh", "auth_logout")
+def tokens(contract: Contract) -> None:
+    anonymous = contract.anonymous()
+    signup = {
+        "username": "contract_new",
+        "password": "a-long-Pass-phrase-77",
+        "date_of_birth": "1998-04-01",
+        "email": "new@example.com",
+    }
+    contract.call("auth_signup", anonymous, status=201, body=contract.body("auth_signup", signup))
+    contract.call("auth_signup", anonymous, status=400, code="invalid", body=contract.body("auth_signup", signup))
+
+    login = {"identifier": "contract_new", "password": "a-long-Pass-phrase-77"}
+    tokens = contract.call("auth_login", anonymous, status=200, body=contract.body("auth_login", login))
+    wrong = {**login, "password": "not-the-password"}
+    contract.call("auth_login", anonymous, status=401, body=contract.body("auth_login", wrong))
+
+    first = {"refresh": tokens.tokens.refresh}
+    renewed = contract.call("auth_refresh", anonymous, status=200, body=contract.body("auth_refresh", first))
+    contract.call(
+        "auth_refresh", anonymous, status=401, code="token_invalid", body=contract.body("auth_refresh", first)
+    )
+
+    user = contract.package.AuthenticatedClient(
+        base_url=contract.base_url, token=renewed.access, raise_on_unexpected_status=True
+    )
+    latest = {"refresh": renewed.refresh}
+    contract.call("auth_logout", user, status=204, body=contract.body("auth_logout", latest))
+    contract.call("auth_logout", user, status=401, code="token_not_valid", body=contract.body("auth_logout", latest))
+
+
+@drives("me_get", "me_update", "me_password_change")
+def profile(contract: Contract) -> None:
+    user = UserFactory()
+    client = contract.as_user(user)
+    contract.call("me_get", client, status=200)
+    contract.call("me_update", client, status=200, body=contract.body("me_update", {"bio": "Namaste"}))
+    bad_phone = contract.body("me_update", {"phone": "12345"})
+    contract.call("me_update", client, status=400, code="invalid", body=bad_phone)
+    change = {"old_password": TEST_PASSWORD, "new_password": "another-Long-pass-88"}
+    contract.call("me_password_change", client, status=204, body=contract.body("me_password_change", change))
+    contract.call("me_password_change", client, status=400, body=contract.body("me_password_change", change))
+
+
+@drives("user_profile", "user_follow", "user_unfollow", "user_followers", "user_following")
+def follows(contract: Contract) -> None:
+    fan, star = UserFactory(), UserFactory()
+    client = contract.as_user(fan)
+    contract.call("user_follow", client, status=204, username=star.username)
+    contract.call("user_follow", client, status=400, username=fan.username)
+    contract.call("user_profile", client, status=200, username=star.username)
+    contract.call("user_profile", client, status=404, code="not_found", username="nobody-here")
+    contract.call("user_followers", client, status=200, username=star.username)
+    contract.call("user_following", client, status=200, username=fan.username)
+    contract.call("user_followers", client, status=404, code="not_found", username="nobody-here")
+    contract.call("user_following", client, status=404, code="not_found", username="nobody-here")
+    contract.call("user_unfollow", client, status=204, username=star.username)
+    contract.call("user_unfollow", client, status=404, code="not_found", username="nobody-here")
+
+
+@drives("user_block", "user_unblock", "me_blocked")
+def blocks(contract: Contract) -> None:
+    user, pest = UserFactory(), UserFactory()
+    client = contract.as_user(user)
+    contract.call("user_block", client, status=204, username=pest.username)
+    contract.call("user_block", client, status=404, code="not_found", username="nobody-here")
+    contract.call("me_blocked", client, status=200)
+    contract.call("user_unblock", client, status=204, username=pest.username)
+    contract.call("user_unblock", client, status=404, code="not_found", username="nobody-here")
