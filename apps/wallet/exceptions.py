@@ -1,12 +1,26 @@
+from typing import Any
+
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from apps.core.exceptions import DomainError
+from apps.core.i18n import translate_lazy
 
 
 class InsufficientCoins(DomainError):
     code = "insufficient_coins"
     status = 409
     message = _("Not enough coins.")
+
+    def __init__(self, message: "str | Promise | None" = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        if message is None and {"balance", "needed"} <= self.details.keys():
+            self.message = translate_lazy(
+                gettext_noop("Not enough coins: you have %(balance)s coins, need %(needed)s."),
+                balance=self.details["balance"],
+                needed=self.details["needed"],
+            )
 
 
 class InsufficientEarnings(DomainError):
