@@ -77,6 +77,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    # Accept-Language (a signed-in user's saved language wins, apps.accounts.authentication); early,
+    # so even the errors answered before the view (body too large) are in the request's language.
+    "django.middleware.locale.LocaleMiddleware",
     "apps.core.middleware.ApiErrorShapeMiddleware",  # 4xx/5xx under /api/ as JSON in every mode
     "apps.core.middleware.InternalEndpointsMiddleware",  # probes and /metrics skip host/HTTPS checks
     "apps.core.middleware.RequestMetricsMiddleware",
@@ -85,7 +88,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",  # Accept-Language; a signed-in user's preference wins
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

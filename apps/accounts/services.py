@@ -238,7 +238,10 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
             taken or {"non_field_errors": [gettext_lazy("Could not save the profile.")]}
         ) from None
     if "language" in data:
-        transaction.on_commit(lambda: cache.delete(USER_LANGUAGE_KEY.format(user_id=user.pk)))
+        # Now, and again after commit (a request reading meanwhile may cache the old value).
+        language_key = USER_LANGUAGE_KEY.format(user_id=user.pk)
+        cache.delete(language_key)
+        transaction.on_commit(lambda: cache.delete(language_key))
     return user
 
 

@@ -32,6 +32,15 @@ def _first_message(detail: Any) -> str | None:
     return str(detail) if detail else None
 
 
+def _localized(detail: Any) -> Any:
+    """Field messages with the active language's digits (DRF fills in its numbers as 0-9)."""
+    if isinstance(detail, dict):
+        return {key: _localized(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_localized(item) for item in detail]
+    return localize_digits(detail) if isinstance(detail, str) else detail
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         set_rollback()
@@ -63,7 +72,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         headers["Retry-After"] = str(retry_after)
 
     if isinstance(exc, exceptions.ValidationError):
-        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        details = _localized(exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail})
         first = _first_message(details)
         message = (
             translate(gettext_noop("Invalid input: %(first)s"), first=localize_digits(first))

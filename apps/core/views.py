@@ -9,6 +9,7 @@ import mimetypes
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseForbidden, JsonResponse
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext
 
 from apps.core.selectors import readiness_failures
 from apps.core.storage import PrivateLinkInvalid, private_media_open
@@ -36,7 +37,7 @@ def private_media(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         handle = private_media_open(token=token)
     except PrivateLinkInvalid:
-        return HttpResponseForbidden("This link is not valid or has expired.", content_type="text/plain")
+        return HttpResponseForbidden(gettext("This link is not valid or has expired."), content_type="text/plain")
     except FileNotFoundError:
         raise Http404("No such file.") from None
     content_type = mimetypes.guess_type(handle.name or "")[0] or "application/octet-stream"
