@@ -70,10 +70,10 @@ def _check_age(date_of_birth: date) -> None:
 
 def _taken_errors(
     *, user_id: int | None, username: str | None, email: str | None, phone: str | None
-) -> dict[str, list[str]]:
+) -> dict[str, list[Any]]:
     """Which of the unique identifiers another account already holds (after an IntegrityError)."""
     others = User.objects.exclude(pk=user_id) if user_id else User.objects.all()
-    taken = {}
+    taken: dict[str, list[Any]] = {}
     if username and others.filter(username__iexact=username).exists():
         taken["username"] = [gettext_lazy("This username is taken.")]
     if email and others.filter(email__iexact=email).exists():

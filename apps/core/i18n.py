@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
 _SUPPORTED = {code for code, _name in settings.LANGUAGES}
@@ -28,7 +29,7 @@ def supported_language(value: str | None) -> str | None:
 
 def language_from_accept_header(header: str | None) -> str | None:
     """The first supported language of an Accept-Language header, by its q-values."""
-    for code, _q in translation.trans_real.parse_accept_lang_header(header or ""):
+    for code, _q in parse_accept_lang_header(header or ""):
         if code == "*":
             break
         found = supported_language(code)

@@ -11,7 +11,7 @@ from apps.core.i18n import translate_lazy
 class InsufficientCoins(DomainError):
     code = "insufficient_coins"
     status = 409
-    message = _("Not enough coins.")
+    message: "str | Promise" = _("Not enough coins.")
 
     def __init__(self, message: "str | Promise | None" = None, **kwargs: Any):
         super().__init__(message, **kwargs)
