@@ -21,7 +21,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from rest_framework import serializers
 
 from apps.core.exception_handler import error_body
@@ -113,7 +113,9 @@ class ChatModeSerializer(serializers.Serializer):
 def _validated(serializer_class: type[serializers.Serializer], payload: dict) -> dict:
     unknown = set(payload) - set(serializer_class().fields)
     if unknown:
-        raise InvalidEvent(details={name: [gettext_lazy("Unknown field.")] for name in sorted(unknown)})
+        raise InvalidEvent(
+            details={name: [gettext("Unknown field.")] for name in sorted(unknown)}
+        )  # JSON: no lazy text
     serializer = serializer_class(data=payload)
     if not serializer.is_valid():
         raise InvalidEvent(details=serializer.errors)

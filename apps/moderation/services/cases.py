@@ -7,7 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from apps.accounts.models import User
 from apps.accounts.services import user_age_verification_set, user_lock, user_unban
@@ -107,7 +107,7 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
     reason = (reason or "").strip()
     if not reason:
         raise ActionNotAllowed(
-            gettext_lazy("Say why: the reason goes to the audit log."), details={"reason": [gettext_lazy("Required.")]}
+            gettext_lazy("Say why: the reason goes to the audit log."), details={"reason": [gettext("Required.")]}
         )
     case = (
         Case.objects.select_for_update(of=("self",))
@@ -155,7 +155,7 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
         if not days or days < 1:
             raise ActionNotAllowed(
                 gettext_lazy("Give the number of days."),
-                details={"days": [gettext_lazy("A positive number is required.")]},
+                details={"days": [gettext("A positive number is required.")]},
             )
         subject = user_suspend(user_id=subject.pk, days=days, reason=reason)
         _enforce(
