@@ -77,6 +77,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    # Accept-Language (a signed-in user's saved language wins, apps.accounts.authentication); early,
+    # so even the errors answered before the view (body too large) are in the request's language.
+    "django.middleware.locale.LocaleMiddleware",
     "apps.core.middleware.ApiErrorShapeMiddleware",  # 4xx/5xx under /api/ as JSON in every mode
     "apps.core.middleware.InternalEndpointsMiddleware",  # probes and /metrics skip host/HTTPS checks
     "apps.core.middleware.RequestMetricsMiddleware",
@@ -392,7 +395,11 @@ STORAGES = {
     },
 }
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# What users read (errors, room events, enforcement explanations, the room page) is in English or
+# Nepali; the staff back office stays English. README "Languages".
+LANGUAGES = [("en", "English"), ("ne", "नेपाली")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Kathmandu"
 USE_I18N = True
 USE_TZ = True

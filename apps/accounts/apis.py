@@ -3,6 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -42,6 +43,7 @@ class MeSerializer(serializers.Serializer):
     is_adult = serializers.BooleanField()
     age_verification = serializers.CharField()
     country = serializers.CharField()
+    language = serializers.CharField(help_text='The saved language ("en", "ne"); "" follows Accept-Language.')
     date_joined = serializers.DateTimeField()
 
 
@@ -89,7 +91,7 @@ class SignupApi(APIView):
 
         def validate(self, attrs: dict) -> dict:
             if not attrs.get("email") and not attrs.get("phone"):
-                raise serializers.ValidationError({"email": ["Give an email or a phone number."]})
+                raise serializers.ValidationError({"email": [gettext_lazy("Give an email or a phone number.")]})
             return attrs
 
     @extend_schema(request=InputSerializer, responses={201: AuthResponseSerializer}, operation_id="auth_signup")
@@ -167,10 +169,16 @@ class MeApi(APIView):
         country = serializers.CharField(required=False, validators=[country_validator])
         email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
         phone = serializers.CharField(required=False, allow_blank=True, validators=[phone_validator])
+        language = serializers.ChoiceField(
+            choices=[code for code, _name in settings.LANGUAGES],
+            required=False,
+            allow_blank=True,
+            help_text='What the user reads is in this language ("" follows Accept-Language).',
+        )
 
         def validate_avatar(self, value):
             if value is not None and value.size > settings.AVATAR_MAX_BYTES:
-                raise serializers.ValidationError("Avatars are at most 2 MB.")
+                raise serializers.ValidationError(gettext_lazy("Avatars are at most 2 MB."))
             return value
 
     @extend_schema(responses={200: MeSerializer}, operation_id="me_get")

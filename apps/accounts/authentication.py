@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import translation
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
@@ -11,6 +12,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
+from apps.accounts.selectors import user_language
 from apps.accounts.services import access_token_revoked
 
 
@@ -32,6 +34,15 @@ def request_user_id(request: HttpRequest) -> int:
     return int(user_id)
 
 
+def language_activate_saved(request: Request, user: Any) -> None:
+    """A saved language preference wins over the request's Accept-Language (LocaleMiddleware's
+    pick) for the rest of this request; the stateless auth reads it from the cache, not the row."""
+    saved = user.language if isinstance(user, User) else user_language(user_id=int(user.pk))
+    if saved:
+        translation.activate(saved)
+        request.LANGUAGE_CODE = translation.get_language()
+
+
 class JwtAuthentication(JWTAuthentication):
     """simplejwt's bearer auth plus what it lacks: revoked access tokens and banned users are refused."""
 
@@ -42,6 +53,7 @@ class JwtAuthentication(JWTAuthentication):
         user, token = result
         if access_token_revoked(jti=token["jti"]):
             raise InvalidToken("Token has been revoked.")
+        language_activate_saved(request, user)
         self.check_user(user)
         return user, token
 

@@ -1,5 +1,7 @@
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext_lazy as _
+
 from apps.core.exceptions import DomainError
 from apps.core.timestamps import iso_utc
 
@@ -10,13 +12,13 @@ if TYPE_CHECKING:  # the models import nothing from here, but keep exceptions im
 class AccountInactive(DomainError):
     code = "account_inactive"
     status = 403
-    message = "This account is deactivated."
+    message = _("This account is deactivated.")
 
 
 class AccountBanned(DomainError):
     code = "account_banned"
     status = 403
-    message = "This account is banned."
+    message = _("This account is banned.")
 
     @classmethod
     def of(cls, user: "User") -> "AccountBanned":
@@ -27,40 +29,40 @@ class AccountBanned(DomainError):
 class CannotFollowSelf(DomainError):
     code = "cannot_follow_self"
     status = 400
-    message = "You cannot follow yourself."
+    message = _("You cannot follow yourself.")
 
 
 class CannotBlockSelf(DomainError):
     code = "cannot_block_self"
     status = 400
-    message = "You cannot block yourself."
+    message = _("You cannot block yourself.")
 
 
 class UserBlocked(DomainError):
     code = "user_blocked"
     status = 403
-    message = "This user has blocked you, or you have blocked them."
+    message = _("This user has blocked you, or you have blocked them.")
 
 
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
     status = 401
-    message = "Wrong username, email, phone or password."
+    message = _("Wrong username, email, phone or password.")
 
 
 class WrongPassword(DomainError):
     code = "wrong_password"
     status = 400
-    message = "The current password is wrong."
+    message = _("The current password is wrong.")
 
 
 class TokenInvalid(DomainError):
     code = "token_invalid"
     status = 401
-    message = "The token is invalid, expired or revoked."
+    message = _("The token is invalid, expired or revoked.")
 
 
 class AgeRestricted(DomainError):
     code = "age_restricted"
     status = 403
-    message = "This needs a verified adult account (18+)."
+    message = _("This needs a verified adult account (18+).")

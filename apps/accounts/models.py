@@ -43,6 +43,8 @@ class User(AbstractUser):
     age_verification = models.CharField(
         max_length=20, choices=AgeVerification.choices, default=AgeVerification.UNVERIFIED
     )
+    # The language of what the user reads; "" follows each request's Accept-Language.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True, default="")
 
     class Meta:
         constraints = [

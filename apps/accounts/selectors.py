@@ -1,8 +1,10 @@
 from datetime import date, datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import Block, Follow, User, adult_born_by
 from apps.core.exceptions import NotFound
@@ -12,14 +14,14 @@ def user_get_by_username(*, username: str) -> User:
     try:
         return User.objects.get(username__iexact=username, is_active=True)
     except User.DoesNotExist:
-        raise NotFound("No such user.") from None
+        raise NotFound(gettext_lazy("No such user.")) from None
 
 
 def user_get_visible(*, username: str, viewer: User) -> User:
     """The active user by username, as the viewer may see them: a blocked pair see each other as absent."""
     target = user_get_by_username(username=username)
     if viewer.is_authenticated and is_blocked_between(user_id=viewer.pk, other_id=target.pk):
-        raise NotFound("No such user.")
+        raise NotFound(gettext_lazy("No such user."))
     return target
 
 
@@ -38,7 +40,7 @@ def user_with_counts(*, user_id: int) -> User:
     )
     user = qs.first()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(gettext_lazy("No such user."))
     return user
 
 
@@ -119,3 +121,16 @@ def following_list(*, user: User) -> QuerySet[Follow]:
 
 def block_list(*, user: User) -> QuerySet[Block]:
     return Block.objects.filter(blocker=user).select_related("blocked")
+
+
+USER_LANGUAGE_KEY = "accounts:language:{user_id}"
+
+
+def user_language(*, user_id: int) -> str:
+    """The user's saved language ("" follows the request), cached: hot endpoints read no user row."""
+    key = USER_LANGUAGE_KEY.format(user_id=user_id)
+    language = cache.get(key)
+    if language is None:
+        language = User.objects.filter(pk=user_id).values_list("language", flat=True).first() or ""
+        cache.set(key, language, timeout=24 * 3600)
+    return str(language)

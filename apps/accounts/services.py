@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -28,7 +29,8 @@ from apps.accounts.exceptions import (
     WrongPassword,
 )
 from apps.accounts.models import Block, Follow, User, age_on
-from apps.accounts.selectors import is_blocked_between, user_find_for_login
+from apps.accounts.selectors import USER_LANGUAGE_KEY, is_blocked_between, user_find_for_login
+from apps.core.i18n import translate_lazy
 
 logger = logging.getLogger(__name__)
 
@@ -57,22 +59,28 @@ def normalize_email(email: str | None) -> str | None:
 def _check_age(date_of_birth: date) -> None:
     if age_on(date_of_birth, timezone.localdate()) < settings.MIN_SIGNUP_AGE:
         raise serializers.ValidationError(
-            {"date_of_birth": [f"You must be at least {settings.MIN_SIGNUP_AGE} to use HaloBuzz."]}
+            {
+                "date_of_birth": [
+                    translate_lazy(
+                        gettext_noop("You must be at least %(age)s to use HaloBuzz."), age=settings.MIN_SIGNUP_AGE
+                    )
+                ]
+            }
         )
 
 
 def _taken_errors(
     *, user_id: int | None, username: str | None, email: str | None, phone: str | None
-) -> dict[str, list[str]]:
+) -> dict[str, list[Any]]:
     """Which of the unique identifiers another account already holds (after an IntegrityError)."""
     others = User.objects.exclude(pk=user_id) if user_id else User.objects.all()
-    taken = {}
+    taken: dict[str, list[Any]] = {}
     if username and others.filter(username__iexact=username).exists():
-        taken["username"] = ["This username is taken."]
+        taken["username"] = [gettext_lazy("This username is taken.")]
     if email and others.filter(email__iexact=email).exists():
-        taken["email"] = ["This email is already registered."]
+        taken["email"] = [gettext_lazy("This email is already registered.")]
     if phone and others.filter(phone=phone).exists():
-        taken["phone"] = ["This phone number is already registered."]
+        taken["phone"] = [gettext_lazy("This phone number is already registered.")]
     return taken
 
 
@@ -105,7 +113,9 @@ def user_create(
             user.save()
     except IntegrityError:
         taken = _taken_errors(user_id=None, username=username, email=email, phone=phone)
-        raise serializers.ValidationError(taken or {"non_field_errors": ["Could not create the account."]}) from None
+        raise serializers.ValidationError(
+            taken or {"non_field_errors": [gettext_lazy("Could not create the account.")]}
+        ) from None
     return user
 
 
@@ -174,7 +184,7 @@ def user_logout(*, user: User, refresh: str, access: AccessToken | None) -> None
     except TokenError:
         raise TokenInvalid() from None
     if str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
-        raise TokenInvalid("That refresh token belongs to another session.")
+        raise TokenInvalid(gettext_lazy("That refresh token belongs to another session."))
     token.blacklist()
     if access is not None:
         _revoke_access(access)
@@ -192,7 +202,7 @@ def user_revoke_all_sessions(*, user: User) -> None:
     )
 
 
-PROFILE_FIELDS = {"display_name", "bio", "avatar", "date_of_birth", "country", "email", "phone"}
+PROFILE_FIELDS = {"display_name", "bio", "avatar", "date_of_birth", "country", "email", "phone", "language"}
 
 
 @transaction.atomic
@@ -212,12 +222,12 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     if data.get("date_of_birth") is not None:
         if user.date_of_birth is not None and user.date_of_birth != data["date_of_birth"]:
             # Once set, only support can change it.
-            raise serializers.ValidationError({"date_of_birth": ["Date of birth can only be set once."]})
+            raise serializers.ValidationError({"date_of_birth": [gettext_lazy("Date of birth can only be set once.")]})
         _check_age(data["date_of_birth"])
     email = data["email"] if "email" in data else user.email
     phone = data["phone"] if "phone" in data else user.phone
     if not email and not phone:
-        raise serializers.ValidationError({"email": ["Keep an email or a phone number on the account."]})
+        raise serializers.ValidationError({"email": [gettext_lazy("Keep an email or a phone number on the account.")]})
     for field, value in data.items():
         setattr(user, field, value)
     try:
@@ -225,7 +235,14 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
             user.save(update_fields=[*data.keys()])
     except IntegrityError:
         taken = _taken_errors(user_id=user.pk, username=None, email=email, phone=phone)
-        raise serializers.ValidationError(taken or {"non_field_errors": ["Could not save the profile."]}) from None
+        raise serializers.ValidationError(
+            taken or {"non_field_errors": [gettext_lazy("Could not save the profile.")]}
+        ) from None
+    if "language" in data:
+        # Now, and again after commit (a request reading meanwhile may cache the old value).
+        language_key = USER_LANGUAGE_KEY.format(user_id=user.pk)
+        cache.delete(language_key)
+        transaction.on_commit(lambda: cache.delete(language_key))
     return user
 
 

@@ -7,17 +7,21 @@ from typing import Any
 import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from apps.core.exceptions import DomainError
+from apps.core.i18n import localize_digits, translate
 
 logger = logging.getLogger(__name__)
 
 
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"code": code, "message": message, "details": details if details is not None else {}}
+def error_body(code: str, message: "str | Promise", details: Any = None) -> dict[str, Any]:
+    """The error in the active language: `message` may be lazy; the `code` never changes with it."""
+    return {"code": code, "message": str(message), "details": details if details is not None else {}}
 
 
 def _first_message(detail: Any) -> str | None:
@@ -26,6 +30,15 @@ def _first_message(detail: Any) -> str | None:
     if isinstance(detail, dict) and detail:
         return _first_message(next(iter(detail.values())))
     return str(detail) if detail else None
+
+
+def _localized(detail: Any) -> Any:
+    """Field messages with the active language's digits (DRF fills in its numbers as 0-9)."""
+    if isinstance(detail, dict):
+        return {key: _localized(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_localized(item) for item in detail]
+    return localize_digits(detail) if isinstance(detail, str) else detail
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -38,7 +51,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         # Idempotency-Key on money endpoints) instead of seeing a server error.
         logger.warning("redis unreachable: answered 503", extra={"error": type(exc).__name__})
         set_rollback()
-        body = error_body("service_unavailable", "The service is briefly unavailable; try again shortly.")
+        body = error_body("service_unavailable", gettext_lazy("The service is briefly unavailable; try again shortly."))
         return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -59,11 +72,16 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         headers["Retry-After"] = str(retry_after)
 
     if isinstance(exc, exceptions.ValidationError):
-        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        details = _localized(exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail})
         first = _first_message(details)
-        body = error_body("invalid", f"Invalid input: {first}" if first else "Invalid input.", details)
+        message = (
+            translate(gettext_noop("Invalid input: %(first)s"), first=localize_digits(first))
+            if first
+            else gettext("Invalid input.")
+        )
+        body = error_body("invalid", message, details)
     elif isinstance(exc, exceptions.Throttled):
-        body = error_body("throttled", "Too many requests; try again later.", {"retry_after": retry_after})
+        body = error_body("throttled", gettext("Too many requests; try again later."), {"retry_after": retry_after})
     else:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code

@@ -2,6 +2,9 @@
 
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     """A rule of the domain refused the request.
@@ -12,9 +15,10 @@ class DomainError(Exception):
 
     code = "error"
     status = 400
-    message = "The request could not be completed."
+    # Lazy: rendered in the language of whoever reads it (README "Languages").
+    message: "str | Promise" = _("The request could not be completed.")
 
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None, **extra: Any):
+    def __init__(self, message: "str | Promise | None" = None, *, details: dict[str, Any] | None = None, **extra: Any):
         self.message = message or self.message
         self.details = {**(details or {}), **extra}
         super().__init__(self.message)
@@ -23,34 +27,34 @@ class DomainError(Exception):
 class NotFound(DomainError):
     code = "not_found"
     status = 404
-    message = "Not found."
+    message = _("Not found.")
 
 
 class PermissionDenied(DomainError):
     code = "permission_denied"
     status = 403
-    message = "You do not have permission to perform this action."
+    message = _("You do not have permission to perform this action.")
 
 
 class Conflict(DomainError):
     code = "conflict"
     status = 409
-    message = "The request conflicts with the current state."
+    message = _("The request conflicts with the current state.")
 
 
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     status = 409
-    message = "This Idempotency-Key was already used with a different request."
+    message = _("This Idempotency-Key was already used with a different request.")
 
 
 class IdempotencyKeyInvalid(DomainError):
     code = "idempotency_key_invalid"
     status = 400
-    message = "Send an Idempotency-Key header of 1 to 255 printable characters."
+    message = _("Send an Idempotency-Key header of 1 to 255 printable characters.")
 
 
 class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     status = 503
-    message = "A required service is not available."
+    message = _("A required service is not available.")

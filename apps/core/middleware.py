@@ -27,6 +27,7 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.core import metrics
 from apps.core.counters import fixed_window_incr
@@ -65,12 +66,12 @@ class RequestIdMiddleware:
 
 # What Django itself answers (no DRF exception handler involved), as DRF's codes for the same statuses.
 _STATUS_ERRORS = {
-    400: ("bad_request", "Bad request."),
-    401: ("not_authenticated", "Authentication credentials were not provided."),
-    403: ("permission_denied", "You do not have permission to perform this action."),
-    404: ("not_found", "Not found."),
-    413: ("request_too_large", "The request body is too large."),
-    500: ("server_error", "Internal server error."),
+    400: ("bad_request", gettext_lazy("Bad request.")),
+    401: ("not_authenticated", gettext_lazy("Authentication credentials were not provided.")),
+    403: ("permission_denied", gettext_lazy("You do not have permission to perform this action.")),
+    404: ("not_found", gettext_lazy("Not found.")),
+    413: ("request_too_large", gettext_lazy("The request body is too large.")),
+    500: ("server_error", gettext_lazy("Internal server error.")),
 }
 
 
@@ -82,7 +83,7 @@ def _error_shape_of(request: HttpRequest, response: HttpResponse) -> dict[str, A
         return error_body(data["code"], data["message"], data["details"])  # HTML renderers add keys
     status = response.status_code
     if status == 405:
-        return error_body("method_not_allowed", f'Method "{request.method}" not allowed.')
+        return error_body("method_not_allowed", gettext('Method "{method}" not allowed.').format(method=request.method))
     if status in _STATUS_ERRORS:
         return error_body(*_STATUS_ERRORS[status])
     try:
@@ -184,7 +185,7 @@ class RequestBodyLimitMiddleware:
         if length.isdigit() and int(length) > settings.REQUEST_BODY_MAX_BYTES:
             body = error_body(
                 "request_too_large",
-                "The request body is too large.",
+                gettext_lazy("The request body is too large."),
                 {"max_bytes": settings.REQUEST_BODY_MAX_BYTES, "received_bytes": int(length)},
             )
             return JsonResponse(body, status=413)

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseForbidden, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from apps.core.error_catalogue import error_catalogue
 from apps.core.selectors import readiness_failures
@@ -39,7 +40,7 @@ def private_media(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         handle = private_media_open(token=token)
     except PrivateLinkInvalid:
-        return HttpResponseForbidden("This link is not valid or has expired.", content_type="text/plain")
+        return HttpResponseForbidden(gettext("This link is not valid or has expired."), content_type="text/plain")
     except FileNotFoundError:
         raise Http404("No such file.") from None
     content_type = mimetypes.guess_type(handle.name or "")[0] or "application/octet-stream"

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -149,7 +150,7 @@ class RoundVerifyApi(APIView):
         body = self.OutputSerializer(game_round).data
         if verification is None:
             body["verification"] = None
-            body["message"] = "The server seed is still secret: its owner reveals it by rotating their seed."
+            body["message"] = gettext("The server seed is still secret: its owner reveals it by rotating their seed.")
         else:
             body["verification"] = RoundVerificationSerializer(verification).data
         return Response(body)

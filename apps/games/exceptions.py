@@ -1,49 +1,51 @@
+from django.utils.translation import gettext_lazy as _
+
 from apps.core.exceptions import DomainError
 
 
 class GameNotFound(DomainError):
     code = "game_not_found"
     status = 404
-    message = "No such game."
+    message = _("No such game.")
 
 
 class GameUnavailable(DomainError):
     code = "game_unavailable"
     status = 409
-    message = "This game cannot be played right now."
+    message = _("This game cannot be played right now.")
 
 
 class BetOutOfRange(DomainError):
     code = "bet_out_of_range"
     status = 400
-    message = "The bet is outside this game's limits."
+    message = _("The bet is outside this game's limits.")
 
 
 class InvalidChoice(DomainError):
     code = "invalid_choice"
     status = 400
-    message = "Pick one of this game's choices."
+    message = _("Pick one of this game's choices.")
 
 
 class DailyLossLimitReached(DomainError):
     code = "daily_loss_limit"
     status = 409
-    message = "This bet could take today's losses past your daily limit."
+    message = _("This bet could take today's losses past your daily limit.")
 
 
 class AgeVerificationRequired(DomainError):
     code = "age_verification_required"
     status = 403
-    message = "Games need a verified adult account."
+    message = _("Games need a verified adult account.")
 
 
 class PrizeTableInvalid(DomainError):
     code = "prize_table_invalid"
     status = 400
-    message = "The prize table cannot be published."
+    message = _("The prize table cannot be published.")
 
 
 class RoundNotFound(DomainError):
     code = "round_not_found"
     status = 404
-    message = "No such round."
+    message = _("No such round.")

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -136,9 +137,9 @@ class HostStatementApi(APIView):
             attrs.setdefault("to", today)
             attrs.setdefault("from_", attrs["to"] - timedelta(days=30))
             if attrs["from_"] > attrs["to"]:
-                raise serializers.ValidationError({"from": ["Must not be after 'to'."]})
+                raise serializers.ValidationError({"from": [gettext_lazy("Must not be after 'to'.")]})
             if (attrs["to"] - attrs["from_"]).days > 366:
-                raise serializers.ValidationError({"from": ["A statement covers at most one year."]})
+                raise serializers.ValidationError({"from": [gettext_lazy("A statement covers at most one year.")]})
             return attrs
 
     @extend_schema(

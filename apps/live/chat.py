@@ -15,8 +15,10 @@ from typing import Any, Protocol
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from apps.accounts.selectors import is_following
+from apps.core.i18n import translate_lazy
 from apps.core.timestamps import iso_utc
 from apps.live.exceptions import ChatRateLimited, ChatRefused
 from apps.live.models import Stream
@@ -63,10 +65,15 @@ def chat_text_check(*, user_id: int, stream_id: int, text: str) -> str:
     for checker in _checkers:
         verdict = checker(user_id=user_id, stream_id=stream_id, text=text)
         if not verdict.allowed:
-            raise ChatRefused(
-                "Your message was not sent.",
-                details={"reason": verdict.reason, "muted_until": iso_utc(verdict.muted_until)},
+            message = (
+                translate_lazy(
+                    gettext_noop("Your message was not sent: you are muted in chat until %(until)s."),
+                    until=verdict.muted_until,
+                )
+                if verdict.muted_until
+                else gettext_lazy("Your message was not sent.")
             )
+            raise ChatRefused(message, details={"reason": verdict.reason, "muted_until": iso_utc(verdict.muted_until)})
         text = verdict.text
     return text
 
@@ -109,14 +116,14 @@ class ChatRules:
                 wait = await state.slow_mode_pass(self.stream_id, self.user_id, self.slow_mode_seconds)
                 if wait:
                     raise ChatRateLimited(
-                        "Slow mode is on.",
+                        gettext_lazy("Slow mode is on."),
                         details={"retry_after": seconds_round_up(wait), "slow_mode_seconds": self.slow_mode_seconds},
                     )
         hits, seconds_left, refused = await state.chat_hit(
             self.stream_id, self.user_id, settings.LIVE_CHAT_RATE_SECONDS
         )
         if refused and not self.is_host:
-            raise ChatRefused("You can no longer chat in this room.", details={"reason": "user_blocked"})
+            raise ChatRefused(gettext_lazy("You can no longer chat in this room."), details={"reason": "user_blocked"})
         if hits > settings.LIVE_CHAT_RATE_COUNT:
             raise ChatRateLimited(details={"retry_after": seconds_round_up(seconds_left)})
         if not _checkers:
@@ -128,7 +135,9 @@ class ChatRules:
 
     async def _viewer_may_chat(self) -> None:
         if self.muted and (self.muted_until is None or self.muted_until > timezone.now()):
-            raise ChatRefused("The host muted you in this room.", details={"muted_until": iso_utc(self.muted_until)})
+            raise ChatRefused(
+                gettext_lazy("The host muted you in this room."), details={"muted_until": iso_utc(self.muted_until)}
+            )
         if self.chat_mode == Stream.ChatMode.FOLLOWERS and not self.follows_host:
             # Following may have happened after joining: look once more before refusing.
             host_id = (await database_sync_to_async(stream_get)(stream_id=self.stream_id)).host_id
@@ -136,9 +145,11 @@ class ChatRules:
                 follower_id=self.user_id, followee_id=host_id
             )
             if not self.follows_host:
-                raise ChatRefused("Only followers of the host can chat right now.", details={"chat_mode": "followers"})
+                raise ChatRefused(
+                    gettext_lazy("Only followers of the host can chat right now."), details={"chat_mode": "followers"}
+                )
         if self.chat_mode == Stream.ChatMode.OG:
             if not self.is_og:
                 self.is_og = await database_sync_to_async(user_has_active_og)(user_id=self.user_id)
             if not self.is_og:
-                raise ChatRefused("Only OG members can chat right now.", details={"chat_mode": "og"})
+                raise ChatRefused(gettext_lazy("Only OG members can chat right now."), details={"chat_mode": "og"})

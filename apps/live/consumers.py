@@ -13,16 +13,20 @@ import json
 import logging
 import uuid
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from rest_framework import serializers
 
 from apps.core.exception_handler import error_body
 from apps.core.exceptions import DomainError, NotFound
+from apps.core.i18n import language_choose, language_from_accept_header, translate
 from apps.core.timestamps import iso_utc
 from apps.live import selectors, services
 from apps.live.chat import ChatRules, seconds_round_up
@@ -54,6 +58,19 @@ CLOSE_CODES = {
 }
 
 
+def socket_language(scope: dict[str, Any]) -> str:
+    """The socket's language: the user's saved preference, else the handshake's Accept-Language,
+    else a `lang` query parameter (native clients that cannot set headers), else the default."""
+    user = scope.get("user")
+    headers = dict(scope.get("headers") or [])
+    query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
+    return language_choose(
+        getattr(user, "language", "") or None,
+        language_from_accept_header(headers.get(b"accept-language", b"").decode("latin-1")),
+        (query.get("lang") or [""])[0],
+    )
+
+
 # --- Frame validation ---------------------------------------------------------------------------
 
 
@@ -62,7 +79,9 @@ class ChatSendSerializer(serializers.Serializer):
 
     def validate_text(self, value: str) -> str:
         if len(value) > settings.LIVE_CHAT_MAX_LENGTH:
-            raise serializers.ValidationError(f"At most {settings.LIVE_CHAT_MAX_LENGTH} characters.")
+            raise serializers.ValidationError(
+                translate(gettext_noop("At most %(count)s characters."), count=settings.LIVE_CHAT_MAX_LENGTH)
+            )
         return value
 
 
@@ -94,7 +113,9 @@ class ChatModeSerializer(serializers.Serializer):
 def _validated(serializer_class: type[serializers.Serializer], payload: dict) -> dict:
     unknown = set(payload) - set(serializer_class().fields)
     if unknown:
-        raise InvalidEvent(details={name: ["Unknown field."] for name in sorted(unknown)})
+        raise InvalidEvent(
+            details={name: [gettext("Unknown field.")] for name in sorted(unknown)}
+        )  # JSON: no lazy text
     serializer = serializer_class(data=payload)
     if not serializer.is_valid():
         raise InvalidEvent(details=serializer.errors)
@@ -117,6 +138,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         self.stream_id = int(self.scope["url_route"]["kwargs"]["stream_id"])
         await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
         user = self.scope["user"]
+        self.language = socket_language(self.scope)
         try:
             if not user.is_authenticated:
                 raise NotAuthenticated()
@@ -125,7 +147,9 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
                 stream_id=self.stream_id, user=user
             )
         except DomainError as exc:
-            await self.send_json({"type": "error", "payload": error_body(exc.code, exc.message, exc.details)})
+            with translation.override(self.language):
+                body = error_body(exc.code, exc.message, exc.details)
+            await self.send_json({"type": "error", "payload": body})
             await self.close(code=CLOSE_CODES.get(exc.code, 4003))
             return
 
@@ -216,24 +240,29 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if not self.joined:
             return
+        # The socket's language for what this frame's handling raises (threads it calls inherit it).
+        with translation.override(self.language):
+            await self._receive(text_data)
+
+    async def _receive(self, text_data: str | None) -> None:
         ref = None
         try:
             if text_data is None:
-                raise InvalidEvent("Send JSON text frames.")
+                raise InvalidEvent(gettext_lazy("Send JSON text frames."))
             # Bytes on the wire, not characters: Devanagari is 3 UTF-8 bytes a character.
             if len(text_data) > MAX_FRAME_BYTES // 4 and len(text_data.encode()) > MAX_FRAME_BYTES:
-                raise InvalidEvent("The frame is too large.", details={"max_bytes": MAX_FRAME_BYTES})
+                raise InvalidEvent(gettext_lazy("The frame is too large."), details={"max_bytes": MAX_FRAME_BYTES})
             try:
                 content = json.loads(text_data)
             except ValueError:
-                raise InvalidEvent("The frame is not valid JSON.") from None
+                raise InvalidEvent(gettext_lazy("The frame is not valid JSON.")) from None
             if not isinstance(content, dict):
-                raise InvalidEvent('Send an object: {"type": ..., "payload": {...}}.')
+                raise InvalidEvent(gettext_lazy('Send an object: {"type": ..., "payload": {...}}.'))
             ref = content.get("ref") if isinstance(content.get("ref"), (str, int)) else None
             event_type = content.get("type")
             payload = content.get("payload", {})
             if not isinstance(event_type, str) or not isinstance(payload, dict):
-                raise InvalidEvent('Send an object: {"type": ..., "payload": {...}}.')
+                raise InvalidEvent(gettext_lazy('Send an object: {"type": ..., "payload": {...}}.'))
             handler = self.HANDLERS.get(event_type)
             if handler is None:
                 raise UnknownEvent(details={"type": event_type[:64]})
@@ -242,9 +271,10 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error(exc.code, exc.message, exc.details, ref)
         except Exception:
             logger.exception("room frame failed", extra={"stream_id": self.stream_id, "user_id": self.user_id})
-            await self.send_error("server_error", "Something went wrong; the event was not processed.", {}, ref)
+            message = gettext_lazy("Something went wrong; the event was not processed.")
+            await self.send_error("server_error", message, {}, ref)
 
-    async def send_error(self, code: str, message: str, details: Any, ref: Any) -> None:
+    async def send_error(self, code: str, message: "str | Promise", details: Any, ref: Any) -> None:
         body = error_body(code, message, details)
         if ref is not None:
             body["ref"] = ref
@@ -271,7 +301,9 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         state = room_state()
         hits, seconds_left = await state.hits(f"like:{self.stream_id}:{self.user_id}", 1)
         if hits > LIKES_PER_SECOND_MAX:
-            raise ChatRateLimited("Too many likes; slow down.", details={"retry_after": seconds_round_up(seconds_left)})
+            raise ChatRateLimited(
+                gettext_lazy("Too many likes; slow down."), details={"retry_after": seconds_round_up(seconds_left)}
+            )
         await state.likes_add(self.stream_id, count)
 
     # --- Host actions ------------------------------------------------------------------------------
@@ -286,7 +318,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         history = await room_state().history_get(self.stream_id)
         message = next((m for m in history if m.get("id") == message_id), None)
         if message is None:
-            raise NotFound("No such recent message.")
+            raise NotFound(gettext_lazy("No such recent message."))
         await database_sync_to_async(services.stream_message_pin)(
             stream_id=self.stream_id, by=self.user, message=message
         )

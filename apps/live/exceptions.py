@@ -1,91 +1,93 @@
+from django.utils.translation import gettext_lazy as _
+
 from apps.core.exceptions import DomainError
 
 
 class StreamNotLive(DomainError):
     code = "stream_not_live"
     status = 409
-    message = "This stream is not live."
+    message = _("This stream is not live.")
 
 
 class AlreadyLive(DomainError):
     code = "already_live"
     status = 409
-    message = "You already have a live stream; end it first."
+    message = _("You already have a live stream; end it first.")
 
 
 class NotStreamHost(DomainError):
     code = "not_stream_host"
     status = 403
-    message = "Only the host of this stream can do that."
+    message = _("Only the host of this stream can do that.")
 
 
 class KickedFromStream(DomainError):
     code = "kicked"
     status = 403
-    message = "You were removed from this stream."
+    message = _("You were removed from this stream.")
 
 
 class StreamBlocked(DomainError):
     code = "user_blocked"
     status = 403
-    message = "This host has blocked you, or you have blocked them."
+    message = _("This host has blocked you, or you have blocked them.")
 
 
 class AgoraNotConfigured(DomainError):
     code = "agora_not_configured"
     status = 503
-    message = "Video is not available: Agora is not configured on this server."
+    message = _("Video is not available: Agora is not configured on this server.")
 
 
 class NotAuthenticated(DomainError):
     code = "not_authenticated"
     status = 401
-    message = "Sign in first: send a valid access token."
+    message = _("Sign in first: send a valid access token.")
 
 
 class ChatRefused(DomainError):
     code = "chat_refused"
     status = 403
-    message = "You cannot chat in this room right now."
+    message = _("You cannot chat in this room right now.")
 
 
 class ChatRateLimited(DomainError):
     code = "chat_rate_limited"
     status = 429
-    message = "You are sending messages too fast."
+    message = _("You are sending messages too fast.")
 
 
 class InvalidEvent(DomainError):
     code = "invalid_event"
     status = 400
-    message = "The event is malformed."
+    message = _("The event is malformed.")
 
 
 class UnknownEvent(DomainError):
     code = "unknown_event"
     status = 400
-    message = "Unknown event type."
+    message = _("Unknown event type.")
 
 
 class LinkCastError(DomainError):
     code = "linkcast_refused"
     status = 409
-    message = "The LinkCast cannot change that way."
+    message = _("The LinkCast cannot change that way.")
 
 
 class PkBattleRunning(DomainError):
     code = "pk_running"
     status = 409
-    message = "A PK battle is already running in this LinkCast."
+    message = _("A PK battle is already running in this LinkCast.")
 
 
 class PkDurationInvalid(DomainError):
     code = "pk_duration_invalid"
     status = 400
-    message = "Pick one of the allowed PK battle lengths."
+    message = _("Pick one of the allowed PK battle lengths.")
 
 
 class InvalidCursor(DomainError):
     code = "invalid_cursor"
     status = 400
-    message = "This cursor is not one the list gave out; start again from the first page."
+    message = _("This cursor is not one the list gave out; start again from the first page.")

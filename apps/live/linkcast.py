@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.accounts.selectors import is_blocked_between
@@ -58,17 +59,17 @@ def linkcast_invite(*, user: User, guest_stream_id: int) -> LinkCast:
     """The host of a live stream invites the host of another live stream to broadcast together."""
     mine = Stream.objects.filter(host=user, status=Stream.Status.LIVE).values_list("pk", flat=True).first()
     if mine is None:
-        raise StreamNotLive("Go live before inviting someone to a LinkCast.")
+        raise StreamNotLive(gettext_lazy("Go live before inviting someone to a LinkCast."))
     if mine == guest_stream_id:
-        raise LinkCastError("You cannot invite yourself.")
+        raise LinkCastError(gettext_lazy("You cannot invite yourself."))
     streams = {
         s.pk: s for s in Stream.objects.select_for_update().filter(pk__in=[mine, guest_stream_id]).order_by("pk")
     }
     guest = streams.get(guest_stream_id)
     if guest is None:
-        raise NotFound("No such stream.")
+        raise NotFound(gettext_lazy("No such stream."))
     if not guest.is_live:
-        raise StreamNotLive("That stream is not live.")
+        raise StreamNotLive(gettext_lazy("That stream is not live."))
     if is_blocked_between(user_id=user.pk, other_id=guest.host_id):
         raise StreamBlocked()
     busy = LinkCast.objects.filter(
@@ -78,7 +79,9 @@ def linkcast_invite(*, user: User, guest_stream_id: int) -> LinkCast:
         if stale.status == LinkCast.Status.INVITED and _invite_expired(stale):
             linkcast_close(stale, reason="expired")
         else:
-            raise LinkCastError("One of the two streams is already in a LinkCast or has an open invitation.")
+            raise LinkCastError(
+                gettext_lazy("One of the two streams is already in a LinkCast or has an open invitation.")
+            )
     linkcast = LinkCast.objects.create(host_stream_id=mine, guest_stream=guest)
     linkcast = LinkCast.objects.select_related("host_stream__host", "guest_stream__host").get(pk=linkcast.pk)
     user_event_publish(
@@ -98,14 +101,14 @@ def linkcast_invite(*, user: User, guest_stream_id: int) -> LinkCast:
 def linkcast_accept(*, linkcast_id: int, user: User) -> LinkCast:
     linkcast = linkcast_streams_locked(linkcast_id)
     if linkcast.guest_stream.host_id != user.pk:
-        raise NotStreamHost("Only the invited host can accept.")
+        raise NotStreamHost(gettext_lazy("Only the invited host can accept."))
     if linkcast.status != LinkCast.Status.INVITED:
-        raise LinkCastError("This invitation is no longer open.", details={"status": linkcast.status})
+        raise LinkCastError(gettext_lazy("This invitation is no longer open."), details={"status": linkcast.status})
     if _invite_expired(linkcast):
         linkcast_close(linkcast, reason="expired")
-        raise LinkCastError("This invitation expired.", details={"status": LinkCast.Status.EXPIRED})
+        raise LinkCastError(gettext_lazy("This invitation expired."), details={"status": LinkCast.Status.EXPIRED})
     if not (linkcast.host_stream.is_live and linkcast.guest_stream.is_live):
-        raise StreamNotLive("Both streams must be live.")
+        raise StreamNotLive(gettext_lazy("Both streams must be live."))
     linkcast.status = LinkCast.Status.ACTIVE
     linkcast.started_at = timezone.now()
     linkcast.save(update_fields=["status", "started_at"])
@@ -119,9 +122,9 @@ def linkcast_accept(*, linkcast_id: int, user: User) -> LinkCast:
 def linkcast_decline(*, linkcast_id: int, user: User) -> LinkCast:
     linkcast = linkcast_streams_locked(linkcast_id)
     if linkcast.guest_stream.host_id != user.pk:
-        raise NotStreamHost("Only the invited host can decline.")
+        raise NotStreamHost(gettext_lazy("Only the invited host can decline."))
     if linkcast.status != LinkCast.Status.INVITED:
-        raise LinkCastError("This invitation is no longer open.", details={"status": linkcast.status})
+        raise LinkCastError(gettext_lazy("This invitation is no longer open."), details={"status": linkcast.status})
     linkcast_close(linkcast, reason="declined")
     return linkcast
 
@@ -131,7 +134,7 @@ def linkcast_leave(*, linkcast_id: int, user: User) -> LinkCast:
     """Either host leaves (or the inviter withdraws the invitation): both return to solo."""
     linkcast = linkcast_streams_locked(linkcast_id)
     if user.pk not in (linkcast.host_stream.host_id, linkcast.guest_stream.host_id):
-        raise NotStreamHost("Only the two hosts can end a LinkCast.")
+        raise NotStreamHost(gettext_lazy("Only the two hosts can end a LinkCast."))
     if linkcast.status not in LinkCast.OPEN_STATUSES:
         return linkcast
     linkcast_close(linkcast, reason="left")
@@ -144,11 +147,11 @@ def linkcast_audio_set(*, linkcast_id: int, user: User, target_user_id: int, mut
     linkcast = linkcast_streams_locked(linkcast_id)
     host_id, guest_id = linkcast.host_stream.host_id, linkcast.guest_stream.host_id
     if linkcast.status != LinkCast.Status.ACTIVE:
-        raise LinkCastError("This LinkCast is not active.", details={"status": linkcast.status})
+        raise LinkCastError(gettext_lazy("This LinkCast is not active."), details={"status": linkcast.status})
     if target_user_id not in (host_id, guest_id):
-        raise LinkCastError("That user is not in this LinkCast.")
+        raise LinkCastError(gettext_lazy("That user is not in this LinkCast."))
     if user.pk not in (host_id, guest_id) or (user.pk == guest_id and target_user_id != guest_id):
-        raise NotStreamHost("You can only change your own audio.")
+        raise NotStreamHost(gettext_lazy("You can only change your own audio."))
     if target_user_id == host_id:
         linkcast.host_audio_muted = muted
     else:
@@ -166,7 +169,7 @@ def linkcast_token_issue(*, linkcast_id: int, user: User) -> dict[str, Any]:
     """A publisher token for the shared channel, for either host of an active LinkCast."""
     linkcast = linkcast_get(linkcast_id=linkcast_id)
     if user.pk not in (linkcast.host_stream.host_id, linkcast.guest_stream.host_id):
-        raise NotStreamHost("Only the two hosts get publisher tokens for a LinkCast.")
+        raise NotStreamHost(gettext_lazy("Only the two hosts get publisher tokens for a LinkCast."))
     if linkcast.status != LinkCast.Status.ACTIVE:
-        raise LinkCastError("This LinkCast is not active.", details={"status": linkcast.status})
+        raise LinkCastError(gettext_lazy("This LinkCast is not active."), details={"status": linkcast.status})
     return agora.rtc_token_build(channel=linkcast.channel_name, uid=user.pk, role=agora.RtcRole.PUBLISHER).as_dict()

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.core.timestamps import iso_utc
@@ -111,9 +112,9 @@ def pk_start(*, linkcast_id: int, host: User, duration_seconds: int | None = Non
         raise PkDurationInvalid(details={"choices": list(settings.LIVE_PK_DURATION_CHOICES)})
     linkcast = linkcast_streams_locked(linkcast_id)
     if host.pk not in (linkcast.host_stream.host_id, linkcast.guest_stream.host_id):
-        raise NotStreamHost("Only the two hosts of this LinkCast can start a PK battle.")
+        raise NotStreamHost(gettext_lazy("Only the two hosts of this LinkCast can start a PK battle."))
     if linkcast.status != LinkCast.Status.ACTIVE:
-        raise LinkCastError("This LinkCast is not active.", details={"status": linkcast.status})
+        raise LinkCastError(gettext_lazy("This LinkCast is not active."), details={"status": linkcast.status})
     running = PkBattle.objects.filter(linkcast=linkcast, status=PkBattle.Status.RUNNING).first()
     if running is not None:
         raise PkBattleRunning(details={"battle_id": running.pk, "ends_at": iso_utc(running.ends_at)})

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Exists, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
@@ -30,7 +31,7 @@ def stream_get(*, stream_id: int) -> Stream:
     try:
         return Stream.objects.select_related("host").get(pk=stream_id)
     except Stream.DoesNotExist:
-        raise NotFound("No such stream.") from None
+        raise NotFound(gettext_lazy("No such stream.")) from None
 
 
 GiftTotalsReader = Callable[..., tuple[int, int]]  # reader(stream_id=) -> (gift coins, gifts)
@@ -63,7 +64,7 @@ def stream_host(*, stream_id: int) -> StreamHost:
     """The stream's host and whether it is live (one small query); NotFound when there is none."""
     row = Stream.objects.filter(pk=stream_id).values_list("host_id", "status").first()
     if row is None:
-        raise NotFound("No such stream.")
+        raise NotFound(gettext_lazy("No such stream."))
     return StreamHost(id=stream_id, host_id=row[0], is_live=row[1] == Stream.Status.LIVE)
 
 
@@ -214,7 +215,7 @@ def linkcast_get(*, linkcast_id: int) -> LinkCast:
     try:
         return LinkCast.objects.select_related("host_stream__host", "guest_stream__host").get(pk=linkcast_id)
     except LinkCast.DoesNotExist:
-        raise NotFound("No such LinkCast.") from None
+        raise NotFound(gettext_lazy("No such LinkCast.")) from None
 
 
 def linkcast_public(linkcast: LinkCast) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
@@ -226,9 +227,9 @@ def stream_viewer_kick(*, stream_id: int, user_id: int, by: User | None = None, 
     stream = stream_locked(stream_id)
     _require_host(stream, by)
     if user_id == stream.host_id:
-        raise NotStreamHost("The host cannot be kicked from their own stream.")
+        raise NotStreamHost(gettext_lazy("The host cannot be kicked from their own stream."))
     if not User.objects.filter(pk=user_id).exists():
-        raise NotFound("No such user.")
+        raise NotFound(gettext_lazy("No such user."))
     kick, _ = StreamKick.objects.get_or_create(
         stream=stream, user_id=user_id, defaults={"kicked_by": by, "reason": reason[:300]}
     )
@@ -246,9 +247,9 @@ def stream_viewer_mute(
     stream = stream_locked(stream_id)
     _require_host(stream, by)
     if user_id == stream.host_id:
-        raise NotStreamHost("The host cannot be muted in their own stream.")
+        raise NotStreamHost(gettext_lazy("The host cannot be muted in their own stream."))
     if not User.objects.filter(pk=user_id).exists():
-        raise NotFound("No such user.")
+        raise NotFound(gettext_lazy("No such user."))
     until = timezone.now() + timedelta(minutes=minutes) if minutes else None
     mute, _ = StreamMute.objects.update_or_create(stream=stream, user_id=user_id, defaults={"muted_until": until})
     room_event_publish(
@@ -322,7 +323,9 @@ def stream_backdate(*, stream_id: int, started_at: datetime, ended_at: datetime)
         created_at=started_at, started_at=started_at, ended_at=ended_at, last_heartbeat_at=ended_at
     )
     if not moved:
-        raise StreamNotLive("Only an ended stream can be moved into the past.", details={"stream": stream_id})
+        raise StreamNotLive(
+            gettext_lazy("Only an ended stream can be moved into the past."), details={"stream": stream_id}
+        )
 
 
 def stream_stats_update(*, stream_id: int, viewers: int, likes_total: int | None = None) -> None:

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -13,6 +14,7 @@ from apps.core.timestamps import iso_utc
 from apps.core.uploads import limit_upload_size
 from apps.moderation import selectors, services
 from apps.moderation.exceptions import ImageTooLarge
+from apps.moderation.explanations import enforcement_explanation
 from apps.moderation.models import Case, Report
 
 
@@ -140,9 +142,13 @@ class ReportCreateApi(APIView):
 
         def validate(self, attrs):
             if attrs["target_type"] == Case.TargetType.CHAT_MESSAGE:
-                missing = {f: ["Required for a chat message."] for f in ("stream_id", "author_id") if f not in attrs}
+                missing = {
+                    f: [gettext_lazy("Required for a chat message.")]
+                    for f in ("stream_id", "author_id")
+                    if f not in attrs
+                }
                 if not attrs.get("message_text"):
-                    missing["message_text"] = ["Required for a chat message."]
+                    missing["message_text"] = [gettext_lazy("Required for a chat message.")]
                 if missing:
                     raise serializers.ValidationError(missing)
             return attrs
@@ -167,7 +173,7 @@ class EnforcementSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     rule = serializers.CharField()
-    explanation = serializers.CharField()
+    explanation = serializers.SerializerMethodField(help_text="Why, in the reader's language.")
     created_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
@@ -178,6 +184,9 @@ class EnforcementSerializer(serializers.Serializer):
     model_version = serializers.CharField()
     appealable = serializers.SerializerMethodField()
     appeal = serializers.SerializerMethodField()
+
+    def get_explanation(self, obj) -> str:
+        return enforcement_explanation(obj)
 
     def get_frame_url(self, obj) -> str | None:
         """The user's own evidence: a link signed for MEDIA_PRIVATE_URL_SECONDS (frames are private media)."""

@@ -1,87 +1,89 @@
+from django.utils.translation import gettext_lazy as _
+
 from apps.core.exceptions import Conflict, DomainError, NotFound, PermissionDenied
 
 
 class ImageUnreadable(DomainError):
     code = "image_unreadable"
     status = 400
-    message = "The file is not a readable JPEG, PNG or WebP image."
+    message = _("The file is not a readable JPEG, PNG or WebP image.")
 
 
 class ImageTooLarge(DomainError):
     code = "image_too_large"
     status = 413
-    message = "The image is too large."
+    message = _("The image is too large.")
 
 
 class ImageTooSmall(DomainError):
     code = "image_too_small"
     status = 400
-    message = "The image is too small."
+    message = _("The image is too small.")
 
 
 class NoFaceFound(DomainError):
     code = "no_face"
     status = 400
-    message = "No face was found. Take the selfie facing the camera in good light."
+    message = _("No face was found. Take the selfie facing the camera in good light.")
 
 
 class SeveralFaces(DomainError):
     code = "several_faces"
     status = 400
-    message = "More than one face was found. Take the selfie alone."
+    message = _("More than one face was found. Take the selfie alone.")
 
 
 class AgeCheckNotAllowed(Conflict):
     code = "age_check_not_allowed"
-    message = "An age check cannot be submitted now."
+    message = _("An age check cannot be submitted now.")
 
 
 class NotStreamHost(PermissionDenied):
     code = "not_stream_host"
-    message = "Only the host of this stream can upload its frames."
+    message = _("Only the host of this stream can upload its frames.")
 
 
 class StreamNotActive(Conflict):
     code = "stream_not_live"
-    message = "This stream is not live."
+    message = _("This stream is not live.")
 
 
 class NotModerator(PermissionDenied):
     code = "not_moderator"
-    message = "Only moderators can act on moderation cases."
+    message = _("Only moderators can act on moderation cases.")
 
 
 class CaseClosed(Conflict):
     code = "case_closed"
-    message = "This case was already decided."
+    message = _("This case was already decided.")
 
 
 class ActionNotAllowed(DomainError):
     code = "action_not_allowed"
     status = 400
-    message = "That action does not apply to this case."
+    message = _("That action does not apply to this case.")
 
 
 class ReportTargetNotFound(NotFound):
     code = "report_target_not_found"
-    message = "What you reported does not exist."
+    message = _("What you reported does not exist.")
 
 
 class CannotReportSelf(DomainError):
     code = "cannot_report_self"
     status = 400
-    message = "You cannot report yourself."
+    message = _("You cannot report yourself.")
 
 
 class EnforcementNotFound(NotFound):
-    message = "No such enforcement."
+    message = _("No such enforcement.")
 
 
 class AlreadyAppealed(Conflict):
     code = "already_appealed"
-    message = "This enforcement was already appealed; each can be appealed once."
+    message = _("This enforcement was already appealed; each can be appealed once.")
 
 
 class AppealNotAllowed(Conflict):
     code = "appeal_not_allowed"
-    message = "This enforcement cannot be appealed."
+    message = _("This enforcement cannot be appealed.")

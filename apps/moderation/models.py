@@ -230,6 +230,10 @@ class Enforcement(models.Model):
     kind = models.CharField(max_length=14, choices=Kind.choices)
     rule = models.CharField(max_length=60, help_text="Which rule, e.g. nsfw_frame, chat_language, reported.")
     explanation = models.CharField(max_length=500)
+    # What the user reads is the template (a gettext msgid) with these values, in their language
+    # (apps.moderation.explanations); `explanation` keeps the English text for the back office.
+    explanation_template = models.CharField(max_length=300, blank=True)
+    explanation_params = models.JSONField(default=dict, blank=True)
     stream = models.ForeignKey("live.Stream", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     frame = models.ForeignKey(Frame, null=True, blank=True, on_delete=models.PROTECT, related_name="enforcements")
     message_text = models.CharField(max_length=1000, blank=True)

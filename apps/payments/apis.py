@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -107,7 +108,7 @@ class PaymentDetailApi(APIView):
     def get(self, request: Request, payment_id: int) -> Response:
         payment = selectors.payment_get(user=request_user(request), payment_id=payment_id)
         if payment is None:
-            raise NotFound("No such payment.")
+            raise NotFound(gettext_lazy("No such payment."))
         return Response(_with_checkout(payment))
 
 

@@ -1,31 +1,33 @@
+from django.utils.translation import gettext_lazy as _
+
 from apps.core.exceptions import DomainError
 
 
 class GatewayUnavailable(DomainError):
     code = "gateway_unavailable"
     status = 502
-    message = "The payment gateway did not answer; try again."
+    message = _("The payment gateway did not answer; try again.")
 
 
 class GatewayRejected(DomainError):
     code = "gateway_rejected"
     status = 502
-    message = "The payment gateway refused the payment."
+    message = _("The payment gateway refused the payment.")
 
 
 class GatewayNotConfigured(DomainError):
     code = "gateway_not_configured"
     status = 503
-    message = "This payment gateway is not configured."
+    message = _("This payment gateway is not configured.")
 
 
 class PaymentInProgress(DomainError):
     code = "payment_in_progress"
     status = 409
-    message = "A payment with this Idempotency-Key is still being set up; retry in a moment."
+    message = _("A payment with this Idempotency-Key is still being set up; retry in a moment.")
 
 
 class PaymentAttemptFailed(DomainError):
     code = "payment_attempt_failed"
     status = 409
-    message = "This Idempotency-Key belongs to a payment attempt that could not be started; use a new key."
+    message = _("This Idempotency-Key belongs to a payment attempt that could not be started; use a new key.")

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.core.exceptions import DomainError, IdempotencyKeyReused, NotFound
@@ -207,7 +208,7 @@ def payment_verify_request(*, user: User, payment_id: int) -> Payment:
     """The payer asks us to check again (e.g. the app came back from the web view)."""
     payment = Payment.objects.filter(pk=payment_id, user=user).first()
     if payment is None:
-        raise NotFound("No such payment.")
+        raise NotFound(gettext_lazy("No such payment."))
     if payment.status in AUTO_VERIFY:
         _queue_verify(payment)
     return payment

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.accounts.selectors import blocked_user_ids, following_ids, is_blocked_between
@@ -18,7 +19,7 @@ from apps.reels.models import Reel, ReelComment, ReelLike
 class InvalidCursor(DomainError):
     code = "invalid_cursor"
     status = 400
-    message = "The cursor is not one this feed handed out."
+    message = gettext_lazy("The cursor is not one this feed handed out.")
 
 
 def reel_get_for_owner(*, reel_id: int, user: User) -> Reel:

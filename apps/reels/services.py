@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.core.exceptions import PermissionDenied
@@ -76,7 +77,7 @@ def reel_upload(*, author: User, upload: UploadedFile, caption: str = "") -> Ree
     decodes every frame, makes the thumbnail and asks moderation before it is published.
     """
     if author.is_banned:
-        raise PermissionDenied("Banned accounts cannot post reels.")
+        raise PermissionDenied(gettext_lazy("Banned accounts cannot post reels."))
     if upload.size is None or upload.size > settings.REELS_MAX_UPLOAD_BYTES:
         raise VideoTooLarge(details={"max_bytes": settings.REELS_MAX_UPLOAD_BYTES, "received_bytes": upload.size})
     with _upload_path(upload) as path:
@@ -204,7 +205,7 @@ def reel_delete(*, reel_id: int, user: User) -> None:
 def reel_takedown(*, reel_id: int, by: User, reason: str) -> Reel:
     """A moderator removes a published (or processing) reel: it leaves every feed, the author sees why."""
     if not by.is_staff:
-        raise PermissionDenied("Only staff may take reels down.")
+        raise PermissionDenied(gettext_lazy("Only staff may take reels down."))
     with transaction.atomic():
         reel = Reel.objects.select_for_update().filter(pk=reel_id).exclude(status=Reel.Status.DELETED).first()
         if reel is None:
@@ -298,7 +299,7 @@ def reel_comment_delete(*, comment_id: int, user: User) -> None:
     with transaction.atomic():
         comment = ReelComment.objects.select_related("reel").filter(pk=comment_id).first()
         if comment is None or user.pk not in (comment.author_id, comment.reel.author_id):
-            raise ReelNotFound("No such comment.")
+            raise ReelNotFound(gettext_lazy("No such comment."))
         comment.delete()
         Reel.objects.filter(pk=comment.reel_id).update(comments_count=F("comments_count") - 1)
         _rerank(comment.reel_id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import cv2
 from django.db.models.fields.files import FieldFile
+from django.utils.translation import gettext_lazy
 
 from apps.reels.exceptions import VideoTypeNotAllowed, VideoUnreadable
 
@@ -119,7 +120,7 @@ def thumbnail_jpeg(*, path: str, at_seconds: float, max_side: int = 540) -> byte
         frame = cv2.resize(frame, (int(width * scale), int(height * scale)), interpolation=cv2.INTER_AREA)
     ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
-        raise VideoUnreadable("The thumbnail could not be encoded.")
+        raise VideoUnreadable(gettext_lazy("The thumbnail could not be encoded."))
     return encoded.tobytes()
 
 

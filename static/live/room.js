@@ -6,6 +6,14 @@
   const streamId = room.dataset.streamId;
   const $ = (id) => document.getElementById(id);
   const state = { token: null, user: null, ws: null, seen: new Set(), closedForGood: false, retry: 0, agora: null };
+  // The page's texts in its language (apps/live/views.py ROOM_PAGE_STRINGS); numbers in Devanagari for Nepali.
+  const strings = JSON.parse(document.getElementById("room-strings").textContent);
+  const nepali = document.documentElement.lang.startsWith("ne");
+  const digits = (value) => (nepali ? String(value).replace(/[0-9]/g, (d) => "०१२३४५६७८९"[d]) : String(value));
+  function t(key, params) {
+    return (strings[key] || key).replace(/%\((\w+)\)s/g, (_, name) =>
+      typeof params[name] === "number" ? digits(params[name]) : String(params[name]));
+  }
 
   function wsUrl() {
     const base = room.dataset.wsBase || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
@@ -13,7 +21,7 @@
   }
 
   function who(user) {
-    return (user && (user.display_name || user.username)) || "someone";
+    return (user && (user.display_name || user.username)) || t("someone");
   }
 
   function addLine(listId, cls, name, text) {
@@ -59,30 +67,30 @@
 
   function giftLine(p) {
     const sender = who(p.sender || p.from || p.user);
-    const gift = (p.gift && (p.gift.name || p.gift.code)) || p.gift_name || p.name || "a gift";
+    const gift = (p.gift && (p.gift.name || p.gift.code)) || p.gift_name || p.name || t("a_gift");
     const count = p.count || p.quantity || 1;
-    const coins = p.coins != null ? ` (${p.coins} coins)` : "";
-    addLine("gift-list", "gift", sender, ` sent ${gift} ×${count}${coins}`);
+    const coins = p.coins != null ? t("gift_coins", { coins: p.coins }) : "";
+    addLine("gift-list", "gift", sender, t("gift_sent", { gift, count }) + coins);
   }
 
   function pkEnded(p) {
-    if (p.status === "cancelled") return notice("PK battle cancelled");
+    if (p.status === "cancelled") return notice(t("pk_cancelled"));
     const here = p.sides.find((side) => String(side.stream_id) === streamId) || p.sides[0];
     const there = p.sides.find((side) => side !== here);
-    const score = `${here.coins} – ${there.coins} coins`;
-    if (!p.winner_id) return notice(`PK battle over: a draw, ${score}`);
-    notice(`PK battle over: ${p.winner_id === here.user_id ? "this host" : "the other host"} wins, ${score}`);
+    const score = t("pk_score", { here: here.coins, there: there.coins });
+    if (!p.winner_id) return notice(t("pk_draw", { score }));
+    notice(t(p.winner_id === here.user_id ? "pk_this_host_wins" : "pk_other_host_wins", { score }));
   }
 
   function setConnection(text) {
-    $("connection").textContent = text;
+    $("connection").textContent = t(text);
     $("connection").dataset.state = text;
   }
 
   const handlers = {
     "room.welcome": (p) => {
-      $("viewer-count").textContent = p.viewers;
-      $("like-count").textContent = p.likes_total;
+      $("viewer-count").textContent = digits(p.viewers);
+      $("like-count").textContent = digits(p.likes_total);
       setPinned(p.stream.pinned);
       (p.history || []).forEach(chatLine);
       $("chat-form").hidden = false;
@@ -90,26 +98,29 @@
     "chat.message": chatLine,
     "chat.pinned": (p) => setPinned(p.message),
     "chat.unpinned": () => setPinned(null),
-    "chat.mode": (p) => notice(`Chat is now open to: ${p.mode}${p.slow_mode_seconds ? `, slow mode ${p.slow_mode_seconds}s` : ""}`),
-    "chat.muted": (p) => { if (state.user && p.user_id === state.user.id) notice("The host muted you in this chat."); },
-    "chat.unmuted": (p) => { if (state.user && p.user_id === state.user.id) notice("You can chat again."); },
-    "likes.updated": (p) => { $("like-count").textContent = p.total; },
-    "viewers.updated": (p) => { $("viewer-count").textContent = p.count; },
+    "chat.mode": (p) => {
+      const mode = strings[`chat_mode_${p.mode}`] || p.mode;
+      notice(p.slow_mode_seconds ? t("chat_mode_slow", { mode, seconds: p.slow_mode_seconds }) : t("chat_mode", { mode }));
+    },
+    "chat.muted": (p) => { if (state.user && p.user_id === state.user.id) notice(t("muted")); },
+    "chat.unmuted": (p) => { if (state.user && p.user_id === state.user.id) notice(t("unmuted")); },
+    "likes.updated": (p) => { $("like-count").textContent = digits(p.total); },
+    "viewers.updated": (p) => { $("viewer-count").textContent = digits(p.count); },
     "gift.sent": giftLine,
     "viewer.kicked": () => {},
-    "moderation.warning": (p) => notice(`⚠ ${p.message || p.reason || "Warning from the moderators"}`),
+    "moderation.warning": (p) => notice(`⚠ ${p.message || p.reason || t("moderation_warning")}`),
     "stream.ended": () => {
-      $("stream-status").textContent = "Ended";
+      $("stream-status").textContent = t("ended");
       $("stream-status").dataset.status = "ended";
-      notice("The stream has ended.");
+      notice(t("stream_ended"));
     },
     "session.closed": (p) => {
       state.closedForGood = true;
-      if (p.reason !== "stream_ended") notice(`You left the room: ${p.reason}`);
+      if (p.reason !== "stream_ended") notice(t("left_room", { reason: p.reason }));
     },
-    "linkcast.started": (p) => notice(`LinkCast: ${p.hosts.map((h) => who(h.user)).join(" + ")} are live together`),
-    "linkcast.ended": () => notice("LinkCast ended"),
-    "pk.started": (p) => notice(`PK battle: ${p.duration_seconds} s, the host with more gift coins wins`),
+    "linkcast.started": (p) => notice(t("linkcast_started", { hosts: p.hosts.map((h) => who(h.user)).join(" + ") })),
+    "linkcast.ended": () => notice(t("linkcast_ended")),
+    "pk.started": (p) => notice(t("pk_started", { seconds: p.duration_seconds })),
     "pk.ended": pkEnded,
     error: (p) => notice(`${p.message}`),
   };
@@ -145,7 +156,7 @@
     if (state.token) headers.Authorization = `Bearer ${state.token}`;
     const resp = await fetch(path, { method: "POST", headers, body: JSON.stringify(body || {}) });
     const data = resp.status === 204 ? {} : await resp.json();
-    if (!resp.ok) throw Object.assign(new Error(data.message || "Request failed"), { body: data });
+    if (!resp.ok) throw Object.assign(new Error(data.message || t("request_failed")), { body: data });
     return data;
   }
 
@@ -182,7 +193,7 @@
       $("login-form").hidden = true;
       const session = await api(`/api/v1/streams/${streamId}/join/`);
       connect();
-      startVideo(session.agora).catch(() => notice("Video could not start."));
+      startVideo(session.agora).catch(() => notice(t("video_failed")));
     } catch (err) {
       $("login-error").textContent = err.message;
       $("login-error").hidden = false;

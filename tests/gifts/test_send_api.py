@@ -119,7 +119,7 @@ def test_insufficient_coins_is_409_with_balance_and_needed(stream, gift, post_gi
     assert response.status_code == 409
     assert response.json() == {
         "code": "insufficient_coins",
-        "message": "Not enough coins.",
+        "message": "Not enough coins: you have 30 coins, need 40.",
         "details": {"balance": 30, "needed": 40},
     }
     _nothing_written(poor, 30)

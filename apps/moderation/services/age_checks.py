@@ -7,11 +7,13 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from apps.accounts.models import User
 from apps.accounts.services import user_age_verification_set
 from apps.live.stream_status import host_streams_end
 from apps.moderation.exceptions import AgeCheckNotAllowed, NoFaceFound, SeveralFaces
+from apps.moderation.explanations import explained
 from apps.moderation.images import image_format, image_read_checked
 from apps.moderation.models import AgeCheck, Case, Enforcement, ModerationAction
 from apps.moderation.selectors import moderation_settings_get
@@ -70,9 +72,11 @@ def _age_hold_open(*, check: AgeCheck) -> None:
         user_id=check.user_id,
         kind=Enforcement.Kind.AGE_HOLD,
         rule="age_verification",
-        explanation=(
-            "Our age check could not confirm you are an adult. Going live, gifts and games are paused "
-            "until a moderator reviews an ID document you upload."
+        **explained(
+            gettext_noop(
+                "Our age check could not confirm you are an adult. Going live, gifts and games are paused "
+                "until a moderator reviews an ID document you upload."
+            )
         ),
         model_score=check.estimated_age,
         model_version=check.model_version,
@@ -98,7 +102,7 @@ def _age_hold_open(*, check: AgeCheck) -> None:
 def age_id_document_submit(*, user: User, upload: UploadedFile) -> AgeCheck:
     """Attach an ID document (photo of it) to the user's held age check, for the moderator."""
     if user.age_verification != User.AgeVerification.PENDING_REVIEW:
-        raise AgeCheckNotAllowed("Only an account waiting for age review can upload an ID document.")
+        raise AgeCheckNotAllowed(gettext_lazy("Only an account waiting for age review can upload an ID document."))
     data, _ = image_read_checked(upload, max_bytes=settings.MODERATION_SELFIE_MAX_BYTES)
     with transaction.atomic():
         check = (
@@ -108,7 +112,7 @@ def age_id_document_submit(*, user: User, upload: UploadedFile) -> AgeCheck:
             .first()
         )
         if check is None:
-            raise AgeCheckNotAllowed("No age check is waiting for a document.")
+            raise AgeCheckNotAllowed(gettext_lazy("No age check is waiting for a document."))
         old = check.id_document.name
         check.id_document.save(
             f"{user.pk}-{uuid.uuid4().hex}.{image_format(data).lower()}", ContentFile(data), save=False

@@ -1,6 +1,7 @@
 """Appeals: a user contesting an enforcement, once (the decision is a case: services.cases)."""
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.moderation.exceptions import AlreadyAppealed, AppealNotAllowed, EnforcementNotFound
@@ -15,9 +16,9 @@ def appeal_create(*, user: User, enforcement_id: int, text: str) -> Appeal:
     if enforcement is None:
         raise EnforcementNotFound()
     if enforcement.kind == Enforcement.Kind.AGE_HOLD:
-        raise AppealNotAllowed("Age holds are lifted by uploading an ID document for review.")
+        raise AppealNotAllowed(gettext_lazy("Age holds are lifted by uploading an ID document for review."))
     if enforcement.revoked_at is not None:
-        raise AppealNotAllowed("This enforcement was already lifted.")
+        raise AppealNotAllowed(gettext_lazy("This enforcement was already lifted."))
     if Appeal.objects.filter(enforcement=enforcement).exists():
         raise AlreadyAppealed()
     appeal = Appeal.objects.create(enforcement=enforcement, text=text[:1000])

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from apps.accounts.models import User
 from apps.accounts.services import user_age_verification_set, user_lock, user_unban
@@ -14,12 +15,20 @@ from apps.live.events import room_event_publish
 from apps.live.services import stream_end
 from apps.live.stream_status import host_active_stream_ids, stream_status
 from apps.moderation.exceptions import ActionNotAllowed, CaseClosed, NotModerator, ReportTargetNotFound
+from apps.moderation.explanations import explained
 from apps.moderation.models import AgeCheck, Appeal, Case, Enforcement, Frame, ModerationAction
 from apps.moderation.selectors import user_is_moderator
 from apps.moderation.services.chat import chat_mute_lift
 from apps.moderation.services.sanctions import audit_record, user_suspend
 
 logger = logging.getLogger(__name__)
+
+
+# What a moderator's decision tells the user (their free-text reason is shown as written).
+_WARNED = gettext_noop("Warning from a moderator: %(reason)s")
+_STREAM_ENDED = gettext_noop("A moderator ended your stream: %(reason)s")
+_SUSPENDED = gettext_noop("Suspended for %(days)s days: %(reason)s")
+_BANNED = gettext_noop("Banned: %(reason)s")
 
 
 def case_open(
@@ -97,7 +106,9 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
         raise NotModerator()
     reason = (reason or "").strip()
     if not reason:
-        raise ActionNotAllowed("Say why: the reason goes to the audit log.", details={"reason": ["Required."]})
+        raise ActionNotAllowed(
+            gettext_lazy("Say why: the reason goes to the audit log."), details={"reason": [gettext("Required.")]}
+        )
     case = (
         Case.objects.select_for_update(of=("self",))
         .select_related("subject", "frame", "enforcement")
@@ -105,7 +116,7 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
         .first()
     )
     if case is None:
-        raise ReportTargetNotFound("No such case.")
+        raise ReportTargetNotFound(gettext_lazy("No such case."))
     if case.status != Case.Status.OPEN:
         raise CaseClosed()
     if action not in ACTIONS_BY_KIND.get(case.kind, set()):
@@ -123,9 +134,9 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
     if action == A.DISMISS:
         pass
     elif subject is None:
-        raise ActionNotAllowed("This case names no user to act on.")
+        raise ActionNotAllowed(gettext_lazy("This case names no user to act on."))
     elif action == A.WARN:
-        _enforce(subject, Enforcement.Kind.WARNING, case, f"Warning from a moderator: {reason}", evidence)
+        _enforce(subject, Enforcement.Kind.WARNING, case, explained(_WARNED, reason=reason), evidence)
         stream = stream_status(stream_id=case.stream_id) if case.stream_id else None
         if stream is not None and stream.is_live:
             room_event_publish(
@@ -136,26 +147,29 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
     elif action == A.END_STREAM:
         stream_id = case.stream_id or next(iter(host_active_stream_ids(host_id=subject.pk)), None)
         if stream_id is None:
-            raise ActionNotAllowed("This case has no stream to end.")
+            raise ActionNotAllowed(gettext_lazy("This case has no stream to end."))
         stream_end(stream_id=stream_id, reason=f"Ended by moderation: {reason}", by_moderation=True)
-        _enforce(subject, Enforcement.Kind.STREAM_ENDED, case, f"A moderator ended your stream: {reason}", evidence)
+        _enforce(subject, Enforcement.Kind.STREAM_ENDED, case, explained(_STREAM_ENDED, reason=reason), evidence)
         details["stream_id"] = stream_id
     elif action == A.SUSPEND:
         if not days or days < 1:
-            raise ActionNotAllowed("Give the number of days.", details={"days": ["A positive number is required."]})
+            raise ActionNotAllowed(
+                gettext_lazy("Give the number of days."),
+                details={"days": [gettext("A positive number is required.")]},
+            )
         subject = user_suspend(user_id=subject.pk, days=days, reason=reason)
         _enforce(
             subject,
             Enforcement.Kind.SUSPENSION,
             case,
-            f"Suspended for {days} days: {reason}",
+            explained(_SUSPENDED, days=days, reason=reason),
             evidence,
             ends_at=subject.banned_until,
         )
         details["days"] = days
     elif action == A.BAN:
         subject = user_suspend(user_id=subject.pk, days=None, reason=reason)
-        _enforce(subject, Enforcement.Kind.BAN, case, f"Banned: {reason}", evidence)
+        _enforce(subject, Enforcement.Kind.BAN, case, explained(_BANNED, reason=reason), evidence)
     elif action in (A.AGE_APPROVE, A.AGE_REJECT):
         approved = action == A.AGE_APPROVE
         if approved:
@@ -183,13 +197,18 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
 
 
 def _enforce(
-    user: User, kind: str, case: Case, explanation: str, evidence: dict[str, Any], ends_at: datetime | None = None
+    user: User,
+    kind: str,
+    case: Case,
+    explanation: dict[str, Any],
+    evidence: dict[str, Any],
+    ends_at: datetime | None = None,
 ) -> Enforcement:
     return Enforcement.objects.create(
         user=user,
         kind=kind,
         rule="frame_review" if case.kind == Case.Kind.FRAME else f"report_{case.target_type}",
-        explanation=explanation[:500],
+        **explanation,
         stream_id=case.stream_id,
         frame=evidence["frame"],
         message_text=evidence["message_text"],
@@ -205,7 +224,7 @@ def _appeal_decide(*, actor: User, case: Case, overturn: bool, note: str) -> Non
     still holds; the user's lock makes a ban decided meanwhile on another case visible here."""
     enforcement = case.enforcement
     if enforcement is None:
-        raise ActionNotAllowed("This appeal case names no enforcement.")
+        raise ActionNotAllowed(gettext_lazy("This appeal case names no enforcement."))
     appeal = Appeal.objects.select_for_update().get(enforcement=enforcement)
     appeal.status = Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD
     appeal.decided_at, appeal.decided_by, appeal.outcome_note = timezone.now(), actor, note[:500]

@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from apps.core.counters import fixed_window_incr
 from apps.live.stream_status import stream_status
 from apps.moderation import chatfilter
+from apps.moderation.explanations import explained
 from apps.moderation.models import Enforcement, ModerationAction
 from apps.moderation.selectors import SETTINGS_CACHE_KEY, WORDS_CACHE_KEY, banned_terms, moderation_settings_get
 from apps.moderation.types import ChatCheck
@@ -83,7 +85,7 @@ def _chat_mute_record(*, user_id: int, stream_id: int, text: str, until: datetim
             user_id=user_id,
             kind=Enforcement.Kind.CHAT_MUTE,
             rule="chat_language",
-            explanation="Repeated banned words in chat: you are muted in this room for a while.",
+            **explained(gettext_noop("Repeated banned words in chat: you are muted in this room for a while.")),
             stream_id=room,
             message_text=text[:1000],
             ends_at=until,

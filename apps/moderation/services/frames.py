@@ -10,12 +10,14 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from apps.accounts.models import User
 from apps.core import metrics
 from apps.core.exceptions import NotFound
 from apps.live.stream_status import stream_end_if_active, stream_status
 from apps.moderation.exceptions import NotStreamHost, StreamNotActive
+from apps.moderation.explanations import explained
 from apps.moderation.images import image_format, image_read_checked
 from apps.moderation.models import Case, Enforcement, Frame, ModerationAction
 from apps.moderation.selectors import moderation_settings_get
@@ -29,7 +31,7 @@ def frame_submit(*, user: User, stream_id: int, upload: UploadedFile) -> Frame:
     """Store a frame the host uploaded and queue it for scoring (after commit)."""
     stream = stream_status(stream_id=stream_id)
     if stream is None:
-        raise NotFound("No such stream.")
+        raise NotFound(gettext_lazy("No such stream."))
     if stream.host_id != user.pk:
         raise NotStreamHost()
     if not stream.is_active:
@@ -200,7 +202,11 @@ def _frame_block(*, frame: Frame, case: Case) -> None:
         user_id=frame.host_id,
         kind=Enforcement.Kind.STRIKE,
         rule="nsfw_frame",
-        explanation="Your stream was ended because a frame looked like nudity or sexual content; this is a strike.",
+        **explained(
+            gettext_noop(
+                "Your stream was ended because a frame looked like nudity or sexual content; this is a strike."
+            )
+        ),
         stream_id=frame.stream_id,
         frame=frame,
         model_score=frame.score,

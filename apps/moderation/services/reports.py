@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.live.stream_status import stream_status
@@ -39,7 +40,7 @@ def _report_target(
     if target_type == Case.TargetType.CHAT_MESSAGE:
         # Chat is not stored: the case is the author's messages in that room, each report quotes one.
         if stream_id is None or author_id is None:
-            raise ReportTargetNotFound("A chat report needs the stream and the message's author.")
+            raise ReportTargetNotFound(gettext_lazy("A chat report needs the stream and the message's author."))
         if stream_status(stream_id=stream_id) is None or not User.objects.filter(pk=author_id).exists():
             raise ReportTargetNotFound()
         return f"{stream_id}:{author_id}", author_id, stream_id

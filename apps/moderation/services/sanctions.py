@@ -4,11 +4,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from apps.accounts.models import User
 from apps.accounts.services import user_ban, user_lock
 from apps.live.events import user_sockets_close
 from apps.live.stream_status import host_streams_end
+from apps.moderation.explanations import explained
 from apps.moderation.models import Case, Enforcement, ModerationAction
 from apps.moderation.selectors import moderation_settings_get
 
@@ -60,7 +62,12 @@ def strikes_apply(*, host_id: int, case: Case | None) -> Enforcement | None:
         user=host,
         kind=Enforcement.Kind.SUSPENSION,
         rule="repeated_strikes",
-        explanation=f"Suspended for {conf.suspension_days} days: {reason}.",
+        **explained(
+            gettext_noop("Suspended for %(days)s days: %(strikes)s strikes within %(window)s days."),
+            days=conf.suspension_days,
+            strikes=strikes,
+            window=conf.strike_window_days,
+        ),
         case=case,
         ends_at=host.banned_until,
     )
