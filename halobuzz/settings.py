@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "apps.core.middleware.InternalEndpointsMiddleware",  # probes and /metrics skip host/HTTPS checks
     "apps.core.middleware.RequestMetricsMiddleware",
     "apps.core.middleware.RequestBodyLimitMiddleware",
+    "apps.core.middleware.RefuseNulMiddleware",  # PostgreSQL cannot hold NUL: 400 before any lookup
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",

@@ -3,12 +3,12 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
+from apps.core.parsers import FormParser, JSONParser, MultiPartParser
 from apps.core.serializers import StrictInputSerializer
 from apps.live import selectors, services
 from apps.live.agora import agora_configured
