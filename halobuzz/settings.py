@@ -271,6 +271,8 @@ SPECTACULAR_SETTINGS = {
         "description": "Stream rooms (WebSocket ws/streams/<id>/): the AsyncAPI 3.0 document",
         "url": "/api/asyncapi.yaml",
     },
+    # `<id:…>` path parameters (apps.core.bounds.IdConverter): row ids 1..2**63-1.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
     "ENUM_NAME_OVERRIDES": {
         "StreamStatusEnum": "apps.live.models.Stream.Status",
         "LinkCastStatusEnum": "apps.live.models.LinkCast.Status",

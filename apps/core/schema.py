@@ -10,8 +10,11 @@
 from collections import Counter
 from typing import Any, Literal
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
+
+from apps.core.bounds import BIGINT_MAX
 
 
 def _project_serializer_names() -> Counter[str]:
@@ -47,3 +50,17 @@ class AutoSchema(SpectacularAutoSchema):
         if cls.__module__.startswith("apps.") and _project_serializer_names()[cls.__name__] > 1:
             return _app_prefix(cls) + cls.__name__
         return super().get_serializer_name(serializer, direction)
+
+
+class BoundedPrimaryKeyField(OpenApiSerializerFieldExtension):
+    """A primary-key field takes only an existing row's id: 1..bigint in the schema, as the
+    `<id:…>` path parameters and the integer inputs (apps.core.bounds) declare theirs."""
+
+    target_class = "rest_framework.relations.PrimaryKeyRelatedField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if schema.get("type") == "integer":
+            schema.setdefault("minimum", 1)
+            schema.setdefault("maximum", BIGINT_MAX)
+        return schema

@@ -133,8 +133,8 @@ class StreamListActiveApi(APIView):
         parameters=[
             OpenApiParameter("category", str),
             OpenApiParameter("following", bool, description="Only hosts I follow."),
-            OpenApiParameter("limit", int),
-            OpenApiParameter("offset", int),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100}, default=20),
+            OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}, default=0),
         ],
         responses={200: OutputSerializer},
         operation_id="streams_active",
