@@ -30,6 +30,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from apps.core import metrics
+from apps.core.client_address import client_address
 from apps.core.counters import fixed_window_incr
 from apps.core.exception_handler import error_body
 from apps.core.exceptions import InvalidCharacters
@@ -289,8 +290,7 @@ class AdminLoginRateLimitMiddleware:
         if self._guarded is None:  # resolved once, on the first POST (the URLconf is loaded by then)
             self._guarded = (reverse("admin:login"), reverse("admin-2fa"))
         if request.path_info in self._guarded:
-            address = request.META.get("REMOTE_ADDR", "unknown")
-            key = f"admin-login-rate:{request.path_info}:{address}"
+            key = f"admin-login-rate:{request.path_info}:{client_address(request)}"
             count, seconds_left = fixed_window_incr(key, self.WINDOW_SECONDS)
             if count > settings.ADMIN_LOGIN_RATE:
                 logger.warning("admin login rate limited", extra={"path": request.path_info})
