@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestBodyLimitMiddleware",
     "apps.core.middleware.RefuseNulMiddleware",  # PostgreSQL cannot hold NUL: 400 before any lookup
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -304,6 +305,50 @@ if not EMBEDDED:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# /api/docs/ and /api/schema/: open to anyone in the embedded mode; in production only to staff
+# (signed in to the admin, or a staff JWT) unless API_DOCS_PUBLIC=true (apps.core.schema.ApiDocsAccess).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=EMBEDDED)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+# Content-Security-Policy on every page (django-csp): no inline or foreign script but the Agora SDK
+# of the room page when Agora is configured; inline styles stay allowed (the admin's templates and
+# Swagger UI set style attributes). Images and video may come from the media bucket or CDN (https).
+_AGORA = ["https://download.agora.io"] if env.str("AGORA_APP_ID", default="") else []
+_AGORA_CONNECT = (
+    ["https://*.agora.io", "wss://*.agora.io", "https://*.sd-rtn.com", "wss://*.sd-rtn.com"] if _AGORA else []
+)
+_MEDIA_ORIGINS = [
+    origin
+    for origin in {
+        _origin(env.str("MEDIA_PUBLIC_URL", default="")),
+        _origin(env.str("MEDIA_S3_EXTERNAL_ENDPOINT_URL", default="")),
+        _origin(env.str("MEDIA_S3_ENDPOINT_URL", default="")),
+    }
+    if origin
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *_AGORA],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", "https:", *sorted(_MEDIA_ORIGINS)],
+        "media-src": ["'self'", "blob:", "https:", *sorted(_MEDIA_ORIGINS)],
+        "connect-src": [
+            "'self'",
+            *([_origin(env.str("LIVE_WS_BASE_URL", default=""))] if env.str("LIVE_WS_BASE_URL", default="") else []),
+            *_AGORA_CONNECT,
+        ],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Static and media -------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -10,9 +10,11 @@
 from collections import Counter
 from typing import Any, Literal
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
+from rest_framework.permissions import BasePermission
 
 from apps.core.bounds import BIGINT_MAX
 
@@ -64,3 +66,13 @@ class BoundedPrimaryKeyField(OpenApiSerializerFieldExtension):
             schema.setdefault("minimum", 1)
             schema.setdefault("maximum", BIGINT_MAX)
         return schema
+
+
+class ApiDocsAccess(BasePermission):
+    """/api/docs/ and /api/schema/: anyone with API_DOCS_PUBLIC (the embedded default), else staff only."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if settings.API_DOCS_PUBLIC:
+            return True
+        user = getattr(request, "user", None)
+        return bool(user and user.is_authenticated and user.is_staff)
