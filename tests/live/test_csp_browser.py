@@ -82,3 +82,17 @@ def test_the_api_docs_run_under_their_policy(daphne_server, page, violations):
     page.goto(f"{daphne_server.http}/api/docs/")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("HaloBuzz API")
     assert violations() == []
+
+
+def test_an_inline_script_would_be_blocked_and_reported(daphne_server, page, violations):
+    # The check above can fail: an inline script added to the room page is refused and reported.
+    stream = LiveStreamFactory()
+    page.goto(f"{daphne_server.http}/streams/{stream.pk}/watch/")
+    page.evaluate("""() => {
+        const script = document.createElement("script");
+        script.textContent = "window.__inlineRan = true;";
+        document.body.appendChild(script);
+    }""")
+    page.wait_for_function("window.__cspViolations.length > 0")
+    assert page.evaluate("window.__inlineRan === undefined")
+    assert any("script-src" in violation for violation in violations())
