@@ -42,7 +42,8 @@ def bound_integer_inputs(field: serializers.Field) -> None:
             message = field.error_messages["min_value"].format(min_value=0)
             field.validators.append(MinValueValidator(0, message=message))
     elif isinstance(field, serializers.ListField | serializers.ListSerializer):
-        bound_integer_inputs(field.child)
+        if field.child is not None:
+            bound_integer_inputs(field.child)
     elif isinstance(field, serializers.Serializer):
         for child in field.fields.values():
             bound_integer_inputs(child)
