@@ -84,7 +84,9 @@ MIDDLEWARE = [
     "apps.core.middleware.InternalEndpointsMiddleware",  # probes and /metrics skip host/HTTPS checks
     "apps.core.middleware.RequestMetricsMiddleware",
     "apps.core.middleware.RequestBodyLimitMiddleware",
+    "apps.core.middleware.RefuseNulMiddleware",  # PostgreSQL cannot hold NUL: 400 before any lookup
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -225,6 +227,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Proxies in front that set X-Forwarded-For (apps/core/client_address.py): 0 embedded (REMOTE_ADDR
+# is the client), 1 behind the compose nginx or the Kubernetes ingress-nginx. Throttles and the
+# login limits know a client by it; a header the client wrote itself is never trusted.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.JwtAuthentication",
@@ -239,9 +246,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exception_handler.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
+        "apps.core.throttling.AnonRateThrottle",
         "apps.core.throttling.UserRateThrottle",
     ],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's own get_ident, should anything still call it
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="6000/min"),
@@ -249,6 +257,13 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN", default="20/min"),
     },
 }
+
+# Per-account login lockout (apps/accounts/lockout.py): this many wrong passwords within the window
+# lock the account for LOGIN_LOCKOUT_SECONDS, doubling with each lock of the day up to the maximum.
+LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=10)
+LOGIN_LOCKOUT_WINDOW_SECONDS = env.int("LOGIN_LOCKOUT_WINDOW_SECONDS", default=900)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=60)
+LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=3600)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -280,6 +295,8 @@ SPECTACULAR_SETTINGS = {
         "description": "Stream rooms (WebSocket ws/streams/<id>/): the AsyncAPI 3.0 document",
         "url": "/api/asyncapi.yaml",
     },
+    # `<id:…>` path parameters (apps.core.bounds.IdConverter): row ids 1..2**63-1.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
     "ENUM_NAME_OVERRIDES": {
         "StreamStatusEnum": "apps.live.models.Stream.Status",
         "LinkCastStatusEnum": "apps.live.models.LinkCast.Status",
@@ -298,6 +315,50 @@ if not EMBEDDED:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# /api/docs/ and /api/schema/: open to anyone in the embedded mode; in production only to staff
+# (signed in to the admin, or a staff JWT) unless API_DOCS_PUBLIC=true (apps.core.schema.ApiDocsAccess).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=EMBEDDED)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+# Content-Security-Policy on every page (django-csp): no inline or foreign script but the Agora SDK
+# of the room page when Agora is configured; inline styles stay allowed (the admin's templates and
+# Swagger UI set style attributes). Images and video may come from the media bucket or CDN (https).
+_AGORA = ["https://download.agora.io"] if env.str("AGORA_APP_ID", default="") else []
+_AGORA_CONNECT = (
+    ["https://*.agora.io", "wss://*.agora.io", "https://*.sd-rtn.com", "wss://*.sd-rtn.com"] if _AGORA else []
+)
+_MEDIA_ORIGINS = [
+    origin
+    for origin in {
+        _origin(env.str("MEDIA_PUBLIC_URL", default="")),
+        _origin(env.str("MEDIA_S3_EXTERNAL_ENDPOINT_URL", default="")),
+        _origin(env.str("MEDIA_S3_ENDPOINT_URL", default="")),
+    }
+    if origin
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *_AGORA],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", "https:", *sorted(_MEDIA_ORIGINS)],
+        "media-src": ["'self'", "blob:", "https:", *sorted(_MEDIA_ORIGINS)],
+        "connect-src": [
+            "'self'",
+            *([_origin(env.str("LIVE_WS_BASE_URL", default=""))] if env.str("LIVE_WS_BASE_URL", default="") else []),
+            *_AGORA_CONNECT,
+        ],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Static and media -------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -2,11 +2,12 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import views as core_views
 from apps.core.analytics_views import analytics_view
 from apps.core.metrics import metrics_view
+from apps.core.schema import ApiDocsAccess
 from apps.core.twofactor import admin_two_factor_view
 from apps.live.views import asyncapi_document
 
@@ -27,8 +28,13 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("media-private/<str:token>", core_views.private_media, name="private-media"),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Staff only in production unless API_DOCS_PUBLIC; the split view serves its script as a file (CSP).
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[ApiDocsAccess]), name="schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[ApiDocsAccess]),
+        name="api-docs",
+    ),
     path("api/docs/errors/", core_views.error_catalogue_page, name="api-error-catalogue"),
     path("api/asyncapi.yaml", asyncapi_document, name="asyncapi"),  # the rooms' contract
     path("metrics", metrics_view, name="metrics"),  # token or internal networks only (apps/core/metrics.py)

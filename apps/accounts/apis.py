@@ -6,7 +6,6 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +15,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from apps.accounts import selectors, services
 from apps.accounts.authentication import request_user
 from apps.core.pagination import FeedCursorPagination
-from apps.core.parsers import JSONParser
+from apps.core.parsers import FormParser, JSONParser, MultiPartParser
 from apps.core.serializers import StrictInputSerializer
 from apps.core.throttling import ScopedRateThrottle
 

@@ -66,3 +66,11 @@ class AgeRestricted(DomainError):
     code = "age_restricted"
     status = 403
     message = _("This needs a verified adult account (18+).")
+
+
+class LoginLocked(DomainError):
+    """Too many wrong passwords for this account (apps.accounts.lockout); details.retry_after in seconds."""
+
+    code = "login_locked"
+    status = 429
+    message = _("Too many failed sign-ins for this account; try again later.")

@@ -17,6 +17,7 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from apps.accounts import lockout
 from apps.accounts.exceptions import (
     AccountBanned,
     AccountInactive,
@@ -130,15 +131,23 @@ def _refuse_if_banned(user: User) -> None:
 
 
 def user_login(*, identifier: str, password: str) -> tuple[User, dict[str, str]]:
-    """Check credentials (username, email or phone) and issue a token pair."""
+    """Check credentials (username, email or phone) and issue a token pair.
+
+    An account locked after too many wrong passwords (apps.accounts.lockout) is refused before its
+    password is checked."""
     user = user_find_for_login(identifier=identifier)
+    account = lockout.account_key(user_id=user.pk if user else None, identifier=identifier)
+    lockout.refuse_if_locked(account)
     if user is None:
         # Hash anyway, so the response time does not tell which identifiers have an account.
         User().set_password(password)
+        lockout.failure_record(account)
         raise InvalidCredentials()
     if not user.check_password(password) or not user.is_active:
+        lockout.failure_record(account)
         raise InvalidCredentials()
     _refuse_if_banned(user)
+    lockout.success_record(account)
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     return user, tokens_issue(user=user)

@@ -44,7 +44,9 @@ def _localized(detail: Any) -> Any:
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         set_rollback()
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        retry_after = exc.details.get("retry_after")  # a refusal that says when to come back
+        headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status, headers=headers)
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
         # Redis (revoked tokens, throttles, caches) is down or restarting: refuse cleanly, with the
         # request's transaction rolled back, so the app tries again later (with the same

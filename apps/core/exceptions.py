@@ -58,3 +58,11 @@ class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     status = 503
     message = _("A required service is not available.")
+
+
+class InvalidCharacters(DomainError):
+    """PostgreSQL cannot store or compare text holding NUL (0x00): refused before any lookup."""
+
+    code = "invalid_characters"
+    status = 400
+    message = _("The request holds a NUL character (0x00), which no path, parameter or field accepts.")

@@ -7,6 +7,7 @@ Order in settings.MIDDLEWARE (top first):
                                  (probes and Prometheus call pods by IP over plain HTTP)
     RequestMetricsMiddleware     counts and times everything else
     RequestBodyLimitMiddleware   refuses a body past REQUEST_BODY_MAX_BYTES before anything reads it
+    RefuseNulMiddleware          refuses NUL (0x00) in the path, query, JSON or form body (400)
     ... Django's security, session, auth ...
     django_otp OTPMiddleware     request.user.is_verified()
     AdminTwoFactorMiddleware     staff must pass a one-time password before the admin (ADMIN_REQUIRE_2FA)
@@ -30,8 +31,11 @@ from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
 
 from apps.core import metrics
+from apps.core.client_address import client_address
 from apps.core.counters import fixed_window_incr
 from apps.core.exception_handler import error_body
+from apps.core.exceptions import InvalidCharacters
+from apps.core.nul import NUL, holds_nul, query_dict_holds_nul
 from apps.core.observability import REQUEST_ID_HEADER, request_id_from_header, request_id_var
 
 logger = logging.getLogger(__name__)
@@ -192,6 +196,47 @@ class RequestBodyLimitMiddleware:
         return self.get_response(request)
 
 
+class RefuseNulMiddleware:
+    """A NUL character (0x00) in the path, a query parameter or a JSON or form body is refused with
+    400 `invalid_characters`, whatever the view: PostgreSQL cannot hold it, and a lookup with one
+    answered 500. Multipart bodies are checked by apps.core.parsers once the view has set its upload
+    limits (parsing them here would spool an upload before those limits apply).
+    """
+
+    JSON_NUL_MARKERS = (b"\\u0000", b"\x00")  # the escape, or a raw byte (invalid JSON anyway)
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._holds_nul(request):
+            refused = InvalidCharacters()
+            return JsonResponse(error_body(refused.code, refused.message), status=refused.status)
+        return self.get_response(request)
+
+    def _holds_nul(self, request: HttpRequest) -> bool:
+        if NUL in request.path_info:
+            return True
+        query = request.META.get("QUERY_STRING", "")
+        if ("%00" in query or NUL in query) and query_dict_holds_nul(request.GET.lists()):
+            return True
+        length = request.META.get("CONTENT_LENGTH") or ""
+        if not length.isdigit() or not 0 < int(length) <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return False  # no body, or one too large to hold here (the serializers refuse NUL too)
+        content_type = request.content_type or ""
+        if content_type == "application/x-www-form-urlencoded":
+            return query_dict_holds_nul(request.POST.lists())
+        if content_type == "application/json" or content_type.endswith("+json"):
+            body = request.body
+            if not any(marker in body for marker in self.JSON_NUL_MARKERS):
+                return False  # the common case: no decoding here
+            try:
+                return holds_nul(json.loads(body))
+            except ValueError:  # not JSON: the view's parser answers its own 400
+                return False
+        return False
+
+
 def _admin_prefix() -> str:
     return reverse("admin:index")
 
@@ -246,8 +291,7 @@ class AdminLoginRateLimitMiddleware:
         if self._guarded is None:  # resolved once, on the first POST (the URLconf is loaded by then)
             self._guarded = (reverse("admin:login"), reverse("admin-2fa"))
         if request.path_info in self._guarded:
-            address = request.META.get("REMOTE_ADDR", "unknown")
-            key = f"admin-login-rate:{request.path_info}:{address}"
+            key = f"admin-login-rate:{request.path_info}:{client_address(request)}"
             count, seconds_left = fixed_window_incr(key, self.WINDOW_SECONDS)
             if count > settings.ADMIN_LOGIN_RATE:
                 logger.warning("admin login rate limited", extra={"path": request.path_info})

@@ -1,10 +1,32 @@
+from typing import Any
+
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
 
 
 class FeedCursorPagination(CursorPagination):
-    """Newest first; stable under inserts, so infinite-scroll feeds never repeat or skip rows."""
+    """Newest first; stable under inserts, so infinite-scroll feeds never repeat or skip rows.
+
+    A page_size outside 1..max_page_size is a 400 (DRF would quietly use the default or the cap)."""
 
     page_size = 20
     max_page_size = 100
     page_size_query_param = "page_size"
     ordering = "-created_at"
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            message = f"A whole number from 1 to {self.max_page_size}."
+            raise ValidationError({self.page_size_query_param: [message]})
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
+        return parameters

@@ -13,12 +13,15 @@ from collections import Counter
 from http import HTTPStatus
 from typing import Any, Literal
 
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 
+from apps.core.bounds import BIGINT_MAX
 from apps.core.error_catalogue import error_catalogue
 from apps.core.error_codes import ErrorCode, view_errors
 
@@ -165,3 +168,27 @@ class AutoSchema(NamedAutoSchema):
         )
         self.registry.register_on_missing(component)
         return component.ref
+
+
+class BoundedPrimaryKeyField(OpenApiSerializerFieldExtension):
+    """A primary-key field takes only an existing row's id: 1..bigint in the schema, as the
+    `<id:…>` path parameters and the integer inputs (apps.core.bounds) declare theirs."""
+
+    target_class = "rest_framework.relations.PrimaryKeyRelatedField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if schema.get("type") == "integer":
+            schema.setdefault("minimum", 1)
+            schema.setdefault("maximum", BIGINT_MAX)
+        return schema
+
+
+class ApiDocsAccess(BasePermission):
+    """/api/docs/ and /api/schema/: anyone with API_DOCS_PUBLIC (the embedded default), else staff only."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if settings.API_DOCS_PUBLIC:
+            return True
+        user = getattr(request, "user", None)
+        return bool(user and user.is_authenticated and user.is_staff)

@@ -1,4 +1,5 @@
-"""Throttles that read their rates from settings when they run.
+"""Throttles that read their rates from settings when they run, and know clients by
+apps.core.client_address (the proxies the deployment trusts, TRUSTED_PROXY_COUNT).
 
 DRF's SimpleRateThrottle copies REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] into a class attribute at
 import time, so a rate changed later (override_settings in tests, a reloaded config) never applies.
@@ -10,13 +11,31 @@ from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from apps.core.client_address import client_address
 from apps.core.counters import fixed_window_incr
 
 if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES)
     from rest_framework.views import APIView
 
 
-class ScopedRateThrottle(throttling.ScopedRateThrottle):
+class ClientAddressMixin:
+    """DRF's own get_ident reads X-Forwarded-For by REST_FRAMEWORK["NUM_PROXIES"] (set from the same
+    setting); this keeps every throttle on the one helper."""
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request)
+
+
+class AnonRateThrottle(ClientAddressMixin, throttling.AnonRateThrottle):
+    """DRF's limit for anonymous callers, per client address."""
+
+    @property
+    def THROTTLE_RATES(self) -> dict[str, Any]:  # type: ignore[override]  # noqa: N802  (DRF's class attribute, read per request)
+        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
+        return rates
+
+
+class ScopedRateThrottle(ClientAddressMixin, throttling.ScopedRateThrottle):
     """DRF's ScopedRateThrottle (view attribute `throttle_scope`), with rates read on every request."""
 
     @property
@@ -25,7 +44,7 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
         return rates
 
 
-class UserRateThrottle(throttling.UserRateThrottle):
+class UserRateThrottle(ClientAddressMixin, throttling.UserRateThrottle):
     """DRF's per-user limit, counted in a window that opens with the user's first request: one
     counter bumped in one Redis round trip (apps.core.counters.fixed_window_incr). DRF's own reads a
     list of request times, trims it and writes it back (two round trips and a pickle of up to

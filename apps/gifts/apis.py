@@ -218,7 +218,7 @@ class _LeaderboardApi(APIView):
 
 _LEADERBOARD_PARAMS = [
     OpenApiParameter("period", str, enum=[p.value for p in Period], description="day (default), week or all"),
-    OpenApiParameter("limit", int, description="1..100, default 20"),
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100}, default=20),
 ]
 
 
@@ -252,7 +252,7 @@ class StreamTopGiftersApi(_LeaderboardApi):
     board = Board.STREAM
 
     @extend_schema(
-        parameters=[OpenApiParameter("limit", int, description="1..100, default 20")],
+        parameters=[OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100}, default=20)],
         responses={200: LeaderboardSerializer},
         operation_id="gift_leaderboard_stream",
     )

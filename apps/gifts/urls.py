@@ -10,7 +10,7 @@ urlpatterns = [
     path("leaderboards/gifters/", apis.TopGiftersApi.as_view(), name="gift-leaderboard-gifters"),
     path("leaderboards/hosts/", apis.TopHostsApi.as_view(), name="gift-leaderboard-hosts"),
     path(
-        "leaderboards/streams/<int:stream_id>/gifters/",
+        "leaderboards/streams/<id:stream_id>/gifters/",
         apis.StreamTopGiftersApi.as_view(),
         name="gift-leaderboard-stream",
     ),

@@ -4,13 +4,13 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
 from apps.core.deprecation import DeprecatedApiMixin, mark_deprecated
+from apps.core.parsers import FormParser, JSONParser, MultiPartParser
 from apps.core.serializers import IdField, StrictInputSerializer
 from apps.live import selectors, services
 from apps.live.agora import agora_configured
@@ -158,10 +158,10 @@ class StreamListActiveApi(APIView):
         parameters=[
             OpenApiParameter("category", str),
             OpenApiParameter("following", bool, description="Only hosts I follow."),
-            OpenApiParameter("limit", int),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100}, default=20),
             OpenApiParameter(
                 "offset",
-                int,
+                {"type": "integer", "minimum": 0, "maximum": 1_000_000},
                 deprecated=True,
                 description="Deprecated: follow `next_cursor` instead (an offset ranks afresh on every page, so "
                 "streams can repeat or be skipped as counts change). Ignored with `cursor`.",

@@ -2,4 +2,4 @@ from django.urls import path
 
 from apps.live import views
 
-urlpatterns = [path("streams/<int:stream_id>/watch/", views.stream_watch, name="stream-watch")]
+urlpatterns = [path("streams/<id:stream_id>/watch/", views.stream_watch, name="stream-watch")]

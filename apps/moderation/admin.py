@@ -72,9 +72,9 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="moderation_case_dashboard"),
-            path("<int:case_id>/act/", self.admin_site.admin_view(self.act_view), name="moderation_case_act"),
+            path("<id:case_id>/act/", self.admin_site.admin_view(self.act_view), name="moderation_case_act"),
             path(
-                "<int:case_id>/evidence/<str:which>/",
+                "<id:case_id>/evidence/<str:which>/",
                 self.admin_site.admin_view(self.evidence_view),
                 name="moderation_case_evidence",
             ),

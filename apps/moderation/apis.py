@@ -2,13 +2,13 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
 from apps.core.pagination import FeedCursorPagination
+from apps.core.parsers import FormParser, MultiPartParser
 from apps.core.serializers import IdField, StrictInputSerializer
 from apps.core.timestamps import iso_utc
 from apps.core.uploads import limit_upload_size

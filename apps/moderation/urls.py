@@ -9,7 +9,7 @@ urlpatterns = [
     path("reports/", apis.ReportCreateApi.as_view(), name="moderation-report"),
     path("enforcements/", apis.EnforcementListApi.as_view(), name="moderation-enforcements"),
     path(
-        "enforcements/<int:enforcement_id>/appeal/",
+        "enforcements/<id:enforcement_id>/appeal/",
         apis.EnforcementAppealApi.as_view(),
         name="moderation-enforcement-appeal",
     ),

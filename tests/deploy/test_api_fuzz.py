@@ -50,8 +50,12 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @pytest.fixture
-def signed_in(db):
-    """A funded adult with a live stream of their own and another host live: realistic ids to hit."""
+def signed_in(db, settings):
+    """A funded adult with a live stream of their own and another host live: realistic ids to hit.
+    Agora is configured (tokens are built offline), so the token endpoints answer as in production
+    rather than 503 agora_not_configured (ids within the schema's bounds reach them)."""
+    settings.AGORA_APP_ID = "970ca35de60c44645bbae8a215061b33"
+    settings.AGORA_APP_CERTIFICATE = "5cfd2fd1755d40ecb72977518be15d3b"
     user = UserFactory()
     fund(user, 10_000)
     stream_go_live(host=user, title="fuzz stream")

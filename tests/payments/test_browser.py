@@ -10,7 +10,13 @@ from tests.payments.conftest import payment_of
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_esewa_handoff_to_coins_in_the_wallet(sandbox, page, user, package, start_payment):
+def test_esewa_handoff_to_coins_in_the_wallet(sandbox, page, user, package, start_payment, settings):
+    # The hand-off page loads its script from a static file. The live server serves static files by
+    # their source names (staticfiles finders), not the hashed names of the production manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     # given a payment started by the app, which opens the hand-off page in a web view
     body = start_payment(user, package, "esewa")
 
