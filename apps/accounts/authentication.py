@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
-from apps.accounts.services import access_token_revoked
+from apps.accounts.tokens import access_token_revoked
 
 
 def request_user(request: HttpRequest) -> User:
@@ -40,7 +40,7 @@ class JwtAuthentication(JWTAuthentication):
         if result is None:
             return None
         user, token = result
-        if access_token_revoked(jti=token["jti"]):
+        if access_token_revoked(token):
             raise InvalidToken("Token has been revoked.")
         self.check_user(user)
         return user, token

@@ -43,6 +43,9 @@ class User(AbstractUser):
     age_verification = models.CharField(
         max_length=20, choices=AgeVerification.choices, default=AgeVerification.UNVERIFIED
     )
+    # Bumped by a password change, a ban or logout-everywhere: tokens carry the generation they were
+    # issued in (apps.accounts.tokens) and older ones are refused. Mirrored in Redis for the hot check.
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [
