@@ -16,12 +16,14 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.core.redis_keys import deployment_key
+
 KEY_TTL = 24 * 3600  # room keys outlive any stream's activity, then vanish
 VIEWERS_SENT = "viewers_sent"  # the viewer count last announced to a room (value_swap key after the stream id)
 
 
 def _k(stream_id: int, name: str) -> str:
-    return f"live:{stream_id}:{name}"
+    return deployment_key(f"live:{stream_id}:{name}")
 
 
 class RedisRoomState:
@@ -92,15 +94,15 @@ class RedisRoomState:
 
     async def lock_try(self, name: str, ms: int) -> bool:
         """True for exactly one caller (across processes) per `ms` window."""
-        return bool(await self.redis.set(f"live:lock:{name}", "1", nx=True, px=max(1, ms)))
+        return bool(await self.redis.set(deployment_key(f"live:lock:{name}"), "1", nx=True, px=max(1, ms)))
 
     async def value_swap(self, key: str, value: int) -> int | None:
-        old = await self.redis.set(f"live:{key}", value, get=True, ex=KEY_TTL)
+        old = await self.redis.set(deployment_key(f"live:{key}"), value, get=True, ex=KEY_TTL)
         return None if old is None else int(old)
 
     async def hits(self, key: str, window_seconds: int) -> int:
         """Count a hit in a fixed window; returns the hits so far in this window."""
-        full = f"live:hits:{key}"
+        full = deployment_key(f"live:hits:{key}")
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.incr(full)
             pipe.expire(full, window_seconds, nx=True)
