@@ -64,3 +64,15 @@ class AgeRestricted(DomainError):
     code = "age_restricted"
     status = 403
     message = "This needs a verified adult account (18+)."
+
+
+class RankTooLow(DomainError):
+    code = "rank_too_low"
+    status = 403
+    message = "Staff act only on accounts below their own role."
+
+
+class OwnRequest(DomainError):
+    code = "own_request"
+    status = 403
+    message = "Nobody reviews or decides a request of their own."

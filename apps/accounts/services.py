@@ -15,6 +15,8 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from apps.accounts.duties import require_not_own as require_not_own  # for the apps above
+from apps.accounts.duties import require_outranks
 from apps.accounts.exceptions import (
     AccountBanned,
     AccountInactive,
@@ -279,8 +281,13 @@ def block_delete(*, blocker: User, blocked: User) -> None:
 
 
 @transaction.atomic
-def user_ban(*, user: User, until: datetime | None = None, days: int | None = None, reason: str) -> User:
-    """Ban until a time (or for N days; neither means for a hundred years) and end every session."""
+def user_ban(
+    *, user: User, until: datetime | None = None, days: int | None = None, reason: str, by: User | None = None
+) -> User:
+    """Ban until a time (or for N days; neither means for a hundred years) and end every session.
+    `by`, the staff member acting, must rank above the user (apps.accounts.duties)."""
+    if by is not None:
+        require_outranks(actor=by, target=user)
     if until is None:
         until = timezone.now() + timedelta(days=days if days is not None else 36500)
     user.banned_until = until
@@ -291,7 +298,9 @@ def user_ban(*, user: User, until: datetime | None = None, days: int | None = No
     return user
 
 
-def user_unban(*, user: User) -> User:
+def user_unban(*, user: User, by: User | None = None) -> User:
+    if by is not None:
+        require_outranks(actor=by, target=user)
     user.banned_until = None
     user.ban_reason = ""
     user.save(update_fields=["banned_until", "ban_reason"])
