@@ -16,7 +16,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.accounts.duties import require_not_own as require_not_own  # for the apps above
-from apps.accounts.duties import require_outranks
+from apps.accounts.duties import require_outranks as require_outranks
 from apps.accounts.exceptions import (
     AccountBanned,
     AccountInactive,
