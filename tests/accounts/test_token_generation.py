@@ -2,11 +2,14 @@
 token generation, so every access and refresh token issued before is refused at once."""
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.accounts import services
 from apps.accounts.models import User
+from apps.accounts.tokens import access_token_revoked
 from tests.accounts.factories import TEST_PASSWORD
 from tests.core.errors import assert_error
 
@@ -93,3 +96,20 @@ def test_the_generation_is_kept_in_the_database_when_redis_forgets_it(user, djan
 @pytest.mark.django_db
 def test_logout_everywhere_needs_authentication():
     assert_error(APIClient().post(LOGOUT_ALL), 401, "not_authenticated")
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not settings.REDIS_URL, reason="counts Redis commands")
+def test_the_revocation_and_generation_check_is_one_redis_round_trip(user, django_assert_num_queries):
+    import redis
+
+    token = AccessToken(services.tokens_issue(user=user)["access"])  # type: ignore[arg-type]
+    client = redis.Redis.from_url(settings.REDIS_URL)
+
+    def calls(name: str) -> int:
+        return client.info("commandstats").get(f"cmdstat_{name}", {}).get("calls", 0)
+
+    before = {name: calls(name) for name in ("mget", "get", "exists")}
+    with django_assert_num_queries(0):  # and no row read while Redis has the generation
+        assert access_token_revoked(token) is False
+    assert {name: calls(name) - before[name] for name in before} == {"mget": 1, "get": 0, "exists": 0}
