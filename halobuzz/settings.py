@@ -28,6 +28,11 @@ REDIS_URL = env.str("REDIS_URL", default="")
 EMBEDDED = not DATABASE_URL and not REDIS_URL
 if not EMBEDDED and not (DATABASE_URL and REDIS_URL):
     raise ImproperlyConfigured("Production mode needs both DATABASE_URL and REDIS_URL.")
+# Deployments may share a Redis server (staging beside production, two test runs), and its pub/sub
+# ignores the database number: every key and channel this deployment uses in Redis (cache, channel
+# layer, Celery, the apps' own keys through apps.core.redis_keys) starts with this prefix.
+DEPLOYMENT_NAME = env.str("DEPLOYMENT_NAME", default="halobuzz")
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default=f"{DEPLOYMENT_NAME}:")
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = EMBEDDED and env.bool("DEBUG", default=True)
@@ -167,11 +172,17 @@ if EMBEDDED:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "apps.core.cache.ReusingRedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "apps.core.cache.ReusingRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{REDIS_KEY_PREFIX}cache",
+        }
+    }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": env.str("CHANNEL_LAYER_BACKEND", default="channels_redis.pubsub.RedisPubSubChannelLayer"),
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}asgi"},
         }
     }
 
@@ -183,7 +194,7 @@ if EMBEDDED:
     # whose insert fails.
     CELERY_BROKER_URL = f"sqlite:///{EMBEDDED_DIR / 'celery-broker.sqlite3'}"
     CELERY_BROKER_TRANSPORT = "halobuzz.embedded_broker:Transport"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"connect_args": {"timeout": 30}}
     CELERY_RESULT_BACKEND = "cache+memory://"
     CELERY_BEAT_SCHEDULE_FILENAME = str(EMBEDDED_DIR / "celerybeat-schedule")
     # The SQL transport has no fanout exchange, which remote control (ping, inspect) needs.
@@ -191,6 +202,9 @@ if EMBEDDED:
 else:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    # Queues, unacked messages, results and the workers' fanout all go under the deployment's prefix.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}celery:"}
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}celery:"}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Tests (deploy/bin/test) run tasks inline; everywhere else a worker takes them from the broker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

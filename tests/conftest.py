@@ -62,8 +62,17 @@ def isolated_media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Throttle counters, revoked tokens and presence live in the cache: each test starts clean."""
+    """Throttle counters, revoked tokens and presence live in the cache, leaderboards and room state
+    in Redis: each test starts clean. Only this run's keys (REDIS_KEY_PREFIX): other runs may share
+    the Redis server."""
     cache.clear()
+    if django_settings.REDIS_URL:
+        import redis
+
+        with redis.Redis.from_url(django_settings.REDIS_URL) as client:
+            keys = list(client.scan_iter(match=f"{django_settings.REDIS_KEY_PREFIX}*", count=1000))
+            if keys:
+                client.unlink(*keys)
     yield
 
 

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -5,8 +7,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apps.accounts import services
+from apps.accounts import duties, services
 from apps.accounts.models import Block, Follow, User
+
+
+def _acting(request: HttpRequest) -> User:
+    """The signed-in staff member (the admin lets no anonymous visitor reach an action or a form)."""
+    return cast(User, request.user)
 
 
 class BannedFilter(admin.SimpleListFilter):
@@ -65,9 +72,35 @@ class UserAdmin(DjangoUserAdmin):
             raise PermissionDenied  # setting someone's password would let staff take the account over
         return super().user_change_password(request, id, form_url)
 
+    # Separation of duties (apps.accounts.duties): staff edit, deactivate, ban and unban only accounts
+    # below their own role; the services refuse the rest too.
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or duties.outranks(_acting(request), obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or duties.outranks(_acting(request), obj))
+
+    def _refused(self, request: HttpRequest, queryset: QuerySet[User], verb: str) -> bool:
+        """Tell which selected accounts are not below the acting staff member's role: then nothing changes."""
+        refused = [user.username for user in queryset if not duties.outranks(_acting(request), user)]
+        if refused:
+            self.message_user(
+                request,
+                f"Nothing was changed: you cannot {verb} {', '.join(refused)} (yourself, or staff at or above "
+                "your role).",
+                messages.ERROR,
+            )
+        return bool(refused)
+
     def _ban(self, request: HttpRequest, queryset: QuerySet[User], days: int | None, label: str) -> None:
+        if self._refused(request, queryset, "ban"):
+            return
         for user in queryset:
-            services.user_ban(user=user, days=days, reason=f"{label} by {request.user.username} in admin")
+            services.user_ban(
+                user=user, days=days, reason=f"{label} by {request.user.username} in admin", by=_acting(request)
+            )
         self.message_user(request, f"Banned {queryset.count()} user(s) {label}.", messages.SUCCESS)
 
     @admin.action(description="Ban for 7 days", permissions=["change"])
@@ -80,8 +113,10 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Unban", permissions=["change"])
     def unban(self, request, queryset):
+        if self._refused(request, queryset, "unban"):
+            return
         for user in queryset:
-            services.user_unban(user=user)
+            services.user_unban(user=user, by=_acting(request))
         self.message_user(request, f"Unbanned {queryset.count()} user(s).", messages.SUCCESS)
 
 

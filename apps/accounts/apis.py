@@ -157,6 +157,19 @@ class LogoutApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class LogoutEverywhereApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        operation_id="auth_logout_everywhere",
+        description="End every session of the signed-in user: every access and refresh token issued so far "
+        "is refused at once (this one too), and open room sockets close with 4001. Sign in again afterwards.",
+    )
+    def post(self, request: Request) -> Response:
+        services.user_revoke_all_sessions(user=request_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MeApi(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 

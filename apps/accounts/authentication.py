@@ -13,7 +13,7 @@ from rest_framework_simplejwt.tokens import Token
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
 from apps.accounts.selectors import user_language
-from apps.accounts.services import access_token_revoked
+from apps.accounts.tokens import access_token_revoked
 
 
 def request_user(request: HttpRequest) -> User:
@@ -51,7 +51,7 @@ class JwtAuthentication(JWTAuthentication):
         if result is None:
             return None
         user, token = result
-        if access_token_revoked(jti=token["jti"]):
+        if access_token_revoked(token):
             raise InvalidToken("Token has been revoked.")
         language_activate_saved(request, user)
         self.check_user(user)

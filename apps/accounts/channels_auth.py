@@ -14,7 +14,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.accounts.models import User
-from apps.accounts.services import access_token_revoked
+from apps.accounts.tokens import access_token_revoked
 
 SUBPROTOCOL = "jwt"
 
@@ -35,7 +35,7 @@ def user_for_token(raw: str) -> User | AnonymousUser:
         token = AccessToken(raw)  # type: ignore[arg-type]  # simplejwt decodes the string
     except TokenError:
         return AnonymousUser()
-    if access_token_revoked(jti=token["jti"]):
+    if access_token_revoked(token):
         return AnonymousUser()
     user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
     if user is None or user.is_banned:

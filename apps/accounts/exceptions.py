@@ -74,3 +74,15 @@ class LoginLocked(DomainError):
     code = "login_locked"
     status = 429
     message = _("Too many failed sign-ins for this account; try again later.")
+
+
+class RankTooLow(DomainError):
+    code = "rank_too_low"
+    status = 403
+    message = _("Staff act only on accounts below their own role.")
+
+
+class OwnRequest(DomainError):
+    code = "own_request"
+    status = 403
+    message = _("Nobody reviews or decides a request of their own.")

@@ -45,6 +45,9 @@ class User(AbstractUser):
     )
     # The language of what the user reads; "" follows each request's Accept-Language.
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True, default="")
+    # Bumped by a password change, a ban or logout-everywhere: tokens carry the generation they were
+    # issued in (apps.accounts.tokens) and older ones are refused. Mirrored in Redis for the hot check.
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [

@@ -18,6 +18,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.accounts import lockout
+from apps.accounts.duties import require_not_own as require_not_own  # for the apps above
+from apps.accounts.duties import require_outranks as require_outranks
 from apps.accounts.exceptions import (
     AccountBanned,
     AccountInactive,
@@ -31,11 +33,17 @@ from apps.accounts.exceptions import (
 )
 from apps.accounts.models import Block, Follow, User, age_on
 from apps.accounts.selectors import USER_LANGUAGE_KEY, is_blocked_between, user_find_for_login
+from apps.accounts.signals import sessions_revoked
+from apps.accounts.tokens import (
+    GENERATION_CLAIM,
+    REVOKED_ACCESS_KEY,
+    generation_bump,
+    generation_mirror,
+    token_generation,
+)
 from apps.core.i18n import translate_lazy
 
 logger = logging.getLogger(__name__)
-
-REVOKED_ACCESS_KEY = "jwt:revoked:{jti}"
 
 
 def _field_errors(field: str, error: DjangoValidationError) -> serializers.ValidationError:
@@ -122,6 +130,8 @@ def user_create(
 
 def tokens_issue(*, user: User) -> dict[str, str]:
     refresh = RefreshToken.for_user(user)
+    refresh[GENERATION_CLAIM] = user.token_generation  # copied into the access token too
+    generation_mirror(user_id=user.pk, generation=user.token_generation)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -169,6 +179,8 @@ def tokens_refresh(*, refresh: str) -> dict[str, str]:
     if user is None:
         raise TokenInvalid()
     _refuse_if_banned(user)
+    if token_generation(payload) < user.token_generation:  # issued before a password change or logout-everywhere
+        raise TokenInvalid()
     try:
         old = RefreshToken(refresh)  # type: ignore[arg-type]  # the token type and the blacklist
     except TokenError:
@@ -199,16 +211,17 @@ def user_logout(*, user: User, refresh: str, access: AccessToken | None) -> None
         _revoke_access(access)
 
 
-def access_token_revoked(*, jti: str) -> bool:
-    return bool(cache.get(REVOKED_ACCESS_KEY.format(jti=jti)))
-
-
-def user_revoke_all_sessions(*, user: User) -> None:
-    """Blacklist every outstanding refresh token of the user (password change, ban)."""
+@transaction.atomic
+def user_revoke_all_sessions(*, user: User, reason: str = "session_revoked") -> None:
+    """End every session of the user (password change, ban, logout-everywhere): outstanding refresh
+    tokens are blacklisted, every access token issued so far is refused (token generation), and the
+    user's open room sockets close after commit with `reason`."""
     outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now())
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
+    generation_bump(user=user)
+    sessions_revoked.send(sender=User, user_id=user.pk, reason=reason)
 
 
 PROFILE_FIELDS = {"display_name", "bio", "avatar", "date_of_birth", "country", "email", "phone", "language"}
@@ -308,19 +321,26 @@ def block_delete(*, blocker: User, blocked: User) -> None:
 
 
 @transaction.atomic
-def user_ban(*, user: User, until: datetime | None = None, days: int | None = None, reason: str) -> User:
-    """Ban until a time (or for N days; neither means for a hundred years) and end every session."""
+def user_ban(
+    *, user: User, until: datetime | None = None, days: int | None = None, reason: str, by: User | None = None
+) -> User:
+    """Ban until a time (or for N days; neither means for a hundred years) and end every session.
+    `by`, the staff member acting, must rank above the user (apps.accounts.duties)."""
+    if by is not None:
+        require_outranks(actor=by, target=user)
     if until is None:
         until = timezone.now() + timedelta(days=days if days is not None else 36500)
     user.banned_until = until
     user.ban_reason = reason[:300]
     user.save(update_fields=["banned_until", "ban_reason"])
-    user_revoke_all_sessions(user=user)
+    user_revoke_all_sessions(user=user, reason="banned")
     logger.info("user banned", extra={"user_id": user.pk, "until": until.isoformat()})
     return user
 
 
-def user_unban(*, user: User) -> User:
+def user_unban(*, user: User, by: User | None = None) -> User:
+    if by is not None:
+        require_outranks(actor=by, target=user)
     user.banned_until = None
     user.ban_reason = ""
     user.save(update_fields=["banned_until", "ban_reason"])

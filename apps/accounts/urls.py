@@ -7,6 +7,7 @@ urlpatterns = [
     path("auth/login/", apis.LoginApi.as_view(), name="auth-login"),
     path("auth/refresh/", apis.TokenRefreshApi.as_view(), name="auth-refresh"),
     path("auth/logout/", apis.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/logout-all/", apis.LogoutEverywhereApi.as_view(), name="auth-logout-everywhere"),
     path("me/", apis.MeApi.as_view(), name="me"),
     path("me/password/", apis.PasswordChangeApi.as_view(), name="me-password"),
     path("me/blocked/", apis.BlockListApi.as_view(), name="me-blocked"),

@@ -35,6 +35,19 @@ class ReusingRedisCache(RedisCache):
         full_key = self.make_and_validate_key(key)
         return self._cache.get_client(full_key, write=True), full_key  # type: ignore[attr-defined]
 
+    def clear(self) -> None:
+        """Delete this deployment's keys only (KEY_PREFIX), not the whole Redis database that other
+        deployments may share (Django's clear() is FLUSHDB)."""
+        client = self._cache.get_client(write=True)  # type: ignore[attr-defined]
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{self.key_prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                client.unlink(*batch)
+                batch.clear()
+        if batch:
+            client.unlink(*batch)
+
     def add_for_ms(self, key: str, milliseconds: int) -> bool:
         """Set the key for `milliseconds` unless it exists (SET NX PX): True for the first caller of
         each such span. Django's add() counts whole seconds."""

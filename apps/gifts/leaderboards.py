@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Sum
 
+from apps.core.redis_keys import deployment_key
 from apps.gifts.models import GiftSend
 
 logger = logging.getLogger(__name__)
@@ -88,8 +89,8 @@ def _period_tag(period: Period, at: datetime) -> str:
 
 def redis_key(board: Board, period: Period, at: datetime, stream_id: int | None = None) -> str:
     if board == Board.STREAM:
-        return f"{PREFIX}stream:{stream_id}:gifters"
-    return f"{PREFIX}{board}:{_period_tag(period, at)}"
+        return deployment_key(f"{PREFIX}stream:{stream_id}:gifters")
+    return deployment_key(f"{PREFIX}{board}:{_period_tag(period, at)}")
 
 
 @functools.cache

@@ -9,9 +9,16 @@ class LiveConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.accounts.services import block_listener_register
+        from apps.accounts.signals import sessions_revoked
+        from apps.live.events import user_sockets_close
         from apps.live.services import stream_sockets_close_on_block
 
         block_listener_register(stream_sockets_close_on_block)
+
+        def sockets_close(*, user_id: int, reason: str, **kwargs: object) -> None:
+            user_sockets_close(user_id=user_id, reason=reason)  # after commit
+
+        sessions_revoked.connect(sockets_close, weak=False, dispatch_uid="live-sessions-revoked")
         settings.CELERY_BEAT_SCHEDULE["live-streams-end-silent"] = {
             "task": "live.streams_end_silent",
             "schedule": float(settings.LIVE_SILENT_CHECK_SECONDS),

@@ -48,6 +48,7 @@ LIKES_PER_SECOND_MAX = 30
 # 4010 the stream ended, 4000 closed by the server for another reason.
 CLOSE_CODES = {
     "not_authenticated": 4001,
+    "session_revoked": 4001,  # password change or logout-everywhere: sign in again
     "account_banned": 4003,
     "banned": 4003,
     "kicked": 4003,

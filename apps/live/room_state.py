@@ -16,12 +16,14 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.core.redis_keys import deployment_key
+
 KEY_TTL = 24 * 3600  # room keys outlive any stream's activity, then vanish
 VIEWERS_SAVED = "viewers_saved"  # the viewer count last stored on the stream (value_swap key after the stream id)
 
 
 def _k(stream_id: int, name: str) -> str:
-    return f"live:{stream_id}:{name}"
+    return deployment_key(f"live:{stream_id}:{name}")
 
 
 class RedisRoomState:
@@ -88,15 +90,15 @@ class RedisRoomState:
 
     async def lock_try(self, name: str, ms: int) -> bool:
         """True for exactly one caller (across processes) per `ms` window."""
-        return bool(await self.redis.set(f"live:lock:{name}", "1", nx=True, px=max(1, ms)))
+        return bool(await self.redis.set(deployment_key(f"live:lock:{name}"), "1", nx=True, px=max(1, ms)))
 
     async def value_swap(self, key: str, value: int) -> int | None:
-        old = await self.redis.set(f"live:{key}", value, get=True, ex=KEY_TTL)
+        old = await self.redis.set(deployment_key(f"live:{key}"), value, get=True, ex=KEY_TTL)
         return None if old is None else int(old)
 
     async def hits(self, key: str, window_seconds: int) -> tuple[int, float]:
         """Count a hit in a fixed window: the hits so far in this window and the seconds it has left."""
-        full = f"live:hits:{key}"
+        full = deployment_key(f"live:hits:{key}")
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.incr(full)
             pipe.expire(full, window_seconds, nx=True)
@@ -107,7 +109,7 @@ class RedisRoomState:
     async def chat_hit(self, stream_id: int, user_id: int, window_seconds: int) -> tuple[int, float, bool]:
         """A chat message's one round trip: `hits` of the user's chat counter, and whether the user's
         chat in this room was refused since their socket joined (chat_refusals_set)."""
-        full = f"live:hits:chat:{stream_id}:{user_id}"
+        full = deployment_key(f"live:hits:chat:{stream_id}:{user_id}")
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.incr(full)
             pipe.expire(full, window_seconds, nx=True)

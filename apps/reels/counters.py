@@ -17,6 +17,8 @@ from typing import cast
 import redis
 from django.conf import settings
 
+from apps.core.redis_keys import deployment_key
+
 logger = logging.getLogger(__name__)
 
 DIRTY_KEY = "reels:dirty"
@@ -56,29 +58,29 @@ def client() -> redis.Redis:
 def counter_incr(*, reel_id: int, field: str, amount: int = 1) -> None:
     assert field in FIELDS
     pipe = client().pipeline(transaction=True)
-    pipe.hincrby(COUNTS_KEY.format(reel_id=reel_id), field, amount)
-    pipe.sadd(DIRTY_KEY, reel_id)
+    pipe.hincrby(deployment_key(COUNTS_KEY.format(reel_id=reel_id)), field, amount)
+    pipe.sadd(deployment_key(DIRTY_KEY), reel_id)
     pipe.execute()
 
 
 def mark_dirty(*, reel_id: int) -> None:
     """Ask the next flush to re-rank a reel whose likes or comments changed."""
-    client().sadd(DIRTY_KEY, reel_id)
+    client().sadd(deployment_key(DIRTY_KEY), reel_id)
 
 
 def view_first_in_window(*, reel_id: int, user_id: int) -> bool:
     """True the first time this user views this reel within REELS_VIEW_DEDUPE_SECONDS."""
-    key = VIEWED_KEY.format(reel_id=reel_id, user_id=user_id)
+    key = deployment_key(VIEWED_KEY.format(reel_id=reel_id, user_id=user_id))
     return bool(client().set(key, 1, nx=True, ex=settings.REELS_VIEW_DEDUPE_SECONDS))
 
 
 def dirty_batch(*, size: int) -> dict[int, dict[str, int]]:
     """Up to `size` dirty reels with their pending increments (possibly all zero: a re-rank only)."""
     conn = client()
-    ids = [int(raw) for raw in conn.srandmember(DIRTY_KEY, size) or []]
+    ids = [int(raw) for raw in conn.srandmember(deployment_key(DIRTY_KEY), size) or []]
     pipe = conn.pipeline(transaction=False)
     for reel_id in ids:
-        pipe.hgetall(COUNTS_KEY.format(reel_id=reel_id))
+        pipe.hgetall(deployment_key(COUNTS_KEY.format(reel_id=reel_id)))
     batch = {}
     for reel_id, raw in zip(ids, pipe.execute(), strict=True):
         counts = {field.decode(): int(value) for field, value in raw.items()}
@@ -92,19 +94,20 @@ def settle(*, reel_id: int, flushed: dict[str, int]) -> None:
     for field, amount in flushed.items():
         if amount:
             args += [field, amount]
-    client().eval(_SETTLE, 2, COUNTS_KEY.format(reel_id=reel_id), DIRTY_KEY, *args, str(reel_id))
+    keys = (deployment_key(COUNTS_KEY.format(reel_id=reel_id)), deployment_key(DIRTY_KEY))
+    client().eval(_SETTLE, 2, *keys, *args, str(reel_id))
 
 
 def flush_lock(*, seconds: int = 120) -> bool:
-    return bool(client().set(FLUSH_LOCK_KEY, 1, nx=True, ex=seconds))
+    return bool(client().set(deployment_key(FLUSH_LOCK_KEY), 1, nx=True, ex=seconds))
 
 
 def flush_unlock() -> None:
-    client().delete(FLUSH_LOCK_KEY)
+    client().delete(deployment_key(FLUSH_LOCK_KEY))
 
 
 def pending(*, reel_id: int) -> dict[str, int]:
     # redis-py types every command for its async client too (Awaitable | Any): this one is synchronous.
-    raw = cast(dict[bytes, bytes], client().hgetall(COUNTS_KEY.format(reel_id=reel_id)))
+    raw = cast(dict[bytes, bytes], client().hgetall(deployment_key(COUNTS_KEY.format(reel_id=reel_id))))
     counts = {field.decode(): int(value) for field, value in raw.items()}
     return {field: counts.get(field, 0) for field in FIELDS}

@@ -53,6 +53,14 @@ class CoinGrantForm(forms.ModelForm):
         model = CoinGrant
         fields = ("user", "amount", "reason")
 
+    granted_by_id: int | None = None  # set by CoinGrantAdmin.get_form
+
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        if user is not None and user.pk == self.granted_by_id:
+            raise forms.ValidationError("Nobody grants coins to themselves: ask another Finance member.")
+        return user
+
     def clean_amount(self) -> int:
         amount = self.cleaned_data["amount"]
         if amount <= 0:
@@ -72,6 +80,10 @@ class CoinGrantAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None and super().has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"granted_by_id": request.user.pk})
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.accounts.services import require_not_own
 from apps.core import metrics
 from apps.core.db import prepared_cursor
 from apps.core.exceptions import PermissionDenied
@@ -319,6 +320,7 @@ def coins_grant(*, user: User, amount: int, reason: str, granted_by: User) -> Co
     """Give a user coins from the issuance account (Finance staff only, with a reason)."""
     if not _is_finance(granted_by):
         raise PermissionDenied("Only Finance staff may grant coins.")
+    require_not_own(actor=granted_by, owner_id=user.pk)
     if amount <= 0 or not reason.strip():
         raise UnbalancedEntry("A grant needs a positive amount and a reason.")
     entry = ledger_post(
@@ -358,6 +360,7 @@ def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str
     request = CashoutRequest.objects.select_for_update().get(pk=request_id)
     if request.status != CashoutRequest.Status.REQUESTED:
         raise CashoutNotPending(details={"status": request.status})
+    require_not_own(actor=reviewer, owner_id=request.host_id)
     hold = platform_account(kind=Account.Kind.CASHOUT_HOLD)
     if approve:
         target = platform_account(kind=Account.Kind.PAYOUTS)

@@ -375,21 +375,24 @@ def test_password_change_refuses_a_wrong_old_password_or_a_weak_new_one(user):
 
 
 @pytest.mark.django_db
-def test_a_banned_user_cannot_log_in_refresh_or_use_an_access_token(user):
+def test_a_banned_user_cannot_log_in_refresh_or_use_an_access_token(user, django_capture_on_commit_callbacks):
     # given a user with a live session who gets banned
     session = services.tokens_issue(user=user)
-    services.user_ban(user=user, days=7, reason="spam")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.user_ban(user=user, days=7, reason="spam")
 
     # when they use the API in every way
     logged_in = login(user.username)
     refreshed = APIClient().post(REFRESH, {"refresh": session["refresh"]}, format="json")
     me = bearer(session["access"]).get(ME)
 
-    # then each is refused as banned, saying until when and why
-    for response in (logged_in, refreshed, me):
+    # then signing in and refreshing are refused as banned, saying until when and why; the access
+    # token from before the ban is revoked
+    for response in (logged_in, refreshed):
         body = assert_error(response, 403, "account_banned")
         assert body["details"]["reason"] == "spam"
         assert body["details"]["banned_until"].startswith(str(user.banned_until.date()))
+    assert_error(me, 401)
 
 
 @pytest.mark.django_db

@@ -55,7 +55,9 @@ def test_a_banned_user_is_anonymous_and_unbanning_restores(user):
     services.user_ban(user=user, days=1, reason="spam")
     assert not authenticated(f"/ws/health/?token={access}")
     services.user_unban(user=user)
-    assert authenticated(f"/ws/health/?token={access}")
+    # the ban ended every session: a new sign-in works, the token from before the ban stays refused
+    assert authenticated(f"/ws/health/?token={services.tokens_issue(user=user)['access']}")
+    assert not authenticated(f"/ws/health/?token={access}")
 
 
 def _access(raw: str):

@@ -96,7 +96,7 @@ def test_rebuild_restores_redis_boards_from_sends(settings, auth_client):
 
     # when Redis loses the boards, and one is corrupted
     client = leaderboards._client()
-    for key in client.scan_iter(f"{leaderboards.PREFIX}*"):
+    for key in client.scan_iter(leaderboards.deployment_key(f"{leaderboards.PREFIX}*")):
         client.delete(key)
     client.zadd(leaderboards.redis_key(Board.HOSTS, Period.ALL, timezone.now()), {"999999": 5})
     assert _board(api, "/api/v1/gifts/leaderboards/gifters/", period="week") == {}

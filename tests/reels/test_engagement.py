@@ -157,7 +157,7 @@ def test_views_are_counted_in_redis_deduplicated_and_flushed_in_one_write(
     assert (reel.views_count, reel.shares_count) == (3, 1)
     assert reel.hot_score > hot_before
     assert counters.pending(reel_id=reel.pk) == {"views": 0, "shares": 0}
-    assert not counters.client().sismember(counters.DIRTY_KEY, reel.pk)
+    assert not counters.client().sismember(counters.deployment_key(counters.DIRTY_KEY), reel.pk)
     assert services.counters_flush() == 0
 
 
@@ -174,7 +174,7 @@ def test_increments_arriving_during_a_flush_are_kept_for_the_next_one():
 
     # then the late views stay pending and the reel stays dirty
     assert counters.pending(reel_id=reel.pk)["views"] == 2
-    assert counters.client().sismember(counters.DIRTY_KEY, reel.pk)
+    assert counters.client().sismember(counters.deployment_key(counters.DIRTY_KEY), reel.pk)
 
 
 @pytest.mark.django_db
@@ -184,7 +184,7 @@ def test_likes_and_comments_rerank_the_reel_at_the_next_flush(user, django_captu
     with django_capture_on_commit_callbacks(execute=True):
         services.reel_like(reel_id=reel.pk, user=user)
         services.reel_comment_create(reel_id=reel.pk, user=user, text="love it")
-    assert counters.client().sismember(counters.DIRTY_KEY, reel.pk)
+    assert counters.client().sismember(counters.deployment_key(counters.DIRTY_KEY), reel.pk)
     services.counters_flush()
     reel.refresh_from_db()
     assert reel.hot_score > before

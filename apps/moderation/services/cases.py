@@ -10,7 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from apps.accounts.models import User
-from apps.accounts.services import user_age_verification_set, user_lock, user_unban
+from apps.accounts.services import (
+    require_not_own,
+    require_outranks,
+    user_age_verification_set,
+    user_lock,
+    user_unban,
+)
 from apps.live.events import room_event_publish
 from apps.live.services import stream_end
 from apps.live.stream_status import host_active_stream_ids, stream_status
@@ -122,6 +128,12 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
     if action not in ACTIONS_BY_KIND.get(case.kind, set()):
         raise ActionNotAllowed(details={"allowed": sorted(ACTIONS_BY_KIND.get(case.kind, set()))})
     subject = case.subject
+    if subject is not None:
+        # Separation of duties: no case about oneself (one's own appeal or age review included), and
+        # no action but dismissal on staff at or above one's role.
+        require_not_own(actor=actor, owner_id=subject.pk)
+        if action != ModerationAction.Action.DISMISS:
+            require_outranks(actor=actor, target=subject)
     evidence: dict[str, Any] = {
         "frame": case.frame,
         "model_score": case.score,

@@ -8,7 +8,6 @@ from django.utils.translation import gettext_noop
 
 from apps.accounts.models import User
 from apps.accounts.services import user_ban, user_lock
-from apps.live.events import user_sockets_close
 from apps.live.stream_status import host_streams_end
 from apps.moderation.explanations import explained
 from apps.moderation.models import Case, Enforcement, ModerationAction
@@ -38,11 +37,11 @@ def audit_record(
 
 
 def user_suspend(*, user_id: int, days: int | None, reason: str) -> User:
-    """Ban (days None = permanently), close every socket and end any live stream of the user.
+    """Ban (days None = permanently), close every socket (user_ban does, after commit) and end any
+    live stream of the user.
 
     Lock order: the user's streams (through live) first, then the user (through accounts).
     """
-    user_sockets_close(user_id=user_id, reason="banned")  # after commit, like the streams' events
     host_streams_end(host_id=user_id, reason="host suspended by moderation", by_moderation=True)
     return user_ban(user=user_lock(user_id=user_id), days=days, reason=reason)
 

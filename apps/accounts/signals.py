@@ -1,0 +1,8 @@
+"""Signals accounts sends for the apps above it (which it must not import)."""
+
+from django.dispatch import Signal
+
+# Every session of a user was revoked (password change, ban, logout-everywhere), inside the
+# transaction that did it. Arguments: user_id, reason ("session_revoked" or "banned").
+# apps.live closes the user's room sockets after commit.
+sessions_revoked = Signal()
