@@ -5,7 +5,7 @@ from tests.contract.runner import Contract
 from tests.contract.scenarios import drives
 
 
-@drives("auth_signup", "auth_login", "auth_refresh", "auth_logout")
+@drives("auth_signup", "auth_login", "auth_refresh", "auth_logout", "auth_logout_everywhere")
 def tokens(contract: Contract) -> None:
     anonymous = contract.anonymous()
     signup = {
@@ -34,6 +34,14 @@ def tokens(contract: Contract) -> None:
     latest = {"refresh": renewed.refresh}
     contract.call("auth_logout", user, status=204, body=contract.body("auth_logout", latest))
     contract.call("auth_logout", user, status=401, code="token_not_valid", body=contract.body("auth_logout", latest))
+
+    # logging out everywhere ends this session too: its access token is refused at once
+    again = contract.call("auth_login", anonymous, status=200, body=contract.body("auth_login", login))
+    everywhere = contract.package.AuthenticatedClient(
+        base_url=contract.base_url, token=again.tokens.access, raise_on_unexpected_status=True
+    )
+    contract.call("auth_logout_everywhere", everywhere, status=204)
+    contract.call("auth_logout_everywhere", everywhere, status=401, code="token_not_valid")
 
 
 @drives("me_get", "me_update", "me_password_change")
