@@ -1,8 +1,11 @@
 from typing import Any
 
+from django.utils.translation import gettext
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
+
+from apps.core.i18n import localize_digits
 
 
 class FeedCursorPagination(CursorPagination):
@@ -20,7 +23,7 @@ class FeedCursorPagination(CursorPagination):
         if raw is None:
             return self.page_size
         if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
-            message = f"A whole number from 1 to {self.max_page_size}."
+            message = gettext("A whole number from 1 to %(most)s.") % {"most": localize_digits(self.max_page_size)}
             raise ValidationError({self.page_size_query_param: [message]})
         return int(raw)
 

@@ -88,6 +88,8 @@ def _generic_errors(view: Any, method: str, operation: dict[str, Any]) -> set[Er
         found.add(ErrorCode(403, "permission_denied"))
     if method in _BODY_METHODS and SessionAuthentication in authenticators:
         found.add(ErrorCode(403, "permission_denied"))  # a cookie session without its CSRF token
+    # NUL anywhere in the path, the query or the body is refused before any view (RefuseNulMiddleware).
+    found.add(ErrorCode(400, "invalid_characters"))
     parameters = operation.get("parameters", [])
     if "requestBody" in operation:
         found |= {

@@ -1,7 +1,6 @@
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,10 +12,8 @@ from apps.core.serializers import StrictInputSerializer
 from apps.wallet import selectors, services
 
 
-class PostingCursorPagination(CursorPagination):
+class PostingCursorPagination(FeedCursorPagination):
     page_size = 30
-    max_page_size = 100
-    page_size_query_param = "page_size"
     ordering = "-id"
 
 

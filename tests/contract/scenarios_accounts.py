@@ -53,8 +53,11 @@ def profile(contract: Contract) -> None:
     bad_phone = contract.body("me_update", {"phone": "12345"})
     contract.call("me_update", client, status=400, code="invalid", body=bad_phone)
     change = {"old_password": TEST_PASSWORD, "new_password": "another-Long-pass-88"}
+    wrong_old = {**change, "old_password": "not-the-password"}
+    contract.call("me_password_change", client, status=400, body=contract.body("me_password_change", wrong_old))
     contract.call("me_password_change", client, status=204, body=contract.body("me_password_change", change))
-    contract.call("me_password_change", client, status=400, body=contract.body("me_password_change", change))
+    # the change ended every session, this one included
+    contract.call("me_get", client, status=401, code="token_not_valid")
 
 
 @drives("user_profile", "user_follow", "user_unfollow", "user_followers", "user_following")

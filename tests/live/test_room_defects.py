@@ -10,6 +10,7 @@ from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 
 from apps.accounts.services import block_create
+from apps.core.redis_keys import deployment_key
 from apps.live.models import Stream
 from tests.live.test_rooms import join, live, token  # noqa: F401  (the `live` fixture)
 from tests.live.wsclient import in_thread, run_scenario
@@ -114,7 +115,7 @@ def test_a_rejoining_host_is_told_the_count_when_it_differs_from_their_welcome(
     server = start_daphne(
         LIVE_VIEWERS_BROADCAST_SECONDS="4", LIVE_PRESENCE_REFRESH_SECONDS="2", LIVE_PRESENCE_TTL_SECONDS="5"
     )
-    presence = f"live:{stream.pk}:presence"
+    presence = deployment_key(f"live:{stream.pk}:presence")
     client = redis.Redis.from_url(settings.REDIS_URL)
 
     async def scenario():
