@@ -12,8 +12,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
-from apps.accounts.selectors import user_language
-from apps.accounts.tokens import access_token_revoked
+from apps.accounts.tokens import access_token_state
 
 
 def request_user(request: HttpRequest) -> User:
@@ -34,10 +33,9 @@ def request_user_id(request: HttpRequest) -> int:
     return int(user_id)
 
 
-def language_activate_saved(request: Request, user: Any) -> None:
+def language_activate_saved(request: Request, saved: str) -> None:
     """A saved language preference wins over the request's Accept-Language (LocaleMiddleware's
-    pick) for the rest of this request; the stateless auth reads it from the cache, not the row."""
-    saved = user.language if isinstance(user, User) else user_language(user_id=int(user.pk))
+    pick) for the rest of this request."""
     if saved:
         translation.activate(saved)
         request.LANGUAGE_CODE = translation.get_language()
@@ -51,9 +49,10 @@ class JwtAuthentication(JWTAuthentication):
         if result is None:
             return None
         user, token = result
-        if access_token_revoked(token):
+        state = access_token_state(token)  # one cache round trip, the saved language riding along
+        if state.revoked:
             raise InvalidToken("Token has been revoked.")
-        language_activate_saved(request, user)
+        language_activate_saved(request, user.language if isinstance(user, User) else state.language)
         self.check_user(user)
         return user, token
 

@@ -1,7 +1,6 @@
 from datetime import date, datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -124,13 +123,3 @@ def block_list(*, user: User) -> QuerySet[Block]:
 
 
 USER_LANGUAGE_KEY = "accounts:language:{user_id}"
-
-
-def user_language(*, user_id: int) -> str:
-    """The user's saved language ("" follows the request), cached: hot endpoints read no user row."""
-    key = USER_LANGUAGE_KEY.format(user_id=user_id)
-    language = cache.get(key)
-    if language is None:
-        language = User.objects.filter(pk=user_id).values_list("language", flat=True).first() or ""
-        cache.set(key, language, timeout=24 * 3600)
-    return str(language)

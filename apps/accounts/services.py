@@ -38,8 +38,8 @@ from apps.accounts.tokens import (
     GENERATION_CLAIM,
     REVOKED_ACCESS_KEY,
     generation_bump,
-    generation_mirror,
     token_generation,
+    token_state_mirror,
 )
 from apps.core.i18n import translate_lazy
 
@@ -131,7 +131,7 @@ def user_create(
 def tokens_issue(*, user: User) -> dict[str, str]:
     refresh = RefreshToken.for_user(user)
     refresh[GENERATION_CLAIM] = user.token_generation  # copied into the access token too
-    generation_mirror(user_id=user.pk, generation=user.token_generation)
+    token_state_mirror(user=user)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 

@@ -2,10 +2,13 @@
 
 Every token carries the user's token generation at issue (claim `gen`, none = 0). A password change,
 a ban or logout-everywhere bump User.token_generation; the new value is mirrored in the cache
-(no expiry), so the check of every request is one MGET of the two keys. A generation missing from
-the cache (Redis lost it) is read back from the user's row once and cached again.
+(no expiry), so the check of every request is one MGET: the token's revocation key, the user's
+generation and (riding along, for the stateless authentication) the user's saved language. What the
+cache lacks (Redis lost it, or it expired) is read back from the user's row in one query and cached
+again.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -14,6 +17,7 @@ from django.db.models import F
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from apps.accounts.models import User
+from apps.accounts.selectors import USER_LANGUAGE_KEY
 
 REVOKED_ACCESS_KEY = "jwt:revoked:{jti}"
 GENERATION_KEY = "jwt:gen:{user_id}"
@@ -25,31 +29,56 @@ def token_generation(token: Any) -> int:
     return int(token.get(GENERATION_CLAIM, 0))
 
 
-def _generation_from_row(user_id: Any) -> int:
-    generation = User.objects.filter(pk=user_id).values_list("token_generation", flat=True).first() or 0
-    # add, not set: a bump that committed meanwhile has already written the newer value
-    cache.add(GENERATION_KEY.format(user_id=user_id), generation, timeout=None)
-    return generation
+LANGUAGE_CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class AccessTokenState:
+    revoked: bool
+    language: str  # the user's saved language; "" follows the request's Accept-Language
+
+
+def _facts_from_row(user_id: Any, *, generation: bool, language: bool) -> tuple[int, str]:
+    row = User.objects.filter(pk=user_id).values_list("token_generation", "language").first() or (0, "")
+    # add, not set: a bump (or a profile save) that committed meanwhile has already written the newer value
+    if generation:
+        cache.add(GENERATION_KEY.format(user_id=user_id), row[0], timeout=None)
+    if language:
+        cache.add(USER_LANGUAGE_KEY.format(user_id=user_id), row[1], timeout=LANGUAGE_CACHE_SECONDS)
+    return int(row[0]), str(row[1])
+
+
+def access_token_state(token: Any) -> AccessTokenState:
+    """Whether the access token was logged out or belongs to an older generation of its user, and the
+    user's saved language: all looked up in one cache round trip."""
+    user_id = token.get(jwt_settings.USER_ID_CLAIM)
+    keys = (
+        REVOKED_ACCESS_KEY.format(jti=token["jti"]),
+        GENERATION_KEY.format(user_id=user_id),
+        USER_LANGUAGE_KEY.format(user_id=user_id),
+    )
+    found = cache.get_many(keys)
+    if found.get(keys[0]):
+        return AccessTokenState(revoked=True, language="")
+    generation, language = found.get(keys[1]), found.get(keys[2])
+    if generation is None or language is None:
+        row_generation, row_language = _facts_from_row(
+            user_id, generation=generation is None, language=language is None
+        )
+        generation = row_generation if generation is None else generation
+        language = row_language if language is None else language
+    return AccessTokenState(revoked=token_generation(token) < int(generation), language=str(language))
 
 
 def access_token_revoked(token: Any) -> bool:
-    """True when the access token was logged out or belongs to an older generation of its user:
-    both looked up in one cache round trip."""
-    revoked_key = REVOKED_ACCESS_KEY.format(jti=token["jti"])
-    user_id = token.get(jwt_settings.USER_ID_CLAIM)
-    generation_key = GENERATION_KEY.format(user_id=user_id)
-    found = cache.get_many([revoked_key, generation_key])
-    if found.get(revoked_key):
-        return True
-    current = found.get(generation_key)
-    if current is None:
-        current = _generation_from_row(user_id)
-    return token_generation(token) < int(current)
+    return access_token_state(token).revoked
 
 
-def generation_mirror(*, user_id: int, generation: int) -> None:
-    """Cache the user's current generation (login does it so that the first requests need no row)."""
-    cache.add(GENERATION_KEY.format(user_id=user_id), generation, timeout=None)
+def token_state_mirror(*, user: User) -> None:
+    """Cache the user's current generation and language (login does it so that the first requests
+    need no row)."""
+    cache.add(GENERATION_KEY.format(user_id=user.pk), user.token_generation, timeout=None)
+    cache.add(USER_LANGUAGE_KEY.format(user_id=user.pk), user.language, timeout=LANGUAGE_CACHE_SECONDS)
 
 
 def generation_bump(*, user: User) -> int:

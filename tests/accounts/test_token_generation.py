@@ -113,3 +113,30 @@ def test_the_revocation_and_generation_check_is_one_redis_round_trip(user, djang
     with django_assert_num_queries(0):  # and no row read while Redis has the generation
         assert access_token_revoked(token) is False
     assert {name: calls(name) - before[name] for name in before} == {"mget": 1, "get": 0, "exists": 0}
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not settings.REDIS_URL, reason="counts Redis commands")
+def test_the_stateless_authentication_learns_the_saved_language_in_the_same_round_trip(user, django_assert_num_queries):
+    import redis
+    from rest_framework.test import APIRequestFactory
+
+    from apps.accounts.authentication import JwtStatelessAuthentication
+
+    # given a user who saved Nepali, signed in (login caches the generation and the language)
+    services.user_update_profile(user=user, data={"language": "ne"})
+    access = services.tokens_issue(user=user)["access"]
+    request = APIRequestFactory().post(GIFT_SEND, HTTP_AUTHORIZATION=f"Bearer {access}")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+
+    def calls(name: str) -> int:
+        return client.info("commandstats").get(f"cmdstat_{name}", {}).get("calls", 0)
+
+    # when the gift endpoint's authentication runs
+    before = {name: calls(name) for name in ("mget", "get")}
+    with django_assert_num_queries(0):
+        JwtStatelessAuthentication().authenticate(request)
+
+    # then one MGET told it everything, and the request speaks Nepali
+    assert {name: calls(name) - before[name] for name in before} == {"mget": 1, "get": 0}
+    assert request.LANGUAGE_CODE == "ne"
