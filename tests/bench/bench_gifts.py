@@ -103,9 +103,9 @@ def prepare(n_senders: int, coins_each: int):
     django.setup()
     import redis
     from django.db import transaction
-    from rest_framework_simplejwt.tokens import AccessToken
 
     from apps.accounts.models import User
+    from apps.accounts.services import tokens_issue
     from apps.gifts.models import Gift
     from apps.gifts.services import gift_catalogue_invalidate
     from apps.live.models import Stream
@@ -130,7 +130,8 @@ def prepare(n_senders: int, coins_each: int):
             + [(a, coins_each) for a in accounts],
             memo="benchmark funds",
         )
-    tokens = [str(AccessToken.for_user(u)) for u in senders]
+    # as each fan's login issues them (which also caches what the request check reads)
+    tokens = [tokens_issue(user=u)["access"] for u in senders]
     return host, stream, gift, senders, tokens
 
 
