@@ -16,6 +16,7 @@ from apps.accounts import selectors, services
 from apps.accounts.authentication import request_user
 from apps.core.pagination import FeedCursorPagination
 from apps.core.parsers import FormParser, JSONParser, MultiPartParser
+from apps.core.schema import request_per_media_type
 from apps.core.serializers import StrictInputSerializer
 from apps.core.throttling import ScopedRateThrottle
 
@@ -197,18 +198,10 @@ class MeApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user, context={"request": request}).data)
 
-    class JsonInputSerializer(InputSerializer):
-        """The same fields sent as JSON: a model of its own, so a generated client picks the encoding."""
-
-    class FormInputSerializer(InputSerializer):
-        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
-
     @extend_schema(
-        request={
-            "application/json": JsonInputSerializer,
-            "multipart/form-data": InputSerializer,
-            "application/x-www-form-urlencoded": FormInputSerializer,
-        },
+        request=request_per_media_type(
+            InputSerializer, "application/json", "multipart/form-data", "application/x-www-form-urlencoded"
+        ),
         responses={200: MeSerializer},
         operation_id="me_update",
     )

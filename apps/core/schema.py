@@ -194,3 +194,29 @@ class ApiDocsAccess(BasePermission):
             return True
         user = getattr(request, "user", None)
         return bool(user and user.is_authenticated and user.is_staff)
+
+
+_ENCODINGS = {
+    "application/json": ("Json", "The same fields sent as JSON"),
+    "application/x-www-form-urlencoded": ("Form", "The same fields sent form-encoded"),
+}
+
+
+def request_per_media_type(serializer: type[serializers.Serializer], *media_types: str) -> dict[str, Any]:
+    """The request body of an operation that takes several encodings, one model per media type:
+    multipart keeps `serializer`; JSON and form-encoding get same-field subclasses named after it
+    (`MeApi.InputSerializer` gives `MeApiJsonInput`, `MeApiFormInput`). One model shared by several
+    media types leaves a generated client unable to tell which encoding to send."""
+    body: dict[str, Any] = {}
+    outer = serializer.__qualname__.rpartition(".")[0]
+    for media_type in media_types:
+        if media_type == "multipart/form-data":
+            body[media_type] = serializer
+            continue
+        prefix, sent = _ENCODINGS[media_type]
+        name = prefix + serializer.__name__
+        variant = type(name, (serializer,), {"__module__": serializer.__module__})
+        variant.__doc__ = f"{sent}: a model of its own, so a generated client picks the encoding."
+        variant.__qualname__ = f"{outer}.{name}" if outer else name
+        body[media_type] = variant
+    return body

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from apps.accounts.authentication import request_user
 from apps.core.deprecation import DeprecatedApiMixin, mark_deprecated
 from apps.core.parsers import FormParser, JSONParser, MultiPartParser
+from apps.core.schema import request_per_media_type
 from apps.core.serializers import IdField, StrictInputSerializer
 from apps.live import selectors, services
 from apps.live.agora import agora_configured
@@ -113,18 +114,10 @@ class StreamGoLiveApi(APIView):
         category = serializers.RegexField(r"^[A-Za-z0-9 _-]{0,40}$", required=False, allow_blank=True, default="")
         cover = serializers.ImageField(required=False, allow_null=True)
 
-    class JsonInputSerializer(InputSerializer):
-        """The same fields sent as JSON: a model of its own, so a generated client picks the encoding."""
-
-    class FormInputSerializer(InputSerializer):
-        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
-
     @extend_schema(
-        request={
-            "application/json": JsonInputSerializer,
-            "multipart/form-data": InputSerializer,
-            "application/x-www-form-urlencoded": FormInputSerializer,
-        },
+        request=request_per_media_type(
+            InputSerializer, "application/json", "multipart/form-data", "application/x-www-form-urlencoded"
+        ),
         responses={201: StreamSessionSerializer},
         operation_id="streams_go_live",
     )

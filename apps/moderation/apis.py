@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from apps.accounts.authentication import request_user
 from apps.core.pagination import FeedCursorPagination
 from apps.core.parsers import FormParser, MultiPartParser
+from apps.core.schema import request_per_media_type
 from apps.core.serializers import IdField, StrictInputSerializer
 from apps.core.timestamps import iso_utc
 from apps.core.uploads import limit_upload_size
@@ -33,11 +34,8 @@ class FrameUploadApi(APIView):
         status = serializers.CharField()
         next_upload_in_seconds = serializers.IntegerField()
 
-    class FormInputSerializer(InputSerializer):
-        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
-
     @extend_schema(
-        request={"multipart/form-data": InputSerializer, "application/x-www-form-urlencoded": FormInputSerializer},
+        request=request_per_media_type(InputSerializer, "multipart/form-data", "application/x-www-form-urlencoded"),
         responses={202: OutputSerializer},
         operation_id="moderation_frame_upload",
     )
@@ -81,11 +79,8 @@ class AgeVerificationApi(APIView):
     class InputSerializer(StrictInputSerializer):
         selfie = serializers.FileField(help_text="JPEG, PNG or WebP; one face, facing the camera")
 
-    class FormInputSerializer(InputSerializer):
-        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
-
     @extend_schema(
-        request={"multipart/form-data": InputSerializer, "application/x-www-form-urlencoded": FormInputSerializer},
+        request=request_per_media_type(InputSerializer, "multipart/form-data", "application/x-www-form-urlencoded"),
         responses={201: AgeCheckSerializer},
         operation_id="moderation_age_verification",
     )
@@ -105,11 +100,8 @@ class AgeIdDocumentApi(APIView):
     class InputSerializer(StrictInputSerializer):
         document = serializers.FileField(help_text="A photo of the ID (JPEG, PNG or WebP)")
 
-    class FormInputSerializer(InputSerializer):
-        """The same fields sent form-encoded: a model of its own, so a generated client picks the encoding."""
-
     @extend_schema(
-        request={"multipart/form-data": InputSerializer, "application/x-www-form-urlencoded": FormInputSerializer},
+        request=request_per_media_type(InputSerializer, "multipart/form-data", "application/x-www-form-urlencoded"),
         responses={200: AgeCheckSerializer},
         operation_id="moderation_age_id_document",
     )
