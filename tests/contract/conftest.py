@@ -5,6 +5,7 @@ import requests
 
 from tests.contract.generated import client_generate
 from tests.contract.runner import Contract
+from tests.payments.factories import gateways_point_at_sandbox
 
 
 def pytest_collection_modifyitems(config, items):
@@ -30,19 +31,7 @@ def generated_client(served_schema, tmp_path_factory):
 def contract(
     generated_client, served_schema, live_server, transactional_db, settings, isolated_media, tmp_path
 ) -> Contract:
-    # Both payment gateways point at the built-in sandbox on the live server (as tests/payments does).
-    base = live_server.url
-    settings.PAYMENTS_SANDBOX_ENABLED = True
-    settings.SITE_URL = base
-    settings.ESEWA_FORM_URL = f"{base}/sandbox/esewa/api/epay/main/v2/form"
-    settings.ESEWA_STATUS_URL = f"{base}/sandbox/esewa/api/epay/transaction/status/"
-    settings.ESEWA_PRODUCT_CODE = "EPAYTEST"
-    settings.ESEWA_SECRET_KEY = "8gBm/:&EnhH.1/q"
-    settings.KHALTI_BASE_URL = f"{base}/sandbox/khalti/api/v2/"
-    settings.KHALTI_SECRET_KEY = "test_secret_key_halobuzz_sandbox"
-    settings.PAYMENT_GATEWAY_TIMEOUT = 2.0
-    settings.PAYMENT_VERIFY_MAX_RETRIES = 2
-    settings.PAYMENT_VERIFY_BACKOFF_SECONDS = 0
+    gateways_point_at_sandbox(settings, live_server.url)
     # Agora credentials of the shape Agora issues, so the media tokens are signed (tests/live does the same).
     settings.AGORA_APP_ID = "970CA35de60c44645bbae8a215061b33"
     settings.AGORA_APP_CERTIFICATE = "5CFd2fd1755d40ecb72977518be15d3b"

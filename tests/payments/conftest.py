@@ -11,7 +11,7 @@ import requests
 from apps.payments.models import Payment
 from apps.payments.sandbox import state
 from apps.wallet.selectors import ledger_audit
-from tests.payments.factories import CoinPackageFactory
+from tests.payments.factories import CoinPackageFactory, gateways_point_at_sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -27,20 +27,8 @@ def _ledger_sound_after(request):
 
 @pytest.fixture
 def sandbox(live_server, settings):
-    """Point both gateways at the sandbox on the live server; instant retries. The timeout leaves a
-    loaded machine's live server time to answer; a test of timeouts shortens it."""
-    base = live_server.url
-    settings.PAYMENTS_SANDBOX_ENABLED = True
-    settings.SITE_URL = base
-    settings.ESEWA_FORM_URL = f"{base}/sandbox/esewa/api/epay/main/v2/form"
-    settings.ESEWA_STATUS_URL = f"{base}/sandbox/esewa/api/epay/transaction/status/"
-    settings.ESEWA_PRODUCT_CODE = "EPAYTEST"
-    settings.ESEWA_SECRET_KEY = "8gBm/:&EnhH.1/q"
-    settings.KHALTI_BASE_URL = f"{base}/sandbox/khalti/api/v2/"
-    settings.KHALTI_SECRET_KEY = "test_secret_key_halobuzz_sandbox"
-    settings.PAYMENT_GATEWAY_TIMEOUT = 10.0
-    settings.PAYMENT_VERIFY_MAX_RETRIES = 2
-    settings.PAYMENT_VERIFY_BACKOFF_SECONDS = 0
+    """Point both gateways at the sandbox on the live server."""
+    gateways_point_at_sandbox(settings, live_server.url)
     return live_server
 
 
