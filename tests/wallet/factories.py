@@ -1,9 +1,11 @@
 from django.contrib.auth.models import Group, Permission
 
 from apps.accounts.models import User
+from apps.gifts.services import gift_send
 from apps.wallet.roles import GROUP_PERMISSIONS
 from apps.wallet.services import coins_grant
 from tests.accounts.factories import UserFactory
+from tests.gifts.factories import GiftFactory, LiveStreamFactory
 
 
 def finance_group() -> Group:
@@ -27,3 +29,11 @@ def fund(user: User, coins: int, *, by: User | None = None) -> None:
     if by is None:
         by = User.objects.filter(groups__name="Finance").first() or finance_user()
     coins_grant(user=user, amount=coins, reason="test funds", granted_by=by)
+
+
+def host_earns_from_a_gift(host: User, *, coins: int = 1_000) -> None:
+    """A viewer sends `host`, live, one gift of `coins` (the host's share waits for the rollup)."""
+    viewer = UserFactory()
+    fund(viewer, coins)
+    stream = LiveStreamFactory(host=host)
+    gift_send(sender_id=viewer.pk, stream_id=stream.pk, gift_id=GiftFactory(coin_price=coins).pk, quantity=1)

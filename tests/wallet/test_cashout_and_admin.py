@@ -4,13 +4,11 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
 from apps.core.exceptions import PermissionDenied
-from apps.gifts.services import gift_send
 from apps.wallet.models import Account, CashoutRequest, CoinGrant, JournalEntry
 from apps.wallet.selectors import account_available, coins_balance, ledger_audit, user_balances
 from apps.wallet.services import cashout_approve, cashout_reject, platform_account
 from tests.accounts.factories import UserFactory
-from tests.gifts.factories import GiftFactory, LiveStreamFactory
-from tests.wallet.factories import finance_user, fund
+from tests.wallet.factories import finance_user, fund, host_earns_from_a_gift
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +22,8 @@ def _terms(settings):
 @pytest.fixture
 def host():
     """A host who earned 600 coins from gifts (credits still waiting for the rollup)."""
-    host, viewer = UserFactory(), UserFactory()
-    fund(viewer, 1_000)
-    stream = LiveStreamFactory(host=host)
-    gift_send(sender_id=viewer.pk, stream_id=stream.pk, gift_id=GiftFactory(coin_price=1_000).pk, quantity=1)
+    host = UserFactory()
+    host_earns_from_a_gift(host)
     return host
 
 

@@ -5,13 +5,10 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.messages import get_messages
 
 from apps.accounts.exceptions import OwnRequest
-from apps.gifts.services import gift_send
 from apps.wallet.models import CashoutRequest, CoinGrant
 from apps.wallet.selectors import coins_balance
 from apps.wallet.services import cashout_approve, cashout_reject, cashout_request, coins_grant
-from tests.accounts.factories import UserFactory
-from tests.gifts.factories import GiftFactory, LiveStreamFactory
-from tests.wallet.factories import finance_user, fund
+from tests.wallet.factories import finance_user, host_earns_from_a_gift
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +22,8 @@ def _terms(settings):
 @pytest.fixture
 def finance_host():
     """A Finance member who also hosts, earned 600 coins and asked to cash out 500."""
-    host, viewer = finance_user(), UserFactory()
-    fund(viewer, 1_000)
-    stream = LiveStreamFactory(host=host)
-    gift_send(sender_id=viewer.pk, stream_id=stream.pk, gift_id=GiftFactory(coin_price=1_000).pk, quantity=1)
+    host = finance_user()
+    host_earns_from_a_gift(host)
     cashout_request(host=host, coins=500)
     return host
 
