@@ -1,6 +1,7 @@
 from datetime import date
 
 import factory
+from django.contrib.auth.models import Group
 
 from apps.accounts.models import User
 
@@ -23,3 +24,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save_password(obj, create, extracted, **kwargs):  # noqa: N805
         if create:
             obj.save(update_fields=["password"])
+
+
+def member(role: str) -> User:
+    """An account of `role`: "user", "superuser", or a staff group made by `bootstrap_roles` ("Ops",
+    "Finance", "Moderators"). Read back, so no permission cache from before the group sticks."""
+    if role == "user":
+        return UserFactory()
+    if role == "superuser":
+        return UserFactory(is_staff=True, is_superuser=True)
+    account = UserFactory(is_staff=True)
+    account.groups.add(Group.objects.get(name=role))
+    return User.objects.get(pk=account.pk)

@@ -4,14 +4,13 @@ Moderators > users), in the services and in the admin; nobody acts on themselves
 import io
 
 import pytest
-from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 
 from apps.accounts import services
 from apps.accounts.exceptions import OwnRequest, RankTooLow
 from apps.accounts.models import User
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, member
 
 CHANGELIST = "/admin/accounts/user/"
 RANK = {"superuser": 3, "Ops": 2, "Finance": 1, "Moderators": 1, "user": 0}
@@ -23,16 +22,6 @@ ADMIN_ACTORS = ["superuser", "Ops", "Moderators"]  # the roles that may change u
 def _roles(db, settings):
     settings.ADMIN_REQUIRE_2FA = False
     call_command("bootstrap_roles", stdout=io.StringIO())
-
-
-def member(role: str) -> User:
-    if role == "user":
-        return UserFactory()
-    if role == "superuser":
-        return UserFactory(is_staff=True, is_superuser=True)
-    account = UserFactory(is_staff=True)
-    account.groups.add(Group.objects.get(name=role))
-    return account
 
 
 @pytest.mark.django_db

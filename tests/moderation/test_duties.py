@@ -4,28 +4,17 @@ review included), and no sanction on staff at or above one's role."""
 import io
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from apps.accounts.exceptions import OwnRequest, RankTooLow
 from apps.accounts.models import User
 from apps.moderation import services
 from apps.moderation.models import Case
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import member
 from tests.moderation.factories import ReportCaseFactory
 
 pytestmark = pytest.mark.django_db
 RANK = {"superuser": 3, "Ops": 2, "Finance": 1, "Moderators": 1, "user": 0}
-
-
-def member(role: str) -> User:
-    if role == "user":
-        return UserFactory()
-    if role == "superuser":
-        return UserFactory(is_staff=True, is_superuser=True)
-    account = UserFactory(is_staff=True)
-    account.groups.add(Group.objects.get(name=role))
-    return User.objects.get(pk=account.pk)
 
 
 @pytest.fixture(autouse=True)
