@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.wallet",
     "apps.payments",
+    "apps.fraud",
     "apps.gifts",
     "apps.live",
     "apps.og",
@@ -513,6 +514,27 @@ CASHOUT_MIN_COINS = env.int("CASHOUT_MIN_COINS", default=1000)
 CASHOUT_PAISA_PER_COIN = env.int("CASHOUT_PAISA_PER_COIN", default=50)
 # How often Celery beat folds appended credits into stored balances (seconds).
 LEDGER_ROLLUP_SECONDS = env.int("LEDGER_ROLLUP_SECONDS", default=5)
+
+# Fraud signals for Finance (apps.fraud): how often beat runs the velocity rules (seconds), and their
+# thresholds. Burst: gifts of FRAUD_BURST_GIFT_COINS+ from accounts younger than FRAUD_NEW_ACCOUNT_DAYS
+# to a host younger than FRAUD_NEW_HOST_DAYS, from FRAUD_BURST_MIN_SENDERS+ accounts and
+# FRAUD_BURST_MIN_COINS+ in all within the window. Ring: FRAUD_RING_MIN_LENGTH..MAX_LENGTH accounts
+# each giving the next FRAUD_RING_MIN_EDGE_COINS+ within the window. Mirror: a cash-out of
+# FRAUD_MIRROR_MIN_COINS+ of which FRAUD_MIRROR_PERCENT % came from accounts that topped up in the window.
+FRAUD_RULES_SECONDS = env.int("FRAUD_RULES_SECONDS", default=300)
+FRAUD_NEW_ACCOUNT_DAYS = env.int("FRAUD_NEW_ACCOUNT_DAYS", default=7)
+FRAUD_NEW_HOST_DAYS = env.int("FRAUD_NEW_HOST_DAYS", default=30)
+FRAUD_BURST_WINDOW_MINUTES = env.int("FRAUD_BURST_WINDOW_MINUTES", default=60)
+FRAUD_BURST_GIFT_COINS = env.int("FRAUD_BURST_GIFT_COINS", default=1000)
+FRAUD_BURST_MIN_SENDERS = env.int("FRAUD_BURST_MIN_SENDERS", default=3)
+FRAUD_BURST_MIN_COINS = env.int("FRAUD_BURST_MIN_COINS", default=10000)
+FRAUD_RING_WINDOW_HOURS = env.int("FRAUD_RING_WINDOW_HOURS", default=24)
+FRAUD_RING_MIN_EDGE_COINS = env.int("FRAUD_RING_MIN_EDGE_COINS", default=500)
+FRAUD_RING_MIN_LENGTH = env.int("FRAUD_RING_MIN_LENGTH", default=3)
+FRAUD_RING_MAX_LENGTH = env.int("FRAUD_RING_MAX_LENGTH", default=5)
+FRAUD_MIRROR_WINDOW_HOURS = env.int("FRAUD_MIRROR_WINDOW_HOURS", default=48)
+FRAUD_MIRROR_MIN_COINS = env.int("FRAUD_MIRROR_MIN_COINS", default=5000)
+FRAUD_MIRROR_PERCENT = env.int("FRAUD_MIRROR_PERCENT", default=80)
 
 # --- Live streams (apps.live) -----------------------------------------------------------------
 # Agora: without an app id and certificate the token endpoints answer 503 agora_not_configured.

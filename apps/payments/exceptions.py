@@ -31,3 +31,9 @@ class PaymentAttemptFailed(DomainError):
     code = "payment_attempt_failed"
     status = 409
     message = _("This Idempotency-Key belongs to a payment attempt that could not be started; use a new key.")
+
+
+class RefundNotSettleable(DomainError):
+    code = "refund_not_settleable"
+    status = 409
+    message = _("Only a refunded top-up whose coins were spent, not yet settled, can be settled this way.")

@@ -78,6 +78,11 @@ class Payment(models.Model):
     refund_entry = models.OneToOneField(
         "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    refund_unrecovered_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the gateway reported a full refund whose coins the payer had already spent (for Finance).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -93,7 +98,10 @@ class Payment(models.Model):
             models.Index(fields=["user", "created_at"], name="payment_user_created_idx"),
             models.Index(fields=["gateway", "created_at"], name="payment_gateway_created_idx"),
         ]
-        permissions = [("reverify_payment", "Can ask the gateway again about a payment")]
+        permissions = [
+            ("reverify_payment", "Can ask the gateway again about a payment"),
+            ("settle_refund", "Can settle a refunded top-up whose coins were spent"),
+        ]
 
     def __str__(self) -> str:
         return f"Payment #{self.pk} ({self.gateway}, {self.status})"

@@ -7,6 +7,7 @@ GROUP_PERMISSIONS = {
         "payments.change_coinpackage",
         "payments.view_payment",
         "payments.reverify_payment",
+        "payments.settle_refund",
         "payments.view_paymentreview",
         "payments.view_dailytotal",
         "payments.view_gatewayexchange",

@@ -1,6 +1,6 @@
 """Reads of the payments app."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -71,3 +71,13 @@ def daily_totals(*, since: date | None = None) -> list[dict[str, Any]]:
         )
         .order_by("-day", "gateway")
     )
+
+
+def topups_completed(*, since: datetime, until: datetime) -> list[tuple[int, int, int, int, datetime]]:
+    """Credited top-ups completed in [since, until): (payment id, user id, coins with bonus, paisa, completed at)."""
+    rows = (
+        Payment.objects.filter(credit_entry__isnull=False, completed_at__gte=since, completed_at__lt=until)
+        .order_by("completed_at", "pk")
+        .values_list("pk", "user_id", "coins", "bonus_coins", "amount_paisa", "completed_at")
+    )
+    return [(pk, user_id, coins + bonus, paisa, at) for pk, user_id, coins, bonus, paisa, at in rows if at is not None]

@@ -25,7 +25,10 @@ from apps.payments.exceptions import PaymentAttemptFailed, PaymentInProgress
 from apps.payments.links import esewa_callback_urls, khalti_return_url
 from apps.payments.models import CoinPackage, Gateway, GatewayExchange, Payment
 from apps.payments.settlement import AUTO_VERIFY, S
+from apps.payments.settlement import RefundSettlement as RefundSettlement
+from apps.payments.settlement import SettleMethod as SettleMethod
 from apps.payments.settlement import VerifyOutcome as VerifyOutcome
+from apps.payments.settlement import payment_refund_settle as payment_refund_settle
 from apps.payments.settlement import payment_reverify as payment_reverify
 from apps.payments.settlement import payment_verify as payment_verify
 from apps.payments.settlement import payments_reconcile as payments_reconcile

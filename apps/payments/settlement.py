@@ -10,17 +10,27 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from apps.accounts.models import User
+from apps.accounts.services import require_not_own, user_ban
 from apps.core import metrics
-from apps.core.exceptions import DomainError
+from apps.core.exceptions import DomainError, NotFound
 from apps.payments import gateways
+from apps.payments.exceptions import RefundNotSettleable
 from apps.payments.gateways import GatewayAnswer, State
 from apps.payments.models import Payment
 from apps.wallet.exceptions import DuplicateEntry, InsufficientCoins
 from apps.wallet.selectors import journal_entry_get
-from apps.wallet.services import account_for_user, ledger_post, platform_account
+from apps.wallet.services import (
+    account_for_user,
+    finance_staff_require,
+    ledger_post,
+    platform_account,
+    refund_shortfall_settle,
+)
 from apps.wallet.types import AccountKind
 
 logger = logging.getLogger(__name__)
@@ -210,6 +220,8 @@ def _refund(payment: Payment, *, reason: str) -> str:
             memo=f"{payment.get_gateway_display()} reports {reason}",
         )
     except InsufficientCoins as exc:
+        # Finance settles it (payment_refund_settle): write off, claw back or ban.
+        payment.refund_unrecovered_at = payment.refund_unrecovered_at or timezone.now()
         if payment.status == S.NEEDS_REVIEW:
             return "refund reported; coins still spent (already in review)"
         return _flag(
@@ -223,6 +235,78 @@ def _refund(payment: Payment, *, reason: str) -> str:
     payment.status = S.REFUNDED
     payment.review_reason = f"gateway reported {reason}; {total} coins taken back"
     return f"refunded {total} coins"
+
+
+# --- Finance settles a refund whose coins were spent --------------------------------------------
+
+
+class SettleMethod(models.TextChoices):
+    WRITE_OFF = "write_off", "Write off what the payer no longer has"
+    CLAW_BACK = "claw_back", "Claw back from the earnings of the hosts the coins reached"
+    BAN = "ban", "Ban the payer and write off what they no longer have"
+
+
+@dataclass(frozen=True)
+class RefundSettlement:
+    payment_id: int
+    method: str
+    entry_id: int
+    from_payer: int
+    from_hosts: dict[int, int]
+    written_off: int
+
+
+@transaction.atomic
+def payment_refund_settle(*, payment_id: int, method: str, reason: str, by: User) -> RefundSettlement:
+    """Close a top-up the gateway refunded after its coins were spent, as one balanced ledger entry
+    (kind "topup_refund", ref = payment id: the entry an ordinary refund would have written, so a
+    payment is never taken back twice).
+
+    Every method first takes what the payer still has; `claw_back` then takes from the earnings of
+    the hosts the payer's coins reached since the top-up; what remains is written off. `ban` also
+    bans the payer. Finance staff only, never for their own payment, with a reason.
+    """
+    finance_staff_require(user=by, action="settle refunded top-ups")
+    if method not in SettleMethod.values:
+        raise RefundNotSettleable(details={"payment_id": payment_id, "method": method})
+    if not reason.strip():
+        raise RefundNotSettleable(gettext_lazy("Give a reason for the settlement."), details={"payment_id": payment_id})
+    payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+    if payment is None:
+        raise NotFound(gettext_lazy("No such payment."))
+    require_not_own(actor=by, owner_id=payment.user_id)
+    if payment.refund_unrecovered_at is None or payment.credit_entry_id is None or payment.refund_entry_id is not None:
+        raise RefundNotSettleable(details={"payment_id": payment.pk, "status": payment.status})
+    label = SettleMethod(method).label
+    settled = refund_shortfall_settle(
+        payer_id=payment.user_id,
+        coins=payment.total_coins,
+        kind=REFUND_KIND,
+        ref=str(payment.pk),
+        claw_back_after_entry_id=payment.credit_entry_id if method == SettleMethod.CLAW_BACK else None,
+        memo=f"{label}: {reason}",
+        created_by=by,
+    )
+    if method == SettleMethod.BAN:
+        payer = User.objects.get(pk=payment.user_id)
+        user_ban(user=payer, reason=f"Refunded top-up #{payment.pk} after spending its coins: {reason}", by=by)
+    payment.refund_entry = settled.entry
+    payment.status = S.REFUNDED
+    clawed = sum(settled.from_hosts.values())
+    payment.review_reason = (
+        f"settled ({method}) by {by.username}: {settled.from_payer} from the payer, {clawed} from hosts, "
+        f"{settled.written_off} written off; {reason}"
+    )[:300]
+    payment.save(update_fields=["refund_entry", "status", "review_reason", "updated_at"])
+    logger.info("refund settled", extra={"payment_id": payment.pk, "method": method, "by": by.pk})
+    return RefundSettlement(
+        payment_id=payment.pk,
+        method=method,
+        entry_id=settled.entry.pk,
+        from_payer=settled.from_payer,
+        from_hosts=settled.from_hosts,
+        written_off=settled.written_off,
+    )
 
 
 # --- Reconciliation ---------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.exceptions import DomainError
 from apps.wallet import services
-from apps.wallet.models import Account, CashoutRequest, CoinGrant, JournalEntry, Posting
+from apps.wallet.models import Account, CashoutHold, CashoutRequest, CoinGrant, JournalEntry, Posting
 
 
 @admin.register(Account)
@@ -95,11 +97,32 @@ class CoinGrantAdmin(admin.ModelAdmin):
 
 @admin.register(CashoutRequest)
 class CashoutRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "host", "coins", "amount_npr", "status", "created_at", "reviewed_by", "reviewed_at")
+    list_display = (
+        "id",
+        "host",
+        "coins",
+        "amount_npr",
+        "status",
+        "hold",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+    )
     list_filter = ("status",)
     search_fields = ("host__username",)
     list_select_related = ("host", "reviewed_by")
     actions = ("approve", "reject")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CashoutRequest]:
+        active = CashoutHold.objects.filter(host_id=OuterRef("host_id"), released_at__isnull=True)
+        return super().get_queryset(request).annotate(host_held=Exists(active))
+
+    @admin.display(description="hold")
+    def hold(self, obj: CashoutRequest) -> str:
+        if obj.status != CashoutRequest.Status.REQUESTED or not getattr(obj, "host_held", False):
+            return ""
+        url = reverse("admin:wallet_cashouthold_changelist") + f"?host__id__exact={obj.host_id}&active=yes"
+        return format_html('<a href="{}">held for review</a>', url)
 
     @admin.display(description="NPR")
     def amount_npr(self, obj: CashoutRequest) -> str:
@@ -132,3 +155,26 @@ class CashoutRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Reject (return the earnings)", permissions=["change"])
     def reject(self, request, queryset):
         self._review(request, queryset, approve=False)
+
+
+class ActiveHoldFilter(admin.SimpleListFilter):
+    title = "active"
+    parameter_name = "active"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Active"), ("no", "Released"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(released_at__isnull=self.value() == "yes")
+        return queryset
+
+
+@admin.register(CashoutHold)
+class CashoutHoldAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Why hosts' cash-outs wait. Placed and released by the services that own the reason (fraud cases)."""
+
+    list_display = ("id", "host", "reason", "source", "ref", "created_at", "released_at", "released_by")
+    list_filter = (ActiveHoldFilter, "source")
+    search_fields = ("host__username", "reason", "ref")
+    list_select_related = ("host", "released_by")

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -10,6 +11,7 @@ from apps.core.idempotency import idempotent
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
 from apps.wallet import selectors, services
+from apps.wallet.models import CashoutRequest
 
 
 class PostingCursorPagination(FeedCursorPagination):
@@ -61,6 +63,8 @@ class WalletHistoryApi(APIView):
 
 
 class CashoutSerializer(serializers.Serializer):
+    """A cash-out; context["hold_reasons"] (the host's active hold reasons) marks a waiting one as held."""
+
     id = serializers.IntegerField()
     coins = serializers.IntegerField()
     paisa_per_coin = serializers.IntegerField()
@@ -69,6 +73,24 @@ class CashoutSerializer(serializers.Serializer):
     review_note = serializers.CharField()
     created_at = serializers.DateTimeField()
     reviewed_at = serializers.DateTimeField(allow_null=True)
+    held = serializers.SerializerMethodField(help_text="Waiting for a review of the account: cannot be paid yet.")
+    hold_reasons = serializers.SerializerMethodField()
+
+    def _reasons(self, obj: CashoutRequest) -> list[str]:
+        waiting = obj.status == CashoutRequest.Status.REQUESTED
+        return list(self.context.get("hold_reasons", [])) if waiting else []
+
+    def get_held(self, obj: CashoutRequest) -> bool:
+        return bool(self._reasons(obj))
+
+    def get_hold_reasons(self, obj: CashoutRequest) -> list[str]:
+        return self._reasons(obj)
+
+
+def _hold_context(host_id: int) -> dict[str, list[str]]:
+    # Hold reasons are stored in English and marked for translation where they are placed.
+    reasons = selectors.cashout_hold_reasons(host_ids=[host_id]).get(host_id, [])
+    return {"hold_reasons": [gettext(reason) for reason in reasons]}
 
 
 class CashoutListCreateApi(APIView):
@@ -80,13 +102,15 @@ class CashoutListCreateApi(APIView):
     @extend_schema(responses={200: CashoutSerializer(many=True)}, operation_id="wallet_cashout_list")
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.cashout_list(host=request_user(request)), request, view=self)
-        return paginator.get_paginated_response(CashoutSerializer(page, many=True).data)
+        host = request_user(request)
+        page = paginator.paginate_queryset(selectors.cashout_list(host=host), request, view=self)
+        return paginator.get_paginated_response(CashoutSerializer(page, many=True, context=_hold_context(host.pk)).data)
 
     @extend_schema(request=InputSerializer, responses={201: CashoutSerializer}, operation_id="wallet_cashout_create")
     @idempotent(required=True)
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        cashout = services.cashout_request(host=request_user(request), coins=data.validated_data["coins"])
-        return Response(CashoutSerializer(cashout).data, status=status.HTTP_201_CREATED)
+        host = request_user(request)
+        cashout = services.cashout_request(host=host, coins=data.validated_data["coins"])
+        return Response(CashoutSerializer(cashout, context=_hold_context(host.pk)).data, status=status.HTTP_201_CREATED)

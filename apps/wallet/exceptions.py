@@ -51,3 +51,9 @@ class CashoutNotPending(DomainError):
     code = "cashout_not_pending"
     status = 409
     message = _("This cash-out was already reviewed.")
+
+
+class CashoutHeld(DomainError):
+    code = "cashout_held"
+    status = 409
+    message = _("This host's cash-outs are on hold for review.")

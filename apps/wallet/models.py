@@ -48,6 +48,7 @@ class Account(models.Model):
                         "og_sales",
                         "cashout_hold",
                         "payouts",
+                        "write_off",
                     ],
                 )
                 | Q(owner__isnull=False, kind__in=["user_coins", "host_earnings"]),
@@ -150,3 +151,31 @@ class CashoutRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Cash-out #{self.pk}: {self.coins} coins"
+
+
+class CashoutHold(models.Model):
+    """A reason a host's cash-outs must wait: while any hold on the host is active (not released), no
+    cash-out of theirs can be approved. Whoever places it names it by (source, ref), which makes
+    placing it again a no-op."""
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cashout_holds")
+    source = models.CharField(max_length=40, validators=[slug_validator], help_text="Who placed it: fraud_case, …")
+    ref = models.CharField(max_length=100, help_text="The placer's reference, unique per source and host.")
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    release_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "ref", "host"], name="cashout_hold_source_ref_host_uniq")
+        ]
+        indexes = [
+            models.Index(fields=["host"], condition=Q(released_at__isnull=True), name="cashout_hold_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold on {self.host_id}: {self.reason}"

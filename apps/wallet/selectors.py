@@ -1,10 +1,14 @@
 """Reads of the coin ledger."""
 
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db import connection, transaction
 from django.db.models import Count, QuerySet, Sum
 
 from apps.accounts.models import User
-from apps.wallet.models import Account, CashoutRequest, JournalEntry, Posting
+from apps.wallet.models import Account, CashoutHold, CashoutRequest, JournalEntry, Posting
 
 
 def account_available(*, account: Account) -> int:
@@ -96,3 +100,87 @@ def _ledger_audit() -> list[str]:
 def journal_entry_get(*, kind: str, ref: str) -> JournalEntry:
     """The entry recorded under (kind, ref): what a retry that met DuplicateEntry finds instead."""
     return JournalEntry.objects.get(kind=kind, ref=ref)
+
+
+def cashout_hold_reasons(*, host_ids: list[int]) -> dict[int, list[str]]:
+    """Per host (only those with any): the reasons of the active holds on their cash-outs, oldest first."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    holds = CashoutHold.objects.filter(host_id__in=host_ids, released_at__isnull=True).order_by("pk")
+    for host_id, reason in holds.values_list("host_id", "reason"):
+        reasons[host_id].append(reason)
+    return dict(reasons)
+
+
+def cashout_list_since(*, since: datetime, until: datetime) -> QuerySet[CashoutRequest]:
+    """Cash-outs requested in [since, until) that were not rejected, oldest first."""
+    return (
+        CashoutRequest.objects.filter(created_at__gte=since, created_at__lt=until)
+        .exclude(status=CashoutRequest.Status.REJECTED)
+        .order_by("created_at", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One entry that debited a user's spendable coins and credited another user's earnings."""
+
+    entry_id: int
+    kind: str
+    at: datetime
+    payer_id: int
+    payee_id: int
+    coins: int  # the payer's debit
+    earned: int  # the payee's credit
+
+
+def user_transfers(*, since: datetime, until: datetime, min_coins: int = 1) -> list[Transfer]:
+    """Transfers from user to user (a gift: coins to a host's earnings) recorded in [since, until),
+    oldest first; an entry crediting several users is one transfer per payee.
+
+    Two queries however many entries: the payers' debits, then the payees' credits of those entries.
+    """
+    entries = JournalEntry.objects.filter(created_at__gte=since, created_at__lt=until).values("pk")
+    debits = {
+        entry_id: (payer_id, -amount, kind, at)
+        for entry_id, payer_id, amount, kind, at in Posting.objects.filter(
+            entry_id__in=entries, account__kind=Account.Kind.USER_COINS, amount__lte=-min_coins
+        ).values_list("entry_id", "account__owner_id", "amount", "entry__kind", "entry__created_at")
+    }
+    credits = Posting.objects.filter(
+        entry_id__in=list(debits), account__kind=Account.Kind.HOST_EARNINGS, amount__gt=0
+    ).values_list("entry_id", "account__owner_id", "amount")
+    transfers = [
+        Transfer(
+            entry_id=entry_id,
+            kind=debits[entry_id][2],
+            at=debits[entry_id][3],
+            payer_id=debits[entry_id][0],
+            payee_id=payee_id,
+            coins=debits[entry_id][1],
+            earned=earned,
+        )
+        for entry_id, payee_id, earned in credits
+    ]
+    return sorted(transfers, key=lambda transfer: (transfer.entry_id, transfer.payee_id))
+
+
+def earnings_reached_by_spends(*, payer_id: int, after_entry_id: int) -> dict[int, int]:
+    """Per host: the earnings credited by entries after `after_entry_id` that debited the payer's coins."""
+    spends = Posting.objects.filter(
+        account__owner_id=payer_id, account__kind=Account.Kind.USER_COINS, amount__lt=0, entry_id__gt=after_entry_id
+    ).values("entry_id")
+    return dict(
+        Posting.objects.filter(entry_id__in=spends, account__kind=Account.Kind.HOST_EARNINGS, amount__gt=0)
+        .values("account__owner_id")
+        .annotate(total=Sum("amount"))
+        .values_list("account__owner_id", "total")
+    )
+
+
+def cashout_requested_ids(*, host_ids: list[int]) -> list[int]:
+    """The hosts' cash-outs waiting for Finance, oldest first."""
+    return list(
+        CashoutRequest.objects.filter(host_id__in=host_ids, status=CashoutRequest.Status.REQUESTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

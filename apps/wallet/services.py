@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -23,14 +23,15 @@ from apps.core.db import prepared_cursor
 from apps.core.exceptions import PermissionDenied
 from apps.wallet.exceptions import (
     CashoutBelowMinimum,
+    CashoutHeld,
     CashoutNotPending,
     DuplicateEntry,
     InsufficientCoins,
     InsufficientEarnings,
     UnbalancedEntry,
 )
-from apps.wallet.models import Account, CashoutRequest, CoinGrant, JournalEntry, Posting
-from apps.wallet.selectors import coins_balance
+from apps.wallet.models import Account, CashoutHold, CashoutRequest, CoinGrant, JournalEntry, Posting
+from apps.wallet.selectors import coins_balance, earnings_reached_by_spends
 from apps.wallet.statements import AT_PARAM, KIND_PARAM, REF_PARAM, RESULT_COLUMNS, spend_sql
 from apps.wallet.statements import Credit as Credit  # the parts of a guarded spend that callers describe
 from apps.wallet.statements import SpendStatement as SpendStatement
@@ -315,6 +316,12 @@ def _is_finance(user: User) -> bool:
     return user.is_superuser or user.groups.filter(name=FINANCE_GROUP).exists()
 
 
+def finance_staff_require(*, user: User, action: str) -> None:
+    """Refuse anyone but Finance staff (or a superuser); `action` reads "… may <action>."."""
+    if not _is_finance(user):
+        raise PermissionDenied(f"Only Finance staff may {action}.")
+
+
 @transaction.atomic
 def coins_grant(*, user: User, amount: int, reason: str, granted_by: User) -> CoinGrant:
     """Give a user coins from the issuance account (Finance staff only, with a reason)."""
@@ -361,6 +368,13 @@ def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str
     if request.status != CashoutRequest.Status.REQUESTED:
         raise CashoutNotPending(details={"status": request.status})
     require_not_own(actor=reviewer, owner_id=request.host_id)
+    if approve:
+        # Holds are placed under the host's earnings lock: taking it here, an approval either sees a
+        # hold placed meanwhile or committed before the hold was placed.
+        _earnings_lock(host_id=request.host_id)
+        reasons = list(_active_holds(host_id=request.host_id).values_list("reason", flat=True))
+        if reasons:
+            raise CashoutHeld(details={"cashout_id": request.pk, "reasons": reasons})
     hold = platform_account(kind=Account.Kind.CASHOUT_HOLD)
     if approve:
         target = platform_account(kind=Account.Kind.PAYOUTS)
@@ -391,3 +405,120 @@ def cashout_approve(*, request_id: int, reviewer: User, note: str = "") -> Casho
 def cashout_reject(*, request_id: int, reviewer: User, note: str) -> CashoutRequest:
     """Refuse a cash-out: the held coins go back to the host's earnings."""
     return _cashout_review(request_id=request_id, reviewer=reviewer, approve=False, note=note)
+
+
+# --- Cash-out holds -----------------------------------------------------------------------------
+
+
+def _earnings_lock(*, host_id: int) -> Account:
+    """Lock the host's earnings account row (created on first use) until the transaction ends."""
+    account = account_for_user(user_id=host_id, kind=Account.Kind.HOST_EARNINGS)
+    return Account.objects.select_for_update().get(pk=account.pk)
+
+
+def _active_holds(*, host_id: int) -> "QuerySet[CashoutHold]":
+    return CashoutHold.objects.filter(host_id=host_id, released_at__isnull=True)
+
+
+@transaction.atomic
+def cashout_hold_place(*, host_id: int, source: str, ref: str, reason: str) -> CashoutHold:
+    """Make the host's cash-outs wait until the hold is released (placing it again changes nothing).
+
+    Taken under the host's earnings lock, the lock `cashout_approve` checks holds under.
+    """
+    _earnings_lock(host_id=host_id)
+    hold, created = CashoutHold.objects.get_or_create(
+        source=source, ref=ref, host_id=host_id, defaults={"reason": reason[:300]}
+    )
+    if created:
+        logger.info("cash-out hold placed", extra={"host_id": host_id, "source": source, "ref": ref})
+    return hold
+
+
+@transaction.atomic
+def cashout_holds_release(*, source: str, ref: str, by: User | None, note: str) -> int:
+    """Release every active hold placed under (source, ref). Returns how many were released."""
+    released = CashoutHold.objects.filter(source=source, ref=ref, released_at__isnull=True).update(
+        released_at=timezone.now(), released_by=by, release_note=note[:300]
+    )
+    if released:
+        logger.info("cash-out holds released", extra={"source": source, "ref": ref, "count": released})
+    return released
+
+
+# --- Refunded top-ups whose coins were spent -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShortfallSettlement:
+    """How `refund_shortfall_settle` covered the coins: from the payer, from hosts, written off."""
+
+    entry: JournalEntry
+    from_payer: int
+    from_hosts: dict[int, int]  # host id -> coins taken from their earnings
+    written_off: int
+
+
+@transaction.atomic
+def refund_shortfall_settle(
+    *,
+    payer_id: int,
+    coins: int,
+    kind: str,
+    ref: str,
+    claw_back_after_entry_id: int | None,
+    memo: str,
+    created_by: User,
+) -> ShortfallSettlement:
+    """Return `coins` to the issuance account for money that went back to the payer, as ONE entry.
+
+    What the payer still has is taken first. With `claw_back_after_entry_id`, the earnings that the
+    payer's spends after that entry credited to hosts are taken next, from what each host still
+    holds (never more than the payer's coins gave them; largest first). The rest is written off to
+    the platform's write-off account. Raises DuplicateEntry when (kind, ref) was recorded before.
+
+    Locks the payer's spendable coins and the hosts' earnings in pk order: a cash-out racing the
+    claw back either took its coins first (less is clawed back, more written off) or finds them gone.
+    """
+    if not isinstance(coins, int) or isinstance(coins, bool) or coins <= 0:
+        raise UnbalancedEntry("A settlement covers a positive number of coins.")
+    payer_account = account_for_user(user_id=payer_id)
+    reached: dict[int, int] = {}
+    if claw_back_after_entry_id is not None:
+        reached = {
+            host_id: given
+            for host_id, given in earnings_reached_by_spends(
+                payer_id=payer_id, after_entry_id=claw_back_after_entry_id
+            ).items()
+            if host_id != payer_id
+        }
+    host_accounts = {host_id: account_for_user(user_id=host_id, kind=Account.Kind.HOST_EARNINGS) for host_id in reached}
+    locked = {
+        account.pk: account
+        for account in Account.objects.select_for_update()
+        .filter(pk__in=[payer_account.pk, *(a.pk for a in host_accounts.values())])
+        .order_by("pk")
+    }
+    owed = coins
+    from_payer = min(owed, locked[payer_account.pk].balance)
+    owed -= from_payer
+    from_hosts: dict[int, int] = {}
+    for host_id, given in sorted(reached.items(), key=lambda item: (-item[1], item[0])):
+        if owed == 0:
+            break
+        take = min(owed, given, _rollup_locked(locked[host_accounts[host_id].pk]))
+        if take > 0:
+            from_hosts[host_id] = take
+            owed -= take
+    postings: list[tuple[Account, int]] = [(platform_account(kind=Account.Kind.ISSUANCE), coins)]
+    if from_payer:
+        postings.append((payer_account, -from_payer))
+    postings += [(host_accounts[host_id], -take) for host_id, take in from_hosts.items()]
+    if owed:
+        postings.append((platform_account(kind=Account.Kind.WRITE_OFF), -owed))
+    entry = ledger_post(kind=kind, ref=ref, postings=postings, memo=memo, created_by=created_by)
+    logger.info(
+        "refund shortfall settled",
+        extra={"payer_id": payer_id, "coins": coins, "from_payer": from_payer, "written_off": owed, "ref": ref},
+    )
+    return ShortfallSettlement(entry=entry, from_payer=from_payer, from_hosts=from_hosts, written_off=owed)

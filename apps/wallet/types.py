@@ -14,6 +14,7 @@ class AccountKind(models.TextChoices):
     OG_SALES = "og_sales", "OG sales"
     CASHOUT_HOLD = "cashout_hold", "Cash-outs awaiting review"
     PAYOUTS = "payouts", "Paid out to hosts"
+    WRITE_OFF = "write_off", "Written off (refunded top-ups not recovered)"
 
 
 USER_ACCOUNT_KINDS = (AccountKind.USER_COINS, AccountKind.HOST_EARNINGS)
