@@ -63,7 +63,10 @@ class WalletHistoryApi(APIView):
 
 
 class CashoutSerializer(serializers.Serializer):
-    """A cash-out; context["hold_reasons"] (the host's active hold reasons) marks a waiting one as held."""
+    """A cash-out request. While it waits, `held` marks one that cannot be paid until a review of the
+    host's account ends, and `hold_reasons` says why."""
+
+    # context["hold_reasons"]: the host's active hold reasons, translated (a waiting cash-out shows them)
 
     id = serializers.IntegerField()
     coins = serializers.IntegerField()
@@ -74,7 +77,7 @@ class CashoutSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     reviewed_at = serializers.DateTimeField(allow_null=True)
     held = serializers.SerializerMethodField(help_text="Waiting for a review of the account: cannot be paid yet.")
-    hold_reasons = serializers.SerializerMethodField()
+    hold_reasons = serializers.SerializerMethodField(help_text="Why it waits (empty unless held).")
 
     def _reasons(self, obj: CashoutRequest) -> list[str]:
         waiting = obj.status == CashoutRequest.Status.REQUESTED
