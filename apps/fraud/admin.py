@@ -44,8 +44,9 @@ class FraudCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("hosts")
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        # Decisions happen through the actions, which need the change permission; the form stays read-only.
-        return request.user.has_perm("fraud.change_fraudcase")
+        # Decisions happen through the changelist's actions, which need the change permission; a case's
+        # own page is for reading (view permission).
+        return obj is None and request.user.has_perm("fraud.change_fraudcase")
 
     @admin.display(description="hosts (cash-outs held while open)")
     def host_list(self, obj: FraudCase) -> str:
