@@ -196,3 +196,9 @@ def test_mirror_stays_quiet_on_innocent_traffic(monkeypatch, innocent, settings)
     assert fraud_rules_run() == []
     assert not FraudCase.objects.exists()
     assert _held(host) == []
+
+
+def test_the_rules_are_on_the_beat_schedule(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["fraud-rules-run"]
+    assert entry == {"task": "fraud.fraud_rules_run", "schedule": float(settings.FRAUD_RULES_SECONDS)}
+    assert fraud_rules_run_task.name == "fraud.fraud_rules_run"
