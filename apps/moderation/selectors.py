@@ -9,7 +9,8 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.moderation.models import BannedWord, Case, Enforcement, Frame, ModerationSettings, Report
+from apps.live.stream_status import stream_status
+from apps.moderation.models import BannedWord, Case, Enforcement, Frame, HostBannedWord, ModerationSettings, Report
 
 SETTINGS_CACHE_KEY = "moderation:settings:v1"
 WORDS_CACHE_KEY = "moderation:banned-words:v1"
@@ -34,6 +35,38 @@ def banned_terms() -> tuple[str, ...]:
     terms = tuple(BannedWord.objects.filter(is_active=True).order_by("pk").values_list("term", flat=True))
     cache.set(WORDS_CACHE_KEY, list(terms), CACHE_SECONDS)
     return terms
+
+
+HOST_WORDS_CACHE_KEY = "moderation:host-words:v1:{host_id}"
+STREAM_HOST_CACHE_KEY = "moderation:stream-host:v1:{stream_id}"
+
+
+def host_word_list(*, host_id: int) -> QuerySet[HostBannedWord]:
+    return HostBannedWord.objects.filter(host_id=host_id)
+
+
+def host_banned_terms(*, host_id: int) -> tuple[str, ...]:
+    """The host's own banned terms, cached until the host changes the list."""
+    key = HOST_WORDS_CACHE_KEY.format(host_id=host_id)
+    cached = cache.get(key)
+    if cached is not None:
+        return tuple(cached)
+    terms = tuple(HostBannedWord.objects.filter(host_id=host_id).order_by("pk").values_list("term", flat=True))
+    cache.set(key, list(terms), CACHE_SECONDS)
+    return terms
+
+
+def stream_host_id(*, stream_id: int) -> int | None:
+    """The stream's host (a stream's host never changes, so it is cached for long); None for no stream."""
+    key = STREAM_HOST_CACHE_KEY.format(stream_id=stream_id)
+    cached = cache.get(key)
+    if cached is not None:
+        return int(cached)
+    status = stream_status(stream_id=stream_id) if stream_id else None
+    if status is None:
+        return None
+    cache.set(key, status.host_id, CACHE_SECONDS)
+    return status.host_id
 
 
 def user_is_moderator(user: "User | AnonymousUser | None") -> bool:
