@@ -12,6 +12,8 @@ from apps.live.models import RoomModerator, Stream, StreamKick, StreamMute
 from apps.moderation.models import ModerationAction
 from tests.accounts.factories import UserFactory
 from tests.live.factories import LiveStreamFactory
+from tests.live.test_rooms import join
+from tests.live.wsclient import in_thread, run_scenario
 
 URL = "/api/v1/streams/moderators/"
 
@@ -279,3 +281,106 @@ def test_a_moderator_pins_and_deletes_a_message_the_pin_goes_with_it(room_listen
     assert deleted.actor_id == mod.pk and deleted.target_user_id == viewer.pk and deleted.stream_id == stream.pk
     assert deleted.details == {"message_id": message["id"], "text": "buy followers at spam.example"}
     assert ModerationAction.objects.filter(action="chat_pin", actor=mod).exists()
+
+
+# --- In the room (a real daphne, the Redis layer) ----------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_in_the_room_a_moderator_mutes_pins_deletes_and_kicks_and_a_viewer_cannot(daphne_server):
+    # given host A live with a moderator, two viewers, and host B live with a room of their own
+    stream, other = LiveStreamFactory(), LiveStreamFactory()
+    mod, viewer, late = UserFactory(), UserFactory(), UserFactory()
+    appoint(stream.host, mod)
+
+    async def scenario():
+        h = await join(daphne_server, stream, stream.host)
+        m = await join(daphne_server, stream, mod)
+        v = await join(daphne_server, stream, viewer)
+        assert m.welcome["you"]["role"] == "moderator" and v.welcome["you"]["role"] == "viewer"
+
+        # a viewer trying the moderator frames is refused, and nothing reaches anyone
+        await v.send("moderator.kick", {"user_id": mod.pk}, ref="k1")
+        refused = await v.next("error")
+        assert refused["payload"]["code"] == "not_room_moderator" and refused["payload"]["ref"] == "k1"
+
+        # the viewer chats; the moderator pins it, then deletes it
+        await v.send("chat.send", {"text": "follow me for free coins"})
+        message = (await m.next("chat.message"))["payload"]
+        await m.send("moderator.pin", {"message_id": message["id"]})
+        assert (await h.next("chat.pinned"))["payload"]["message"]["id"] == message["id"]
+        await m.send("moderator.delete", {"message_id": message["id"]})
+        deleted = await h.next("chat.deleted")
+        assert deleted["payload"] == {"message_id": message["id"], "user_id": viewer.pk, "by": mod.pk}
+        assert any(e["type"] == "chat.unpinned" for e in h.seen)
+        # a late joiner never sees the deleted message
+        c = await join(daphne_server, stream, late)
+        assert message["id"] not in [item["id"] for item in c.welcome["history"]]
+        assert c.welcome["stream"]["pinned"] is None
+
+        # the moderator's own messages carry their role
+        await m.send("chat.send", {"text": "please keep it friendly"})
+        assert (await h.next("chat.message"))["payload"]["user"]["role"] == "moderator"
+
+        # the moderator mutes the viewer: their chat is refused
+        await m.send("moderator.mute", {"user_id": viewer.pk, "minutes": 10})
+        assert (await v.next("chat.muted"))["payload"]["user_id"] == viewer.pk
+        await v.send("chat.send", {"text": "hello?"})
+        assert (await v.next("error"))["payload"]["code"] == "chat_refused"
+
+        # the moderator kicks the viewer: their socket closes with 4003
+        await m.send("moderator.kick", {"user_id": viewer.pk, "reason": "spam"})
+        assert (await v.next("session.closed"))["payload"]["reason"] == "kicked"
+        assert await v.close_code() == 4003
+
+        # in host B's room the same moderator is refused
+        b = await join(daphne_server, other, mod)
+        assert b.welcome["you"]["role"] == "viewer"
+        await b.send("moderator.mute", {"user_id": late.pk})
+        assert (await b.next("error"))["payload"]["code"] == "not_room_moderator"
+        for room in (h, m, c, b):
+            await room.close()
+
+    run_scenario(scenario)
+    actions = list(ModerationAction.objects.filter(actor=mod).order_by("pk").values_list("action", "stream_id"))
+    assert actions == [
+        ("chat_pin", stream.pk),
+        ("chat_delete", stream.pk),
+        ("room_mute", stream.pk),
+        ("room_kick", stream.pk),
+    ]
+    assert not StreamMute.objects.filter(stream=other).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_an_appointment_reaches_an_open_socket_and_a_removal_ends_its_powers(daphne_server):
+    # given a viewer already in the host's room
+    stream, user, target = LiveStreamFactory(), UserFactory(), UserFactory()
+
+    async def scenario():
+        h = await join(daphne_server, stream, stream.host)
+        u = await join(daphne_server, stream, user)
+
+        # when the host appoints them
+        await in_thread(services.room_moderator_add, host=stream.host, user_id=user.pk)
+
+        # then the room hears it and their next message carries the moderator role
+        added = await u.next("room.moderator_added")
+        assert added["payload"]["user"]["id"] == user.pk
+        await u.send("chat.send", {"text": "I moderate here now"})
+        assert (await h.next("chat.message"))["payload"]["user"]["role"] == "moderator"
+
+        # when the host removes them, their next moderator frame is refused at once
+        await in_thread(services.room_moderator_remove, host=stream.host, user_id=user.pk)
+        await u.next("room.moderator_removed")
+        await u.send("moderator.mute", {"user_id": target.pk})
+        assert (await u.next("error"))["payload"]["code"] == "not_room_moderator"
+        await u.send("chat.send", {"text": "back to watching"})
+        assert (await h.next("chat.message"))["payload"]["user"]["role"] == "viewer"
+        for room in (h, u):
+            await room.close()
+
+    run_scenario(scenario)
+    assert not StreamMute.objects.exists()
