@@ -384,3 +384,13 @@ def test_an_appointment_reaches_an_open_socket_and_a_removal_ends_its_powers(dap
 
     run_scenario(scenario)
     assert not StreamMute.objects.exists()
+
+
+@pytest.mark.django_db
+def test_staff_see_appointments_in_the_admin_but_cannot_edit_them(admin_client):
+    host, mod = UserFactory(username="hosthari"), UserFactory(username="modgita")
+    appoint(host, mod)
+    page = admin_client.get("/admin/live/roommoderator/")
+    assert page.status_code == 200
+    assert "hosthari" in page.content.decode() and "modgita" in page.content.decode()
+    assert admin_client.get("/admin/live/roommoderator/add/").status_code == 403

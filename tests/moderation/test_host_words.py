@@ -164,3 +164,12 @@ def test_reel_comments_outside_any_room_use_the_platform_list_only():
     add(host, "bhalu")
     check = services.chat_message_check(user_id=host.pk, stream_id=0, text="bhalu")
     assert check.text == "bhalu" and check.allowed
+
+
+@pytest.mark.django_db
+def test_staff_see_host_words_in_the_admin_but_cannot_edit_them(admin_client):
+    add(UserFactory(username="hosthari"), "bhalu")
+    page = admin_client.get("/admin/moderation/hostbannedword/")
+    assert page.status_code == 200
+    assert "bhalu" in page.content.decode() and "hosthari" in page.content.decode()
+    assert admin_client.get("/admin/moderation/hostbannedword/add/").status_code == 403
