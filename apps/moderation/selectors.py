@@ -38,7 +38,6 @@ def banned_terms() -> tuple[str, ...]:
 
 
 HOST_WORDS_CACHE_KEY = "moderation:host-words:v1:{host_id}"
-STREAM_HOST_CACHE_KEY = "moderation:stream-host:v1:{stream_id}"
 
 
 def host_word_list(*, host_id: int) -> QuerySet[HostBannedWord]:
@@ -56,16 +55,23 @@ def host_banned_terms(*, host_id: int) -> tuple[str, ...]:
     return terms
 
 
+# A stream's host never changes: this process remembers it (bounded), so a room message costs no
+# query and no cache round trip for it.
+_stream_hosts: dict[int, int] = {}
+_STREAM_HOSTS_MAX = 10_000
+
+
 def stream_host_id(*, stream_id: int) -> int | None:
-    """The stream's host (a stream's host never changes, so it is cached for long); None for no stream."""
-    key = STREAM_HOST_CACHE_KEY.format(stream_id=stream_id)
-    cached = cache.get(key)
-    if cached is not None:
-        return int(cached)
+    """The stream's host; None when there is no such stream (not remembered: it may not exist yet)."""
+    host_id = _stream_hosts.get(stream_id)
+    if host_id is not None:
+        return host_id
     status = stream_status(stream_id=stream_id) if stream_id else None
     if status is None:
         return None
-    cache.set(key, status.host_id, CACHE_SECONDS)
+    if len(_stream_hosts) >= _STREAM_HOSTS_MAX:
+        _stream_hosts.clear()
+    _stream_hosts[stream_id] = status.host_id
     return status.host_id
 
 
