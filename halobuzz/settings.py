@@ -560,6 +560,8 @@ LIVE_VIEWERS_BROADCAST_SECONDS = env.float("LIVE_VIEWERS_BROADCAST_SECONDS", def
 LIVE_PRESENCE_REFRESH_SECONDS = env.float("LIVE_PRESENCE_REFRESH_SECONDS", default=5.0)
 LIVE_PRESENCE_TTL_SECONDS = env.float("LIVE_PRESENCE_TTL_SECONDS", default=15.0)
 LIVE_LINKCAST_INVITE_SECONDS = env.int("LIVE_LINKCAST_INVITE_SECONDS", default=60)
+# Room moderators a host may appoint (they act in all of the host's rooms).
+LIVE_ROOM_MODERATORS_MAX = env.int("LIVE_ROOM_MODERATORS_MAX", default=20)
 # PK battles: the lengths a host may pick, the default, how often overdue battles are swept (a lost
 # end task) and the least time between two live `pk.score` events of one battle.
 LIVE_PK_DURATION_CHOICES = env.list("LIVE_PK_DURATION_CHOICES", cast=int, default=[60, 180, 300, 600])
@@ -695,6 +697,8 @@ MODERATION_IMAGE_MIN_SIDE = env.int("MODERATION_IMAGE_MIN_SIDE", default=64)
 MODERATION_SELFIE_MAX_BYTES = env.int("MODERATION_SELFIE_MAX_BYTES", default=8 * 1024 * 1024)
 # Seconds between beat sweeps that delete safe frames past their retention.
 MODERATION_FRAME_SWEEP_SECONDS = env.int("MODERATION_FRAME_SWEEP_SECONDS", default=3600)
+# Words a host may ban in their own rooms, on top of the platform list.
+MODERATION_HOST_WORDS_MAX = env.int("MODERATION_HOST_WORDS_MAX", default=200)
 
 # --- Upload limits ----------------------------------------------------------------------------
 # One request-body limit for every layer: the largest file an endpoint accepts plus the non-file

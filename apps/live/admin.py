@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.exceptions import DomainError
 from apps.live import services
-from apps.live.models import LinkCast, PkBattle, Stream, StreamKick, StreamMute
+from apps.live.models import LinkCast, PkBattle, RoomModerator, Stream, StreamKick, StreamMute
 
 
 @admin.register(Stream)
@@ -74,6 +74,15 @@ class StreamMuteAdmin(admin.ModelAdmin):
     list_select_related = ("stream", "user")
     search_fields = ("user__username", "stream__title")
     raw_id_fields = ("stream", "user")
+
+
+@admin.register(RoomModerator)
+class RoomModeratorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who moderates whose rooms (appointed and removed by hosts through the API)."""
+
+    list_display = ("host", "moderator", "created_at")
+    list_select_related = ("host", "moderator")
+    search_fields = ("host__username", "moderator__username")
 
 
 @admin.register(LinkCast)

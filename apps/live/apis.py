@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
 from apps.core.deprecation import DeprecatedApiMixin, mark_deprecated
+from apps.core.pagination import FeedCursorPagination
 from apps.core.parsers import FormParser, JSONParser, MultiPartParser
 from apps.core.schema import request_per_media_type
 from apps.core.serializers import IdField, StrictInputSerializer
@@ -388,3 +389,50 @@ class StreamListActiveDeprecatedApi(DeprecatedApiMixin, StreamListActiveApi):
 
     deprecated_since = datetime(2026, 12, 6, tzinfo=UTC)
     successor_url_name = "stream-active"
+
+
+class RoomModeratorSerializer(serializers.Serializer):
+    user = UserBriefSerializer(source="moderator")
+    created_at = serializers.DateTimeField()
+
+
+class RoomModeratorListCreateApi(APIView):
+    """The signed-in host's room moderators: they may mute, kick, pin and delete chat in all of the
+    host's rooms. At most LIVE_ROOM_MODERATORS_MAX (`room_moderator_limit`, 409)."""
+
+    pagination_class = FeedCursorPagination  # GET; the POST answers one appointment
+
+    class InputSerializer(StrictInputSerializer):
+        user_id = IdField()
+
+    @extend_schema(responses={200: RoomModeratorSerializer(many=True)}, operation_id="room_moderator_list")
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        moderators = selectors.room_moderator_list(host_id=request_user(request).pk)
+        page = paginator.paginate_queryset(moderators, request, view=self)
+        return paginator.get_paginated_response(
+            RoomModeratorSerializer(page, many=True, context={"request": request}).data
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: RoomModeratorSerializer, 200: RoomModeratorSerializer},
+        operation_id="room_moderator_add",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        appointment, created = services.room_moderator_add(
+            host=request_user(request), user_id=data.validated_data["user_id"]
+        )
+        return Response(
+            RoomModeratorSerializer(appointment, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class RoomModeratorRemoveApi(APIView):
+    @extend_schema(request=None, responses={204: None}, operation_id="room_moderator_remove")
+    def delete(self, request: Request, user_id: int) -> Response:
+        services.room_moderator_remove(host=request_user(request), user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -32,8 +32,9 @@ def seconds_round_up(seconds: float) -> float:
     return max(math.ceil(seconds * 10) / 10, 0.1)
 
 
-# Room events that change the chat rules a socket enforces for its user.
-RULE_EVENTS = frozenset({"chat.mode", "chat.muted", "chat.unmuted"})
+# Room events that change the chat rules a socket enforces for its user, or the user's role.
+MODERATOR_EVENTS = frozenset({"room.moderator_added", "room.moderator_removed"})
+RULE_EVENTS = frozenset({"chat.mode", "chat.muted", "chat.unmuted"}) | MODERATOR_EVENTS
 
 
 class ChatVerdict(Protocol):

@@ -29,7 +29,7 @@ from apps.core.exceptions import DomainError, NotFound
 from apps.core.i18n import language_choose, language_from_accept_header, translate
 from apps.core.timestamps import iso_utc
 from apps.live import selectors, services
-from apps.live.chat import ChatRules, seconds_round_up
+from apps.live.chat import MODERATOR_EVENTS, ChatRules, seconds_round_up
 from apps.live.events import room_event_message, stream_group_name
 from apps.live.exceptions import ChatRateLimited, InvalidEvent, NotAuthenticated, NotStreamHost, UnknownEvent
 from apps.live.fanout import socket_join, socket_leave, socket_welcomed
@@ -357,6 +357,52 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
             stream_id=self.stream_id, by=self.user, mode=data["mode"], slow_mode_seconds=data.get("slow_mode_seconds")
         )
 
+    # --- Room moderator actions (the host and the host's room moderators) -------------------------
+    # The services check who may act on every frame (an appointment can end while a socket is open).
+
+    async def on_moderator_pin(self, payload: dict) -> None:
+        message_id = _validated(PinSerializer, payload)["message_id"]
+        history = await room_state().history_get(self.stream_id)
+        message = next((m for m in history if m.get("id") == message_id), None)
+        if message is None:
+            raise NotFound(gettext_lazy("No such recent message."))
+        await database_sync_to_async(services.stream_message_pin)(
+            stream_id=self.stream_id, by=self.user, message=message
+        )
+
+    async def on_moderator_unpin(self, payload: dict) -> None:
+        _validated(serializers.Serializer, payload)
+        await database_sync_to_async(services.stream_message_pin)(stream_id=self.stream_id, by=self.user, message=None)
+
+    async def on_moderator_mute(self, payload: dict) -> None:
+        data = _validated(MuteSerializer, payload)
+        await database_sync_to_async(services.stream_viewer_mute)(
+            stream_id=self.stream_id, user_id=data["user_id"], by=self.user, minutes=data.get("minutes")
+        )
+
+    async def on_moderator_unmute(self, payload: dict) -> None:
+        data = _validated(UserTargetSerializer, payload)
+        await database_sync_to_async(services.stream_viewer_unmute)(
+            stream_id=self.stream_id, user_id=data["user_id"], by=self.user
+        )
+
+    async def on_moderator_kick(self, payload: dict) -> None:
+        data = _validated(KickSerializer, payload)
+        await database_sync_to_async(services.stream_viewer_kick)(
+            stream_id=self.stream_id, user_id=data["user_id"], by=self.user, reason=data["reason"]
+        )
+
+    async def on_moderator_delete(self, payload: dict) -> None:
+        message_id = _validated(PinSerializer, payload)["message_id"]
+        history = await room_state().history_get(self.stream_id)
+        message = next((m for m in history if m.get("id") == message_id), None)
+        # Refused (not a moderator, the host's message) before anything changes; then out of the
+        # history, so sockets that join later never see it.
+        await database_sync_to_async(services.stream_message_delete)(
+            stream_id=self.stream_id, by=self.user, message_id=message_id, message=message
+        )
+        await room_state().history_remove(self.stream_id, message_id)
+
     HANDLERS = {
         "ping": on_ping,
         "chat.send": on_chat_send,
@@ -367,10 +413,28 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         "host.unmute": on_host_unmute,
         "host.kick": on_host_kick,
         "host.chat_mode": on_host_chat_mode,
+        "moderator.pin": on_moderator_pin,
+        "moderator.unpin": on_moderator_unpin,
+        "moderator.mute": on_moderator_mute,
+        "moderator.unmute": on_moderator_unmute,
+        "moderator.kick": on_moderator_kick,
+        "moderator.delete": on_moderator_delete,
     }
 
     # --- Layer messages (delivered by this process's room and user subscriptions) -----------------
 
     def rules_note(self, event: dict[str, Any]) -> None:
-        """Note the room events that change this socket's chat rules."""
+        """Note the room events that change this socket's chat rules (and its user's role)."""
         self.chat.note(event)
+        if event.get("type") in MODERATOR_EVENTS and not self.is_host:
+            self.moderator_note(event)
+
+    def moderator_note(self, event: dict[str, Any]) -> None:
+        """The host appointed or removed this socket's user as a room moderator: their messages
+        carry the new role from now on."""
+        payload = event.get("payload") or {}
+        added = event["type"] == "room.moderator_added"
+        user_id = (payload.get("user") or {}).get("id") if added else payload.get("user_id")
+        if user_id == self.user_id:
+            self.role = "moderator" if added else "viewer"
+            self.author = {**self.author, "role": self.role}

@@ -91,3 +91,21 @@ class InvalidCursor(DomainError):
     code = "invalid_cursor"
     status = 400
     message = _("This cursor is not one the list gave out; start again from the first page.")
+
+
+class NotRoomModerator(DomainError):
+    code = "not_room_moderator"
+    status = 403
+    message = _("Only the host or one of the host's room moderators can do that.")
+
+
+class RoomModeratorLimit(DomainError):
+    code = "room_moderator_limit"
+    status = 409
+    message = _("You already have the most room moderators allowed; remove one first.")
+
+
+class RoomModeratorInvalid(DomainError):
+    code = "room_moderator_invalid"
+    status = 400
+    message = _("You cannot appoint yourself as a room moderator.")

@@ -202,3 +202,21 @@ class PkBattle(models.Model):
 
     def __str__(self) -> str:
         return f"PK #{self.pk} on LinkCast {self.linkcast_id}"
+
+
+class RoomModerator(models.Model):
+    """A user a host appointed to moderate the chat of all the host's rooms (mute, kick, pin, delete)."""
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_moderators")
+    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rooms_moderated")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["host", "moderator"], name="roommoderator_host_moderator_uniq"),
+            models.CheckConstraint(condition=~Q(host=models.F("moderator")), name="roommoderator_not_self"),
+        ]
+        indexes = [models.Index(fields=["moderator"], name="roommoderator_moderator_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.moderator_id} moderates for {self.host_id}"

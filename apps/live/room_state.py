@@ -137,6 +137,17 @@ class RedisRoomState:
     async def history_get(self, stream_id: int) -> list[dict[str, Any]]:
         return [json.loads(item) for item in await self.redis.lrange(_k(stream_id, "history"), 0, -1)]
 
+    async def history_remove(self, stream_id: int, message_id: str) -> dict[str, Any] | None:
+        """Take a message out of the recent history (a deleted message); the message, or None when
+        it is no longer there."""
+        key = _k(stream_id, "history")
+        for raw in await self.redis.lrange(key, 0, -1):
+            message = json.loads(raw)
+            if message.get("id") == message_id:
+                await self.redis.lrem(key, 0, raw)
+                return message
+        return None
+
 
 class MemoryRoomState:
     """One-process stand-in for the embedded default (the in-memory channel layer is one process too)."""
@@ -230,6 +241,13 @@ class MemoryRoomState:
 
     async def history_get(self, stream_id: int) -> list[dict[str, Any]]:
         return list(self.history.get(stream_id, []))
+
+    async def history_remove(self, stream_id: int, message_id: str) -> dict[str, Any] | None:
+        items = self.history.get(stream_id, [])
+        found = next((m for m in items if m.get("id") == message_id), None)
+        if found is not None:
+            items.remove(found)
+        return found
 
 
 # How long a refusal outlives the sockets it stops: they close within moments of it.

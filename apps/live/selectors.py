@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists, Q, Subquery
+from django.db.models import Exists, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -21,7 +21,7 @@ from apps.accounts.selectors import blocked_user_ids, blocks_between, follow_lin
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live.exceptions import InvalidCursor, KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
-from apps.live.models import LinkCast, Stream, StreamKick, StreamMute
+from apps.live.models import LinkCast, RoomModerator, Stream, StreamKick, StreamMute
 from apps.og.selectors import user_has_active_og
 
 logger = logging.getLogger(__name__)
@@ -272,7 +272,7 @@ class RoomAccess:
     """Everything a room socket needs to know about its user, read once on connect."""
 
     stream: dict[str, Any]
-    role: str  # "host" or "viewer"
+    role: str  # "host", "moderator" (of the host's rooms) or "viewer"
     user: dict[str, Any]
     follows_host: bool
     is_og: bool | None
@@ -335,7 +335,11 @@ def room_access(*, stream_id: int, user: User) -> RoomAccess:
     linkcast = linkcast_open_for_stream(stream_id=stream.pk)
     return RoomAccess(
         stream=stream_room_state(stream),
-        role="host" if is_host else "viewer",
+        role="host"
+        if is_host
+        else "moderator"
+        if stream_moderator_is_cached(host_id=stream.host_id, user_id=user.pk)
+        else "viewer",
         user=user_brief(user),
         follows_host=follows,
         is_og=None if stream.chat_mode != Stream.ChatMode.OG else user_has_active_og(user_id=user.pk),
@@ -363,3 +367,41 @@ def stream_sql() -> str:
 def stream_is_live_sql(stream: str) -> str:
     """`Stream.is_live` as a SQL condition on a row of `stream_sql()` aliased `stream`."""
     return f"{stream}.status = '{Stream.Status.LIVE.value}'"
+
+
+# --- Room moderators ----------------------------------------------------------------------------
+
+ROOM_MODERATORS_CACHE_KEY = "live:room-moderators:v1:{host_id}"
+ROOM_MODERATORS_CACHE_SECONDS = 600
+
+
+def room_moderator_list(*, host_id: int) -> QuerySet[RoomModerator]:
+    """The host's room moderators with their users (newest first by the list's cursor)."""
+    return RoomModerator.objects.filter(host_id=host_id).select_related("moderator")
+
+
+def host_moderator_ids(*, host_id: int) -> frozenset[int]:
+    """The ids of the host's room moderators, from the cache (one round trip; cleared by the services
+    that appoint and remove them, after commit)."""
+    key = ROOM_MODERATORS_CACHE_KEY.format(host_id=host_id)
+    cached = cache.get(key)
+    if cached is not None:
+        return frozenset(cached)
+    ids = list(RoomModerator.objects.filter(host_id=host_id).values_list("moderator_id", flat=True))
+    cache.set(key, ids, ROOM_MODERATORS_CACHE_SECONDS)
+    return frozenset(ids)
+
+
+def stream_moderator_is(*, stream_id: int, user_id: int) -> bool:
+    """Whether the user is a room moderator of the stream's host (read from the database: the check
+    every moderator action makes). The host is not a moderator of their own rooms."""
+    return RoomModerator.objects.filter(
+        host_id=Subquery(Stream.objects.filter(pk=stream_id).values("host_id")[:1]), moderator_id=user_id
+    ).exists()
+
+
+def stream_moderator_is_cached(*, host_id: int, user_id: int) -> bool:
+    """The cheap form for a room connect that already knows the stream's host: no database query
+    once the host's moderators are cached (up to a moment stale after a change; every action
+    re-checks with stream_moderator_is)."""
+    return user_id in host_moderator_ids(host_id=host_id)

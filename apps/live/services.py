@@ -6,12 +6,13 @@ apps.live.locks: streams in pk order, then a PK battle.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
@@ -20,13 +21,22 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
-from apps.accounts.services import user_require_adult
+from apps.accounts.selectors import is_blocked_between
+from apps.accounts.services import user_lock, user_require_adult
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live import agora
 from apps.live.chat import chat_checker_register as chat_checker_register
 from apps.live.events import room_event_publish, room_sockets_close, user_sockets_close
-from apps.live.exceptions import AlreadyLive, NotStreamHost, StreamNotLive
+from apps.live.exceptions import (
+    AlreadyLive,
+    NotRoomModerator,
+    NotStreamHost,
+    RoomModeratorInvalid,
+    RoomModeratorLimit,
+    StreamBlocked,
+    StreamNotLive,
+)
 from apps.live.linkcast import linkcast_accept as linkcast_accept
 from apps.live.linkcast import linkcast_audio_set as linkcast_audio_set
 from apps.live.linkcast import linkcast_close
@@ -35,7 +45,7 @@ from apps.live.linkcast import linkcast_invite as linkcast_invite
 from apps.live.linkcast import linkcast_leave as linkcast_leave
 from apps.live.linkcast import linkcast_token_issue as linkcast_token_issue
 from apps.live.locks import stream_locked
-from apps.live.models import LinkCast, Stream, StreamKick, StreamMute, StreamViewer
+from apps.live.models import LinkCast, RoomModerator, Stream, StreamKick, StreamMute, StreamViewer
 from apps.live.pk import pk_current as pk_current
 from apps.live.pk import pk_end as pk_end
 from apps.live.pk import pk_end_overdue as pk_end_overdue
@@ -45,7 +55,14 @@ from apps.live.pk import pk_public as pk_public
 from apps.live.pk import pk_start as pk_start
 from apps.live.pk import pk_totals as pk_totals
 from apps.live.room_state import chat_refusals_set
-from apps.live.selectors import active_cache_clear, linkcast_open_for_stream, stream_get, stream_watch_check
+from apps.live.selectors import (
+    ROOM_MODERATORS_CACHE_KEY,
+    active_cache_clear,
+    linkcast_open_for_stream,
+    stream_get,
+    stream_watch_check,
+    user_brief,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +71,110 @@ def _require_host(stream: Stream, by: User | None) -> None:
     """`by` None is the system or a moderator acting through their own service: no host check."""
     if by is not None and by.pk != stream.host_id:
         raise NotStreamHost()
+
+
+# --- Room moderators: who may act in a host's rooms, and the audit of what they did ------------
+
+# recorder(action=, actor_id=, stream_id=, target_user_id=, reason=, details=): writes one line of
+# the moderation audit log inside the caller's transaction (the moderation app registers one).
+RoomActionRecorder = Callable[..., None]
+_recorders: list[RoomActionRecorder] = []
+
+
+def room_action_recorder_register(recorder: RoomActionRecorder) -> None:
+    """Add a recorder of room moderators' actions and of appointments (once per recorder)."""
+    if recorder not in _recorders:
+        _recorders.append(recorder)
+
+
+def _room_action_record(
+    *,
+    action: str,
+    actor_id: int,
+    stream_id: int | None,
+    target_user_id: int | None,
+    reason: str,
+    details: dict[str, Any],
+) -> None:
+    for recorder in _recorders:
+        recorder(
+            action=action,
+            actor_id=actor_id,
+            stream_id=stream_id,
+            target_user_id=target_user_id,
+            reason=reason,
+            details=details,
+        )
+
+
+def _is_room_moderator(*, host_id: int, user_id: int) -> bool:
+    return RoomModerator.objects.filter(host_id=host_id, moderator_id=user_id).exists()
+
+
+def _require_room_moderator(stream: Stream, by: User | None, *, target_user_id: int | None = None) -> bool:
+    """The host, one of the host's room moderators, or None (the system, or moderation staff through
+    their own services) may act. True when `by` acts as a room moderator: their action is audited,
+    and they may not act on another of the host's moderators (only the host may)."""
+    if by is None or by.pk == stream.host_id:
+        return False
+    if not _is_room_moderator(host_id=stream.host_id, user_id=by.pk):
+        raise NotRoomModerator()
+    if target_user_id is not None and _is_room_moderator(host_id=stream.host_id, user_id=target_user_id):
+        raise NotRoomModerator(
+            gettext_lazy("Only the host can act on a room moderator."), details={"reason": "target_is_moderator"}
+        )
+    return True
+
+
+def _room_moderators_changed(*, host_id: int, event_type: str, payload: dict[str, Any]) -> None:
+    """After commit: forget the cached moderator ids and tell the host's live rooms."""
+    transaction.on_commit(partial(cache.delete, ROOM_MODERATORS_CACHE_KEY.format(host_id=host_id)))
+    active = Stream.objects.filter(host_id=host_id, status__in=Stream.ACTIVE_STATUSES).values_list("pk", flat=True)
+    for stream_id in active:
+        room_event_publish(stream_id=stream_id, event_type=event_type, payload=payload)
+
+
+@transaction.atomic
+def room_moderator_add(*, host: User, user_id: int) -> tuple[RoomModerator, bool]:
+    """Appoint a room moderator for all of the host's rooms (at most LIVE_ROOM_MODERATORS_MAX).
+    Appointing one already appointed changes nothing: (the appointment, False)."""
+    if user_id == host.pk:
+        raise RoomModeratorInvalid()
+    moderator = User.objects.filter(pk=user_id, is_active=True).first()
+    if moderator is None:
+        raise NotFound(gettext_lazy("No such user."))
+    if is_blocked_between(user_id=host.pk, other_id=user_id):
+        raise StreamBlocked()
+    # The host's row serialises their appointments, so two at once cannot pass the limit together.
+    user_lock(user_id=host.pk)
+    existing = RoomModerator.objects.filter(host_id=host.pk, moderator_id=user_id).first()
+    if existing is not None:
+        return existing, False
+    most = settings.LIVE_ROOM_MODERATORS_MAX
+    if RoomModerator.objects.filter(host_id=host.pk).count() >= most:
+        raise RoomModeratorLimit(details={"max": most})
+    appointment = RoomModerator.objects.create(host_id=host.pk, moderator=moderator)
+    _room_moderators_changed(
+        host_id=host.pk, event_type="room.moderator_added", payload={"user": user_brief(moderator)}
+    )
+    _room_action_record(
+        action="moderator_add", actor_id=host.pk, stream_id=None, target_user_id=user_id, reason="", details={}
+    )
+    logger.info("room moderator added", extra={"host_id": host.pk, "user_id": user_id})
+    return appointment, True
+
+
+@transaction.atomic
+def room_moderator_remove(*, host: User, user_id: int) -> None:
+    """Dismiss one of the host's room moderators (NotFound when they are none)."""
+    deleted, _ = RoomModerator.objects.filter(host_id=host.pk, moderator_id=user_id).delete()
+    if not deleted:
+        raise NotFound(gettext_lazy("No such room moderator."))
+    _room_moderators_changed(host_id=host.pk, event_type="room.moderator_removed", payload={"user_id": user_id})
+    _room_action_record(
+        action="moderator_remove", actor_id=host.pk, stream_id=None, target_user_id=user_id, reason="", details={}
+    )
+    logger.info("room moderator removed", extra={"host_id": host.pk, "user_id": user_id})
 
 
 # --- Going live and ending ----------------------------------------------------------------------
@@ -225,7 +346,7 @@ def stream_sockets_close_on_block(*, blocker_id: int, blocked_id: int) -> None:
 def stream_viewer_kick(*, stream_id: int, user_id: int, by: User | None = None, reason: str = "") -> StreamKick:
     """Remove a viewer: their sockets in this room close and they cannot rejoin this stream."""
     stream = stream_locked(stream_id)
-    _require_host(stream, by)
+    as_moderator = _require_room_moderator(stream, by, target_user_id=user_id)
     if user_id == stream.host_id:
         raise NotStreamHost(gettext_lazy("The host cannot be kicked from their own stream."))
     if not User.objects.filter(pk=user_id).exists():
@@ -233,6 +354,10 @@ def stream_viewer_kick(*, stream_id: int, user_id: int, by: User | None = None, 
     kick, _ = StreamKick.objects.get_or_create(
         stream=stream, user_id=user_id, defaults={"kicked_by": by, "reason": reason[:300]}
     )
+    if as_moderator and by is not None:
+        _room_action_record(
+            action="room_kick", actor_id=by.pk, stream_id=stream.pk, target_user_id=user_id, reason=reason, details={}
+        )
     StreamViewer.objects.filter(stream=stream, user_id=user_id, left_at__isnull=True).update(left_at=timezone.now())
     room_event_publish(stream_id=stream.pk, event_type="viewer.kicked", payload={"user_id": user_id})
     user_sockets_close(user_id=user_id, reason="kicked", stream_id=stream.pk)
@@ -245,13 +370,22 @@ def stream_viewer_mute(
 ) -> StreamMute:
     """Mute a viewer in this room's chat for some minutes (None: until the stream ends)."""
     stream = stream_locked(stream_id)
-    _require_host(stream, by)
+    as_moderator = _require_room_moderator(stream, by, target_user_id=user_id)
     if user_id == stream.host_id:
         raise NotStreamHost(gettext_lazy("The host cannot be muted in their own stream."))
     if not User.objects.filter(pk=user_id).exists():
         raise NotFound(gettext_lazy("No such user."))
     until = timezone.now() + timedelta(minutes=minutes) if minutes else None
     mute, _ = StreamMute.objects.update_or_create(stream=stream, user_id=user_id, defaults={"muted_until": until})
+    if as_moderator and by is not None:
+        _room_action_record(
+            action="room_mute",
+            actor_id=by.pk,
+            stream_id=stream.pk,
+            target_user_id=user_id,
+            reason="",
+            details={"until": iso_utc(until)},
+        )
     room_event_publish(
         stream_id=stream.pk,
         event_type="chat.muted",
@@ -263,8 +397,12 @@ def stream_viewer_mute(
 @transaction.atomic
 def stream_viewer_unmute(*, stream_id: int, user_id: int, by: User | None = None) -> None:
     stream = stream_locked(stream_id)
-    _require_host(stream, by)
+    as_moderator = _require_room_moderator(stream, by, target_user_id=user_id)
     StreamMute.objects.filter(stream=stream, user_id=user_id).delete()
+    if as_moderator and by is not None:
+        _room_action_record(
+            action="room_unmute", actor_id=by.pk, stream_id=stream.pk, target_user_id=user_id, reason="", details={}
+        )
     room_event_publish(stream_id=stream.pk, event_type="chat.unmuted", payload={"user_id": user_id})
 
 
@@ -290,16 +428,68 @@ def stream_chat_settings_set(
 
 @transaction.atomic
 def stream_message_pin(*, stream_id: int, by: User | None, message: dict[str, Any] | None) -> Stream:
-    """Pin a chat message (a `chat.message` payload) for everyone, or unpin with None."""
+    """Pin a chat message (a `chat.message` payload) for everyone, or unpin with None. The host or
+    one of their room moderators."""
     stream = stream_locked(stream_id)
-    _require_host(stream, by)
+    as_moderator = _require_room_moderator(stream, by)
     stream.pinned_message = message
     stream.save(update_fields=["pinned_message"])
+    if as_moderator and by is not None:
+        _room_action_record(
+            action="chat_pin" if message else "chat_unpin",
+            actor_id=by.pk,
+            stream_id=stream.pk,
+            target_user_id=_author_id(message),
+            reason="",
+            details={"message": message} if message else {},
+        )
     if message is None:
         room_event_publish(stream_id=stream.pk, event_type="chat.unpinned", payload={})
     else:
         room_event_publish(stream_id=stream.pk, event_type="chat.pinned", payload={"message": message})
     return stream
+
+
+def _author_id(message: dict[str, Any] | None) -> int | None:
+    author = (message or {}).get("user") or {}
+    author_id = author.get("id")
+    return author_id if isinstance(author_id, int) else None
+
+
+@transaction.atomic
+def stream_message_delete(
+    *, stream_id: int, by: User | None, message_id: str, message: dict[str, Any] | None = None
+) -> None:
+    """Delete a chat message for everyone (`chat.deleted`); a pinned one is unpinned too. The host or
+    one of their room moderators; `message` is the `chat.message` payload when it is still in the
+    recent history (the caller takes it out), so the audit log keeps what was deleted. A moderator
+    may not delete the host's or another moderator's message."""
+    stream = stream_locked(stream_id)
+    author_id = _author_id(message)
+    as_moderator = _require_room_moderator(stream, by, target_user_id=author_id)
+    if as_moderator and author_id == stream.host_id:
+        raise NotRoomModerator(
+            gettext_lazy("Only the host can delete the host's messages."), details={"reason": "target_is_host"}
+        )
+    pinned = stream.pinned_message or {}
+    if pinned.get("id") == message_id:
+        stream.pinned_message = None
+        stream.save(update_fields=["pinned_message"])
+        room_event_publish(stream_id=stream.pk, event_type="chat.unpinned", payload={})
+    room_event_publish(
+        stream_id=stream.pk,
+        event_type="chat.deleted",
+        payload={"message_id": message_id, "user_id": author_id, "by": by.pk if by else None},
+    )
+    if as_moderator and by is not None:
+        _room_action_record(
+            action="chat_delete",
+            actor_id=by.pk,
+            stream_id=stream.pk,
+            target_user_id=author_id,
+            reason="",
+            details={"message_id": message_id, "text": (message or {}).get("text", "")},
+        )
 
 
 def stream_gift_totals_set(*, totals: Iterable[tuple[int, int, int]]) -> int:

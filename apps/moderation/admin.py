@@ -20,6 +20,7 @@ from apps.moderation.models import (
     Case,
     Enforcement,
     Frame,
+    HostBannedWord,
     ModerationAction,
     ModerationSettings,
     Report,
@@ -277,6 +278,15 @@ class ModerationActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Who", ordering="actor__username")
     def actor_display(self, obj: ModerationAction) -> str:
         return obj.actor.username if obj.actor else "system (model)"
+
+
+@admin.register(HostBannedWord)
+class HostBannedWordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Words hosts ban in their own rooms (kept by the hosts through the API)."""
+
+    list_display = ["term", "host", "created_at"]
+    search_fields = ["term", "host__username"]
+    list_select_related = ["host"]
 
 
 @admin.register(BannedWord)

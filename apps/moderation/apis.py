@@ -235,3 +235,57 @@ class EnforcementAppealApi(APIView):
         return Response(
             EnforcementSerializer(enforcement, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
+
+
+class HostWordSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    term = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class HostWordInputSerializer(StrictInputSerializer):
+    term = serializers.CharField(max_length=100, trim_whitespace=True, allow_blank=False)
+
+
+class HostWordListCreateApi(APIView):
+    """The signed-in host's own banned words: masked in their rooms' chat like the platform's list,
+    and counted towards muting a repeat offender. At most MODERATION_HOST_WORDS_MAX (`host_word_limit`, 409)."""
+
+    pagination_class = FeedCursorPagination  # GET; the POST answers one word
+
+    @extend_schema(responses={200: HostWordSerializer(many=True)}, operation_id="moderation_host_word_list")
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(
+            selectors.host_word_list(host_id=request_user(request).pk), request, view=self
+        )
+        return paginator.get_paginated_response(HostWordSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=HostWordInputSerializer,
+        responses={201: HostWordSerializer, 200: HostWordSerializer},
+        operation_id="moderation_host_word_add",
+    )
+    def post(self, request: Request) -> Response:
+        data = HostWordInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        word, created = services.host_word_add(host=request_user(request), term=data.validated_data["term"])
+        return Response(
+            HostWordSerializer(word).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class HostWordDetailApi(APIView):
+    @extend_schema(
+        request=HostWordInputSerializer, responses={200: HostWordSerializer}, operation_id="moderation_host_word_update"
+    )
+    def patch(self, request: Request, word_id: int) -> Response:
+        data = HostWordInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        word = services.host_word_update(host=request_user(request), word_id=word_id, term=data.validated_data["term"])
+        return Response(HostWordSerializer(word).data)
+
+    @extend_schema(request=None, responses={204: None}, operation_id="moderation_host_word_delete")
+    def delete(self, request: Request, word_id: int) -> Response:
+        services.host_word_delete(host=request_user(request), word_id=word_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

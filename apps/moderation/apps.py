@@ -47,11 +47,13 @@ class ModerationConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import celeryd_after_setup, worker_process_init
 
-        from apps.live.services import chat_checker_register
-        from apps.moderation.services import chat_message_check
+        from apps.live.services import chat_checker_register, room_action_recorder_register
+        from apps.moderation.services import chat_message_check, room_action_record
 
         # Every room message passes the word filter (live sits below moderation and asks through this).
         chat_checker_register(chat_message_check)
+        # Room moderators' actions and appointments go into the audit log.
+        room_action_recorder_register(room_action_record)
 
         worker_process_init.connect(_warm_in_child, weak=False, dispatch_uid="moderation-warm-child")
         celeryd_after_setup.connect(_warm_in_main, weak=False, dispatch_uid="moderation-warm-main")

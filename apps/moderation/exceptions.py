@@ -87,3 +87,15 @@ class AlreadyAppealed(Conflict):
 class AppealNotAllowed(Conflict):
     code = "appeal_not_allowed"
     message = _("This enforcement cannot be appealed.")
+
+
+class HostWordLimit(DomainError):
+    code = "host_word_limit"
+    status = 409
+    message = _("Your banned-word list is full; remove a word first.")
+
+
+class HostWordExists(DomainError):
+    code = "host_word_exists"
+    status = 409
+    message = _("That word is already on your banned-word list.")

@@ -74,6 +74,22 @@ class BannedWord(models.Model):
         return self.term
 
 
+class HostBannedWord(models.Model):
+    """A word or phrase a host bans in their own rooms' chat, on top of the platform's list."""
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="banned_words")
+    term = models.CharField(max_length=100, help_text="Matched whole and case-insensitively, as the platform list.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("host", Lower("term"), name="moderation_hostword_host_term_ci_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.term
+
+
 class Frame(models.Model):
     """A still from a live stream, uploaded by its host every few seconds and scored by the NSFW model."""
 
@@ -293,6 +309,14 @@ class ModerationAction(models.Model):
         APPEAL_UPHOLD = "appeal_uphold", "Uphold appeal"
         APPEAL_OVERTURN = "appeal_overturn", "Overturn appeal"
         REEL_REJECT = "reel_reject", "Reject reel"
+        ROOM_MUTE = "room_mute", "Room moderator: mute"
+        ROOM_UNMUTE = "room_unmute", "Room moderator: unmute"
+        ROOM_KICK = "room_kick", "Room moderator: kick"
+        CHAT_PIN = "chat_pin", "Room moderator: pin"
+        CHAT_UNPIN = "chat_unpin", "Room moderator: unpin"
+        CHAT_DELETE = "chat_delete", "Room moderator: delete message"
+        MODERATOR_ADD = "moderator_add", "Host: appoint room moderator"
+        MODERATOR_REMOVE = "moderator_remove", "Host: remove room moderator"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -9,7 +9,8 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.moderation.models import BannedWord, Case, Enforcement, Frame, ModerationSettings, Report
+from apps.live.stream_status import stream_status
+from apps.moderation.models import BannedWord, Case, Enforcement, Frame, HostBannedWord, ModerationSettings, Report
 
 SETTINGS_CACHE_KEY = "moderation:settings:v1"
 WORDS_CACHE_KEY = "moderation:banned-words:v1"
@@ -34,6 +35,44 @@ def banned_terms() -> tuple[str, ...]:
     terms = tuple(BannedWord.objects.filter(is_active=True).order_by("pk").values_list("term", flat=True))
     cache.set(WORDS_CACHE_KEY, list(terms), CACHE_SECONDS)
     return terms
+
+
+HOST_WORDS_CACHE_KEY = "moderation:host-words:v1:{host_id}"
+
+
+def host_word_list(*, host_id: int) -> QuerySet[HostBannedWord]:
+    return HostBannedWord.objects.filter(host_id=host_id)
+
+
+def host_banned_terms(*, host_id: int) -> tuple[str, ...]:
+    """The host's own banned terms, cached until the host changes the list."""
+    key = HOST_WORDS_CACHE_KEY.format(host_id=host_id)
+    cached = cache.get(key)
+    if cached is not None:
+        return tuple(cached)
+    terms = tuple(HostBannedWord.objects.filter(host_id=host_id).order_by("pk").values_list("term", flat=True))
+    cache.set(key, list(terms), CACHE_SECONDS)
+    return terms
+
+
+# A stream's host never changes: this process remembers it (bounded), so a room message costs no
+# query and no cache round trip for it.
+_stream_hosts: dict[int, int] = {}
+_STREAM_HOSTS_MAX = 10_000
+
+
+def stream_host_id(*, stream_id: int) -> int | None:
+    """The stream's host; None when there is no such stream (not remembered: it may not exist yet)."""
+    host_id = _stream_hosts.get(stream_id)
+    if host_id is not None:
+        return host_id
+    status = stream_status(stream_id=stream_id) if stream_id else None
+    if status is None:
+        return None
+    if len(_stream_hosts) >= _STREAM_HOSTS_MAX:
+        _stream_hosts.clear()
+    _stream_hosts[stream_id] = status.host_id
+    return status.host_id
 
 
 def user_is_moderator(user: "User | AnonymousUser | None") -> bool:

@@ -98,6 +98,10 @@
     "chat.message": chatLine,
     "chat.pinned": (p) => setPinned(p.message),
     "chat.unpinned": () => setPinned(null),
+    "chat.deleted": (p) => {
+      const line = document.querySelector(`#chat-list [data-message-id="${CSS.escape(p.message_id)}"]`);
+      if (line) line.remove();
+    },
     "chat.mode": (p) => {
       const mode = strings[`chat_mode_${p.mode}`] || p.mode;
       notice(p.slow_mode_seconds ? t("chat_mode_slow", { mode, seconds: p.slow_mode_seconds }) : t("chat_mode", { mode }));

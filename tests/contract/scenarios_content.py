@@ -159,3 +159,48 @@ def age_and_frames(contract: Contract) -> None:
     contract.call("moderation_frame_upload", contract.as_user(stream.host), status=202, body=upload)
     again = frame(stream_id=stream.pk, image=_file(contract, ASTRONAUT, "image/png"))
     contract.call("moderation_frame_upload", client, status=403, code="not_stream_host", body=again)
+
+
+@drives(
+    "moderation_host_word_list",
+    "moderation_host_word_add",
+    "moderation_host_word_update",
+    "moderation_host_word_delete",
+)
+def host_words(contract: Contract) -> None:
+    host = UserFactory()
+    client = contract.as_user(host)
+    word = contract.call(
+        "moderation_host_word_add",
+        client,
+        status=201,
+        body=contract.body("moderation_host_word_add", {"term": "bhalu"}),
+    )
+    other = contract.call(
+        "moderation_host_word_add",
+        client,
+        status=201,
+        body=contract.body("moderation_host_word_add", {"term": "gadha"}),
+    )
+    contract.call(
+        "moderation_host_word_add",
+        client,
+        status=200,
+        body=contract.body("moderation_host_word_add", {"term": "BHALU"}),
+    )
+    contract.call(
+        "moderation_host_word_add",
+        client,
+        status=400,
+        code="invalid",
+        body=contract.body("moderation_host_word_add", {"term": " "}),
+    )
+    contract.call("moderation_host_word_list", client, status=200)
+    rename = contract.body("moderation_host_word_update", {"term": "bandar"})
+    contract.call("moderation_host_word_update", client, status=200, word_id=word.id, body=rename)
+    clash = contract.body("moderation_host_word_update", {"term": "GADHA"})
+    contract.call(
+        "moderation_host_word_update", client, status=409, code="host_word_exists", word_id=word.id, body=clash
+    )
+    contract.call("moderation_host_word_delete", client, status=204, word_id=other.id)
+    contract.call("moderation_host_word_delete", client, status=404, code="not_found", word_id=other.id)

@@ -86,3 +86,17 @@ def linkcasts(contract: Contract) -> None:
     )
     contract.call("linkcast_decline", c, status=403, linkcast_id=declined.id)
     contract.call("linkcast_decline", a, status=200, linkcast_id=declined.id)
+
+
+@drives("room_moderator_list", "room_moderator_add", "room_moderator_remove")
+def room_moderators(contract: Contract) -> None:
+    host, user = UserFactory(), UserFactory()
+    client = contract.as_user(host)
+    appoint = contract.body("room_moderator_add", {"user_id": user.pk})
+    contract.call("room_moderator_add", client, status=201, body=appoint)
+    contract.call("room_moderator_add", client, status=200, body=appoint)
+    myself = contract.body("room_moderator_add", {"user_id": host.pk})
+    contract.call("room_moderator_add", client, status=400, code="room_moderator_invalid", body=myself)
+    contract.call("room_moderator_list", client, status=200)
+    contract.call("room_moderator_remove", client, status=204, user_id=user.pk)
+    contract.call("room_moderator_remove", client, status=404, code="not_found", user_id=user.pk)

@@ -25,6 +25,7 @@ from apps.moderation.services.frames import (
     frames_safe_apply,
     frames_sweep,
 )
+from apps.moderation.services.host_words import host_word_add, host_word_delete, host_word_update, room_action_record
 from apps.moderation.services.reports import report_create, report_target_register
 from apps.moderation.services.videos import video_check
 
@@ -47,8 +48,12 @@ __all__ = [
     "frames_claim",
     "frames_safe_apply",
     "frames_sweep",
+    "host_word_add",
+    "host_word_delete",
+    "host_word_update",
     "moderation_settings_cache_clear",
     "report_create",
     "report_target_register",
+    "room_action_record",
     "video_check",
 ]

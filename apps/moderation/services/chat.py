@@ -13,7 +13,14 @@ from apps.live.stream_status import stream_status
 from apps.moderation import chatfilter
 from apps.moderation.explanations import explained
 from apps.moderation.models import Enforcement, ModerationAction
-from apps.moderation.selectors import SETTINGS_CACHE_KEY, WORDS_CACHE_KEY, banned_terms, moderation_settings_get
+from apps.moderation.selectors import (
+    SETTINGS_CACHE_KEY,
+    WORDS_CACHE_KEY,
+    banned_terms,
+    host_banned_terms,
+    moderation_settings_get,
+    stream_host_id,
+)
 from apps.moderation.types import ChatCheck
 
 logger = logging.getLogger(__name__)
@@ -50,9 +57,16 @@ def chat_message_check(*, user_id: int, stream_id: int, text: str) -> ChatCheck:
     Every message with a banned word is an offence, counted per (room, user) in the cache over
     the settings' window; the offence that reaches `chat_offences_to_mute` mutes the sender in
     that room for `chat_mute_seconds` (that message included). While muted, allowed is False.
-    No database write on the hot path: the word list and settings come from the cache.
+    The room's host's own banned words count as the platform's do (a second pass with the host's
+    terms, so the platform's compiled pattern stays cached however many hosts chat at once).
+    No database write on the hot path: the word lists and settings come from the cache.
     """
     masked, hits = chatfilter.mask(text, banned_terms())
+    host_id = stream_host_id(stream_id=stream_id) if stream_id else None
+    host_terms = host_banned_terms(host_id=host_id) if host_id is not None else ()
+    if host_terms:
+        masked, host_hits = chatfilter.mask(masked, host_terms)
+        hits += host_hits
     muted_until = chat_mute_until(user_id=user_id, stream_id=stream_id)
     if muted_until is not None:
         return ChatCheck(text=masked, allowed=False, muted_until=muted_until, reason="muted")
