@@ -27,6 +27,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from apps.live.chat import RULE_EVENTS
+from apps.live.combos import combos_due, combos_enabled
 from apps.live.events import layer_message_events, room_event_message, stream_group_name, user_group_name
 from apps.live.room_state import VIEWERS_SAVED, MemoryRoomState, RedisRoomState, room_state
 from apps.live.services import stream_stats_update
@@ -283,6 +284,12 @@ class LocalRoom(Subscription):
                         await layer.group_send(
                             group, room_event_message("likes.updated", {"delta": delta, "total": total})
                         )
+                    if combos_enabled() and isinstance(state, RedisRoomState):
+                        # The streaks' held-back frames and ends (one process a round: the lock's holder).
+                        combos = await combos_due(state.redis, stream_id=self.stream_id)
+                        if combos:
+                            events = [{"type": "gift.combo", "payload": payload} for payload in combos]
+                            await layer.group_send(group, {"type": "room.events", "events": events})
                 if now >= next_presence:
                     next_presence = now + settings.LIVE_PRESENCE_REFRESH_SECONDS
                     await state.presence_touch(self.stream_id, list(self.viewers))
