@@ -207,7 +207,8 @@ def test_viewers_on_two_daphnes_see_the_same_streak_once(daphne_server, start_da
         await in_thread(sends, sender, stream, rose, 20)
         got = [await until_ended(a, streaks=1), await until_ended(b, streaks=1)]
         await asyncio.sleep(WINDOW_MS / 1000)  # nothing more comes (no second end, no late frame)
-        got = [frames + [e for e in await room.drain(0.5) if e["type"].startswith("gift.")] for room, frames in zip((a, b), got, strict=True)]
+        for room, frames in zip((a, b), got, strict=True):
+            frames += [e for e in await room.drain(0.5) if e["type"].startswith("gift.")]
         await a.close()
         await b.close()
         return got
