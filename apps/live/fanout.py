@@ -214,6 +214,11 @@ class LocalRoom(Subscription):
         self.viewers_told: int | None = None
         self.outbox: list[dict[str, Any]] = []
         self.wake = asyncio.Event()
+        # Until when the ticker looks for gift streaks' due frames every round (it heard a streak
+        # that may still grow or end); otherwise once a combo window, for streaks begun before
+        # this process joined the room.
+        self.combos_busy_until = 0.0
+        self.combos_swept = 0.0
         loop = asyncio.get_running_loop()
         self.writer = loop.create_task(self.write_forever())
         self.ticker = loop.create_task(self.tick_forever())
@@ -228,6 +233,9 @@ class LocalRoom(Subscription):
         events = layer_message_events(message)
         if events is not None:
             for event in events:
+                if event.get("type") == "gift.combo" and not event["payload"].get("ended"):
+                    window = settings.LIVE_GIFT_COMBO_WINDOW_MS / 1000
+                    self.combos_busy_until = asyncio.get_running_loop().time() + 2 * window + 1
                 if event.get("type") in RULE_EVENTS:
                     for sock in tuple(self.sockets):
                         sock.rules_note(event)
@@ -284,8 +292,14 @@ class LocalRoom(Subscription):
                         await layer.group_send(
                             group, room_event_message("likes.updated", {"delta": delta, "total": total})
                         )
-                    if combos_enabled() and isinstance(state, RedisRoomState):
+                    window = settings.LIVE_GIFT_COMBO_WINDOW_MS / 1000
+                    if (
+                        combos_enabled()
+                        and isinstance(state, RedisRoomState)
+                        and (now < self.combos_busy_until or now >= self.combos_swept + window)
+                    ):
                         # The streaks' held-back frames and ends (one process a round: the lock's holder).
+                        self.combos_swept = now
                         combos = await combos_due(state.redis, stream_id=self.stream_id)
                         if combos:
                             events = [{"type": "gift.combo", "payload": payload} for payload in combos]

@@ -244,3 +244,25 @@ def test_with_combos_off_every_send_is_its_own_gift_sent(daphne_server, combo_se
     assert [f["payload"]["id"] for f in frames] == list(
         GiftSend.objects.filter(stream=stream).order_by("pk").values_list("pk", flat=True)
     )
+
+
+def test_a_viewer_who_joins_after_a_streak_began_still_gets_its_end(daphne_server, combo_settings):
+    # given a streak begun while nobody watched the room (no daphne ticks it), with a long window
+    combo_settings.LIVE_GIFT_COMBO_WINDOW_MS = 2500
+    stream, viewer, sender = LiveStreamFactory(), UserFactory(), UserFactory()
+    rose = GiftFactory(coin_price=1)
+    fund(sender, 100)
+    sends(sender, stream, rose, 4)
+
+    async def scenario():
+        # when a viewer joins before the window has passed
+        room = await join(daphne_server, stream, viewer)
+        frames = await until_ended(room, streaks=1)
+        await room.close()
+        return frames
+
+    (streak,) = by_streak(run_scenario(scenario)).values()
+
+    # then the room's ticker found the streak it never heard begin (its held-back frame, then its end)
+    assert [p["count"] for p in streak] == [4] * len(streak)
+    assert [p["ended"] for p in streak] == [False] * (len(streak) - 1) + [True]
