@@ -29,7 +29,7 @@ Figures (final code, --send-procs 3, load average 16-29 on the 2 shared cores fr
 bare pub/sub layer carried 27,000-78,000 deliveries/s into 100 members (270-780 frames per viewer
 per second); the gift service reached only 61-139 sends/s of the 200 asked (CPU-bound on this
 load). 20 senders: per-send 78-92 gift frames per viewer per second (0.12-0.13x the ceiling, 1.00
-per send) -> combos 28.5-36.6 (0.04-0.05x, 0.40-0.43 per send). 5 senders tapping faster: 61.1 ->
+per send) -> combos 28.5-36.6 (0.04-0.05x, 0.35-0.43 per send). 5 senders tapping faster: 61.1 ->
 10.6 (0.076 per send). Every viewer heard every send in every run (combos: the ended streaks'
 counts add up to the sends) and the ledger held one entry per send. At the full 200 sends/s from 20
 senders (10 taps/s each), combos would give about 20 streaks x 2 frames/s = ~40 per viewer per
