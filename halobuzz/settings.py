@@ -568,6 +568,16 @@ LIVE_PK_DURATION_CHOICES = env.list("LIVE_PK_DURATION_CHOICES", cast=int, defaul
 LIVE_PK_DEFAULT_SECONDS = env.int("LIVE_PK_DEFAULT_SECONDS", default=300)
 LIVE_PK_SWEEP_SECONDS = env.float("LIVE_PK_SWEEP_SECONDS", default=10.0)
 LIVE_PK_SCORE_INTERVAL_MS = env.int("LIVE_PK_SCORE_INTERVAL_MS", default=500)
+# Gift combos (apps.live.combos): sends of one gift by one sender to one stream, each within the
+# window of the one before, show as one `gift.combo` streak, at most one frame per FRAME_MS; gifts
+# priced at LARGE_COINS or more keep their own `gift.sent`. Off (or without REDIS_URL, where the
+# streaks live): every send is its own `gift.sent`.
+LIVE_GIFT_COMBOS = env.bool("LIVE_GIFT_COMBOS", default=True)
+LIVE_GIFT_COMBO_WINDOW_MS = env.int("LIVE_GIFT_COMBO_WINDOW_MS", default=3000)
+LIVE_GIFT_COMBO_FRAME_MS = env.int("LIVE_GIFT_COMBO_FRAME_MS", default=500)
+LIVE_GIFT_LARGE_COINS = env.int("LIVE_GIFT_LARGE_COINS", default=1000)
+if LIVE_GIFT_COMBO_WINDOW_MS < 1 or LIVE_GIFT_COMBO_FRAME_MS < 0:
+    raise ImproperlyConfigured("LIVE_GIFT_COMBO_WINDOW_MS must be positive and LIVE_GIFT_COMBO_FRAME_MS not negative.")
 
 # Payments (coin top-ups through eSewa ePay v2 and Khalti KPG-2). With the sandbox enabled (the
 # embedded default) both gateways point at the built-in offline sandbox under SITE_URL/sandbox/;

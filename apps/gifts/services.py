@@ -24,7 +24,8 @@ from apps.gifts.leaderboards import SendFigures
 from apps.gifts.models import Gift, GiftSend
 from apps.gifts.rules import GIFT_RULES, SendFacts, send_refusal_raise
 from apps.gifts.selectors import CATALOGUE_CACHE_KEY, stream_gift_totals
-from apps.live.events import room_event_publish
+from apps.live.combos import ComboSend
+from apps.live.events import gift_event_publish
 from apps.live.selectors import stream_sql
 from apps.live.services import pk_gift_note, stream_gift_totals_set
 from apps.wallet.exceptions import DuplicateEntry
@@ -67,7 +68,8 @@ def gift_split(*, coins: int, rate: int) -> tuple[int, int]:
 def gift_send(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str | None = None) -> GiftSent:
     """Send `quantity` gifts to a live stream's host: debit the sender's coins, credit the host's
     earnings (settings.GIFT_HOST_SHARE_PERCENT) and platform revenue (the rest) as one balanced
-    entry, and record the send. After commit the room hears `gift.sent` and the leaderboards move.
+    entry, and record the send. After commit the room hears it (`gift.sent` for a large gift, else
+    its streak's `gift.combo`: apps.live.combos) and the leaderboards move.
 
     `ref` is the ledger reference (`gift_ref` for an Idempotency-Key): a ref already recorded
     changes nothing and returns that first send (`replayed`), or raises IdempotencyKeyReused when
@@ -256,11 +258,17 @@ def _gift_send_checked(*, sender_id: int, stream_id: int, gift_id: int, quantity
 
 
 def _announce(*, send: GiftSend, gift: dict[str, Any], sender: dict[str, Any]) -> None:
-    """After commit: the room's `gift.sent` event, the metrics and the leaderboards."""
-    room_event_publish(
-        stream_id=send.stream_id,
-        event_type="gift.sent",
-        payload={"id": send.pk, "sender": sender, "gift": gift, "quantity": send.quantity, "coins": send.coins},
+    """After commit: the room hears the send (its own `gift.sent`, or its streak's `gift.combo`),
+    the metrics and the leaderboards move."""
+    gift_event_publish(
+        send=ComboSend(
+            stream_id=send.stream_id,
+            send_id=send.pk,
+            sender=sender,
+            gift=gift,
+            quantity=send.quantity,
+            coins=send.coins,
+        )
     )
     figures = SendFigures(
         sender_id=send.sender_id,

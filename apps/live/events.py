@@ -9,6 +9,10 @@ connection) for every message, which cost a gift send about 3 ms. The in-memory 
 embedded default lives in the server's own loop, so it is reached with `async_to_sync` as before.
 Room events queued together for one group travel as one `room.events` layer message; the rooms
 split them again (`layer_message_events`), so clients see the same frames either way.
+
+Gifts are announced with `gift_event_publish`: a large gift is its own `gift.sent`; any other send
+is counted in its streak (apps.live.combos) by the same thread, a batch of sends in one Redis round
+trip, and the room hears the streak's `gift.combo` frames instead.
 """
 
 import asyncio
@@ -23,6 +27,9 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
+
+from apps.live.combos import ComboSend, combo_sends_note, combos_enabled, gift_is_large
+from apps.live.room_state import RedisRoomState, room_state
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +79,7 @@ class _LayerSender:
                     if not batch:
                         self._idle = True
                         break
+                batch = await _combo_notes_resolve(batch)
                 for group, message in layer_messages_coalesce(batch):
                     try:
                         await get_channel_layer().group_send(group, message)
@@ -97,6 +105,42 @@ class _LayerSender:
             if time.monotonic() > deadline:
                 raise TimeoutError("layer messages still queued")
             time.sleep(0.005)
+
+
+# A committed send to count in its streak: it stays in this process (the sender thread turns it into
+# the streak's `gift.combo` frames, if any are due) and never reaches the layer.
+COMBO_NOTE = "gift.combo.note"
+
+
+async def _combo_notes_resolve(batch: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Replace the batch's combo notes by the frames their streaks show now, in place (so the room
+    hears them in commit order among the other events). Should Redis fail, each send is announced
+    as its own `gift.sent`: the room still sees every gift."""
+    notes = [i for i, (_, message) in enumerate(batch) if message.get("type") == COMBO_NOTE]
+    if not notes:
+        return batch
+    sends: list[ComboSend] = [batch[i][1]["send"] for i in notes]
+    shown: dict[int, list[dict[str, Any]]] = {i: [] for i in notes}
+    try:
+        state = room_state()
+        assert isinstance(state, RedisRoomState)  # combos_enabled() needs REDIS_URL
+        for number, payload in await combo_sends_note(state.redis, sends):
+            shown[notes[number]].append(payload)
+    except Exception:
+        logger.exception("gift combos not counted: each send is announced alone")
+        return [
+            (group, room_event_message("gift.sent", message["send"].sent_payload()))
+            if message.get("type") == COMBO_NOTE
+            else (group, message)
+            for group, message in batch
+        ]
+    resolved: list[tuple[str, dict[str, Any]]] = []
+    for i, (group, message) in enumerate(batch):
+        if i in shown:
+            resolved += [(group, room_event_message("gift.combo", payload)) for payload in shown[i]]
+        else:
+            resolved.append((group, message))
+    return resolved
 
 
 def layer_messages_coalesce(messages: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
@@ -173,6 +217,20 @@ def room_event_message(event_type: str, payload: dict[str, Any]) -> dict[str, An
 def room_event_publish(*, stream_id: int, event_type: str, payload: dict[str, Any]) -> None:
     """Broadcast after the current transaction commits (immediately when there is none)."""
     group_send_on_commit(stream_group_name(stream_id), room_event_message(event_type, payload))
+
+
+def gift_event_publish(*, send: ComboSend) -> None:
+    """After commit, announce a gift send to its room: a large gift (LIVE_GIFT_LARGE_COINS), or
+    any gift when combos are off, as its own `gift.sent`; any other as part of its streak's
+    `gift.combo` (apps.live.combos)."""
+    if (
+        not combos_enabled()
+        or isinstance(get_channel_layer(), InMemoryChannelLayer)
+        or gift_is_large(quantity=send.quantity, coins=send.coins)
+    ):
+        room_event_publish(stream_id=send.stream_id, event_type="gift.sent", payload=send.sent_payload())
+        return
+    group_send_on_commit(stream_group_name(send.stream_id), {"type": COMBO_NOTE, "send": send})
 
 
 def rooms_event_publish(*, stream_ids: Iterable[int], event_type: str, payload: dict[str, Any]) -> None:

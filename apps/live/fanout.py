@@ -27,6 +27,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from apps.live.chat import RULE_EVENTS
+from apps.live.combos import combos_due, combos_enabled
 from apps.live.events import layer_message_events, room_event_message, stream_group_name, user_group_name
 from apps.live.room_state import VIEWERS_SAVED, MemoryRoomState, RedisRoomState, room_state
 from apps.live.services import stream_stats_update
@@ -213,6 +214,11 @@ class LocalRoom(Subscription):
         self.viewers_told: int | None = None
         self.outbox: list[dict[str, Any]] = []
         self.wake = asyncio.Event()
+        # Until when the ticker looks for gift streaks' due frames every round (it heard a streak
+        # that may still grow or end); otherwise once a combo window, for streaks begun before
+        # this process joined the room.
+        self.combos_busy_until = 0.0
+        self.combos_swept = 0.0
         loop = asyncio.get_running_loop()
         self.writer = loop.create_task(self.write_forever())
         self.ticker = loop.create_task(self.tick_forever())
@@ -227,6 +233,9 @@ class LocalRoom(Subscription):
         events = layer_message_events(message)
         if events is not None:
             for event in events:
+                if event.get("type") == "gift.combo" and not event["payload"].get("ended"):
+                    window = settings.LIVE_GIFT_COMBO_WINDOW_MS / 1000
+                    self.combos_busy_until = asyncio.get_running_loop().time() + 2 * window + 1
                 if event.get("type") in RULE_EVENTS:
                     for sock in tuple(self.sockets):
                         sock.rules_note(event)
@@ -283,6 +292,18 @@ class LocalRoom(Subscription):
                         await layer.group_send(
                             group, room_event_message("likes.updated", {"delta": delta, "total": total})
                         )
+                    window = settings.LIVE_GIFT_COMBO_WINDOW_MS / 1000
+                    if (
+                        combos_enabled()
+                        and isinstance(state, RedisRoomState)
+                        and (now < self.combos_busy_until or now >= self.combos_swept + window)
+                    ):
+                        # The streaks' held-back frames and ends (one process a round: the lock's holder).
+                        self.combos_swept = now
+                        combos = await combos_due(state.redis, stream_id=self.stream_id)
+                        if combos:
+                            events = [{"type": "gift.combo", "payload": payload} for payload in combos]
+                            await layer.group_send(group, {"type": "room.events", "events": events})
                 if now >= next_presence:
                     next_presence = now + settings.LIVE_PRESENCE_REFRESH_SECONDS
                     await state.presence_touch(self.stream_id, list(self.viewers))

@@ -3,7 +3,7 @@
 The user count includes one Host per seeded stream (its app's heartbeat every 15 s); the rest are Viewers.
 
 Run through deploy/loadtest/run.sh (it starts the stack and seeds LOADTEST_SEED). Each simulated user:
-- opens `ws/streams/<id>/?token=<jwt>` on daphne and keeps reading room events (gift.sent, viewers...);
+- opens `ws/streams/<id>/?token=<jwt>` on daphne and keeps reading room events (gift.sent, gift.combo, viewers...);
 - every LOADTEST_WAIT_MIN..LOADTEST_WAIT_MAX seconds (default 2-5) either lists live streams
   (GET /api/v1/streams/active, weight 10) or sends one gift with a fresh Idempotency-Key
   (POST /api/v1/gifts/send/, weight 1).
@@ -111,7 +111,7 @@ class Viewer(FastHttpUser):
                     break
                 with _lock:
                     WS_STATS["frames"] += 1
-                    if '"gift.sent"' in frame:
+                    if '"gift.sent"' in frame or '"gift.combo"' in frame:
                         WS_STATS["gift_events"] += 1
         except Exception:  # noqa: BLE001 - the socket closed
             if self.ws is not None:

@@ -42,7 +42,7 @@ def print_summary(summary_path: str, metrics_path: str | None) -> int:
         print(f"  connect error: {error}")
     ws = summary["ws"]
     print(
-        f"WebSocket room events received: {ws['frames']} frames, {ws['gift_events']} gift.sent;"
+        f"WebSocket room events received: {ws['frames']} frames, {ws['gift_events']} gift.sent or gift.combo;"
         f" sockets closed early: {ws['closed_early']}"
     )
     for error in [e for e in summary["errors"] if e["method"] != "WS"]:

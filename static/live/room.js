@@ -73,6 +73,20 @@
     addLine("gift-list", "gift", sender, t("gift_sent", { gift, count }) + coins);
   }
 
+  // A gift streak is one line, updated in place: the highest count seen wins (a frame may come
+  // late) and nothing changes it after its ended frame.
+  const streaks = new Map();
+  function giftCombo(p) {
+    const shown = streaks.get(p.streak_id);
+    if (shown && (shown.ended || shown.count > p.count)) return;
+    const coins = t("gift_coins", { coins: p.coins });
+    const text = t("gift_sent", { gift: p.gift.name, count: p.count }) + coins;
+    const li = shown ? shown.li : addLine("gift-list", "gift", who(p.sender), text);
+    if (shown) li.lastChild.textContent = text;
+    streaks.set(p.streak_id, { li, count: p.count, ended: p.ended });
+    if (streaks.size > 200) streaks.delete(streaks.keys().next().value);
+  }
+
   function pkEnded(p) {
     if (p.status === "cancelled") return notice(t("pk_cancelled"));
     const here = p.sides.find((side) => String(side.stream_id) === streamId) || p.sides[0];
@@ -111,6 +125,7 @@
     "likes.updated": (p) => { $("like-count").textContent = digits(p.total); },
     "viewers.updated": (p) => { $("viewer-count").textContent = digits(p.count); },
     "gift.sent": giftLine,
+    "gift.combo": giftCombo,
     "viewer.kicked": () => {},
     "moderation.warning": (p) => notice(`⚠ ${p.message || p.reason || t("moderation_warning")}`),
     "stream.ended": () => {

@@ -447,6 +447,8 @@ class Viewers:
                             self.counts[viewer["id"]] = payload["count"]
                         elif event["type"] == "gift.sent":
                             self.gift_ids[viewer["id"]].add(payload["id"])
+                        elif event["type"] == "gift.combo":  # a streak is named after its first send
+                            self.gift_ids[viewer["id"]].add(payload["streak_id"])
             except (OSError, ConnectionClosed, InvalidStatus, TimeoutError):
                 pass
             self.connected.discard(viewer["id"])

@@ -26,6 +26,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
 LOAD_BEFORE_SECONDS = 3  # steady load before the fault
 LOAD_AFTER_SECONDS = 4  # load after it, while everything recovers
+# The stack's gift combo window (LIVE_GIFT_COMBO_WINDOW_MS, 3 s by default) and a little more.
+COMBO_WINDOW_SECONDS = 3.3
 
 
 class FaultRun:
@@ -69,7 +71,9 @@ class FaultRun:
         return row
 
     def _gift(self, book: Book, stream: int) -> int | None:
-        """One more gift to the watched room, once the fault is over: every viewer must hear it."""
+        """One more gift to the watched room, once the fault is over: every viewer must hear it. It
+        waits out the combo window first, so that the gift starts a streak named after it."""
+        time.sleep(COMBO_WINDOW_SECONDS)
         sender = self.world["senders"][0]
         op = book.add(Op("gift", sender["id"], uuid.uuid4().hex, time.monotonic()))
         body = {"stream": stream, "gift": self.world["gift"], "quantity": 1}

@@ -72,7 +72,7 @@ def test_host_share_rounds_down_and_rate_is_configurable(sender, stream, post_gi
 
 
 @pytest.mark.django_db(transaction=True)
-def test_room_hears_gift_sent_after_commit(sender, stream, gift, post_gift):
+def test_room_hears_the_gift_as_a_streak_after_commit(sender, stream, gift, post_gift):
     # given a socket listening in the stream's room (on the real channel layer)
     async def listen_while_sending():
         layer = get_channel_layer()
@@ -88,17 +88,19 @@ def test_room_hears_gift_sent_after_commit(sender, stream, gift, post_gift):
 
     response, message = async_to_sync(listen_while_sending)()
 
-    # then the room receives gift.sent with the sender, the gift and the coins
+    # then the room receives, at once, the first frame of the sender's Momo streak: the sender, the gift and the coins
     assert response.status_code == 201
     assert message["type"] == "room.event"
     event = message["event"]
-    assert event["type"] == "gift.sent"
+    assert event["type"] == "gift.combo"
     assert event["payload"] == {
-        "id": response.json()["id"],
+        "streak_id": response.json()["id"],
         "sender": {"id": sender.pk, "username": sender.username, "display_name": sender.name},
         "gift": {"id": gift.pk, "name": "Momo", "icon_url": gift.icon_url, "animation_url": gift.animation_url},
-        "quantity": 2,
+        "count": 2,
+        "sends": 1,
         "coins": 40,
+        "ended": False,
     }
 
 

@@ -71,7 +71,7 @@ def test_the_room_page_chats_likes_and_shows_gifts_live(daphne_server, page, roo
     with ThreadPoolExecutor(1) as pool:
         pool.submit(_gift_send_and_close, sender_id=fan.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=3).result()
     expect(page.locator("#gift-list li")).to_contain_text("Gita sent Rhododendron ×3 (150 coins)")
-    assert {"room.welcome", "chat.message", "gift.sent"} <= {frame["type"] for frame in room_frames}
+    assert {"room.welcome", "chat.message", "gift.combo"} <= {frame["type"] for frame in room_frames}
 
 
 def test_the_room_page_of_an_unknown_stream_is_404(daphne_server, page):
