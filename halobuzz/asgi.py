@@ -17,7 +17,7 @@ from apps.accounts.channels_auth import JwtAuthMiddleware  # noqa: E402
 from apps.core.middleware import WebSocketMetricsMiddleware  # noqa: E402
 from halobuzz.autobahn_tuning import autobahn_plain_log_values  # noqa: E402
 from halobuzz.embedded_layer import room_server_http  # noqa: E402
-from halobuzz.routing import websocket_urlpatterns  # noqa: E402
+from halobuzz.routing import token_checked_by_consumer, websocket_urlpatterns  # noqa: E402
 
 # One cache object for every connection of this process. Django keeps cache objects per async
 # context, so each WebSocket's revoked-token check built its own Redis client and held a connection
@@ -50,6 +50,8 @@ application = ProtocolTypeRouter(
     {
         # The embedded default's room server also takes the worker's room events (embedded_layer).
         "http": room_server_http(django_asgi_app),
-        "websocket": WebSocketMetricsMiddleware(JwtAuthMiddleware(OriginCheck(URLRouter(websocket_urlpatterns)))),
+        "websocket": WebSocketMetricsMiddleware(
+            JwtAuthMiddleware(OriginCheck(URLRouter(websocket_urlpatterns)), deferred_paths=token_checked_by_consumer)
+        ),
     }
 )
