@@ -157,7 +157,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
             return
         access = joined.access
 
-        self.user_id = int(token.get("user_id"))
+        self.user_id = int(access.user["id"])
         self.role = access.role
         self.is_host = access.role == "host"
         self.author = {**access.user, "role": access.role}

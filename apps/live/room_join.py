@@ -38,6 +38,7 @@ from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from apps.accounts.channels_auth import user_for_access_token
 from apps.accounts.models import User
@@ -172,7 +173,7 @@ def _access(room: dict[str, Any], *, card: UserCard, kicked: bool, blocked: bool
 # A redis.asyncio client belongs to one event loop (daphne has one). Bytes, not text: cache entries are pickled.
 _clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = weakref.WeakKeyDictionary()
 # Fills in flight in this process, by stream: the sockets that find no facts meanwhile wait for the same read.
-_fills: dict[int, "asyncio.Future[dict[str, str] | None]"] = {}
+_fills: dict[int, "asyncio.Task[dict[str, str] | None]"] = {}
 
 
 def _client() -> Any:
@@ -187,30 +188,34 @@ def _client() -> Any:
 
 
 async def _facts_fill(stream_id: int, version: bytes | None) -> dict[str, str] | None:
-    running = _fills.get(stream_id)
-    if running is not None and running.get_loop() is asyncio.get_running_loop():
-        return await asyncio.shield(running)
-    future: asyncio.Future[dict[str, str] | None] = asyncio.get_running_loop().create_future()
-    future.add_done_callback(lambda f: f.cancelled() or f.exception())  # no "never retrieved" warnings
-    _fills[stream_id] = future
-    try:
-        fields = await database_sync_to_async(stream_facts_load, thread_sensitive=False)(stream_id=stream_id)
-        if fields is not None:
-            flat = [item for pair in fields.items() for item in pair]
-            keys = [
-                cache_key_stored(FACTS_KEY.format(stream_id=stream_id)),
-                cache_key_stored(FACTS_VERSION_KEY.format(stream_id=stream_id)),
-            ]
-            await _client().fill_script(keys=keys, args=[version or b"", settings.LIVE_ROOM_FACTS_SECONDS, *flat])
-    except BaseException as exc:
-        future.set_exception(exc)
-        raise
-    else:
-        future.set_result(fields)
-        return fields
-    finally:
-        if _fills.get(stream_id) is future:
-            del _fills[stream_id]
+    """The stream's facts read from the database and stored (unless they changed meanwhile). The
+    sockets of this process that find no facts while a fill runs wait for it: one read per room."""
+    loop = asyncio.get_running_loop()
+    task = _fills.get(stream_id)
+    if task is None or task.get_loop() is not loop:
+        task = _fills[stream_id] = loop.create_task(_facts_read_and_store(stream_id, version))
+        task.add_done_callback(partial(_fill_done, stream_id))
+    # Shielded: a socket that goes away while waiting does not cancel the others' fill.
+    return await asyncio.shield(task)
+
+
+def _fill_done(stream_id: int, task: "asyncio.Task[dict[str, str] | None]") -> None:
+    if _fills.get(stream_id) is task:
+        del _fills[stream_id]
+    if not task.cancelled():
+        task.exception()  # retrieved: the waiters raise it themselves
+
+
+async def _facts_read_and_store(stream_id: int, version: bytes | None) -> dict[str, str] | None:
+    fields = await database_sync_to_async(stream_facts_load, thread_sensitive=False)(stream_id=stream_id)
+    if fields is not None:
+        keys = [
+            cache_key_stored(FACTS_KEY.format(stream_id=stream_id)),
+            cache_key_stored(FACTS_VERSION_KEY.format(stream_id=stream_id)),
+        ]
+        flat = [item for pair in fields.items() for item in pair]
+        await _client().fill_script(keys=keys, args=[version or b"", settings.LIVE_ROOM_FACTS_SECONDS, *flat])
+    return fields
 
 
 async def room_join(*, token: Any, stream_id: int) -> JoinResult:
@@ -220,7 +225,7 @@ async def room_join(*, token: Any, stream_id: int) -> JoinResult:
         return await database_sync_to_async(_room_join_from_db, thread_sensitive=False)(
             token=token, stream_id=stream_id
         )
-    user_id = int(token.get("user_id"))
+    user_id = int(token.get(jwt_settings.USER_ID_CLAIM))
     revoked_key, generation_key, card_key = (cache_key_stored(key) for key in access_cache_keys(token))
     async with _client().pipeline(transaction=False) as pipe:
         pipe.exists(revoked_key)
