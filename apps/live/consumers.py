@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
@@ -136,6 +137,15 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
     joined = False
     # Frames that arrive between joining the room and sending the welcome wait here (None: send at once).
     backlog: list[dict[str, Any]] | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """channels' dispatch without its close_old_connections() before every handler: that is a hop
+        to the thread of sync code per frame (connects included). This consumer reaches the database
+        only through database_sync_to_async, which closes stale connections around each call itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.stream_id = int(self.scope["url_route"]["kwargs"]["stream_id"])
