@@ -134,7 +134,7 @@ def test_changes_to_the_room_are_seen_by_the_next_connect(daphne_server, live):
     # when the host pins a message, turns on slow mode, renames themself and starts a LinkCast
     other = LiveStreamFactory()
     author = {**first["stream"]["host"], "role": "host"}
-    message = {"id": "m1", "user": author, "text": "hello", "sent_at": "2026-01-01T00:00:00.000Z"}
+    message = {"id": "0123456789abcdef", "user": author, "text": "hello", "sent_at": "2026-01-01T00:00:00.000Z"}
     stream_message_pin(stream_id=stream.pk, by=host, message=message)
     stream_chat_settings_set(stream_id=stream.pk, by=host, mode="everyone", slow_mode_seconds=7)
     user_update_profile(user=host, data={"display_name": "Renamed host"})
