@@ -33,7 +33,8 @@ class OriginCheck:
     """Browsers always send an Origin header: they are held to ALLOWED_HOSTS (channels'
     AllowedHostsOriginValidator), so a page of another site cannot open our sockets. A native app
     sends none, and no page can make a browser leave it out: such a handshake is let in when its
-    token signed a user in (JwtAuthMiddleware runs first), and refused without one, as before."""
+    token signed a user in (JwtAuthMiddleware runs first; on the room paths a well-signed token,
+    whose revocation the room checks), and refused without one, as before."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
