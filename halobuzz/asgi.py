@@ -17,7 +17,7 @@ from apps.accounts.channels_auth import JwtAuthMiddleware  # noqa: E402
 from apps.core.middleware import WebSocketMetricsMiddleware  # noqa: E402
 from halobuzz.autobahn_tuning import autobahn_plain_log_values  # noqa: E402
 from halobuzz.embedded_layer import room_server_http  # noqa: E402
-from halobuzz.routing import websocket_urlpatterns  # noqa: E402
+from halobuzz.routing import token_checked_by_consumer, websocket_urlpatterns  # noqa: E402
 
 # One cache object for every connection of this process. Django keeps cache objects per async
 # context, so each WebSocket's revoked-token check built its own Redis client and held a connection
@@ -33,7 +33,8 @@ class OriginCheck:
     """Browsers always send an Origin header: they are held to ALLOWED_HOSTS (channels'
     AllowedHostsOriginValidator), so a page of another site cannot open our sockets. A native app
     sends none, and no page can make a browser leave it out: such a handshake is let in when its
-    token signed a user in (JwtAuthMiddleware runs first), and refused without one, as before."""
+    token signed a user in (JwtAuthMiddleware runs first; on the room paths a well-signed token,
+    whose revocation the room checks), and refused without one, as before."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -50,6 +51,8 @@ application = ProtocolTypeRouter(
     {
         # The embedded default's room server also takes the worker's room events (embedded_layer).
         "http": room_server_http(django_asgi_app),
-        "websocket": WebSocketMetricsMiddleware(JwtAuthMiddleware(OriginCheck(URLRouter(websocket_urlpatterns)))),
+        "websocket": WebSocketMetricsMiddleware(
+            JwtAuthMiddleware(OriginCheck(URLRouter(websocket_urlpatterns)), deferred_paths=token_checked_by_consumer)
+        ),
     }
 )

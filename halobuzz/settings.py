@@ -547,6 +547,9 @@ LIVE_HEARTBEAT_SECONDS = env.int("LIVE_HEARTBEAT_SECONDS", default=15)
 LIVE_HEARTBEAT_TIMEOUT_SECONDS = env.int("LIVE_HEARTBEAT_TIMEOUT_SECONDS", default=90)
 LIVE_SILENT_CHECK_SECONDS = env.int("LIVE_SILENT_CHECK_SECONDS", default=30)
 LIVE_ACTIVE_CACHE_SECONDS = env.int("LIVE_ACTIVE_CACHE_SECONDS", default=5)
+# How long a stream room's facts (status, chat settings, LinkCast, kicks, mutes, blocks) stay cached
+# for joins; the services that change them forget them at once (apps.live.room_join).
+LIVE_ROOM_FACTS_SECONDS = env.int("LIVE_ROOM_FACTS_SECONDS", default=30)
 LIVE_CHAT_MAX_LENGTH = env.int("LIVE_CHAT_MAX_LENGTH", default=300)
 LIVE_CHAT_RATE_COUNT = env.int("LIVE_CHAT_RATE_COUNT", default=5)
 LIVE_CHAT_RATE_SECONDS = env.int("LIVE_CHAT_RATE_SECONDS", default=10)

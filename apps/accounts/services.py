@@ -33,13 +33,14 @@ from apps.accounts.exceptions import (
 )
 from apps.accounts.models import Block, Follow, User, age_on
 from apps.accounts.selectors import USER_LANGUAGE_KEY, is_blocked_between, user_find_for_login
-from apps.accounts.signals import sessions_revoked
+from apps.accounts.signals import profile_changed, sessions_revoked
 from apps.accounts.tokens import (
     GENERATION_CLAIM,
     REVOKED_ACCESS_KEY,
     generation_bump,
     token_generation,
     token_state_mirror,
+    user_card_forget,
 )
 from apps.core.i18n import translate_lazy
 
@@ -265,6 +266,8 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
         language_key = USER_LANGUAGE_KEY.format(user_id=user.pk)
         cache.delete(language_key)
         transaction.on_commit(lambda: cache.delete(language_key))
+    user_card_forget(user_id=user.pk)
+    profile_changed.send(sender=User, user_id=user.pk)
     return user
 
 
@@ -316,8 +319,21 @@ def block_create(*, blocker: User, blocked: User) -> Block:
     return block
 
 
+# ... and on an unblock: live forgets which rooms refuse either user.
+_unblock_listeners: list[BlockListener] = []
+
+
+def unblock_listener_register(listener: BlockListener) -> None:
+    """Call `listener` on every unblock made from now on (once per listener)."""
+    if listener not in _unblock_listeners:
+        _unblock_listeners.append(listener)
+
+
+@transaction.atomic
 def block_delete(*, blocker: User, blocked: User) -> None:
-    Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+    if Block.objects.filter(blocker=blocker, blocked=blocked).delete()[0]:
+        for listener in _unblock_listeners:
+            listener(blocker_id=blocker.pk, blocked_id=blocked.pk)
 
 
 @transaction.atomic
@@ -333,6 +349,7 @@ def user_ban(
     user.banned_until = until
     user.ban_reason = reason[:300]
     user.save(update_fields=["banned_until", "ban_reason"])
+    user_card_forget(user_id=user.pk)
     user_revoke_all_sessions(user=user, reason="banned")
     logger.info("user banned", extra={"user_id": user.pk, "until": until.isoformat()})
     return user
@@ -344,6 +361,7 @@ def user_unban(*, user: User, by: User | None = None) -> User:
     user.banned_until = None
     user.ban_reason = ""
     user.save(update_fields=["banned_until", "ban_reason"])
+    user_card_forget(user_id=user.pk)
     logger.info("user unbanned", extra={"user_id": user.pk})
     return user
 

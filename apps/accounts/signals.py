@@ -6,3 +6,7 @@ from django.dispatch import Signal
 # transaction that did it. Arguments: user_id, reason ("session_revoked" or "banned").
 # apps.live closes the user's room sockets after commit.
 sessions_revoked = Signal()
+
+# A user edited their profile (name, avatar, language...), inside the transaction that did it.
+# Arguments: user_id. apps.live forgets the cached facts of the user's live rooms after commit.
+profile_changed = Signal()

@@ -8,7 +8,8 @@ cache lacks (Redis lost it, or it expired) is read back from the user's row in o
 again.
 """
 
-from dataclasses import dataclass
+import time
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -75,10 +76,108 @@ def access_token_revoked(token: Any) -> bool:
 
 
 def token_state_mirror(*, user: User) -> None:
-    """Cache the user's current generation and language (login does it so that the first requests
-    need no row)."""
+    """Cache the user's current generation, language and card (login does it so that the first
+    requests and room joins need no row)."""
     cache.add(GENERATION_KEY.format(user_id=user.pk), user.token_generation, timeout=None)
     cache.add(USER_LANGUAGE_KEY.format(user_id=user.pk), user.language, timeout=LANGUAGE_CACHE_SECONDS)
+    cache.set(USER_CARD_KEY.format(user_id=user.pk), user_card_build(user).as_cached(), timeout=USER_CARD_SECONDS)
+
+
+# --- The user's card: what a stateless check of a token needs besides the token ------------------
+# Room joins (apps.live) read it in the same Redis round trip as the token's revocation and
+# generation. A card is built under one token generation: a ban, a password change or
+# logout-everywhere bump the generation, so a card older than the cached generation is rebuilt.
+# A profile edit and an unban delete it (now and after commit).
+
+USER_CARD_KEY = "accounts:card:{user_id}"
+USER_CARD_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class UserCard:
+    id: int
+    username: str
+    display_name: str
+    avatar: str | None
+    language: str
+    is_active: bool
+    banned_until: float | None  # a Unix time
+    generation: int
+
+    def brief(self) -> dict[str, Any]:
+        """The user as rooms and lists show them (the same fields as apps.live's user_brief)."""
+        return {"id": self.id, "username": self.username, "display_name": self.display_name, "avatar": self.avatar}
+
+    def as_cached(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_cached(cls, value: Any) -> "UserCard | None":
+        """The card of a cache entry; None for no entry or one of an older shape."""
+        if not isinstance(value, dict):
+            return None
+        try:
+            return cls(**value)
+        except TypeError:
+            return None
+
+
+def user_card_build(user: User) -> UserCard:
+    return UserCard(
+        id=user.pk,
+        username=user.username,
+        display_name=user.name,
+        avatar=user.avatar.url if user.avatar else None,
+        language=user.language,
+        is_active=user.is_active,
+        banned_until=user.banned_until.timestamp() if user.banned_until else None,
+        generation=user.token_generation,
+    )
+
+
+def user_card_load(*, user_id: Any) -> UserCard | None:
+    """The user's card from their row, cached again (with their generation); None when there is no such user."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return None
+    card = user_card_build(user)
+    cache.set(USER_CARD_KEY.format(user_id=user.pk), card.as_cached(), timeout=USER_CARD_SECONDS)
+    cache.add(GENERATION_KEY.format(user_id=user.pk), user.token_generation, timeout=None)
+    return card
+
+
+def user_card_forget(*, user_id: int) -> None:
+    """The user's profile or ban changed: drop the card now and again after commit (a join reading
+    the row meanwhile may cache the old one)."""
+    key = USER_CARD_KEY.format(user_id=user_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def access_cache_keys(token: Any) -> tuple[str, str, str]:
+    """The cache keys of an access token's facts: its revocation, its user's generation, its user's card."""
+    user_id = token.get(jwt_settings.USER_ID_CLAIM)
+    return (
+        REVOKED_ACCESS_KEY.format(jti=token["jti"]),
+        GENERATION_KEY.format(user_id=user_id),
+        USER_CARD_KEY.format(user_id=user_id),
+    )
+
+
+def card_current(card: UserCard | None, generation: int | None) -> bool:
+    """Whether a cached card can be trusted: it exists and no generation bump (a ban) came after it."""
+    return card is not None and (generation is None or card.generation >= generation)
+
+
+def access_allowed(token: Any, *, revoked: bool, generation: int | None, card: UserCard | None) -> bool:
+    """Whether a stateless-checked access token signs its user in, from the cached facts (a current
+    card: see card_current): not logged out, not of an older generation, an active, unbanned account."""
+    if revoked or card is None:
+        return False
+    current = max(card.generation, generation or 0)
+    if token_generation(token) < current:
+        return False
+    return card.is_active and not (card.banned_until is not None and card.banned_until > time.time())
 
 
 def generation_bump(*, user: User) -> int:

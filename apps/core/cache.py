@@ -8,7 +8,8 @@ enough.
 
 from typing import Any
 
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient, RedisSerializer
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
@@ -53,3 +54,17 @@ class ReusingRedisCache(RedisCache):
         each such span. Django's add() counts whole seconds."""
         client, full_key = self.client_and_key(key)
         return bool(client.set(full_key, 1, px=milliseconds, nx=True))
+
+
+_serializer = RedisSerializer()
+
+
+def cache_key_stored(key: str) -> str:
+    """`key` as the default cache stores it in Redis (prefix and version), for code that reads cache
+    entries together with its own keys in one Redis round trip (apps.live.room_join)."""
+    return caches["default"].make_key(key)
+
+
+def cache_value_loads(data: bytes | None) -> Any:
+    """A cache entry's value from its stored bytes (None: no entry), as the default cache reads it."""
+    return None if data is None else _serializer.loads(data)

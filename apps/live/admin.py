@@ -5,10 +5,32 @@ from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.exceptions import DomainError
 from apps.live import services
 from apps.live.models import LinkCast, PkBattle, RoomModerator, Stream, StreamKick, StreamMute
+from apps.live.room_join import stream_facts_forget
+
+
+class RoomFactsForgetMixin:
+    """Edits here change what a room join reads (title, chat settings, kicks, mutes): the rooms'
+    cached facts are forgotten after commit, as the services do."""
+
+    stream_field = "stream_id"
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        stream_facts_forget(stream_ids=[getattr(obj, self.stream_field)])
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)  # type: ignore[misc]
+        stream_facts_forget(stream_ids=[getattr(obj, self.stream_field)])
+
+    def delete_queryset(self, request, queryset) -> None:
+        stream_ids = [getattr(obj, self.stream_field) for obj in queryset]
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        stream_facts_forget(stream_ids=stream_ids)
 
 
 @admin.register(Stream)
-class StreamAdmin(admin.ModelAdmin):
+class StreamAdmin(RoomFactsForgetMixin, admin.ModelAdmin):
+    stream_field = "pk"
     list_display = (
         "id",
         "title",
@@ -61,7 +83,7 @@ class StreamAdmin(admin.ModelAdmin):
 
 
 @admin.register(StreamKick)
-class StreamKickAdmin(admin.ModelAdmin):
+class StreamKickAdmin(RoomFactsForgetMixin, admin.ModelAdmin):
     list_display = ("stream", "user", "kicked_by", "reason", "created_at")
     list_select_related = ("stream", "user", "kicked_by")
     search_fields = ("user__username", "stream__title")
@@ -69,7 +91,7 @@ class StreamKickAdmin(admin.ModelAdmin):
 
 
 @admin.register(StreamMute)
-class StreamMuteAdmin(admin.ModelAdmin):
+class StreamMuteAdmin(RoomFactsForgetMixin, admin.ModelAdmin):
     list_display = ("stream", "user", "muted_until", "created_at")
     list_select_related = ("stream", "user")
     search_fields = ("user__username", "stream__title")

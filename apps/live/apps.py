@@ -8,12 +8,22 @@ class LiveConfig(AppConfig):
     verbose_name = "Live streams"
 
     def ready(self) -> None:
-        from apps.accounts.services import block_listener_register
-        from apps.accounts.signals import sessions_revoked
+        from apps.accounts.services import block_listener_register, unblock_listener_register
+        from apps.accounts.signals import profile_changed, sessions_revoked
         from apps.live.events import user_sockets_close
-        from apps.live.services import stream_sockets_close_on_block
+        from apps.live.services import (
+            stream_facts_forget_of_host,
+            stream_facts_forget_on_unblock,
+            stream_sockets_close_on_block,
+        )
 
         block_listener_register(stream_sockets_close_on_block)
+        unblock_listener_register(stream_facts_forget_on_unblock)
+
+        def facts_forget(*, user_id: int, **kwargs: object) -> None:
+            stream_facts_forget_of_host(user_id=user_id)  # after commit
+
+        profile_changed.connect(facts_forget, weak=False, dispatch_uid="live-profile-changed")
 
         def sockets_close(*, user_id: int, reason: str, **kwargs: object) -> None:
             user_sockets_close(user_id=user_id, reason=reason)  # after commit

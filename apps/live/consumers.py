@@ -15,7 +15,9 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -24,16 +26,18 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from rest_framework import serializers
 
+from apps.accounts.models import User
 from apps.core.exception_handler import error_body
 from apps.core.exceptions import DomainError, NotFound
 from apps.core.i18n import language_choose, language_from_accept_header, translate
 from apps.core.timestamps import iso_utc
-from apps.live import selectors, services
+from apps.live import services
 from apps.live.chat import MODERATOR_EVENTS, ChatRules, seconds_round_up
 from apps.live.events import room_event_message, stream_group_name
 from apps.live.exceptions import ChatRateLimited, InvalidEvent, NotAuthenticated, NotStreamHost, UnknownEvent
 from apps.live.fanout import socket_join, socket_leave, socket_welcomed
 from apps.live.models import Stream
+from apps.live.room_join import JoinResult, room_join
 from apps.live.room_state import room_state
 
 logger = logging.getLogger(__name__)
@@ -59,14 +63,13 @@ CLOSE_CODES = {
 }
 
 
-def socket_language(scope: dict[str, Any]) -> str:
+def socket_language(scope: dict[str, Any], *, saved: str = "") -> str:
     """The socket's language: the user's saved preference, else the handshake's Accept-Language,
     else a `lang` query parameter (native clients that cannot set headers), else the default."""
-    user = scope.get("user")
     headers = dict(scope.get("headers") or [])
     query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
     return language_choose(
-        getattr(user, "language", "") or None,
+        saved or None,
         language_from_accept_header(headers.get(b"accept-language", b"").decode("latin-1")),
         (query.get("lang") or [""])[0],
     )
@@ -131,31 +134,47 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
     channel_layer_alias = None
     stream_id: int
     user_id: int
+    user: User | None = None  # the host's row, once a host action needed it
     joined = False
     # Frames that arrive between joining the room and sending the welcome wait here (None: send at once).
     backlog: list[dict[str, Any]] | None = None
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """channels' dispatch without its close_old_connections() before every handler: that is a hop
+        to the thread of sync code per frame (connects included). This consumer reaches the database
+        only through database_sync_to_async, which closes stale connections around each call itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """channels' websocket_disconnect without its close_old_connections() (see dispatch); this
+        consumer is in no layer group of its own (channel_layer_alias None)."""
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     async def connect(self) -> None:
         self.stream_id = int(self.scope["url_route"]["kwargs"]["stream_id"])
         await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
-        user = self.scope["user"]
-        self.language = socket_language(self.scope)
-        try:
-            if not user.is_authenticated:
-                raise NotAuthenticated()
-            # Not thread-sensitive: connects of many sockets at once run their reads in parallel threads.
-            access = await database_sync_to_async(selectors.room_access, thread_sensitive=False)(
-                stream_id=self.stream_id, user=user
-            )
-        except DomainError as exc:
+        token = self.scope.get(
+            "access_token"
+        )  # signature checked; the rest is room_join's (apps.accounts.channels_auth)
+        if token is None:
+            joined = JoinResult(access=None, error=NotAuthenticated())
+        else:
+            joined = await room_join(token=token, stream_id=self.stream_id)
+        self.language = socket_language(self.scope, saved=joined.language)
+        if joined.access is None:
+            assert joined.error is not None
             with translation.override(self.language):
-                body = error_body(exc.code, exc.message, exc.details)
+                body = error_body(joined.error.code, joined.error.message, joined.error.details)
             await self.send_json({"type": "error", "payload": body})
-            await self.close(code=CLOSE_CODES.get(exc.code, 4003))
+            await self.close(code=CLOSE_CODES.get(joined.error.code, 4003))
             return
+        access = joined.access
 
-        self.user = user
-        self.user_id = user.pk
+        self.user_id = int(access.user["id"])
         self.role = access.role
         self.is_host = access.role == "host"
         self.author = {**access.user, "role": access.role}
@@ -309,6 +328,12 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
 
     # --- Host actions ------------------------------------------------------------------------------
 
+    async def actor(self) -> User:
+        """The host's User row, for the services their actions call (read once, on the first action)."""
+        if self.user is None:
+            self.user = await database_sync_to_async(User.objects.get)(pk=self.user_id)
+        return self.user
+
     def require_host(self) -> None:
         if not self.is_host:
             raise NotStreamHost()
@@ -321,40 +346,45 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         if message is None:
             raise NotFound(gettext_lazy("No such recent message."))
         await database_sync_to_async(services.stream_message_pin)(
-            stream_id=self.stream_id, by=self.user, message=message
+            stream_id=self.stream_id, by=await self.actor(), message=message
         )
 
     async def on_host_unpin(self, payload: dict) -> None:
         self.require_host()
         _validated(serializers.Serializer, payload)
-        await database_sync_to_async(services.stream_message_pin)(stream_id=self.stream_id, by=self.user, message=None)
+        await database_sync_to_async(services.stream_message_pin)(
+            stream_id=self.stream_id, by=await self.actor(), message=None
+        )
 
     async def on_host_mute(self, payload: dict) -> None:
         self.require_host()
         data = _validated(MuteSerializer, payload)
         await database_sync_to_async(services.stream_viewer_mute)(
-            stream_id=self.stream_id, user_id=data["user_id"], by=self.user, minutes=data.get("minutes")
+            stream_id=self.stream_id, user_id=data["user_id"], by=await self.actor(), minutes=data.get("minutes")
         )
 
     async def on_host_unmute(self, payload: dict) -> None:
         self.require_host()
         data = _validated(UserTargetSerializer, payload)
         await database_sync_to_async(services.stream_viewer_unmute)(
-            stream_id=self.stream_id, user_id=data["user_id"], by=self.user
+            stream_id=self.stream_id, user_id=data["user_id"], by=await self.actor()
         )
 
     async def on_host_kick(self, payload: dict) -> None:
         self.require_host()
         data = _validated(KickSerializer, payload)
         await database_sync_to_async(services.stream_viewer_kick)(
-            stream_id=self.stream_id, user_id=data["user_id"], by=self.user, reason=data["reason"]
+            stream_id=self.stream_id, user_id=data["user_id"], by=await self.actor(), reason=data["reason"]
         )
 
     async def on_host_chat_mode(self, payload: dict) -> None:
         self.require_host()
         data = _validated(ChatModeSerializer, payload)
         await database_sync_to_async(services.stream_chat_settings_set)(
-            stream_id=self.stream_id, by=self.user, mode=data["mode"], slow_mode_seconds=data.get("slow_mode_seconds")
+            stream_id=self.stream_id,
+            by=await self.actor(),
+            mode=data["mode"],
+            slow_mode_seconds=data.get("slow_mode_seconds"),
         )
 
     # --- Room moderator actions (the host and the host's room moderators) -------------------------
@@ -367,29 +397,31 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         if message is None:
             raise NotFound(gettext_lazy("No such recent message."))
         await database_sync_to_async(services.stream_message_pin)(
-            stream_id=self.stream_id, by=self.user, message=message
+            stream_id=self.stream_id, by=await self.actor(), message=message
         )
 
     async def on_moderator_unpin(self, payload: dict) -> None:
         _validated(serializers.Serializer, payload)
-        await database_sync_to_async(services.stream_message_pin)(stream_id=self.stream_id, by=self.user, message=None)
+        await database_sync_to_async(services.stream_message_pin)(
+            stream_id=self.stream_id, by=await self.actor(), message=None
+        )
 
     async def on_moderator_mute(self, payload: dict) -> None:
         data = _validated(MuteSerializer, payload)
         await database_sync_to_async(services.stream_viewer_mute)(
-            stream_id=self.stream_id, user_id=data["user_id"], by=self.user, minutes=data.get("minutes")
+            stream_id=self.stream_id, user_id=data["user_id"], by=await self.actor(), minutes=data.get("minutes")
         )
 
     async def on_moderator_unmute(self, payload: dict) -> None:
         data = _validated(UserTargetSerializer, payload)
         await database_sync_to_async(services.stream_viewer_unmute)(
-            stream_id=self.stream_id, user_id=data["user_id"], by=self.user
+            stream_id=self.stream_id, user_id=data["user_id"], by=await self.actor()
         )
 
     async def on_moderator_kick(self, payload: dict) -> None:
         data = _validated(KickSerializer, payload)
         await database_sync_to_async(services.stream_viewer_kick)(
-            stream_id=self.stream_id, user_id=data["user_id"], by=self.user, reason=data["reason"]
+            stream_id=self.stream_id, user_id=data["user_id"], by=await self.actor(), reason=data["reason"]
         )
 
     async def on_moderator_delete(self, payload: dict) -> None:
@@ -399,7 +431,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         # Refused (not a moderator, the host's message) before anything changes; then out of the
         # history, so sockets that join later never see it.
         await database_sync_to_async(services.stream_message_delete)(
-            stream_id=self.stream_id, by=self.user, message_id=message_id, message=message
+            stream_id=self.stream_id, by=await self.actor(), message_id=message_id, message=message
         )
         await room_state().history_remove(self.stream_id, message_id)
 

@@ -21,6 +21,7 @@ from apps.live.exceptions import LinkCastError, NotStreamHost, StreamBlocked, St
 from apps.live.locks import linkcast_streams_locked
 from apps.live.models import LinkCast, Stream
 from apps.live.pk import pk_cancel_running
+from apps.live.room_join import stream_facts_forget
 from apps.live.selectors import linkcast_get, linkcast_public, user_brief
 
 
@@ -45,6 +46,7 @@ def linkcast_close(linkcast: LinkCast, *, reason: str) -> None:
     payload = {"linkcast_id": linkcast.pk, "status": linkcast.status, "reason": reason}
     if was_active:
         rooms_event_publish(stream_ids=linkcast.stream_ids, event_type="linkcast.ended", payload=payload)
+        stream_facts_forget(stream_ids=linkcast.stream_ids)
     else:
         for user_id in (linkcast.host_stream.host_id, linkcast.guest_stream.host_id):
             user_event_publish(user_id=user_id, event_type=f"linkcast.{linkcast.status}", payload=payload)
@@ -112,6 +114,7 @@ def linkcast_accept(*, linkcast_id: int, user: User) -> LinkCast:
     linkcast.status = LinkCast.Status.ACTIVE
     linkcast.started_at = timezone.now()
     linkcast.save(update_fields=["status", "started_at"])
+    stream_facts_forget(stream_ids=linkcast.stream_ids)
     rooms_event_publish(
         stream_ids=linkcast.stream_ids, event_type="linkcast.started", payload=linkcast_public(linkcast)
     )
@@ -157,6 +160,7 @@ def linkcast_audio_set(*, linkcast_id: int, user: User, target_user_id: int, mut
     else:
         linkcast.guest_audio_muted = muted
     linkcast.save(update_fields=["host_audio_muted", "guest_audio_muted"])
+    stream_facts_forget(stream_ids=linkcast.stream_ids)
     rooms_event_publish(
         stream_ids=linkcast.stream_ids,
         event_type="linkcast.audio",

@@ -22,6 +22,18 @@ KEY_TTL = 24 * 3600  # room keys outlive any stream's activity, then vanish
 VIEWERS_SAVED = "viewers_saved"  # the viewer count last stored on the stream (value_swap key after the stream id)
 
 
+# KEYS: presence, likes total, history. ARGV: the viewer's id ("" for the host), now, the oldest
+# presence still counted, the keys' lifetime.
+WELCOME_SCRIPT = """
+if ARGV[1] ~= '' then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+return {redis.call('ZCARD', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('LRANGE', KEYS[3], 0, -1)}
+"""
+
+
 def _k(stream_id: int, name: str) -> str:
     return deployment_key(f"live:{stream_id}:{name}")
 
@@ -31,6 +43,7 @@ class RedisRoomState:
         import redis.asyncio as redis
 
         self.redis = redis.Redis.from_url(url, decode_responses=True)
+        self.welcome_script = self.redis.register_script(WELCOME_SCRIPT)
 
     async def presence_touch(self, stream_id: int, user_ids: list[int]) -> None:
         if not user_ids:
@@ -46,19 +59,14 @@ class RedisRoomState:
         await self.redis.zrem(_k(stream_id, "presence"), str(user_id))
 
     async def welcome(self, stream_id: int, user_id: int | None) -> tuple[int, int, list[dict[str, Any]]]:
-        """On connect, in one round trip: mark the viewer present (None: the host), then the viewer
-        count, the likes total and the recent chat."""
-        key = _k(stream_id, "presence")
+        """On connect, in one round trip (one script: one command for the client to write and read):
+        mark the viewer present (None: the host), then the viewer count, the likes total and the
+        recent chat."""
         now = time.time()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            if user_id is not None:
-                pipe.zadd(key, {str(user_id): now})
-                pipe.expire(key, KEY_TTL)
-            pipe.zremrangebyscore(key, "-inf", now - settings.LIVE_PRESENCE_TTL_SECONDS)
-            pipe.zcard(key)
-            pipe.get(_k(stream_id, "likes_total"))
-            pipe.lrange(_k(stream_id, "history"), 0, -1)
-            *_, count, likes, history = await pipe.execute()
+        count, likes, history = await self.welcome_script(
+            keys=[_k(stream_id, "presence"), _k(stream_id, "likes_total"), _k(stream_id, "history")],
+            args=["" if user_id is None else str(user_id), now, now - settings.LIVE_PRESENCE_TTL_SECONDS, KEY_TTL],
+        )
         return int(count), int(likes or 0), [json.loads(item) for item in history]
 
     async def presence_count(self, stream_id: int) -> int:

@@ -298,7 +298,8 @@ def stream_room_state(stream: Stream) -> dict[str, Any]:
 
 
 def room_access(*, stream_id: int, user: User) -> RoomAccess:
-    """The same refusals as stream_watch_check, in three queries: every room socket pays for this on connect."""
+    """The same refusals as stream_watch_check, in three queries: a room connect without Redis (the
+    embedded default) pays for this; with Redis, apps.live.room_join reads the same from its cache."""
     if not user.is_authenticated:
         raise NotAuthenticated()
     stream = stream_get(stream_id=stream_id)

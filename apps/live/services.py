@@ -54,6 +54,7 @@ from apps.live.pk import pk_gift_note as pk_gift_note
 from apps.live.pk import pk_public as pk_public
 from apps.live.pk import pk_start as pk_start
 from apps.live.pk import pk_totals as pk_totals
+from apps.live.room_join import stream_facts_forget
 from apps.live.room_state import chat_refusals_set
 from apps.live.selectors import (
     ROOM_MODERATORS_CACHE_KEY,
@@ -129,7 +130,11 @@ def _require_room_moderator(stream: Stream, by: User | None, *, target_user_id: 
 def _room_moderators_changed(*, host_id: int, event_type: str, payload: dict[str, Any]) -> None:
     """After commit: forget the cached moderator ids and tell the host's live rooms."""
     transaction.on_commit(partial(cache.delete, ROOM_MODERATORS_CACHE_KEY.format(host_id=host_id)))
-    active = Stream.objects.filter(host_id=host_id, status__in=Stream.ACTIVE_STATUSES).values_list("pk", flat=True)
+    active = list(
+        Stream.objects.filter(host_id=host_id, status__in=Stream.ACTIVE_STATUSES).values_list("pk", flat=True)
+    )
+    # After the ids' cache is gone (on_commit runs in order): a join then reads the new role.
+    stream_facts_forget(stream_ids=active)
     for stream_id in active:
         room_event_publish(stream_id=stream_id, event_type=event_type, payload=payload)
 
@@ -237,6 +242,7 @@ def stream_end(*, stream_id: int, reason: str = "", by_moderation: bool = False)
         },
     )
     room_sockets_close(stream_id=stream.pk, reason="stream_ended")
+    stream_facts_forget(stream_ids=[stream.pk])
     transaction.on_commit(active_cache_clear)
     logger.info("stream ended", extra={"stream_id": stream.pk, "by_moderation": by_moderation})
     return stream
@@ -324,6 +330,27 @@ def stream_viewer_leave(*, stream_id: int, user: User) -> None:
     StreamViewer.objects.filter(stream=stream, user=user, left_at__isnull=True).update(left_at=timezone.now())
 
 
+def stream_facts_forget_on_unblock(*, blocker_id: int, blocked_id: int) -> None:
+    """An unblock: the rooms of either user forget who they refuse (registered with accounts' block_delete)."""
+    stream_facts_forget(
+        stream_ids=Stream.objects.filter(
+            host_id__in=[blocker_id, blocked_id], status__in=Stream.ACTIVE_STATUSES
+        ).values_list("pk", flat=True)
+    )
+
+
+def stream_facts_forget_of_host(*, user_id: int) -> None:
+    """The user's profile changed: the rooms that show them as a host (their own, and the other
+    stream of their LinkCast) forget their facts (registered with accounts' profile_changed)."""
+    own = list(Stream.objects.filter(host_id=user_id, status__in=Stream.ACTIVE_STATUSES).values_list("pk", flat=True))
+    if not own:
+        return
+    partners = LinkCast.objects.filter(
+        Q(host_stream_id__in=own) | Q(guest_stream_id__in=own), status=LinkCast.Status.ACTIVE
+    ).values_list("host_stream_id", "guest_stream_id")
+    stream_facts_forget(stream_ids=[*own, *(pk for pair in partners for pk in pair)])
+
+
 def stream_sockets_close_on_block(*, blocker_id: int, blocked_id: int) -> None:
     """A block between a host and a viewer (either way) ends the viewer's presence in the host's live
     rooms: their chat there is refused at once and their sockets close (4003, reason `user_blocked`),
@@ -335,6 +362,7 @@ def stream_sockets_close_on_block(*, blocker_id: int, blocked_id: int) -> None:
         if not stream_ids:
             continue
         transaction.on_commit(partial(chat_refusals_set, stream_ids=stream_ids, user_id=viewer_id))
+        stream_facts_forget(stream_ids=stream_ids)
         for stream_id in stream_ids:
             user_sockets_close(user_id=viewer_id, reason="user_blocked", stream_id=stream_id)
 
@@ -360,6 +388,7 @@ def stream_viewer_kick(*, stream_id: int, user_id: int, by: User | None = None, 
         )
     StreamViewer.objects.filter(stream=stream, user_id=user_id, left_at__isnull=True).update(left_at=timezone.now())
     room_event_publish(stream_id=stream.pk, event_type="viewer.kicked", payload={"user_id": user_id})
+    stream_facts_forget(stream_ids=[stream.pk])
     user_sockets_close(user_id=user_id, reason="kicked", stream_id=stream.pk)
     return kick
 
@@ -386,6 +415,7 @@ def stream_viewer_mute(
             reason="",
             details={"until": iso_utc(until)},
         )
+    stream_facts_forget(stream_ids=[stream.pk])
     room_event_publish(
         stream_id=stream.pk,
         event_type="chat.muted",
@@ -403,6 +433,7 @@ def stream_viewer_unmute(*, stream_id: int, user_id: int, by: User | None = None
         _room_action_record(
             action="room_unmute", actor_id=by.pk, stream_id=stream.pk, target_user_id=user_id, reason="", details={}
         )
+    stream_facts_forget(stream_ids=[stream.pk])
     room_event_publish(stream_id=stream.pk, event_type="chat.unmuted", payload={"user_id": user_id})
 
 
@@ -418,6 +449,7 @@ def stream_chat_settings_set(
     if slow_mode_seconds is not None:
         stream.slow_mode_seconds = slow_mode_seconds
     stream.save(update_fields=["chat_mode", "slow_mode_seconds"])
+    stream_facts_forget(stream_ids=[stream.pk])
     room_event_publish(
         stream_id=stream.pk,
         event_type="chat.mode",
@@ -443,6 +475,7 @@ def stream_message_pin(*, stream_id: int, by: User | None, message: dict[str, An
             reason="",
             details={"message": message} if message else {},
         )
+    stream_facts_forget(stream_ids=[stream.pk])
     if message is None:
         room_event_publish(stream_id=stream.pk, event_type="chat.unpinned", payload={})
     else:
@@ -496,14 +529,16 @@ def stream_gift_totals_set(*, totals: Iterable[tuple[int, int, int]]) -> int:
     """Store the gift totals the gifts app counted: (stream id, gift coins, gifts) each. Returns the
     streams changed. Called periodically, never per gift: one popular stream's row would otherwise
     serialise every gift to it."""
-    changed = 0
+    changed: list[int] = []
     for stream_id, coins, gifts in totals:
-        changed += (
+        if (
             Stream.objects.filter(pk=stream_id)
             .exclude(gift_coins_total=coins, gifts_count=gifts)
             .update(gift_coins_total=coins, gifts_count=gifts)
-        )
-    return changed
+        ):
+            changed.append(stream_id)
+    stream_facts_forget(stream_ids=changed)  # the welcome shows the totals
+    return len(changed)
 
 
 def stream_backdate(*, stream_id: int, started_at: datetime, ended_at: datetime) -> None:
