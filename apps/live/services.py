@@ -21,10 +21,13 @@ from django.utils.translation import gettext_lazy
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
 from apps.accounts.services import user_require_adult
+from apps.core.content_filter import text_mask
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live import agora
 from apps.live.chat import chat_checker_register as chat_checker_register
+from apps.live.chat import chat_hold_decider_register as chat_hold_decider_register
+from apps.live.chat import chat_message_publish as chat_message_publish
 from apps.live.events import room_event_publish, room_sockets_close, user_sockets_close
 from apps.live.exceptions import AlreadyLive, NotStreamHost, StreamNotLive
 from apps.live.linkcast import linkcast_accept as linkcast_accept
@@ -60,14 +63,15 @@ def _require_host(stream: Stream, by: User | None) -> None:
 
 
 def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = None) -> Stream:
-    """Start a live stream. Refused to minors, age-held and banned accounts, and to a host already live."""
+    """Start a live stream (banned words in its title masked). Refused to minors, age-held and banned
+    accounts, and to a host already live."""
     if host.is_banned:
         raise AccountBanned.of(host)
     user_require_adult(user=host)
     now = timezone.now()
     stream = Stream(
         host=host,
-        title=title,
+        title=text_mask(title),
         category=category.strip().lower(),
         status=Stream.Status.LIVE,
         started_at=now,

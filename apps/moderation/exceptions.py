@@ -87,3 +87,24 @@ class AlreadyAppealed(Conflict):
 class AppealNotAllowed(Conflict):
     code = "appeal_not_allowed"
     message = _("This enforcement cannot be appealed.")
+
+
+class HeldMessageNotFound(NotFound):
+    code = "held_message_not_found"
+    message = _("No such message is waiting for review.")
+
+
+class HeldMessageNotYours(PermissionDenied):
+    code = "held_message_not_yours"
+    message = _("Only the host or staff can approve or reject held messages.")
+
+
+class HeldMessageDecided(Conflict):
+    code = "held_message_decided"
+    message = _("This message has already been approved or rejected.")
+
+
+class TextNotAllowed(DomainError):
+    code = "text_not_allowed"
+    status = 400
+    message = _("This contains words that are not allowed here. Choose another.")

@@ -15,7 +15,10 @@ from apps.moderation.services.chat import (
     banned_words_cache_clear,
     chat_message_check,
     chat_mute_until,
+    held_message_decide,
     moderation_settings_cache_clear,
+    name_allowed,
+    text_mask,
 )
 from apps.moderation.services.frames import (
     frame_score,
@@ -47,8 +50,11 @@ __all__ = [
     "frames_claim",
     "frames_safe_apply",
     "frames_sweep",
+    "held_message_decide",
     "moderation_settings_cache_clear",
+    "name_allowed",
     "report_create",
     "report_target_register",
+    "text_mask",
     "video_check",
 ]
