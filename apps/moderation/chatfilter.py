@@ -10,8 +10,10 @@ character back to the text, so that a hit masks exactly the characters that were
   `b!tch`; a `!` that ends a word is punctuation);
 - invisible characters (ZWJ, ZWNJ, zero-width spaces, soft hyphens) vanish;
 - Devanagari: nukta letters lose the nukta, chandrabindu is anusvara, a nasal consonant with a
-  virama is anusvara (रण्डी = रन्डी = रंडी), long vowels are short, ष श become स and व becomes ब;
-- letters spelt apart (`f u c k`, `f.u.c.k`, `fu.ck`) are joined into one word.
+  virama is anusvara (रण्डी = रन्डी = रंडी), other viramas go, long vowels are short, ौ ै are ो े,
+  ष श become स and व becomes ब;
+- letters spelt apart (`f u c k`, `f.u.c.k`, `fu.ck`) are joined into one word, and a term of six
+  letters or more still matches when one space splits it (`madar chod`).
 
 A term then matches one or more repeats of each of its letters (`fuuuck`); a `*` in a word stands
 for one letter (`f*ck`, `f**k`, at most half the letters); romanised Nepali terms also accept the
@@ -29,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from string import ascii_lowercase
 
 MASK = "*"
 DEFAULT_SEVERITY = 80
@@ -52,6 +55,8 @@ _DEVANAGARI_MAP = {
     "\u0901": "\u0902",  # chandrabindu -> anusvara
     "ी": "ि",
     "ू": "ु",
+    "ौ": "ो",
+    "ै": "े",
     "ई": "इ",
     "ऊ": "उ",
     "ष": "स",
@@ -60,6 +65,7 @@ _DEVANAGARI_MAP = {
 }
 # Pieces joined when spelt apart: single letters separated like this (`f u c k`, `f-u-c-k`).
 _SPACED_MIN_RUN = 3
+_SPLIT_MIN_UNITS = 6
 _JOINERS = frozenset(".-_'~^:,/\\")
 
 
@@ -120,6 +126,7 @@ def _is_devanagari(char: str) -> bool:
     return "\u0900" <= char <= "\u097f"
 
 
+@lru_cache(maxsize=8192)
 def _fold_char(char: str) -> str:
     """One character of the text as the skeleton spells it ("" when it vanishes)."""
     if char in _INVISIBLE or unicodedata.category(char) == "Cf":
@@ -153,8 +160,10 @@ def _folded(text: str) -> list[tuple[str, int]]:
     chars: list[tuple[str, int]] = []
     for index, char in enumerate(text):
         for part in _fold_char(char):
-            if part == _VIRAMA and chars and chars[-1][0] in _DEVANAGARI_NASALS:
-                chars[-1] = ("\u0902", chars[-1][1])
+            if part == _VIRAMA:
+                # A half nasal is anusvara (रण्डी = रंडी); other viramas are spelling (मादर्चोद = मादरचोद).
+                if chars and chars[-1][0] in _DEVANAGARI_NASALS:
+                    chars[-1] = ("\u0902", chars[-1][1])
                 continue
             chars.append((part, index))
     return chars
@@ -268,10 +277,6 @@ def skeleton(text: str) -> tuple[str, list[int]]:
     return "".join(chars), where
 
 
-def _key(text: str) -> str:
-    """A word's skeleton with repeated letters collapsed (how allowed words are compared)."""
-    folded, _ = skeleton(text)
-    return re.sub(r"(.)\1+", r"\1", folded)
 
 
 # --- Terms ---------------------------------------------------------------------------------------
@@ -325,26 +330,31 @@ def _roman_units(word: str) -> list[str]:
     return [f"(?:{u}|\\*)" for u in units]
 
 
+_PLAIN_ALTERNATES = {"u": "uv"}  # `fvck`
+
+
 def _plain_units(word: str) -> list[str]:
     """Each letter run of the term: at least as many repeats as the term has (`ass` is not `as`)."""
     units: list[str] = []
     for match in re.finditer(r"(.)\1*", word):
         letter, count = match.group(1), len(match.group(0))
         # Marks follow their letter: repeats of a vowel sign are not a spelling.
-        cls = re.escape(letter) if _is_mark(letter) else f"[{re.escape(letter)}*]"
+        cls = re.escape(letter) if _is_mark(letter) else f"[{re.escape(_PLAIN_ALTERNATES.get(letter, letter))}*]"
         units.append(f"{cls}{{{count},}}" if count > 1 else f"{cls}+")
     return units
 
 
-def _term_pattern(term: Term) -> str:
+def _term_pattern(term: Term) -> tuple[str, set[str]]:
+    """The term's pattern, and the characters a match can start with."""
     folded, _ = skeleton(term.text)
     words = folded.split(" ")
-    if term.language == ROMANISED_NEPALI:
-        parts = ["".join(_roman_units(w)) for w in words]
-    else:
-        parts = ["".join(_plain_units(w)) for w in words]
+    units = [_roman_units(w) if term.language == ROMANISED_NEPALI else _plain_units(w) for w in words]
+    # A long word may be split once by a space (`madar chod`); a short one could span two real words.
+    parts = ["(?: ?)".join(u) if len(u) >= _SPLIT_MIN_UNITS else "".join(u) for u in units]
     body = " ".join(parts)
-    return body if term.inside_words else rf"(?<!\S){body}(?!\S)"
+    first = units[0][0]
+    starts = {c for c in f"{ascii_lowercase}{MASK}{folded[0]}" if any(re.match(first, c + t) for t in ("", c, "h"))}
+    return (body if term.inside_words else rf"(?<!\S){body}(?!\S)"), starts
 
 
 def _as_term(term: "str | Term") -> Term:
@@ -378,15 +388,19 @@ def _compiled(terms: tuple["str | Term", ...]) -> _Compiled | None:
     if not by_text:
         return None
     ordered = tuple(sorted(by_text.values(), key=lambda t: len(t.text), reverse=True))
-    alternatives = "|".join(f"(?P<t{i}>{_term_pattern(t)})" for i, t in enumerate(ordered))
-    return _Compiled(pattern=re.compile(alternatives), terms=ordered)
+    patterns = [_term_pattern(t) for t in ordered]
+    alternatives = "|".join(f"(?P<t{i}>{pattern})" for i, (pattern, _) in enumerate(patterns))
+    # Most positions start no term: one character class turns them away before the alternatives are tried.
+    starts = "".join(sorted(set().union(*(s for _, s in patterns))))
+    return _Compiled(pattern=re.compile(f"(?=[{re.escape(starts)}])(?:{alternatives})"), terms=ordered)
 
 
 @lru_cache(maxsize=1)
 def allowed_words() -> frozenset[str]:
     """Ordinary words that contain a banned term (data/allowed_words.txt, one a line, # comments)."""
     lines = (_DATA / "allowed_words.txt").read_text(encoding="utf-8").splitlines()
-    return frozenset(_key(line.split("#", 1)[0].strip()) for line in lines if line.split("#", 1)[0].strip())
+    words = (line.split("#", 1)[0].strip() for line in lines)
+    return frozenset(skeleton(word)[0] for word in words if word)
 
 
 # --- Matching ------------------------------------------------------------------------------------
@@ -426,8 +440,7 @@ def _hits(text: str, compiled: _Compiled) -> list[Hit]:
         letters = sum(1 for c in found if c not in (MASK, " "))
         if wildcards and (letters < 2 or wildcards * 2 > letters + wildcards):
             continue
-        word = _word_around(folded, match.start(), match.end())
-        if re.sub(r"(.)\1+", r"\1", word) in allowed:
+        if _word_around(folded, match.start(), match.end()) in allowed:
             continue
         start, end = where[match.start()], where[match.end() - 1] + 1
         evasive = _evasive(text[start:end], term)
