@@ -24,13 +24,12 @@ from apps.accounts.selectors import is_following
 from apps.core.exceptions import NotFound
 from apps.core.i18n import translate_lazy
 from apps.core.timestamps import iso_utc
+from apps.live.events import room_event_publish
 from apps.live.exceptions import ChatRateLimited, ChatRefused
 from apps.live.models import Stream
-from apps.live.events import room_event_publish
 from apps.live.room_state import chat_history_append, room_state
 from apps.live.selectors import stream_get, user_brief
 from apps.og.selectors import user_has_active_og
-
 
 logger = logging.getLogger(__name__)
 

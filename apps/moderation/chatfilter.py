@@ -277,8 +277,6 @@ def skeleton(text: str) -> tuple[str, list[int]]:
     return "".join(chars), where
 
 
-
-
 # --- Terms ---------------------------------------------------------------------------------------
 
 # Romanised Nepali: each spelling unit and the pattern of its usual alternatives.

@@ -50,9 +50,7 @@ def phrases_load(path: Path = EVAL_FILE) -> list[Phrase]:
     ]
 
 
-def filter_evaluate(
-    *, phrases: Sequence[Phrase], terms: Sequence["str | chatfilter.Term"]
-) -> dict[str, Score]:
+def filter_evaluate(*, phrases: Sequence[Phrase], terms: Sequence["str | chatfilter.Term"]) -> dict[str, Score]:
     """Scores overall ("all") and per language, a phrase counting as flagged when the filter finds any term."""
     scores: dict[str, Score] = {"all": Score()}
     for phrase in phrases:

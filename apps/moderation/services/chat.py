@@ -11,13 +11,13 @@ from django.utils.translation import gettext_noop
 
 from apps.accounts.models import User
 from apps.core.counters import fixed_window_incr
-from apps.live.services import chat_message_publish
 from apps.live.events import user_event_publish
 from apps.live.selectors import user_brief
+from apps.live.services import chat_message_publish
 from apps.live.stream_status import stream_status
 from apps.moderation import chatfilter
-from apps.moderation.explanations import explained
 from apps.moderation.exceptions import HeldMessageDecided, HeldMessageNotFound, HeldMessageNotYours
+from apps.moderation.explanations import explained
 from apps.moderation.models import Enforcement, HeldMessage, ModerationAction
 from apps.moderation.selectors import (
     SETTINGS_CACHE_KEY,
