@@ -103,8 +103,3 @@ class HeldMessageDecided(Conflict):
     code = "held_message_decided"
     message = _("This message has already been approved or rejected.")
 
-
-class TextNotAllowed(DomainError):
-    code = "text_not_allowed"
-    status = 400
-    message = _("This contains words that are not allowed here. Choose another.")
