@@ -102,4 +102,3 @@ class HeldMessageNotYours(PermissionDenied):
 class HeldMessageDecided(Conflict):
     code = "held_message_decided"
     message = _("This message has already been approved or rejected.")
-
