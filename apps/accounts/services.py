@@ -42,6 +42,7 @@ from apps.accounts.tokens import (
     token_state_mirror,
     user_card_forget,
 )
+from apps.core.content_filter import name_check, text_mask
 from apps.core.i18n import translate_lazy
 
 logger = logging.getLogger(__name__)
@@ -104,9 +105,12 @@ def user_create(
     date_of_birth: date | None = None,
     country: str = "NP",
 ) -> User:
-    """Sign a new user up. Usernames, emails and phones are unique (usernames and emails case-insensitively)."""
+    """Sign a new user up. Usernames, emails and phones are unique (usernames and emails case-insensitively);
+    a username or display name with a banned word is refused (name_not_allowed)."""
     if date_of_birth is not None:
         _check_age(date_of_birth)
+    name_check(value=username, field="username")
+    name_check(value=display_name, field="display_name")
     email = normalize_email(email)
     user = User(
         username=username,
@@ -231,11 +235,16 @@ PROFILE_FIELDS = {"display_name", "bio", "avatar", "date_of_birth", "country", "
 @transaction.atomic
 def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     """Edit the user's own profile. The date of birth can be set once (age gates hang on it); an
-    account keeps an email or a phone number; an avatar of None clears it."""
+    account keeps an email or a phone number; an avatar of None clears it. A display name with a
+    banned word is refused (name_not_allowed); banned words in a bio are masked."""
     unknown = set(data) - PROFILE_FIELDS
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
     data = dict(data)
+    if data.get("display_name"):
+        name_check(value=data["display_name"], field="display_name")
+    if data.get("bio"):
+        data["bio"] = text_mask(data["bio"])
     if "email" in data:
         data["email"] = normalize_email(data["email"])
     if "phone" in data:

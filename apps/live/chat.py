@@ -6,6 +6,7 @@ The content checks are registered by other apps (moderation adds its word filter
 AppConfig.ready()): live sits below moderation and never imports it.
 """
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,17 +15,23 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from apps.accounts.models import User
 from apps.accounts.selectors import is_following
+from apps.core.exceptions import NotFound
 from apps.core.i18n import translate_lazy
 from apps.core.timestamps import iso_utc
+from apps.live.events import room_event_publish
 from apps.live.exceptions import ChatRateLimited, ChatRefused
 from apps.live.models import Stream
-from apps.live.room_state import room_state
-from apps.live.selectors import stream_get
+from apps.live.room_state import chat_history_append, room_state
+from apps.live.selectors import stream_get, user_brief
 from apps.og.selectors import user_has_active_og
+
+logger = logging.getLogger(__name__)
 
 
 def seconds_round_up(seconds: float) -> float:
@@ -48,11 +55,57 @@ class ChatVerdict(Protocol):
     def reason(self) -> str: ...
     @property
     def muted_until(self) -> datetime | None: ...
+    @property
+    def pending_id(self) -> str: ...  # non-empty: held for review under this message id
 
 
 ChatChecker = Callable[..., ChatVerdict]  # checker(user_id=, stream_id=, text=) -> ChatVerdict
+# decider(message_id=, by=, approve=, stream_id=) -> Any: moderation approves or rejects a held message.
+HoldDecider = Callable[..., Any]
 
 _checkers: list[ChatChecker] = []
+_deciders: list[HoldDecider] = []
+
+
+class ChatHeld(Exception):  # noqa: N818 (an outcome, not an error: the consumer tells the sender it is pending)
+    """A checker held the message for review: only its sender sees it, as pending."""
+
+    def __init__(self, *, message_id: str, text: str) -> None:
+        super().__init__(message_id)
+        self.message_id = message_id
+        self.text = text
+
+
+def chat_hold_decider_register(decider: HoldDecider) -> None:
+    """The one function that approves or rejects held messages (moderation registers it)."""
+    _deciders[:] = [decider]
+
+
+def chat_hold_decide(*, stream_id: int, message_id: str, by: User, approve: bool) -> None:
+    """Approve or reject a held message of this room (the decider checks who may, and tells the room)."""
+    if not _deciders:
+        raise NotFound(gettext_lazy("No such message is waiting for review."))
+    _deciders[0](message_id=message_id, by=by, approve=approve, stream_id=stream_id)
+
+
+def chat_message_publish(*, stream_id: int, sender: User, text: str, message_id: str) -> None:
+    """After commit: add a message to the room's history and broadcast it as `chat.message`, as if
+    just sent (a held message once approved). Never raises."""
+    message = {
+        "id": message_id,
+        "user": {**user_brief(sender), "role": "viewer"},
+        "text": text,
+        "sent_at": iso_utc(timezone.now()),
+    }
+
+    def publish() -> None:
+        try:
+            chat_history_append(stream_id=stream_id, event=message)
+        except Exception:
+            logger.exception("approved message not kept in history", extra={"stream_id": stream_id})
+
+    transaction.on_commit(publish)
+    room_event_publish(stream_id=stream_id, event_type="chat.message", payload=message)
 
 
 def chat_checker_register(checker: ChatChecker) -> None:
@@ -65,6 +118,8 @@ def chat_text_check(*, user_id: int, stream_id: int, text: str) -> str:
     """Run the registered checks in order: the text to broadcast, or ChatRefused (nothing is sent)."""
     for checker in _checkers:
         verdict = checker(user_id=user_id, stream_id=stream_id, text=text)
+        if getattr(verdict, "pending_id", ""):
+            raise ChatHeld(message_id=verdict.pending_id, text=verdict.text)
         if not verdict.allowed:
             message = (
                 translate_lazy(

@@ -32,7 +32,7 @@ from apps.core.exceptions import DomainError, NotFound
 from apps.core.i18n import language_choose, language_from_accept_header, translate
 from apps.core.timestamps import iso_utc
 from apps.live import services
-from apps.live.chat import MODERATOR_EVENTS, ChatRules, seconds_round_up
+from apps.live.chat import MODERATOR_EVENTS, ChatHeld, ChatRules, chat_hold_decide, seconds_round_up
 from apps.live.events import room_event_message, stream_group_name
 from apps.live.exceptions import ChatRateLimited, InvalidEvent, NotAuthenticated, NotStreamHost, UnknownEvent
 from apps.live.fanout import socket_join, socket_leave, socket_welcomed
@@ -107,6 +107,10 @@ class KickSerializer(UserTargetSerializer):
 
 class PinSerializer(serializers.Serializer):
     message_id = serializers.CharField(max_length=64)
+
+
+class HeldMessageSerializer(serializers.Serializer):
+    message_id = serializers.CharField(max_length=32)
 
 
 class ChatModeSerializer(serializers.Serializer):
@@ -304,7 +308,13 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "pong", "payload": {"t": payload.get("t")}})
 
     async def on_chat_send(self, payload: dict[str, Any]) -> None:
-        text = await self.chat.message_accept(_validated(ChatSendSerializer, payload)["text"])
+        try:
+            text = await self.chat.message_accept(_validated(ChatSendSerializer, payload)["text"])
+        except ChatHeld as held:
+            # Held for review: its sender alone sees it, as pending, until the host or staff decides.
+            pending = {"id": held.message_id, "stream_id": self.stream_id, "text": held.text}
+            await self.send_json({"type": "chat.pending", "payload": pending})
+            return
         message = {
             "id": uuid.uuid4().hex[:16],
             "user": self.author,
@@ -435,9 +445,23 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         )
         await room_state().history_remove(self.stream_id, message_id)
 
+    async def on_chat_approve(self, payload: dict) -> None:
+        message_id = _validated(HeldMessageSerializer, payload)["message_id"]
+        await database_sync_to_async(chat_hold_decide)(
+            stream_id=self.stream_id, message_id=message_id, by=await self.actor(), approve=True
+        )
+
+    async def on_chat_reject(self, payload: dict) -> None:
+        message_id = _validated(HeldMessageSerializer, payload)["message_id"]
+        await database_sync_to_async(chat_hold_decide)(
+            stream_id=self.stream_id, message_id=message_id, by=await self.actor(), approve=False
+        )
+
     HANDLERS = {
         "ping": on_ping,
         "chat.send": on_chat_send,
+        "chat.approve": on_chat_approve,
+        "chat.reject": on_chat_reject,
         "like.send": on_like_send,
         "host.pin": on_host_pin,
         "host.unpin": on_host_unpin,

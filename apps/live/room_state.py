@@ -279,6 +279,27 @@ def chat_refusals_set(*, stream_ids: list[int], user_id: int) -> None:
         client.close()
 
 
+def chat_history_append(*, stream_id: int, event: dict[str, Any]) -> None:
+    """From synchronous code: add a message to the room's recent history (a held message approved)."""
+    if not settings.REDIS_URL:
+        items = _memory.history.setdefault(stream_id, [])
+        items.append(event)
+        del items[: -settings.LIVE_CHAT_HISTORY]
+        return
+    import redis
+
+    key = _k(stream_id, "history")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            pipe.rpush(key, json.dumps(event))
+            pipe.ltrim(key, -settings.LIVE_CHAT_HISTORY, -1)
+            pipe.expire(key, KEY_TTL)
+            pipe.execute()
+    finally:
+        client.close()
+
+
 _memory = MemoryRoomState()
 # A redis.asyncio client belongs to one event loop: keep one per loop (daphne has one).
 _clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisRoomState]" = weakref.WeakKeyDictionary()

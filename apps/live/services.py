@@ -23,10 +23,13 @@ from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
 from apps.accounts.selectors import is_blocked_between
 from apps.accounts.services import user_lock, user_require_adult
+from apps.core.content_filter import text_mask
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live import agora
 from apps.live.chat import chat_checker_register as chat_checker_register
+from apps.live.chat import chat_hold_decider_register as chat_hold_decider_register
+from apps.live.chat import chat_message_publish as chat_message_publish
 from apps.live.events import room_event_publish, room_sockets_close, user_sockets_close
 from apps.live.exceptions import (
     AlreadyLive,
@@ -186,14 +189,15 @@ def room_moderator_remove(*, host: User, user_id: int) -> None:
 
 
 def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = None) -> Stream:
-    """Start a live stream. Refused to minors, age-held and banned accounts, and to a host already live."""
+    """Start a live stream (banned words in its title masked). Refused to minors, age-held and banned
+    accounts, and to a host already live."""
     if host.is_banned:
         raise AccountBanned.of(host)
     user_require_adult(user=host)
     now = timezone.now()
     stream = Stream(
         host=host,
-        title=title,
+        title=text_mask(title),
         category=category.strip().lower(),
         status=Stream.Status.LIVE,
         started_at=now,

@@ -20,6 +20,7 @@ from apps.moderation.models import (
     Case,
     Enforcement,
     Frame,
+    HeldMessage,
     HostBannedWord,
     ModerationAction,
     ModerationSettings,
@@ -291,9 +292,9 @@ class HostBannedWordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(BannedWord)
 class BannedWordAdmin(admin.ModelAdmin):
-    list_display = ["term", "language", "is_active", "created_at", "created_by"]
-    list_editable = ["is_active"]
-    list_filter = ["language", "is_active"]
+    list_display = ["term", "language", "severity", "inside_words", "is_active", "created_at", "created_by"]
+    list_editable = ["severity", "inside_words", "is_active"]
+    list_filter = ["language", "is_active", "inside_words"]
     search_fields = ["term"]
     list_select_related = ["created_by"]
     readonly_fields = ["created_at", "created_by"]
@@ -329,6 +330,8 @@ class ModerationSettingsForm(forms.ModelForm):
             "chat_offences_to_mute",
             "chat_offence_window_seconds",
             "chat_mute_seconds",
+            "chat_hold_min_score",
+            "chat_hold_max_score",
         ]
 
     def clean(self):
@@ -339,6 +342,9 @@ class ModerationSettingsForm(forms.ModelForm):
                 self.add_error(name, "A probability between 0 and 1.")
         if review is not None and block is not None and review > block:
             self.add_error("nsfw_review_threshold", "The review threshold cannot be above the block threshold.")
+        low, high = data.get("chat_hold_min_score"), data.get("chat_hold_max_score")
+        if low is not None and high is not None and not low <= high <= 101:
+            self.add_error("chat_hold_min_score", "The hold band runs from this score up to the maximum (at most 101).")
         return data
 
 
@@ -361,3 +367,38 @@ class ModerationSettingsAdmin(admin.ModelAdmin):
         obj.pk = 1
         super().save_model(request, obj, form, change)
         services.moderation_settings_cache_clear()
+
+
+@admin.register(HeldMessage)
+class HeldMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Room messages the filter held: staff approve (broadcast them) or reject them here, as hosts do in the room."""
+
+    list_display = ["created_at", "stream", "sender", "text", "score", "status", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["sender__username", "text", "message_id"]
+    list_select_related = ["stream", "sender", "decided_by"]
+    actions = ["approve_selected", "reject_selected"]
+
+    def _decide(self, request: HttpRequest, queryset, approve: bool) -> None:
+        done = 0
+        for message_id in queryset.filter(status=HeldMessage.Status.PENDING).values_list("message_id", flat=True):
+            try:
+                services.held_message_decide(
+                    message_id=message_id,
+                    by=request.user,  # type: ignore[arg-type]  # staff only: the admin signs them in
+                    approve=approve,
+                )
+            except DomainError as exc:
+                self.message_user(request, f"{message_id}: {exc.message}", messages.ERROR)
+                continue
+            done += 1
+        verb = "Approved" if approve else "Rejected"
+        self.message_user(request, f"{verb} {done} held message(s).", messages.SUCCESS if done else messages.WARNING)
+
+    @admin.action(description="Approve the selected held messages (send them to the room)")
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description="Reject the selected held messages (tell their senders)")
+    def reject_selected(self, request, queryset):
+        self._decide(request, queryset, approve=False)

@@ -47,13 +47,23 @@ class ModerationConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import celeryd_after_setup, worker_process_init
 
-        from apps.live.services import chat_checker_register, room_action_recorder_register
-        from apps.moderation.services import chat_message_check, room_action_record
+        from apps.core.content_filter import text_filter_register
+        from apps.live.services import chat_checker_register, chat_hold_decider_register, room_action_recorder_register
+        from apps.moderation.services import (
+            chat_message_check,
+            held_message_decide,
+            name_allowed,
+            room_action_record,
+            text_mask,
+        )
 
         # Every room message passes the word filter (live sits below moderation and asks through this).
         chat_checker_register(chat_message_check)
+        chat_hold_decider_register(held_message_decide)
         # Room moderators' actions and appointments go into the audit log.
         room_action_recorder_register(room_action_record)
+        # Names are refused and titles and bios masked by the same filter (accounts and live ask core).
+        text_filter_register(masker=text_mask, judge=name_allowed)
 
         worker_process_init.connect(_warm_in_child, weak=False, dispatch_uid="moderation-warm-child")
         celeryd_after_setup.connect(_warm_in_main, weak=False, dispatch_uid="moderation-warm-main")

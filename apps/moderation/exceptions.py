@@ -99,3 +99,18 @@ class HostWordExists(DomainError):
     code = "host_word_exists"
     status = 409
     message = _("That word is already on your banned-word list.")
+
+
+class HeldMessageNotFound(NotFound):
+    code = "held_message_not_found"
+    message = _("No such message is waiting for review.")
+
+
+class HeldMessageNotYours(PermissionDenied):
+    code = "held_message_not_yours"
+    message = _("Only the host, a room moderator or staff can approve or reject held messages.")
+
+
+class HeldMessageDecided(Conflict):
+    code = "held_message_decided"
+    message = _("This message has already been approved or rejected.")

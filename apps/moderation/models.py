@@ -33,6 +33,16 @@ class ModerationSettings(models.Model):
     )
     chat_offence_window_seconds = models.PositiveIntegerField(default=600)
     chat_mute_seconds = models.PositiveIntegerField(default=600)
+    chat_hold_min_score = models.PositiveSmallIntegerField(
+        default=40,
+        help_text="A room message whose filter score is at least this, and below the next field, is held for "
+        "the host or staff to approve (the sender alone sees it meanwhile).",
+    )
+    chat_hold_max_score = models.PositiveSmallIntegerField(
+        default=60,
+        help_text="From this score on a message is masked and sent (and counts towards a mute). "
+        "Equal to the minimum: nothing is held.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -46,6 +56,11 @@ class ModerationSettings(models.Model):
                 & models.Q(nsfw_block_threshold__lte=1),
                 name="moderation_settings_thresholds_ordered",
             ),
+            models.CheckConstraint(
+                condition=models.Q(chat_hold_min_score__lte=models.F("chat_hold_max_score"))
+                & models.Q(chat_hold_max_score__lte=101),
+                name="moderation_settings_hold_band_ordered",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -58,8 +73,21 @@ class BannedWord(models.Model):
         NEPALI = "ne", "Nepali (Devanagari)"
         ROMANISED_NEPALI = "ne-latn", "Nepali (romanised)"
 
-    term = models.CharField(max_length=100, help_text="A word or phrase, matched whole and case-insensitively.")
+    term = models.CharField(
+        max_length=100,
+        help_text="A word or phrase. Matched through case, accents, look-alike letters, leetspeak, repeated and "
+        "spaced-out letters (and, for romanised Nepali, its usual alternative spellings).",
+    )
     language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    severity = models.PositiveSmallIntegerField(
+        default=80,
+        help_text="1–100. A message scores its worst word (more when spelt to evade, less when letters are "
+        "starred out); the moderation settings' hold band decides which scores wait for review.",
+    )
+    inside_words = models.BooleanField(
+        default=False,
+        help_text="Also match inside longer words (bullshit), except the filter's allowed words (Scunthorpe).",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -68,7 +96,13 @@ class BannedWord(models.Model):
 
     class Meta:
         ordering = ["language", "term"]
-        constraints = [models.UniqueConstraint(Lower("term"), name="moderation_bannedword_term_ci_uniq")]
+        constraints = [
+            models.UniqueConstraint(Lower("term"), name="moderation_bannedword_term_ci_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(severity__gte=1) & models.Q(severity__lte=100),
+                name="moderation_bannedword_severity_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.term
@@ -317,6 +351,9 @@ class ModerationAction(models.Model):
         CHAT_DELETE = "chat_delete", "Room moderator: delete message"
         MODERATOR_ADD = "moderator_add", "Host: appoint room moderator"
         MODERATOR_REMOVE = "moderator_remove", "Host: remove room moderator"
+        CHAT_HOLD = "chat_hold", "Hold chat message"
+        CHAT_APPROVE = "chat_approve", "Approve held message"
+        CHAT_REJECT = "chat_reject", "Reject held message"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -337,3 +374,32 @@ class ModerationAction(models.Model):
     def __str__(self) -> str:
         who = self.actor_id or "system"
         return f"{self.get_action_display()} by {who} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class HeldMessage(models.Model):
+    """A room message the word filter held for review: only its sender sees it until the host or staff decides."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    message_id = models.CharField(max_length=32, unique=True, help_text="The chat message id it is sent with.")
+    stream = models.ForeignKey("live.Stream", on_delete=models.CASCADE, related_name="+")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(max_length=1000, help_text="As written (sent unmasked when approved).")
+    score = models.PositiveSmallIntegerField()
+    terms = models.JSONField(default=list, blank=True, help_text="The banned terms the filter read in it.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["stream", "status"], name="moderation_held_stream_status")]
+
+    def __str__(self) -> str:
+        return f"held message {self.message_id}"

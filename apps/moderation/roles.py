@@ -13,6 +13,7 @@ GROUP_PERMISSIONS = {
         "moderation.view_enforcement",
         "moderation.view_appeal",
         "moderation.view_moderationaction",
+        "moderation.view_heldmessage",
         "moderation.view_bannedword",
         "moderation.add_bannedword",
         "moderation.change_bannedword",

@@ -9,11 +9,13 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.live.selectors import stream_moderator_is
 from apps.live.stream_status import stream_status
+from apps.moderation.chatfilter import Term
 from apps.moderation.models import BannedWord, Case, Enforcement, Frame, HostBannedWord, ModerationSettings, Report
 
 SETTINGS_CACHE_KEY = "moderation:settings:v1"
-WORDS_CACHE_KEY = "moderation:banned-words:v1"
+WORDS_CACHE_KEY = "moderation:banned-words:v2"
 CACHE_SECONDS = 3600
 
 
@@ -27,14 +29,18 @@ def moderation_settings_get() -> ModerationSettings:
     return row
 
 
-def banned_terms() -> tuple[str, ...]:
-    """Active banned terms, cached until a word is saved or deleted."""
+def banned_terms() -> tuple[Term, ...]:
+    """Active banned terms with their severity and matching, cached until a word is saved or deleted."""
     cached = cache.get(WORDS_CACHE_KEY)
     if cached is not None:
-        return tuple(cached)
-    terms = tuple(BannedWord.objects.filter(is_active=True).order_by("pk").values_list("term", flat=True))
-    cache.set(WORDS_CACHE_KEY, list(terms), CACHE_SECONDS)
-    return terms
+        return tuple(Term(*row) for row in cached)
+    rows = list(
+        BannedWord.objects.filter(is_active=True)
+        .order_by("pk")
+        .values_list("term", "severity", "inside_words", "language")
+    )
+    cache.set(WORDS_CACHE_KEY, rows, CACHE_SECONDS)
+    return tuple(Term(*row) for row in rows)
 
 
 HOST_WORDS_CACHE_KEY = "moderation:host-words:v1:{host_id}"
@@ -78,6 +84,17 @@ def stream_host_id(*, stream_id: int) -> int | None:
 def user_is_moderator(user: "User | AnonymousUser | None") -> bool:
     """Superusers and holders of moderation.act_case (the Moderators group) may act on cases."""
     return bool(user is not None and user.is_active and (user.is_superuser or user.has_perm("moderation.act_case")))
+
+
+def held_message_may_decide(*, user: "User | AnonymousUser | None", stream_id: int) -> bool:
+    """Who approves or rejects a room's held messages: its host, one of the host's room moderators,
+    or staff who act on cases."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    status = stream_status(stream_id=stream_id)
+    if status is not None and status.host_id == user.pk:
+        return True
+    return stream_moderator_is(stream_id=stream_id, user_id=user.pk) or user_is_moderator(user)
 
 
 def enforcement_list(*, user: User) -> QuerySet[Enforcement]:

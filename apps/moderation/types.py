@@ -50,13 +50,16 @@ class ChatCheck:
 
     text: the message with banned words masked; allowed: False while the sender is muted in the
     room (drop the message); muted_until: end of the mute, if any; reason: "" (clean), "masked",
-    "muted" (this message started a mute or arrived during one).
+    "muted" (this message started a mute or arrived during one), "held" (waiting for review:
+    send it to no one but its sender, as pending, under pending_id); score: the filter's score.
     """
 
     text: str
     allowed: bool
     muted_until: datetime | None
     reason: str
+    score: int = 0
+    pending_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from apps.accounts.models import User
 from apps.core.exceptions import PermissionDenied
 from apps.core.timestamps import iso_utc
-from apps.moderation.services import chat_message_check, report_create, video_check
+from apps.moderation.services import chat_message_check, report_create, text_mask, video_check
 from apps.moderation.types import CaseTargetType, FiledReport
 from apps.reels import counters, ranking
 from apps.reels.exceptions import (
@@ -86,7 +86,7 @@ def reel_upload(*, author: User, upload: UploadedFile, caption: str = "") -> Ree
 
     reel = Reel(
         author=author,
-        caption=caption.strip(),
+        caption=text_mask(caption.strip()),
         content_type=probe.content_type,
         size_bytes=upload.size,
         duration_seconds=round(probe.duration_seconds, 3),

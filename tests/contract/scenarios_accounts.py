@@ -16,6 +16,11 @@ def tokens(contract: Contract) -> None:
     }
     contract.call("auth_signup", anonymous, status=201, body=contract.body("auth_signup", signup))
     contract.call("auth_signup", anonymous, status=400, code="invalid", body=contract.body("auth_signup", signup))
+    # a name with a banned word, however spelt, is refused
+    rude = {**signup, "username": "f_u_c_k_new", "email": "rude@example.com"}
+    contract.call(
+        "auth_signup", anonymous, status=400, code="name_not_allowed", body=contract.body("auth_signup", rude)
+    )
 
     login = {"identifier": "contract_new", "password": "a-long-Pass-phrase-77"}
     tokens = contract.call("auth_login", anonymous, status=200, body=contract.body("auth_login", login))

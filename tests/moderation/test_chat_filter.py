@@ -119,7 +119,8 @@ def test_word_list_cache_is_invalidated_on_admin_save(admin_client):
     assert services.chat_message_check(user_id=1, stream_id=1, text="you goofball").text == "you goofball"
     # when a moderator adds it in the admin
     response = admin_client.post(
-        "/admin/moderation/bannedword/add/", {"term": "Goofball", "language": "en", "is_active": "on"}
+        "/admin/moderation/bannedword/add/",
+        {"term": "Goofball", "language": "en", "severity": 80, "is_active": "on"},
     )
     assert response.status_code == 302
     # then the next check masks it

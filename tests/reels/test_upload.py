@@ -152,3 +152,12 @@ def test_a_banned_user_cannot_upload(auth_client, user, clip):
     response = _upload(auth_client(user), clip(2.0))
     assert response.status_code in (401, 403)
     assert not Reel.objects.exists()
+
+
+def test_a_caption_has_its_banned_words_masked(auth_client, user, clip, media):
+    # given a caption with an evasive spelling of a banned word
+    response = _upload(auth_client(user), clip(3.0), caption="sh1t happens, Pokhara")
+    # then the reel keeps the caption with the word masked
+    assert response.status_code == 202, response.content
+    assert response.json()["caption"] == "**** happens, Pokhara"
+    assert Reel.objects.get(pk=response.json()["id"]).caption == "**** happens, Pokhara"

@@ -15,7 +15,10 @@ from apps.moderation.services.chat import (
     banned_words_cache_clear,
     chat_message_check,
     chat_mute_until,
+    held_message_decide,
     moderation_settings_cache_clear,
+    name_allowed,
+    text_mask,
 )
 from apps.moderation.services.frames import (
     frame_score,
@@ -51,9 +54,12 @@ __all__ = [
     "host_word_add",
     "host_word_delete",
     "host_word_update",
+    "held_message_decide",
     "moderation_settings_cache_clear",
+    "name_allowed",
     "report_create",
     "report_target_register",
     "room_action_record",
+    "text_mask",
     "video_check",
 ]
