@@ -17,19 +17,26 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.selectors import user_active_adult_params
 from apps.core import metrics
-from apps.core.exceptions import IdempotencyKeyReused
+from apps.core.exceptions import DomainError, IdempotencyKeyReused
 from apps.gifts import leaderboards
 from apps.gifts.exceptions import QuantityOutOfRange
 from apps.gifts.leaderboards import SendFigures
 from apps.gifts.models import Gift, GiftSend
 from apps.gifts.rules import GIFT_RULES, SendFacts, send_refusal_raise
-from apps.gifts.selectors import CATALOGUE_CACHE_KEY, stream_gift_totals
+from apps.gifts.selectors import CATALOGUE_CACHE_KEY, gift_get_sendable, stream_gift_totals
 from apps.live.events import room_event_publish
 from apps.live.selectors import stream_sql
 from apps.live.services import pk_gift_note, stream_gift_totals_set
 from apps.wallet.exceptions import DuplicateEntry
 from apps.wallet.selectors import coins_balance
-from apps.wallet.services import Credit, SpendStatement, coins_spend, coins_spend_guarded
+from apps.wallet.services import (
+    Credit,
+    SpendStatement,
+    coins_spend,
+    coins_spend_guarded,
+    spending_check,
+    spending_record,
+)
 from apps.wallet.types import AccountKind
 
 logger = logging.getLogger(__name__)
@@ -64,7 +71,35 @@ def gift_split(*, coins: int, rate: int) -> tuple[int, int]:
     return host_share, coins - host_share
 
 
-def gift_send(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str | None = None) -> GiftSent:
+def gift_send(
+    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str | None = None, confirm: bool = False
+) -> GiftSent:
+    """Send `quantity` gifts within the sender's spending controls (apps.wallet.spending): refused
+    while paused (SpendingPaused), past a limit (SpendingLimitReached), past the daily allowance of
+    an account without a verified age (AgeVerificationRequired), and, for a gift of more than
+    settings.SPENDING_CONFIRM_GIFT_COINS from a new account, until resent with `confirm`
+    (ConfirmationRequired). The controls' row lock, the send and the tally share one transaction,
+    so concurrent sends of one sender take turns at the limit. Then as `_gift_send_uncontrolled`.
+    """
+    if not 1 <= quantity <= QUANTITY_MAX:
+        raise QuantityOutOfRange(details={"quantity": quantity, "min": 1, "max": QUANTITY_MAX})
+    ref = ref or uuid.uuid4().hex
+    args = SendArgs(sender_id=sender_id, stream_id=stream_id, gift_id=gift_id, quantity=quantity, ref=ref)
+    with transaction.atomic():
+        try:
+            coins = gift_get_sendable(gift_id=gift_id).coin_price * quantity
+            controls = spending_check(user_id=sender_id, coins=coins, confirmed=confirm)
+        except DomainError:
+            if GiftSend.objects.filter(entry__kind=GIFT_ENTRY_KIND, entry__ref=ref).exists():
+                return gift_send_replay(**args)  # a retry of a send that went through is answered, not refused
+            raise
+        sent = _gift_send_uncontrolled(**args)
+        if not sent.replayed:
+            spending_record(controls=controls, coins=sent.send.coins)
+    return sent
+
+
+def _gift_send_uncontrolled(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str) -> GiftSent:
     """Send `quantity` gifts to a live stream's host: debit the sender's coins, credit the host's
     earnings (settings.GIFT_HOST_SHARE_PERCENT) and platform revenue (the rest) as one balanced
     entry, and record the send. After commit the room hears `gift.sent` and the leaderboards move.
@@ -79,9 +114,6 @@ def gift_send(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, re
     declines, nothing was written, and `_gift_send_checked` runs the same rules one by one to raise
     the precise error (or, if something changed meanwhile, sends after all).
     """
-    if not 1 <= quantity <= QUANTITY_MAX:
-        raise QuantityOutOfRange(details={"quantity": quantity, "min": 1, "max": QUANTITY_MAX})
-    ref = ref or uuid.uuid4().hex
     args = SendArgs(sender_id=sender_id, stream_id=stream_id, gift_id=gift_id, quantity=quantity, ref=ref)
     if connection.vendor == "postgresql":
         try:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
-from apps.accounts.services import user_require_adult
+from apps.accounts.services import user_require_verified_age
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live import agora
@@ -60,10 +60,16 @@ def _require_host(stream: Stream, by: User | None) -> None:
 
 
 def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = None) -> Stream:
-    """Start a live stream. Refused to minors, age-held and banned accounts, and to a host already live."""
+    """Start a live stream. Refused to banned accounts, to minors and age-held accounts, to accounts
+    without a verified age (AgeVerificationRequired), and to a host already live."""
     if host.is_banned:
         raise AccountBanned.of(host)
-    user_require_adult(user=host)
+    user_require_verified_age(
+        user=host,
+        message=gettext_lazy(
+            "Going live needs a verified age. Take the selfie age check under Age verification, then go live."
+        ),
+    )
     now = timezone.now()
     stream = Stream(
         host=host,

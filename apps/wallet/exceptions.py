@@ -51,3 +51,31 @@ class CashoutNotPending(DomainError):
     code = "cashout_not_pending"
     status = 409
     message = _("This cash-out was already reviewed.")
+
+
+class SpendingPaused(DomainError):
+    code = "spending_paused"
+    status = 409
+    message = _("You paused your spending. Unpause it in Spending controls: spending resumes 24 hours after you ask.")
+    client_action = "Show the message; the user can ask to unpause (it takes effect after the cool-off)."
+
+
+class SpendingLimitReached(DomainError):
+    """`details`: period (day or month), limit, spent, requested, resets_at."""
+
+    code = "spending_limit_reached"
+    status = 409
+    message = _(
+        "This would take you past the spending limit you set. Try a smaller amount, wait until the limit "
+        "resets, or raise it in Spending controls (a raise takes effect after 24 hours)."
+    )
+    client_action = "Show the message with details.limit, details.spent and details.resets_at."
+
+
+class ConfirmationRequired(DomainError):
+    """A large gift from a new account: resend the same request with confirm=true."""
+
+    code = "confirmation_required"
+    status = 409
+    message = _("This is a large gift for a new account. Check the amount and send again to confirm.")
+    client_action = "Ask the user to confirm details.coins, then resend the same request with confirm=true."
