@@ -18,6 +18,7 @@ from apps.moderation.services.chat import (
     moderation_settings_cache_clear,
 )
 from apps.moderation.services.frames import (
+    frame_age_verdict_apply,
     frame_score,
     frame_submit,
     frame_verdict_apply,
@@ -41,6 +42,7 @@ __all__ = [
     "case_open",
     "chat_message_check",
     "chat_mute_until",
+    "frame_age_verdict_apply",
     "frame_score",
     "frame_submit",
     "frame_verdict_apply",
