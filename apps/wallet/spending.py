@@ -87,11 +87,11 @@ def spending_controls_get(*, user_id: int, now: datetime | None = None) -> Spend
 
 def _lock(user_id: int) -> SpendingControls:
     """Lock the user's row (created with the defaults on first use, race-safe). Caller is in a transaction."""
-    if not SpendingControls.objects.filter(user_id=user_id).exists():
+    locked = SpendingControls.objects.select_for_update(of=("self",)).select_related("user").filter(user_id=user_id)
+    controls = locked.first()
+    if controls is None:
         SpendingControls.objects.bulk_create([_defaults(user_id)], ignore_conflicts=True)
-    controls = (
-        SpendingControls.objects.select_for_update(of=("self",)).select_related("user").filter(user_id=user_id).first()
-    )
+        controls = locked.first()
     if controls is None:  # no such user (the row's insert waits for a constraint check that will fail)
         raise AccountInactive()
     return controls

@@ -315,11 +315,12 @@ def test_gift_at_the_size_or_from_an_older_account_needs_no_confirmation(stream,
     settings.SPENDING_CONFIRM_GIFT_COINS, settings.SPENDING_CONFIRM_ACCOUNT_DAYS = 1_000, 7
     newcomer = UserFactory()
     fund(newcomer, 5_000)
+    at_size, larger = GiftFactory(coin_price=1_000), GiftFactory(coin_price=2_000)
     # a gift of exactly the size goes through
-    assert post_gift(newcomer, stream=stream.pk, gift=GiftFactory(coin_price=1_000).pk).status_code == 201
+    assert post_gift(newcomer, stream=stream.pk, gift=at_size.pk).status_code == 201
     # an account of 8 days sends a larger one without confirming
     User.objects.filter(pk=newcomer.pk).update(date_joined=timezone.now() - timedelta(days=8))
-    assert post_gift(newcomer, stream=stream.pk, gift=GiftFactory(coin_price=2_000).pk).status_code == 201
+    assert post_gift(newcomer, stream=stream.pk, gift=larger.pk).status_code == 201
 
 
 # --- Concurrency (real PostgreSQL, real threads) --------------------------------------------------
