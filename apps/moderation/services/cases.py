@@ -213,7 +213,7 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
     return case
 
 
-_RULE_BY_KIND = {Case.Kind.FRAME: "frame_review", Case.Kind.AGE_FRAME: "age_frame_review"}
+_RULE_BY_KIND: dict[str, str] = {Case.Kind.FRAME: "frame_review", Case.Kind.AGE_FRAME: "age_frame_review"}
 
 
 def _enforce(

@@ -141,7 +141,7 @@ def _age_sampled(frames: list[Frame]) -> set[int]:
         .filter(Q(status=Case.Status.OPEN) | Q(decision=ModerationAction.Action.DISMISS))
         .values_list("stream_id", flat=True)
     )
-    sampled = set()
+    sampled: set[int] = set()
     for stream_id, group in by_stream.items():
         if stream_id in settled:
             continue
