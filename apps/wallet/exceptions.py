@@ -56,7 +56,10 @@ class CashoutNotPending(DomainError):
 class SpendingPaused(DomainError):
     code = "spending_paused"
     status = 409
-    message = _("You paused your spending. Unpause it in Spending controls: spending resumes 24 hours after you ask.")
+    message = _(
+        "You paused your spending. You can unpause it in Spending controls: spending resumes when the "
+        "cool-off after your request is over."
+    )
     client_action = "Show the message; the user can ask to unpause (it takes effect after the cool-off)."
 
 
@@ -67,7 +70,7 @@ class SpendingLimitReached(DomainError):
     status = 409
     message = _(
         "This would take you past the spending limit you set. Try a smaller amount, wait until the limit "
-        "resets, or raise it in Spending controls (a raise takes effect after 24 hours)."
+        "resets, or raise it in Spending controls (a raise takes effect after a cool-off)."
     )
     client_action = "Show the message with details.limit, details.spent and details.resets_at."
 

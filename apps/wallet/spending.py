@@ -154,7 +154,9 @@ def spending_check(
     _tally_roll(controls, today)
     user: User = controls.user
     if controls.paused:
-        raise SpendingPaused(details={"unpause_at": iso_utc(controls.unpause_at)})
+        raise SpendingPaused(
+            details={"unpause_at": iso_utc(controls.unpause_at), "cool_off_hours": settings.SPENDING_COOL_OFF_HOURS}
+        )
     if (
         user.age_verification != User.AgeVerification.VERIFIED
         and controls.spent_day + coins > settings.AGE_UNVERIFIED_SPEND_DAILY_COINS

@@ -257,7 +257,8 @@ def test_pause_stops_spending_at_once_and_unpausing_cools_off(auth_client, spend
     # then a gift is refused with why and what to do
     response = post_gift(spender, stream=stream.pk, gift=gift.pk)
     assert response.status_code == 409 and response.json()["code"] == "spending_paused"
-    assert "Unpause" in response.json()["message"]
+    assert "unpause it in Spending controls" in response.json()["message"]
+    assert response.json()["details"] == {"unpause_at": None, "cool_off_hours": 24}
     # when they unpause, then it is only scheduled: still paused
     body = client.patch(URL, {"paused": False}, format="json").json()
     assert body["paused"] is True and body["unpause_at"] is not None
