@@ -85,21 +85,28 @@ def gift_send(
         raise QuantityOutOfRange(details={"quantity": quantity, "min": 1, "max": QUANTITY_MAX})
     ref = ref or uuid.uuid4().hex
     args = SendArgs(sender_id=sender_id, stream_id=stream_id, gift_id=gift_id, quantity=quantity, ref=ref)
-    with transaction.atomic():
-        try:
-            coins = gift_get_sendable(gift_id=gift_id).coin_price * quantity
-            controls = spending_check(user_id=sender_id, coins=coins, confirmed=confirm)
-        except DomainError:
-            if GiftSend.objects.filter(entry__kind=GIFT_ENTRY_KIND, entry__ref=ref).exists():
-                return gift_send_replay(**args)  # a retry of a send that went through is answered, not refused
-            raise
-        sent = _gift_send_uncontrolled(**args)
-        if not sent.replayed:
-            spending_record(controls=controls, coins=sent.send.coins)
+    try:
+        with transaction.atomic():
+            try:
+                coins = gift_get_sendable(gift_id=gift_id).coin_price * quantity
+                controls = spending_check(user_id=sender_id, coins=coins, confirmed=confirm)
+            except DomainError:
+                if GiftSend.objects.filter(entry__kind=GIFT_ENTRY_KIND, entry__ref=ref).exists():
+                    return gift_send_replay(**args)  # a retry of a send that went through is answered
+                raise
+            # No savepoint around the statement: a duplicate ref undoes this whole transaction (the
+            # lock and the check with it), and the send already recorded is answered below.
+            sent = _gift_send_uncontrolled(**args, savepoint=False)
+            if not sent.replayed:
+                spending_record(controls=controls, coins=sent.send.coins)
+    except DuplicateEntry:
+        return gift_send_replay(**args)
     return sent
 
 
-def _gift_send_uncontrolled(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str) -> GiftSent:
+def _gift_send_uncontrolled(
+    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str, savepoint: bool = True
+) -> GiftSent:
     """Send `quantity` gifts to a live stream's host: debit the sender's coins, credit the host's
     earnings (settings.GIFT_HOST_SHARE_PERCENT) and platform revenue (the rest) as one balanced
     entry, and record the send. After commit the room hears `gift.sent` and the leaderboards move.
@@ -119,9 +126,13 @@ def _gift_send_uncontrolled(*, sender_id: int, stream_id: int, gift_id: int, qua
         try:
             # Outside a transaction the statement commits on its own (no BEGIN and COMMIT round
             # trips); inside one, a savepoint keeps a duplicate ref from breaking the caller's work.
-            with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            # (`savepoint` False: the caller's own transaction is undone by DuplicateEntry instead.)
+            in_atomic = savepoint and connection.in_atomic_block
+            with transaction.atomic() if in_atomic else contextlib.nullcontext():
                 sent = _gift_send_statement(**args)
         except DuplicateEntry:
+            if not savepoint:
+                raise
             return gift_send_replay(**args)  # the whole statement was undone: a retry pays nothing
         if sent is not None:
             return sent

@@ -45,9 +45,9 @@ def test_a_send_outside_a_transaction_is_one_statement(sender, stream, gift, dja
 def test_a_send_within_spending_controls_adds_the_lock_and_the_tally(sender, stream, gift, django_assert_num_queries):
     _send(sender, stream, gift)  # creates the host's accounts and the sender's controls row
 
-    # the controls row locked, the statement in a savepoint, the tally moved: nothing else (the
-    # test's own transaction makes the send's transaction a savepoint too: 2 of the 7)
-    with django_assert_num_queries(7):
+    # the controls row locked, the statement, the tally moved: nothing else (the test's own
+    # transaction makes the send's transaction a savepoint: 2 of the 5)
+    with django_assert_num_queries(5):
         sent = _send(sender, stream, gift, quantity=2)
 
     assert sent.send.pk and sent.balance == 1_000 - 20 - 40
@@ -169,7 +169,7 @@ def test_a_minor_turning_adult_today_passes_the_statement(stream, gift, django_a
     fund(minor, 100)
     _send(adult, stream, gift)  # creates the credit accounts
 
-    with django_assert_num_queries(7):  # the statement, within the spending controls (above)
+    with django_assert_num_queries(5):  # the statement, within the spending controls (above)
         assert _send(adult, stream, gift).send.pk
     with pytest.raises(AgeRestricted):
         _send(minor, stream, gift)
