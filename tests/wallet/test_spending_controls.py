@@ -383,3 +383,19 @@ def test_first_use_by_concurrent_sends_creates_one_row(race):
     assert sum(1 for r in results if not isinstance(r, Exception)) == 3
     assert {type(r).__name__ for r in results if isinstance(r, Exception)} == {"SpendingLimitReached"}
     assert SpendingControls.objects.filter(user=sender).count() == 1
+
+
+# --- Admin --------------------------------------------------------------------------------------
+
+
+def test_admin_shows_controls_read_only(client, auth_client, spender):
+    # given a user who paused their spending
+    auth_client(spender).patch(URL, {"paused": True, "daily_limit": 700}, format="json")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    # when staff open the list, then they see it; they cannot add or change a row (no skipping a cool-off)
+    listing = client.get("/admin/wallet/spendingcontrols/?paused__exact=1")
+    assert listing.status_code == 200 and spender.username in listing.content.decode()
+    assert client.get("/admin/wallet/spendingcontrols/add/").status_code == 403
+    change = client.post(f"/admin/wallet/spendingcontrols/{spender.pk}/change/", {"paused": "", "daily_limit": 10**6})
+    assert change.status_code == 403
+    assert SpendingControls.objects.get(user=spender).daily_limit == 700
