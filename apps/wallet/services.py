@@ -32,9 +32,13 @@ from apps.wallet.exceptions import (
 )
 from apps.wallet.models import Account, CashoutRequest, CoinGrant, JournalEntry, Posting
 from apps.wallet.selectors import coins_balance
+from apps.wallet.spending import spending_allows_sql as spending_allows_sql  # their SQL twins
 from apps.wallet.spending import spending_check as spending_check  # spending controls, for the spends above
 from apps.wallet.spending import spending_controls_update as spending_controls_update
+from apps.wallet.spending import spending_lock_sql as spending_lock_sql
 from apps.wallet.spending import spending_record as spending_record
+from apps.wallet.spending import spending_sql_params as spending_sql_params
+from apps.wallet.spending import spending_tally_sql as spending_tally_sql
 from apps.wallet.statements import AT_PARAM, KIND_PARAM, REF_PARAM, RESULT_COLUMNS, spend_sql
 from apps.wallet.statements import Credit as Credit  # the parts of a guarded spend that callers describe
 from apps.wallet.statements import SpendStatement as SpendStatement

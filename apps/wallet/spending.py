@@ -198,3 +198,73 @@ def spending_record(*, controls: SpendingControls, coins: int) -> None:
     controls.spent_day += coins
     controls.spent_month += coins
     controls.save()  # the tally, and any raise or unpause that came due in the check
+
+
+# --- The same checks as SQL, for a one-statement spend (the gift send) ----------------------------
+# Twins of `spending_check` / `spending_record`: keep the meanings equal. The statement locks the
+# payer's row (FOR UPDATE: after waiting for a concurrent spend it reads that spend's tally), and its
+# tally UPDATE runs only when the debit happened. No row yet (first use): the statement declines and
+# the caller takes the step-by-step path, which creates it.
+
+SPENDING_PARAMS = ("spending_now", "spending_today", "spending_month", "spending_allowance")
+CONFIRM_PARAMS = ("spending_confirmed", "spending_confirm_over", "spending_young_since")
+
+
+def _effective_sql(c: str) -> dict[str, str]:
+    now = "%(spending_now)s"
+    return {
+        "daily": f"(CASE WHEN {c}.daily_limit_next_at <= {now} THEN {c}.daily_limit_next ELSE {c}.daily_limit END)",
+        "monthly": f"(CASE WHEN {c}.monthly_limit_next_at <= {now} "
+        f"THEN {c}.monthly_limit_next ELSE {c}.monthly_limit END)",
+        "paused": f"({c}.paused AND NOT coalesce({c}.unpause_at <= {now}, false))",
+        "spent_day": f"(CASE WHEN {c}.tally_day = %(spending_today)s THEN {c}.spent_day ELSE 0 END)",
+        "spent_month": f"(CASE WHEN {c}.tally_month = %(spending_month)s THEN {c}.spent_month ELSE 0 END)",
+    }
+
+
+def spending_lock_sql(*, name: str, payer: str) -> str:
+    """A common table expression `name` that locks the payer's controls row (`payer`: SQL of a user id)."""
+    return f"{name} AS (SELECT * FROM {SpendingControls._meta.db_table} WHERE user_id = {payer} FOR UPDATE)"  # noqa: S608
+
+
+def spending_allows_sql(*, controls: str, user: str, total: str, confirmable: bool) -> str:
+    """`spending_check` as a SQL condition over the locked controls row `controls`, the payer's user
+    row `user` and the spend's `total` (SQL expressions); `confirmable`: the confirmation step applies."""
+    e = _effective_sql(controls)
+    verified = User.AgeVerification.VERIFIED.value
+    condition = (
+        f"NOT {e['paused']} AND {e['spent_day']} + {total} <= {e['daily']}"
+        f" AND {e['spent_month']} + {total} <= {e['monthly']}"
+        f" AND ({user}.age_verification = '{verified}' OR {e['spent_day']} + {total} <= %(spending_allowance)s)"
+    )
+    if confirmable:
+        condition += (
+            f" AND (%(spending_confirmed)s OR {total} <= %(spending_confirm_over)s"
+            f" OR NOT ({user}.date_joined > %(spending_young_since)s))"
+        )
+    return condition
+
+
+def spending_tally_sql(*, payer: str, total: str, after: str) -> str:
+    """An UPDATE adding `total` to the payer's tally, run only with a row of `after` (e.g. the debit)."""
+    table = SpendingControls._meta.db_table
+    e = _effective_sql("c")
+    return (
+        f"UPDATE {table} c SET tally_day = %(spending_today)s, spent_day = {e['spent_day']} + {total}, "  # noqa: S608
+        f"tally_month = %(spending_month)s, spent_month = {e['spent_month']} + {total}, "
+        f"updated_at = %(spending_now)s FROM {after} WHERE c.user_id = {payer} RETURNING 1"
+    )
+
+
+def spending_sql_params(*, now: datetime, confirmed: bool = False) -> dict[str, object]:
+    """The parameters of the SQL twins at `now`."""
+    today = timezone.localdate(now)
+    return {
+        "spending_now": now,
+        "spending_today": today,
+        "spending_month": today.replace(day=1),
+        "spending_allowance": settings.AGE_UNVERIFIED_SPEND_DAILY_COINS,
+        "spending_confirmed": confirmed,
+        "spending_confirm_over": settings.SPENDING_CONFIRM_GIFT_COINS,
+        "spending_young_since": now - timedelta(days=settings.SPENDING_CONFIRM_ACCOUNT_DAYS),
+    }

@@ -1,9 +1,10 @@
-"""Benchmark: what the spending controls cost a gift send, at the service level. A script, not a test.
+"""Benchmark: a gift send with its spending controls, at the service level. A script, not a test.
 
 Each thread is one sender (distinct senders, as real traffic: the controls lock only their own row)
-sending 1-coin gifts to one live stream for --seconds:
-  1. ceiling: the bare one-statement send (`_gift_send_uncontrolled`, autocommit), as before the controls;
-  2. controlled: `gift_send` (the controls' row lock, the statement, the tally, one transaction).
+for --seconds:
+  1. ceiling: the wallet's bare one-statement transfer (`coins_spend`: no gift rules, no controls);
+  2. controlled: `gift_send` of a 1-coin gift to one live stream (one statement: the gift rules, the
+     controls' row lock and checks, the debit, entry, postings, the send and the tally).
 It prints the load average before and after, sends/s of each, and the controlled rate as a ratio to
 the ceiling measured in the same run.
 
@@ -83,8 +84,9 @@ def prepare(threads: int):
             postings=[(platform_account(kind=Account.Kind.ISSUANCE), -(10**9) * threads)]
             + [(a, 10**9) for a in accounts],
         )
-    # the host's earnings account exists after a first send (the statement needs it)
-    gift_send(sender_id=senders[0].pk, stream_id=stream.pk, gift_id=gift.pk, quantity=1)
+    # the host's earnings and revenue accounts and each sender's controls row exist after a first send
+    for sender in senders:
+        gift_send(sender_id=sender.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=1)
     return stream, gift, senders
 
 
@@ -120,12 +122,12 @@ def main() -> None:
     args = parser.parse_args()
     say(f"load average before: {load()}")
     stream, gift, senders = prepare(args.threads)
-    from apps.gifts.services import _gift_send_uncontrolled, gift_send
+    from apps.gifts.services import gift_send
+    from apps.wallet.services import coins_spend
+    from apps.wallet.types import AccountKind
 
     def bare(sender_id: int) -> None:
-        _gift_send_uncontrolled(
-            sender_id=sender_id, stream_id=stream.pk, gift_id=gift.pk, quantity=1, ref=uuid.uuid4().hex
-        )
+        coins_spend(payer_id=sender_id, credits=[(None, AccountKind.REVENUE, 1)], kind="bench", ref=uuid.uuid4().hex)
 
     def controlled(sender_id: int) -> None:
         gift_send(sender_id=sender_id, stream_id=stream.pk, gift_id=gift.pk, quantity=1)
@@ -133,8 +135,8 @@ def main() -> None:
     ceiling = run(bare, senders, args.seconds)
     rate = run(controlled, senders, args.seconds)
     say(f"{args.threads} threads x {args.seconds:.0f} s each")
-    say(f"ceiling  (bare one-statement send): {ceiling:8.0f} sends/s  (1.00)")
-    say(f"controlled (gift_send with limits): {rate:8.0f} sends/s  ({rate / ceiling:.2f} of the ceiling)")
+    say(f"ceiling (bare coins_spend):        {ceiling:8.0f} sends/s  (1.00)")
+    say(f"gift_send (one statement):         {rate:8.0f} sends/s  ({rate / ceiling:.2f} of the ceiling)")
     say(f"load average after: {load()}")
     psql("-c", f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
