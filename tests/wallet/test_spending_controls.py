@@ -399,3 +399,20 @@ def test_admin_shows_controls_read_only(client, auth_client, spender):
     change = client.post(f"/admin/wallet/spendingcontrols/{spender.pk}/change/", {"paused": "", "daily_limit": 10**6})
     assert change.status_code == 403
     assert SpendingControls.objects.get(user=spender).daily_limit == 700
+
+
+def test_confirmation_holds_on_the_one_statement_path_too(stream, post_gift, settings):
+    # given a new account that already sent a small gift (its controls row exists: later sends take
+    # the one statement, whose SQL twin of the confirmation step is what is checked here)
+    settings.SPENDING_CONFIRM_GIFT_COINS, settings.SPENDING_CONFIRM_ACCOUNT_DAYS = 1_000, 7
+    newcomer = UserFactory()
+    fund(newcomer, 5_000)
+    small, big = GiftFactory(coin_price=10), GiftFactory(coin_price=1_001)
+    assert post_gift(newcomer, stream=stream.pk, gift=small.pk).status_code == 201
+    assert SpendingControls.objects.filter(user=newcomer).exists()
+    # when a large gift is sent unconfirmed, then it is refused; confirmed, it goes through
+    first = post_gift(newcomer, stream=stream.pk, gift=big.pk)
+    assert first.status_code == 409 and first.json()["code"] == "confirmation_required"
+    assert coins_balance(user_id=newcomer.pk) == 4_990
+    assert post_gift(newcomer, stream=stream.pk, gift=big.pk, confirm=True).status_code == 201
+    assert SpendingControls.objects.get(user=newcomer).spent_day == 1_011
