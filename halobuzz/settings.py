@@ -626,6 +626,19 @@ GAMES_RTP_CAP = env.str("GAMES_RTP_CAP", default="0.97")  # read as Decimal(str(
 GAMES_DAILY_LOSS_LIMIT = env.int("GAMES_DAILY_LOSS_LIMIT", default=50_000)
 GAMES_REQUIRE_AGE_VERIFIED = env.bool("GAMES_REQUIRE_AGE_VERIFIED", default=True)
 
+# Spending controls (apps/wallet/spending.py): the limits a new account starts with (coins spent on gifts
+# and games per local day and calendar month; the user may lower them at once, raise them after the
+# cool-off), the cool-off in hours for a raise or an unpause, and the confirmation step: a gift of more
+# than SPENDING_CONFIRM_GIFT_COINS from an account younger than SPENDING_CONFIRM_ACCOUNT_DAYS must be resent
+# with confirm=true. An account without a verified age may spend at most AGE_UNVERIFIED_SPEND_DAILY_COINS a
+# day (per local day, over gifts and games together).
+SPENDING_DEFAULT_DAILY_LIMIT = env.int("SPENDING_DEFAULT_DAILY_LIMIT", default=100_000)
+SPENDING_DEFAULT_MONTHLY_LIMIT = env.int("SPENDING_DEFAULT_MONTHLY_LIMIT", default=1_000_000)
+SPENDING_COOL_OFF_HOURS = env.int("SPENDING_COOL_OFF_HOURS", default=24)
+SPENDING_CONFIRM_GIFT_COINS = env.int("SPENDING_CONFIRM_GIFT_COINS", default=5_000)
+SPENDING_CONFIRM_ACCOUNT_DAYS = env.int("SPENDING_CONFIRM_ACCOUNT_DAYS", default=7)
+AGE_UNVERIFIED_SPEND_DAILY_COINS = env.int("AGE_UNVERIFIED_SPEND_DAILY_COINS", default=1_000)
+
 # --- Ops: metrics, Sentry, admin two-factor (deploy/README.md) ----------------------
 # /metrics: with a token, Prometheus sends "Authorization: Bearer <token>"; without one only these networks.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
@@ -703,6 +716,8 @@ NSFW_JAX_CACHE_DIR = env.str("NSFW_JAX_CACHE_DIR", default=str(Path(tempfile.get
 AGE_MODEL_DIR = env.str("AGE_MODEL_DIR", default=str(Path(MODELS_DIR) / "age"))
 # Hosts upload a frame this often while live (returned when going live).
 MODERATION_FRAME_INTERVAL_SECONDS = env.int("MODERATION_FRAME_INTERVAL_SECONDS", default=5)
+# Every Nth scored frame of a stream also gets an age estimate (a face below 18 + the margin pauses gifting).
+MODERATION_FRAME_AGE_SAMPLE_EVERY = env.int("MODERATION_FRAME_AGE_SAMPLE_EVERY", default=6)
 # Frame and selfie upload limits: bytes, total pixels, shortest side.
 MODERATION_FRAME_MAX_BYTES = env.int("MODERATION_FRAME_MAX_BYTES", default=2 * 1024 * 1024)
 MODERATION_IMAGE_MAX_PIXELS = env.int("MODERATION_IMAGE_MAX_PIXELS", default=4096 * 4096)

@@ -68,6 +68,43 @@ class AgeRestricted(DomainError):
     message = _("This needs a verified adult account (18+).")
 
 
+class AgeCheckFailed(DomainError):
+    """The account's age check estimated it may be under 18 (held for an ID review), or a moderator
+    rejected its age: no coins, gifts, games or going live. The message says why and what to do."""
+
+    code = "age_check_failed"
+    status = 403
+    message = _(
+        "Our age check estimated you may be under 18, so buying coins, sending gifts, games and going live "
+        "are paused. Upload a photo of your ID document under Age verification: a moderator will review it."
+    )
+
+    @classmethod
+    def of(cls, user: "User") -> "AgeCheckFailed":
+        """The error for a held or rejected account, with the message of its state."""
+        details = {"age_verification": user.age_verification}
+        if user.age_verification == user.AgeVerification.REJECTED:
+            return cls(
+                _(
+                    "A moderator could not confirm from your ID that you are 18 or older, so this account "
+                    "cannot buy coins, send gifts, play games or go live."
+                ),
+                details=details,
+            )
+        return cls(details={**details, "next_step": "upload_id_document"})
+
+
+class AgeVerificationRequired(DomainError):
+    """This needs a verified age (the selfie check or an ID review), and the account has none yet."""
+
+    code = "age_verification_required"
+    status = 403
+    message = _(
+        "This needs a verified age. Take the selfie age check under Age verification (it takes a minute), "
+        "then try again."
+    )
+
+
 class LoginLocked(DomainError):
     """Too many wrong passwords for this account (apps.accounts.lockout); details.retry_after in seconds."""
 

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy, gettext_noop
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
@@ -23,7 +24,9 @@ from apps.accounts.duties import require_outranks as require_outranks
 from apps.accounts.exceptions import (
     AccountBanned,
     AccountInactive,
+    AgeCheckFailed,
     AgeRestricted,
+    AgeVerificationRequired,
     CannotBlockSelf,
     CannotFollowSelf,
     InvalidCredentials,
@@ -397,10 +400,28 @@ def user_age_verification_set(*, user_id: int, status: str, only_from: str | Non
     return changed
 
 
+AGE_HELD = (User.AgeVerification.PENDING_REVIEW, User.AgeVerification.REJECTED)
+
+
 def user_require_adult(*, user: User) -> None:
-    """Refuse going live, gifting and games to minors and to accounts held for an age review."""
+    """Refuse buying coins, going live, gifting and games to accounts whose age check estimated a
+    possible minor (AgeCheckFailed: held for an ID review, or rejected) and to minors by date of
+    birth (AgeRestricted)."""
+    if user.age_verification in AGE_HELD:
+        raise AgeCheckFailed.of(user)
     if not user.is_adult:
         raise AgeRestricted(details={"age_verification": user.age_verification, "age": user.age})
+
+
+def user_require_verified_age(*, user: User, message: "str | Promise | None" = None) -> None:
+    """Refuse what needs a verified age (going live, cashing out, spending past the unverified
+    allowance): an adult by date of birth whose selfie check or ID review passed. `message` says
+    what was refused; the default asks for the age check."""
+    user_require_adult(user=user)
+    if user.age_verification != User.AgeVerification.VERIFIED:
+        raise AgeVerificationRequired(
+            message, details={"age_verification": user.age_verification, "next_step": "age_check"}
+        )
 
 
 def user_require_active_adult(*, user: User) -> None:

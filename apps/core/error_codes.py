@@ -122,7 +122,9 @@ class _Walk:
     def __init__(self) -> None:
         self.seen: set[Any] = set()
         self.found: set[ErrorCode] = set()
-        self.seen_tables: set[int] = set()
+        # Kept by id AND held: an entry's attribute list is built on the fly, and once freed its id
+        # would be reused by the next entry's list, which would then pass for seen (and go unread).
+        self.seen_tables: dict[int, Any] = {}
 
     def function(self, obj: Any) -> None:
         func = _function_of(obj)
@@ -169,7 +171,7 @@ class _Walk:
         if isinstance(obj, list | tuple | set | frozenset | dict):
             # a table of rules or handlers (`for rule in RULES: rule.check(...)`): what its entries raise
             if id(obj) not in self.seen_tables:
-                self.seen_tables.add(id(obj))
+                self.seen_tables[id(obj)] = obj
                 # a dict's values as they are now: resolving an entry may import a module that adds to it
                 for value in list(obj.values()) if isinstance(obj, dict) else obj:
                     self.reference(value, called=True)

@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts import exceptions as accounts_exceptions
 from apps.core.exceptions import DomainError
 
 
@@ -33,10 +34,8 @@ class DailyLossLimitReached(DomainError):
     message = _("This bet could take today's losses past your daily limit.")
 
 
-class AgeVerificationRequired(DomainError):
-    code = "age_verification_required"
-    status = 403
-    message = _("Games need a verified adult account.")
+class AgeVerificationRequired(accounts_exceptions.AgeVerificationRequired):
+    message = _("Games need a verified age. Take the selfie age check under Age verification, then play.")
 
 
 class PrizeTableInvalid(DomainError):

@@ -30,7 +30,14 @@ from apps.games.fairness import client_seed_generate, seed_hash, server_seed_gen
 from apps.games.models import FairSeed, Game, GameRound, PrizeTable
 from apps.games.registry import game_type_get
 from apps.games.tables import Slot, round_outcome, slots_from_json, table_digest, table_errors, table_rtp
-from apps.wallet.services import account_for_user, coins_account_lock, ledger_post, platform_account
+from apps.wallet.services import (
+    account_for_user,
+    coins_account_lock,
+    ledger_post,
+    platform_account,
+    spending_check,
+    spending_record,
+)
 from apps.wallet.types import AccountKind
 
 logger = logging.getLogger(__name__)
@@ -127,8 +134,9 @@ def game_play(*, user: User, game_slug: str, bet: int, choice: str = "") -> Game
     Refused: minors and unverified accounts (AgeRestricted, AgeVerificationRequired), unknown or
     disabled games (GameNotFound, GameUnavailable), a bet outside the game's limits
     (BetOutOfRange), a missing or unknown pick (InvalidChoice), a bet that could take today's net
-    loss past GAMES_DAILY_LOSS_LIMIT (DailyLossLimitReached), too few coins (InsufficientCoins).
-    Nothing is written when refused.
+    loss past GAMES_DAILY_LOSS_LIMIT (DailyLossLimitReached), a bet the player's spending controls
+    do not allow (SpendingPaused, SpendingLimitReached: the bet counts as spent), too few coins
+    (InsufficientCoins). Nothing is written when refused.
     """
     _require_player(user)
     game = Game.objects.select_related("current_table").filter(slug=game_slug).first()
@@ -143,6 +151,8 @@ def game_play(*, user: User, game_slug: str, bet: int, choice: str = "") -> Game
     if choice not in game_type.picks():
         raise InvalidChoice(details={"choices": list(game_type.choices), "choice": choice})
 
+    # The spending controls' row lock comes before the coin account's (apps.wallet.spending).
+    controls = spending_check(user_id=user.pk, coins=bet)
     _lock_user(user.pk)
     lost_today = selectors.loss_today(user_id=user.pk)
     limit = settings.GAMES_DAILY_LOSS_LIMIT
@@ -171,6 +181,7 @@ def game_play(*, user: User, game_slug: str, bet: int, choice: str = "") -> Game
         payout_entry = ledger_post(
             kind="game_payout", ref=ref, postings=[(pool, -payout), (account, payout)], memo=memo, created_by=user
         )
+    spending_record(controls=controls, coins=bet)
     seed.next_nonce = nonce + 1
     seed.save(update_fields=["next_nonce"])
     game_round = GameRound.objects.create(

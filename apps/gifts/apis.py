@@ -57,6 +57,9 @@ class GiftSendApi(APIView):
         stream = IdField()
         gift = IdField()
         quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX, default=1)
+        confirm = serializers.BooleanField(
+            default=False, help_text="Send again with true after a `confirmation_required` answer."
+        )
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField(source="send.id")
@@ -107,6 +110,7 @@ class GiftSendApi(APIView):
             gift_id=data.validated_data["gift"],
             quantity=data.validated_data["quantity"],
             ref=services.gift_ref(sender_id=sender_id, idempotency_key=key),
+            confirm=data.validated_data["confirm"],
         )
         headers = {"Idempotent-Replayed": "true"} if sent.replayed else None
         return Response(self.OutputSerializer(sent).data, status=status.HTTP_201_CREATED, headers=headers)

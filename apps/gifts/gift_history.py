@@ -194,6 +194,7 @@ def gift_history_generate(
                     gift_id=gift.id,
                     quantity=1,
                     ref=f"synth:{uuid.uuid4().hex}",
+                    confirm=True,  # a synthetic fan stands for someone who confirms a large gift
                 )
                 ids.append((result.send.pk, at))
                 total_coins += gift.coin_price

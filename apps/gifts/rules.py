@@ -20,8 +20,8 @@ from apps.accounts.selectors import blocked_between_sql, is_blocked_between, use
 from apps.accounts.services import user_require_active_adult
 from apps.gifts.exceptions import CannotGiftSelf, GiftNeedsOg
 from apps.gifts.selectors import GiftInfo, gift_get_sendable
-from apps.live.exceptions import StreamNotLive
-from apps.live.selectors import StreamHost, stream_host, stream_is_live_sql
+from apps.live.exceptions import StreamGiftingPaused, StreamNotLive
+from apps.live.selectors import StreamHost, stream_gifting_open_sql, stream_host, stream_is_live_sql
 from apps.og.selectors import user_can_send_og_gifts
 
 
@@ -70,6 +70,11 @@ def _stream_live(facts: SendFacts) -> None:
         raise StreamNotLive(details={"stream": facts.stream_id})
 
 
+def _stream_gifting_open(facts: SendFacts) -> None:
+    if facts.stream.gifting_paused:
+        raise StreamGiftingPaused(details={"stream": facts.stream_id})
+
+
 def _not_own_stream(facts: SendFacts) -> None:
     if facts.stream.host_id == facts.sender_id:
         raise CannotGiftSelf()
@@ -90,6 +95,8 @@ GIFT_RULES: tuple[GiftRule, ...] = (
     GiftRule("sender_in_good_standing", user_active_adult_sql("u"), _sender_in_good_standing),
     GiftRule("gift_sendable", "g.is_active", _gift_sendable),
     GiftRule("stream_live", stream_is_live_sql("s"), _stream_live),
+    # paused by moderation while a possible minor on the stream is reviewed
+    GiftRule("stream_gifting_open", stream_gifting_open_sql("s"), _stream_gifting_open),
     GiftRule("not_own_stream", "s.host_id <> u.id", _not_own_stream),
     GiftRule("not_blocked", f"NOT {blocked_between_sql('u.id', 's.host_id')}", _not_blocked),
     # The statement leaves OG-only gifts to the step-by-step path, which asks the og app.

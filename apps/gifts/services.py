@@ -17,20 +17,31 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.selectors import user_active_adult_params
 from apps.core import metrics
-from apps.core.exceptions import IdempotencyKeyReused
+from apps.core.exceptions import DomainError, IdempotencyKeyReused
 from apps.gifts import leaderboards
 from apps.gifts.exceptions import QuantityOutOfRange
 from apps.gifts.leaderboards import SendFigures
 from apps.gifts.models import Gift, GiftSend
 from apps.gifts.rules import GIFT_RULES, SendFacts, send_refusal_raise
-from apps.gifts.selectors import CATALOGUE_CACHE_KEY, stream_gift_totals
+from apps.gifts.selectors import CATALOGUE_CACHE_KEY, gift_get_sendable, stream_gift_totals
 from apps.live.combos import ComboSend
 from apps.live.events import gift_event_publish
 from apps.live.selectors import stream_sql
 from apps.live.services import pk_gift_note, stream_gift_totals_set
 from apps.wallet.exceptions import DuplicateEntry
 from apps.wallet.selectors import coins_balance
-from apps.wallet.services import Credit, SpendStatement, coins_spend, coins_spend_guarded
+from apps.wallet.services import (
+    Credit,
+    SpendStatement,
+    coins_spend,
+    coins_spend_guarded,
+    spending_allows_sql,
+    spending_check,
+    spending_lock_sql,
+    spending_record,
+    spending_sql_params,
+    spending_tally_sql,
+)
 from apps.wallet.types import AccountKind
 
 logger = logging.getLogger(__name__)
@@ -65,42 +76,65 @@ def gift_split(*, coins: int, rate: int) -> tuple[int, int]:
     return host_share, coins - host_share
 
 
-def gift_send(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str | None = None) -> GiftSent:
+def gift_send(
+    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str | None = None, confirm: bool = False
+) -> GiftSent:
     """Send `quantity` gifts to a live stream's host: debit the sender's coins, credit the host's
     earnings (settings.GIFT_HOST_SHARE_PERCENT) and platform revenue (the rest) as one balanced
     entry, and record the send. After commit the room hears it (`gift.sent` for a large gift, else
     its streak's `gift.combo`: apps.live.combos) and the leaderboards move.
+
+    Within the sender's spending controls (apps.wallet.spending): refused while paused
+    (SpendingPaused), past a limit (SpendingLimitReached), past the daily allowance of an account
+    without a verified age (AgeVerificationRequired), and, for a gift of more than
+    settings.SPENDING_CONFIRM_GIFT_COINS from a new account, until resent with `confirm`
+    (ConfirmationRequired). The controls' row lock, the send and the tally go together, so
+    concurrent sends of one sender take turns at the limit.
 
     `ref` is the ledger reference (`gift_ref` for an Idempotency-Key): a ref already recorded
     changes nothing and returns that first send (`replayed`), or raises IdempotencyKeyReused when
     the stream, gift or quantity differ.
 
     On PostgreSQL a send is ONE statement that checks everything and writes everything: the gift
-    rules (apps.gifts.rules) guard the wallet's debit, entry and postings, and the send is recorded
-    beside them; the sender's row is the only one locked (a popular host's row never is). When it
-    declines, nothing was written, and `_gift_send_checked` runs the same rules one by one to raise
-    the precise error (or, if something changed meanwhile, sends after all).
+    rules (apps.gifts.rules) and the spending controls' SQL twins guard the wallet's debit, entry and
+    postings, and the send and the tally are recorded beside them; the sender's controls and coin
+    rows are the only ones locked (a popular host's row never is). When it declines, nothing was
+    written, and the step-by-step path (the controls' `spending_check` in a transaction with
+    `_gift_send_checked`) raises the precise error (or, if something changed meanwhile, sends after
+    all). A sender's first send always goes that way: it creates their controls row.
     """
     if not 1 <= quantity <= QUANTITY_MAX:
         raise QuantityOutOfRange(details={"quantity": quantity, "min": 1, "max": QUANTITY_MAX})
     ref = ref or uuid.uuid4().hex
     args = SendArgs(sender_id=sender_id, stream_id=stream_id, gift_id=gift_id, quantity=quantity, ref=ref)
     if connection.vendor == "postgresql":
+        # The one statement checks the controls too (their SQL twins) and moves the tally; it declines
+        # on anything else, a sender's first spend (no controls row yet) included.
         try:
-            # Outside a transaction the statement commits on its own (no BEGIN and COMMIT round
-            # trips); inside one, a savepoint keeps a duplicate ref from breaking the caller's work.
             with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-                sent = _gift_send_statement(**args)
+                sent = _gift_send_statement(**args, confirm=confirm)
         except DuplicateEntry:
             return gift_send_replay(**args)  # the whole statement was undone: a retry pays nothing
         if sent is not None:
             return sent
-    if GiftSend.objects.filter(entry__kind=GIFT_ENTRY_KIND, entry__ref=ref).exists():
-        # A retry of a send that went through unseen (a reset, a timeout) gets that send back, even
-        # when the sender can no longer afford it or the stream has ended since: a refusal would
-        # tell the app that coins which did move did not.
+    # Declined (or not PostgreSQL): step by step, each check raising its own error.
+    try:
+        with transaction.atomic():
+            try:
+                coins = gift_get_sendable(gift_id=gift_id).coin_price * quantity
+                controls = spending_check(user_id=sender_id, coins=coins, confirmed=confirm)
+            except DomainError:
+                if GiftSend.objects.filter(entry__kind=GIFT_ENTRY_KIND, entry__ref=ref).exists():
+                    return gift_send_replay(**args)  # a retry of a send that went through is answered
+                raise
+            if GiftSend.objects.filter(entry__kind=GIFT_ENTRY_KIND, entry__ref=ref).exists():
+                return gift_send_replay(**args)
+            sent = _gift_send_checked(**args)
+            if not sent.replayed:
+                spending_record(controls=controls, coins=sent.send.coins)
+    except DuplicateEntry:
         return gift_send_replay(**args)
-    return _gift_send_checked(**args)
+    return sent
 
 
 def gift_send_replay(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str) -> GiftSent:
@@ -125,16 +159,20 @@ def _send_statement() -> SpendStatement:
     the send is recorded with the entry. The wallet writes the ledger's part around it."""
     user, gift, send = User._meta.db_table, Gift._meta.db_table, GiftSend._meta.db_table
     rules = "\n      AND ".join(f"({rule.sql})" for rule in GIFT_RULES)
+    total = "g.coin_price::bigint * %(quantity)s"
+    allowed = spending_allows_sql(controls="c", user="u", total=total, confirmable=True)
     return SpendStatement(
-        guard=f"""spend AS (
+        guard=f"""{spending_lock_sql(name="ctl", payer="%(sender)s")},
+spend AS (
     SELECT u.id AS payer_id, u.id AS created_by, u.username, u.display_name, s.host_id,
            g.id AS gift_id, g.name, g.icon_url, g.animation_url,
            g.coin_price::bigint * %(quantity)s AS total,
            g.coin_price::bigint * %(quantity)s * %(rate)s / 100 AS host_share,
            %(quantity)s || ' x ' || g.name || ' to stream #' || %(stream)s AS memo
-    FROM {user} u, {stream_sql()} s, {gift} g
+    FROM {user} u, {stream_sql()} s, {gift} g, ctl c
     WHERE u.id = %(sender)s AND s.id = %(stream)s AND g.id = %(gift)s
       AND {rules}
+      AND {allowed}
 )""",  # noqa: S608
         credits=(
             Credit(kind=AccountKind.HOST_EARNINGS, owner="spend.host_id", amount="spend.host_share"),
@@ -150,13 +188,16 @@ def _send_statement() -> SpendStatement:
     FROM entry, spend, debit
     RETURNING id""",  # noqa: S608
             ),
+            ("tally", spending_tally_sql(payer="spend.payer_id", total="spend.total", after="spend, debit")),
         ),
         returning="sent.id, spend.host_id, spend.host_share, spend.name, spend.icon_url, spend.animation_url, "
         "spend.username, spend.display_name",
     )
 
 
-def _gift_send_statement(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str) -> GiftSent | None:
+def _gift_send_statement(
+    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str, confirm: bool = False
+) -> GiftSent | None:
     """Run the one statement; None when it declined (nothing written)."""
     at = timezone.now()
     rate = settings.GIFT_HOST_SHARE_PERCENT
@@ -168,6 +209,7 @@ def _gift_send_statement(*, sender_id: int, stream_id: int, gift_id: int, quanti
         "rate": rate,
         "at": at,
         **user_active_adult_params(now=at),
+        **spending_sql_params(now=at, confirmed=confirm),
     }
     spend = coins_spend_guarded(statement=_send_statement(), kind=GIFT_ENTRY_KIND, ref=ref, params=params, at=at)
     if spend is None:

@@ -9,6 +9,12 @@ class StreamNotLive(DomainError):
     message = _("This stream is not live.")
 
 
+class StreamGiftingPaused(DomainError):
+    code = "stream_gifting_paused"
+    status = 409
+    message = _("Gifts to this stream are paused while a moderator reviews it. Try again later.")
+
+
 class AlreadyLive(DomainError):
     code = "already_live"
     status = 409

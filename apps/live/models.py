@@ -44,6 +44,8 @@ class Stream(models.Model):
     chat_mode = models.CharField(max_length=10, choices=ChatMode.choices, default=ChatMode.EVERYONE)
     slow_mode_seconds = models.PositiveSmallIntegerField(default=0)
     pinned_message = models.JSONField(null=True, blank=True)
+    # Set while moderation reviews a possible minor on the stream: gift sends to it are refused.
+    gifting_paused_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -58,14 +58,18 @@ class StreamHost:
     id: int
     host_id: int
     is_live: bool
+    gifting_paused: bool = False
 
 
 def stream_host(*, stream_id: int) -> StreamHost:
-    """The stream's host and whether it is live (one small query); NotFound when there is none."""
-    row = Stream.objects.filter(pk=stream_id).values_list("host_id", "status").first()
+    """The stream's host, whether it is live and whether its gifting is paused (one small query);
+    NotFound when there is none."""
+    row = Stream.objects.filter(pk=stream_id).values_list("host_id", "status", "gifting_paused_at").first()
     if row is None:
         raise NotFound(gettext_lazy("No such stream."))
-    return StreamHost(id=stream_id, host_id=row[0], is_live=row[1] == Stream.Status.LIVE)
+    return StreamHost(
+        id=stream_id, host_id=row[0], is_live=row[1] == Stream.Status.LIVE, gifting_paused=row[2] is not None
+    )
 
 
 def user_brief(user: User) -> dict[str, Any]:
@@ -360,9 +364,14 @@ def stream_figures(*, stream_ids: Iterable[int]) -> dict[int, tuple[int, datetim
 
 
 def stream_sql() -> str:
-    """The streams as a SQL row source (columns id, host_id, status), for a statement that checks
-    them in the database."""
-    return f"(SELECT id, host_id, status FROM {Stream._meta.db_table})"  # noqa: S608
+    """The streams as a SQL row source (columns id, host_id, status, gifting_paused_at), for a
+    statement that checks them in the database."""
+    return f"(SELECT id, host_id, status, gifting_paused_at FROM {Stream._meta.db_table})"  # noqa: S608
+
+
+def stream_gifting_open_sql(stream: str) -> str:
+    """`not StreamHost.gifting_paused` as a SQL condition on a row of `stream_sql()` aliased `stream`."""
+    return f"{stream}.gifting_paused_at IS NULL"
 
 
 def stream_is_live_sql(stream: str) -> str:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
 from apps.accounts.selectors import is_blocked_between
-from apps.accounts.services import user_lock, user_require_adult
+from apps.accounts.services import user_lock, user_require_verified_age
 from apps.core.content_filter import text_mask
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
@@ -189,11 +189,17 @@ def room_moderator_remove(*, host: User, user_id: int) -> None:
 
 
 def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = None) -> Stream:
-    """Start a live stream (banned words in its title masked). Refused to minors, age-held and banned
-    accounts, and to a host already live."""
+    """Start a live stream (banned words in its title masked). Refused to banned accounts, to minors
+    and age-held accounts, to accounts without a verified age (AgeVerificationRequired), and to a host
+    already live."""
     if host.is_banned:
         raise AccountBanned.of(host)
-    user_require_adult(user=host)
+    user_require_verified_age(
+        user=host,
+        message=gettext_lazy(
+            "Going live needs a verified age. Take the selfie age check under Age verification, then go live."
+        ),
+    )
     now = timezone.now()
     stream = Stream(
         host=host,

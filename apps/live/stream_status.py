@@ -8,6 +8,7 @@ Stream row, so a caller that also locks a User takes the user after this (README
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.live.models import Stream
 from apps.live.services import stream_end
@@ -59,3 +60,10 @@ def host_streams_end(*, host_id: int, reason: str, by_moderation: bool = False) 
         for stream_id in host_active_stream_ids(host_id=host_id)
         if stream_end_if_active(stream_id=stream_id, reason=reason, by_moderation=by_moderation)
     ]
+
+
+def stream_gifting_pause(*, stream_id: int, paused: bool) -> bool:
+    """Pause (or resume) gift sends to the stream, for moderation reviewing a possible minor on it.
+    True when this call changed it. One conditional UPDATE: no row lock is held past the statement."""
+    rows = Stream.objects.filter(pk=stream_id, gifting_paused_at__isnull=paused)
+    return rows.update(gifting_paused_at=timezone.now() if paused else None) == 1

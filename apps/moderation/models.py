@@ -189,6 +189,7 @@ class Case(models.Model):
     class Kind(models.TextChoices):
         FRAME = "frame", "Flagged frame"
         AGE_REVIEW = "age_review", "Age review"
+        AGE_FRAME = "age_frame", "Possible minor on a stream"
         REPORT = "report", "User report"
         APPEAL = "appeal", "Appeal"
 
@@ -340,6 +341,7 @@ class ModerationAction(models.Model):
         AGE_HOLD = "age_hold", "Hold for age review"
         AGE_APPROVE = "age_approve", "Approve age"
         AGE_REJECT = "age_reject", "Reject age"
+        GIFTING_PAUSE = "gifting_pause", "Pause a stream's gifts"
         APPEAL_UPHOLD = "appeal_uphold", "Uphold appeal"
         APPEAL_OVERTURN = "appeal_overturn", "Overturn appeal"
         REEL_REJECT = "reel_reject", "Reject reel"

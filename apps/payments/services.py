@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
+from apps.accounts.services import user_require_adult
 from apps.core.exceptions import DomainError, IdempotencyKeyReused, NotFound
 from apps.payments import gateways
 from apps.payments.exceptions import PaymentAttemptFailed, PaymentInProgress
@@ -56,10 +57,13 @@ def payment_create(
 
     Returns (payment, replayed). The same Idempotency-Key with the same request returns the first
     attempt; with another request it is refused. The Khalti call is made with no transaction open.
+    Refused to minors (AgeRestricted) and to accounts held or rejected by the age check (AgeCheckFailed).
     """
     existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
     if existing is not None:
         return _replay(payment=existing, fingerprint=fingerprint)
+    # Minors, and accounts whose age check estimated a possible minor, buy no coins.
+    user_require_adult(user=user)
     gateways.gateway_configured_check(gateway=gateway)
     try:
         with transaction.atomic():

@@ -8,7 +8,15 @@ from django.utils.html import format_html
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.exceptions import DomainError
 from apps.wallet import services
-from apps.wallet.models import Account, CashoutHold, CashoutRequest, CoinGrant, JournalEntry, Posting
+from apps.wallet.models import (
+    Account,
+    CashoutHold,
+    CashoutRequest,
+    CoinGrant,
+    JournalEntry,
+    Posting,
+    SpendingControls,
+)
 
 
 @admin.register(Account)
@@ -178,3 +186,11 @@ class CashoutHoldAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = (ActiveHoldFilter, "source")
     search_fields = ("host__username", "reason", "ref")
     list_select_related = ("host", "released_by")
+@admin.register(SpendingControls)
+class SpendingControlsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: the user sets their own controls (a raise waits for the cool-off, which staff cannot skip)."""
+
+    list_display = ("user", "daily_limit", "monthly_limit", "paused", "spent_day", "spent_month", "updated_at")
+    list_filter = ("paused",)
+    search_fields = ("user__username", "user__email", "user__phone")
+    list_select_related = ("user",)

@@ -1,4 +1,7 @@
+from datetime import datetime
+
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -11,7 +14,7 @@ from apps.core.idempotency import idempotent
 from apps.core.pagination import FeedCursorPagination
 from apps.core.serializers import StrictInputSerializer
 from apps.wallet import selectors, services
-from apps.wallet.models import CashoutRequest
+from apps.wallet.models import CashoutRequest, SpendingControls
 
 
 class PostingCursorPagination(FeedCursorPagination):
@@ -117,3 +120,51 @@ class CashoutListCreateApi(APIView):
         host = request_user(request)
         cashout = services.cashout_request(host=host, coins=data.validated_data["coins"])
         return Response(CashoutSerializer(cashout, context=_hold_context(host.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class SpendingControlsApi(APIView):
+    """The signed-in user's spending controls (coins spent on gifts and games). Lowering a limit or
+    pausing acts at once; a raise or an unpause is scheduled after the cool-off (the *_next fields)."""
+
+    class InputSerializer(StrictInputSerializer):
+        daily_limit = serializers.IntegerField(min_value=0, max_value=10**12, required=False)
+        monthly_limit = serializers.IntegerField(min_value=0, max_value=10**12, required=False)
+        paused = serializers.BooleanField(required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        daily_limit = serializers.IntegerField()
+        monthly_limit = serializers.IntegerField()
+        paused = serializers.BooleanField()
+        daily_limit_next = serializers.IntegerField(allow_null=True, help_text="A raise waiting for the cool-off.")
+        daily_limit_next_at = serializers.DateTimeField(allow_null=True)
+        monthly_limit_next = serializers.IntegerField(allow_null=True, help_text="A raise waiting for the cool-off.")
+        monthly_limit_next_at = serializers.DateTimeField(allow_null=True)
+        unpause_at = serializers.DateTimeField(allow_null=True, help_text="When a requested unpause takes effect.")
+        spent_today = serializers.IntegerField(source="spent_day")
+        spent_this_month = serializers.IntegerField(source="spent_month")
+        day_resets_at = serializers.SerializerMethodField()
+        month_resets_at = serializers.SerializerMethodField()
+        cool_off_hours = serializers.SerializerMethodField()
+
+        def get_day_resets_at(self, controls: SpendingControls) -> datetime:
+            return selectors.day_resets_at(controls.tally_day or timezone.localdate())
+
+        def get_month_resets_at(self, controls: SpendingControls) -> datetime:
+            return selectors.month_resets_at(controls.tally_day or timezone.localdate())
+
+        def get_cool_off_hours(self, controls: SpendingControls) -> int:
+            return settings.SPENDING_COOL_OFF_HOURS
+
+    @extend_schema(responses={200: OutputSerializer}, operation_id="wallet_spending_controls")
+    def get(self, request: Request) -> Response:
+        controls = selectors.spending_controls_get(user_id=request_user(request).pk)
+        return Response(self.OutputSerializer(controls).data)
+
+    @extend_schema(
+        request=InputSerializer, responses={200: OutputSerializer}, operation_id="wallet_spending_controls_update"
+    )
+    def patch(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        controls = services.spending_controls_update(user_id=request_user(request).pk, **data.validated_data)
+        return Response(self.OutputSerializer(controls).data)

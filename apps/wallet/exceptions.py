@@ -57,3 +57,32 @@ class CashoutHeld(DomainError):
     code = "cashout_held"
     status = 409
     message = _("This host's cash-outs are on hold for review.")
+class SpendingPaused(DomainError):
+    code = "spending_paused"
+    status = 409
+    message = _(
+        "You paused your spending. You can unpause it in Spending controls: spending resumes when the "
+        "cool-off after your request is over."
+    )
+    client_action = "Show the message; the user can ask to unpause (it takes effect after the cool-off)."
+
+
+class SpendingLimitReached(DomainError):
+    """`details`: period (day or month), limit, spent, requested, resets_at."""
+
+    code = "spending_limit_reached"
+    status = 409
+    message = _(
+        "This would take you past the spending limit you set. Try a smaller amount, wait until the limit "
+        "resets, or raise it in Spending controls (a raise takes effect after a cool-off)."
+    )
+    client_action = "Show the message with details.limit, details.spent and details.resets_at."
+
+
+class ConfirmationRequired(DomainError):
+    """A large gift from a new account: resend the same request with confirm=true."""
+
+    code = "confirmation_required"
+    status = 409
+    message = _("This is a large gift for a new account. Check the amount and send again to confirm.")
+    client_action = "Ask the user to confirm details.coins, then resend the same request with confirm=true."

@@ -179,3 +179,43 @@ class CashoutHold(models.Model):
 
     def __str__(self) -> str:
         return f"Hold on {self.host_id}: {self.reason}"
+class SpendingControls(models.Model):
+    """A user's own limits on the coins they spend on gifts and games, with the running tally.
+
+    Lowering a limit or pausing takes effect at once; a raise or an unpause is scheduled
+    (`*_next_at`, settings.SPENDING_COOL_OFF_HOURS later) and applies when it is due. The row is
+    created with the platform defaults (settings.SPENDING_DEFAULT_*) on first use. Every spend that
+    counts locks this row first (apps.wallet.spending), so the tally is read and moved one spend
+    at a time.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="spending_controls"
+    )
+    daily_limit = models.BigIntegerField(help_text="Coins a day (local calendar day).")
+    monthly_limit = models.BigIntegerField(help_text="Coins a calendar month.")
+    paused = models.BooleanField(default=False, help_text="No spending at all until unpaused (after the cool-off).")
+    daily_limit_next = models.BigIntegerField(null=True, blank=True, help_text="A raise waiting for the cool-off.")
+    daily_limit_next_at = models.DateTimeField(null=True, blank=True)
+    monthly_limit_next = models.BigIntegerField(null=True, blank=True, help_text="A raise waiting for the cool-off.")
+    monthly_limit_next_at = models.DateTimeField(null=True, blank=True)
+    unpause_at = models.DateTimeField(null=True, blank=True, help_text="When a requested unpause takes effect.")
+    tally_day = models.DateField(null=True, blank=True, help_text="The day `spent_day` counts.")
+    spent_day = models.BigIntegerField(default=0)
+    tally_month = models.DateField(null=True, blank=True, help_text="The first day of the month `spent_month` counts.")
+    spent_month = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "spending controls"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(daily_limit__gte=0) & Q(monthly_limit__gte=0), name="spending_limits_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(spent_day__gte=0) & Q(spent_month__gte=0), name="spending_tally_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Spending controls of {self.user_id}"

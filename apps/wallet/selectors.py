@@ -9,6 +9,9 @@ from django.db.models import Count, QuerySet, Sum
 
 from apps.accounts.models import User
 from apps.wallet.models import Account, CashoutHold, CashoutRequest, JournalEntry, Posting
+from apps.wallet.spending import day_resets_at as day_resets_at
+from apps.wallet.spending import month_resets_at as month_resets_at
+from apps.wallet.spending import spending_controls_get as spending_controls_get
 
 
 def account_available(*, account: Account) -> int:

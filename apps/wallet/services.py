@@ -15,9 +15,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
-from apps.accounts.services import require_not_own
+from apps.accounts.services import require_not_own, user_require_verified_age
 from apps.core import metrics
 from apps.core.db import prepared_cursor
 from apps.core.exceptions import PermissionDenied
@@ -32,6 +33,13 @@ from apps.wallet.exceptions import (
 )
 from apps.wallet.models import Account, CashoutHold, CashoutRequest, CoinGrant, JournalEntry, Posting
 from apps.wallet.selectors import coins_balance, earnings_reached_by_spends
+from apps.wallet.spending import spending_allows_sql as spending_allows_sql  # their SQL twins
+from apps.wallet.spending import spending_check as spending_check  # spending controls, for the spends above
+from apps.wallet.spending import spending_controls_update as spending_controls_update
+from apps.wallet.spending import spending_lock_sql as spending_lock_sql
+from apps.wallet.spending import spending_record as spending_record
+from apps.wallet.spending import spending_sql_params as spending_sql_params
+from apps.wallet.spending import spending_tally_sql as spending_tally_sql
 from apps.wallet.statements import AT_PARAM, KIND_PARAM, REF_PARAM, RESULT_COLUMNS, spend_sql
 from apps.wallet.statements import Credit as Credit  # the parts of a guarded spend that callers describe
 from apps.wallet.statements import SpendStatement as SpendStatement
@@ -344,7 +352,13 @@ def coins_grant(*, user: User, amount: int, reason: str, granted_by: User) -> Co
 
 @transaction.atomic
 def cashout_request(*, host: User, coins: int) -> CashoutRequest:
-    """Move earnings into review for payout in NPR at the current rate."""
+    """Move earnings into review for payout in NPR at the current rate. Needs a verified age."""
+    user_require_verified_age(
+        user=host,
+        message=gettext_lazy(
+            "Cashing out needs a verified age. Take the selfie age check under Age verification, then try again."
+        ),
+    )
     if coins < settings.CASHOUT_MIN_COINS:
         raise CashoutBelowMinimum(details={"minimum": settings.CASHOUT_MIN_COINS, "requested": coins})
     rate = settings.CASHOUT_PAISA_PER_COIN

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", apis.WalletBalanceApi.as_view(), name="wallet-balance"),
     path("history/", apis.WalletHistoryApi.as_view(), name="wallet-history"),
     path("cashouts/", apis.CashoutListCreateApi.as_view(), name="wallet-cashouts"),
+    path("spending-controls/", apis.SpendingControlsApi.as_view(), name="wallet-spending-controls"),
 ]

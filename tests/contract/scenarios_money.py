@@ -74,6 +74,16 @@ def host_earnings(contract: Contract) -> None:
     contract.call("wallet_cashout_list", client, status=200)
 
 
+@drives("wallet_spending_controls", "wallet_spending_controls_update")
+def spending_controls(contract: Contract) -> None:
+    client = contract.as_user(UserFactory())
+    contract.call("wallet_spending_controls", client, status=200)
+    lower = contract.body("wallet_spending_controls_update", {"daily_limit": 500, "paused": True})
+    contract.call("wallet_spending_controls_update", client, status=200, body=lower)
+    negative = contract.body("wallet_spending_controls_update", {"monthly_limit": -1})
+    contract.call("wallet_spending_controls_update", client, status=400, code="invalid", body=negative)
+
+
 @drives("payments_package_list", "payments_create", "payments_list", "payments_detail", "payments_verify")
 def payments(contract: Contract) -> None:
     buyer, stranger = UserFactory(), UserFactory()

@@ -177,8 +177,8 @@ def test_insufficient_coins_is_refused_and_writes_nothing(auth_client, wheel):
     [
         ({"date_of_birth": date(2012, 1, 1)}, "age_restricted"),
         ({"date_of_birth": None}, "age_restricted"),
-        ({"age_verification": User.AgeVerification.PENDING_REVIEW}, "age_restricted"),
-        ({"age_verification": User.AgeVerification.REJECTED}, "age_restricted"),
+        ({"age_verification": User.AgeVerification.PENDING_REVIEW}, "age_check_failed"),
+        ({"age_verification": User.AgeVerification.REJECTED}, "age_check_failed"),
         ({"age_verification": User.AgeVerification.UNVERIFIED}, "age_verification_required"),
     ],
     ids=["minor", "age-unknown", "held-for-review", "rejected", "unverified-adult"],

@@ -148,7 +148,7 @@ def test_user_without_any_coins_gets_insufficient_coins(stream, gift, post_gift)
         ("sender_blocked_host", 403, "user_blocked"),
         ("banned_sender", 403, "account_banned"),
         ("minor_sender", 403, "age_restricted"),
-        ("held_for_age_review", 403, "age_restricted"),
+        ("held_for_age_review", 403, "age_check_failed"),
         ("quantity_zero", 400, "invalid"),
         ("quantity_1000", 400, "invalid"),
         ("sender_field", 400, "invalid"),

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.accounts.exceptions import AccountBanned, AccountInactive, AgeRestricted, UserBlocked
+from apps.accounts.exceptions import AccountBanned, AccountInactive, AgeCheckFailed, AgeRestricted, UserBlocked
 from apps.accounts.models import Block, User
 from apps.accounts.services import user_ban
 from apps.core.exceptions import DomainError
@@ -15,8 +15,9 @@ from apps.gifts import services
 from apps.gifts.exceptions import CannotGiftSelf, GiftNeedsOg, GiftUnavailable
 from apps.gifts.models import Gift, GiftSend
 from apps.gifts.rules import GIFT_RULES
-from apps.live.exceptions import StreamNotLive
+from apps.live.exceptions import StreamGiftingPaused, StreamNotLive
 from apps.live.models import Stream
+from apps.live.stream_status import stream_gifting_pause
 from apps.wallet.models import JournalEntry
 from apps.wallet.selectors import coins_balance
 from tests.gifts.factories import GiftFactory, LiveStreamFactory
@@ -48,6 +49,10 @@ def _stream_ended(send):
     Stream.objects.filter(pk=send["stream_id"]).update(status=Stream.Status.ENDED, ended_at=timezone.now())
 
 
+def _stream_gifting_paused(send):
+    stream_gifting_pause(stream_id=send["stream_id"], paused=True)
+
+
 def _own_stream(send):
     send["stream_id"] = LiveStreamFactory(host_id=send["sender_id"]).pk
 
@@ -66,10 +71,11 @@ BREAKS: dict[str, list[tuple[object, type[DomainError]]]] = {
         (_inactive, AccountInactive),
         (_banned, AccountBanned),
         (_minor, AgeRestricted),
-        (_held_for_age_review, AgeRestricted),
+        (_held_for_age_review, AgeCheckFailed),
     ],
     "gift_sendable": [(_gift_retired, GiftUnavailable)],
     "stream_live": [(_stream_ended, StreamNotLive)],
+    "stream_gifting_open": [(_stream_gifting_paused, StreamGiftingPaused)],
     "not_own_stream": [(_own_stream, CannotGiftSelf)],
     "not_blocked": [(_blocked, UserBlocked)],
     "og_gift_allowed": [(_og_only_gift, GiftNeedsOg)],

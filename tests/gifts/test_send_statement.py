@@ -14,7 +14,7 @@ from apps.gifts import services
 from apps.gifts.exceptions import GiftNeedsOg
 from apps.gifts.models import GiftSend
 from apps.wallet.models import JournalEntry, Posting
-from apps.wallet.selectors import coins_balance
+from apps.wallet.selectors import coins_balance, spending_controls_get
 from tests.accounts.factories import UserFactory
 from tests.gifts.conftest import assert_ledger_sound
 from tests.gifts.factories import GiftFactory
@@ -38,6 +38,12 @@ def test_a_send_outside_a_transaction_is_one_statement(sender, stream, gift, dja
 
     assert sent.send.pk and sent.balance == 1_000 - 20 - 40 == sent.send.balance_after
     assert_ledger_sound()
+
+
+def test_the_statement_moves_the_spending_tally(sender, stream, gift):
+    _send(sender, stream, gift)  # the first send creates the controls row (checked path)
+    _send(sender, stream, gift, quantity=2)  # the statement
+    assert spending_controls_get(user_id=sender.pk).spent_day == 60
 
 
 @pytest.mark.django_db(transaction=True)

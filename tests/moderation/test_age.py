@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from apps.accounts.exceptions import AgeRestricted
+from apps.accounts.exceptions import AgeCheckFailed, AgeRestricted
 from apps.accounts.models import User
 from apps.accounts.services import user_require_adult
 from apps.live.models import Stream
@@ -68,7 +68,7 @@ def test_likely_minor_is_held_for_a_moderator(auth_client, unverified):
     assert response.json()["outcome"] == "likely_minor" and response.json()["age_verification"] == "pending_review"
     unverified.refresh_from_db()
     assert unverified.age_verification == User.AgeVerification.PENDING_REVIEW and not unverified.is_adult
-    with pytest.raises(AgeRestricted):
+    with pytest.raises(AgeCheckFailed):
         user_require_adult(user=unverified)
     assert Stream.objects.get(pk=stream.pk).status == Stream.Status.ENDED_BY_MODERATION
     # and the moderator queue has the selfie; the user is told why

@@ -21,6 +21,7 @@ from apps.moderation.services.chat import (
     text_mask,
 )
 from apps.moderation.services.frames import (
+    frame_age_verdict_apply,
     frame_score,
     frame_submit,
     frame_verdict_apply,
@@ -45,6 +46,7 @@ __all__ = [
     "case_open",
     "chat_message_check",
     "chat_mute_until",
+    "frame_age_verdict_apply",
     "frame_score",
     "frame_submit",
     "frame_verdict_apply",

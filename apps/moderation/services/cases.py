@@ -19,7 +19,7 @@ from apps.accounts.services import (
 )
 from apps.live.events import room_event_publish
 from apps.live.services import stream_end
-from apps.live.stream_status import host_active_stream_ids, stream_status
+from apps.live.stream_status import host_active_stream_ids, stream_gifting_pause, stream_status
 from apps.moderation.exceptions import ActionNotAllowed, CaseClosed, NotModerator, ReportTargetNotFound
 from apps.moderation.explanations import explained
 from apps.moderation.models import AgeCheck, Appeal, Case, Enforcement, Frame, ModerationAction
@@ -88,6 +88,8 @@ GENERAL_ACTIONS: set[str] = {
 ACTIONS_BY_KIND: dict[str, set[str]] = {
     Case.Kind.FRAME: GENERAL_ACTIONS,
     Case.Kind.REPORT: GENERAL_ACTIONS,
+    # Any decision resumes the stream's gifts (dismiss: the face is an adult's; the others act on the host).
+    Case.Kind.AGE_FRAME: GENERAL_ACTIONS,
     Case.Kind.AGE_REVIEW: {
         ModerationAction.Action.AGE_APPROVE,
         ModerationAction.Action.AGE_REJECT,
@@ -103,7 +105,8 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
 
     dismiss: no action. warn: the user is told (and their live room). end_stream: the case's stream
     ends. suspend: banned for `days`, sockets closed, tokens refused. ban: the same, permanently.
-    Age reviews: age_approve / age_reject. Appeals: appeal_uphold / appeal_overturn (lifts it).
+    Age reviews: age_approve / age_reject. A possible minor on a stream: any general action, and
+    the stream's gifts resume. Appeals: appeal_uphold / appeal_overturn (lifts it).
 
     Lock order: the case, its appeal and enforcement, then streams (through live), then the user
     (through accounts): README, "Lock order".
@@ -193,6 +196,8 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
     elif action in (A.APPEAL_UPHOLD, A.APPEAL_OVERTURN):
         _appeal_decide(actor=actor, case=case, overturn=action == A.APPEAL_OVERTURN, note=reason)
 
+    if case.kind == Case.Kind.AGE_FRAME and case.stream_id is not None:
+        details["gifting_resumed"] = stream_gifting_pause(stream_id=case.stream_id, paused=False)
     case.status, case.decided_at, case.decided_by, case.decision = Case.Status.RESOLVED, timezone.now(), actor, action
     case.save(update_fields=["status", "decided_at", "decided_by", "decision", "updated_at"])
     audit_record(
@@ -208,6 +213,9 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
     return case
 
 
+_RULE_BY_KIND: dict[str, str] = {Case.Kind.FRAME: "frame_review", Case.Kind.AGE_FRAME: "age_frame_review"}
+
+
 def _enforce(
     user: User,
     kind: str,
@@ -219,7 +227,7 @@ def _enforce(
     return Enforcement.objects.create(
         user=user,
         kind=kind,
-        rule="frame_review" if case.kind == Case.Kind.FRAME else f"report_{case.target_type}",
+        rule=_RULE_BY_KIND.get(case.kind, f"report_{case.target_type}"),
         **explanation,
         stream_id=case.stream_id,
         frame=evidence["frame"],

@@ -2,7 +2,9 @@
 
 import logging
 import uuid
+from collections import defaultdict
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -15,14 +17,18 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from apps.accounts.models import User
 from apps.core import metrics
 from apps.core.exceptions import NotFound
-from apps.live.stream_status import stream_end_if_active, stream_status
+from apps.live.stream_status import stream_end_if_active, stream_gifting_pause, stream_status
 from apps.moderation.exceptions import NotStreamHost, StreamNotActive
 from apps.moderation.explanations import explained
 from apps.moderation.images import image_format, image_read_checked
+from apps.moderation.model_files import ModelUnavailable
 from apps.moderation.models import Case, Enforcement, Frame, ModerationAction
 from apps.moderation.selectors import moderation_settings_get
 from apps.moderation.services.cases import case_open
 from apps.moderation.services.sanctions import audit_record, strikes_apply
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 logger = logging.getLogger(__name__)
 
@@ -92,14 +98,18 @@ def frame_score(*, frame_id: int) -> list[Frame]:
     if not ids:
         return []
     frames = list(Frame.objects.filter(pk__in=ids).order_by("uploaded_at"))
-    arrays, readable = [], []
+    sampled = _age_sampled(frames)
+    arrays, readable, for_age = [], [], []
     for frame in frames:
         try:
             from PIL import Image
 
             with frame.image.open("rb") as fh, Image.open(fh) as image:
-                arrays.append(classifier.preprocess(image.convert("RGB")))
+                rgb = image.convert("RGB")
+                arrays.append(classifier.preprocess(rgb))
             readable.append(frame)
+            if frame.pk in sampled:
+                for_age.append((frame, rgb))
         except (OSError, ValueError):
             logger.warning("frame unreadable at scoring", extra={"frame_id": frame.pk})
             Frame.objects.filter(pk=frame.pk).update(status=Frame.Status.FAILED, scored_at=timezone.now())
@@ -110,7 +120,95 @@ def frame_score(*, frame_id: int) -> list[Frame]:
     for frame, score in zip(readable, scores, strict=True):
         if frame.pk not in safe:
             done[frame.pk] = frame_verdict_apply(frame_id=frame.pk, score=score, model_version=classifier.version)
+    _frames_age_check(
+        [(frame, rgb) for frame, rgb in for_age if done.get(frame.pk, frame).status != Frame.Status.BLOCKED]
+    )
     return [done[frame.pk] for frame in readable if frame.pk in done]
+
+
+def _age_sampled(frames: list[Frame]) -> set[int]:
+    """The frames that also get an age estimate: every settings.MODERATION_FRAME_AGE_SAMPLE_EVERY-th
+    frame of each stream, counted among its stored frames (its first one included). Streams already
+    paused for an age review, or cleared by a moderator, are skipped."""
+    every = settings.MODERATION_FRAME_AGE_SAMPLE_EVERY
+    if every <= 0 or not frames:
+        return set()
+    by_stream: dict[int, list[Frame]] = defaultdict(list)
+    for frame in sorted(frames, key=lambda f: f.pk):
+        by_stream[frame.stream_id].append(frame)
+    settled = set(
+        Case.objects.filter(kind=Case.Kind.AGE_FRAME, stream_id__in=by_stream)
+        .filter(Q(status=Case.Status.OPEN) | Q(decision=ModerationAction.Action.DISMISS))
+        .values_list("stream_id", flat=True)
+    )
+    sampled: set[int] = set()
+    for stream_id, group in by_stream.items():
+        if stream_id in settled:
+            continue
+        before = Frame.objects.filter(stream_id=stream_id, pk__lt=group[0].pk).count()
+        sampled.update(frame.pk for i, frame in enumerate(group) if (before + i) % every == 0)
+    return sampled
+
+
+def _frames_age_check(frames: "list[tuple[Frame, Image.Image]]") -> None:
+    """Estimate the ages of the faces on sampled frames (outside any transaction) and act on each."""
+    if not frames:
+        return
+    from apps.moderation.age import age_estimator
+
+    try:
+        estimator = age_estimator()
+    except ModelUnavailable:
+        logger.exception("age model unavailable: live frames go without an age estimate")
+        return
+    for frame, image in frames:
+        ages = [face.age for face in estimator.estimate(image)]
+        frame_age_verdict_apply(frame_id=frame.pk, ages=ages, model_version=estimator.version)
+
+
+@transaction.atomic
+def frame_age_verdict_apply(*, frame_id: int, ages: list[float], model_version: str) -> Case | None:
+    """A face estimated below settings.ADULT_AGE + the safety margin opens a review case for the
+    stream (one open per stream) and pauses its gifts until a moderator decides (`case_act`).
+    The frame is kept as evidence. None when every face looks adult, or a moderator already cleared
+    the stream. Lock order: the frame, the case, then the stream (through live)."""
+    conf = moderation_settings_get()
+    line = settings.ADULT_AGE + conf.age_safety_margin_years
+    young = sorted(age for age in ages if age < line)
+    if not young:
+        return None
+    frame = Frame.objects.select_for_update().get(pk=frame_id)
+    cleared = Case.objects.filter(
+        kind=Case.Kind.AGE_FRAME, stream_id=frame.stream_id, decision=ModerationAction.Action.DISMISS
+    )
+    if cleared.exists():
+        return None
+    if frame.status == Frame.Status.SAFE:
+        Frame.objects.filter(pk=frame.pk).update(status=Frame.Status.REVIEW)  # evidence: the sweep keeps it
+    case = case_open(
+        kind=Case.Kind.AGE_FRAME,
+        target_type=Case.TargetType.STREAM,
+        target_id=frame.stream_id,
+        subject_id=frame.host_id,
+        stream_id=frame.stream_id,
+        frame=frame,
+        model_version=model_version,
+        summary=f"Face estimated {young[0]:.0f} years (below {settings.ADULT_AGE} + {conf.age_safety_margin_years})",
+    )
+    if stream_gifting_pause(stream_id=frame.stream_id, paused=True):
+        audit_record(
+            action=ModerationAction.Action.GIFTING_PAUSE,
+            reason="a face on the stream estimated below the adult line plus the safety margin",
+            case=case,
+            target_user_id=frame.host_id,
+            stream_id=frame.stream_id,
+            details={
+                "frame_id": frame.pk,
+                "estimated_ages": [round(a, 1) for a in young],
+                "model_version": model_version,
+            },
+        )
+    return case
 
 
 @transaction.atomic
