@@ -25,7 +25,7 @@ from apps.gifts.models import Gift, GiftSend
 from apps.gifts.rules import GIFT_RULES, SendFacts, send_refusal_raise
 from apps.gifts.selectors import CATALOGUE_CACHE_KEY, stream_gift_totals
 from apps.live.events import room_event_publish
-from apps.live.selectors import stream_sql
+from apps.live.selectors import PkMarker, stream_sql
 from apps.live.services import pk_gift_note, stream_gift_totals_set
 from apps.wallet.exceptions import DuplicateEntry
 from apps.wallet.selectors import coins_balance
@@ -64,7 +64,15 @@ def gift_split(*, coins: int, rate: int) -> tuple[int, int]:
     return host_share, coins - host_share
 
 
-def gift_send(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str | None = None) -> GiftSent:
+def gift_send(
+    *,
+    sender_id: int,
+    stream_id: int,
+    gift_id: int,
+    quantity: int,
+    ref: str | None = None,
+    pk_marker: PkMarker | None = None,
+) -> GiftSent:
     """Send `quantity` gifts to a live stream's host: debit the sender's coins, credit the host's
     earnings (settings.GIFT_HOST_SHARE_PERCENT) and platform revenue (the rest) as one balanced
     entry, and record the send. After commit the room hears `gift.sent` and the leaderboards move.
@@ -78,6 +86,9 @@ def gift_send(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, re
     beside them; the sender's row is the only one locked (a popular host's row never is). When it
     declines, nothing was written, and `_gift_send_checked` runs the same rules one by one to raise
     the precise error (or, if something changed meanwhile, sends after all).
+
+    `pk_marker`: whether the stream is in a PK battle, as the caller read it in a round trip of its
+    own (the API reads it with the token's state); without it the send reads it after commit.
     """
     if not 1 <= quantity <= QUANTITY_MAX:
         raise QuantityOutOfRange(details={"quantity": quantity, "min": 1, "max": QUANTITY_MAX})
@@ -88,7 +99,7 @@ def gift_send(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, re
             # Outside a transaction the statement commits on its own (no BEGIN and COMMIT round
             # trips); inside one, a savepoint keeps a duplicate ref from breaking the caller's work.
             with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-                sent = _gift_send_statement(**args)
+                sent = _gift_send_statement(**args, pk_marker=pk_marker)
         except DuplicateEntry:
             return gift_send_replay(**args)  # the whole statement was undone: a retry pays nothing
         if sent is not None:
@@ -98,7 +109,7 @@ def gift_send(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, re
         # when the sender can no longer afford it or the stream has ended since: a refusal would
         # tell the app that coins which did move did not.
         return gift_send_replay(**args)
-    return _gift_send_checked(**args)
+    return _gift_send_checked(**args, pk_marker=pk_marker)
 
 
 def gift_send_replay(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str) -> GiftSent:
@@ -154,7 +165,9 @@ def _send_statement() -> SpendStatement:
     )
 
 
-def _gift_send_statement(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str) -> GiftSent | None:
+def _gift_send_statement(
+    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str, pk_marker: PkMarker | None
+) -> GiftSent | None:
     """Run the one statement; None when it declined (nothing written)."""
     at = timezone.now()
     rate = settings.GIFT_HOST_SHARE_PERCENT
@@ -191,12 +204,17 @@ def _gift_send_statement(*, sender_id: int, stream_id: int, gift_id: int, quanti
     send._state.db = connection.alias
     gift = {"id": gift_id, "name": name, "icon_url": icon_url, "animation_url": animation_url}
     _announce(
-        send=send, gift=gift, sender={"id": sender_id, "username": username, "display_name": display_name or username}
+        send=send,
+        gift=gift,
+        sender={"id": sender_id, "username": username, "display_name": display_name or username},
+        pk_marker=pk_marker,
     )
     return GiftSent(send=send, balance=spend.balance)
 
 
-def _gift_send_checked(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str) -> GiftSent:
+def _gift_send_checked(
+    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str, pk_marker: PkMarker | None
+) -> GiftSent:
     """The send step by step: the same rules as the statement, each raising its own error. The
     embedded default (SQLite) always sends this way; on PostgreSQL it runs when the one statement
     declined, and for OG-only gifts."""
@@ -249,13 +267,16 @@ def _gift_send_checked(*, sender_id: int, stream_id: int, gift_id: int, quantity
                 send=send,
                 gift=gift_event,
                 sender={"id": sender.pk, "username": sender.username, "display_name": sender.name},
+                pk_marker=pk_marker,
             )
     except DuplicateEntry:
         return gift_send_replay(sender_id=sender_id, stream_id=stream_id, gift_id=gift_id, quantity=quantity, ref=ref)
     return GiftSent(send=send, balance=spend.balance)
 
 
-def _announce(*, send: GiftSend, gift: dict[str, Any], sender: dict[str, Any]) -> None:
+def _announce(
+    *, send: GiftSend, gift: dict[str, Any], sender: dict[str, Any], pk_marker: PkMarker | None
+) -> None:
     """After commit: the room's `gift.sent` event, the metrics and the leaderboards."""
     room_event_publish(
         stream_id=send.stream_id,
@@ -270,7 +291,7 @@ def _announce(*, send: GiftSend, gift: dict[str, Any], sender: dict[str, Any]) -
         host_share=send.host_share,
         created_at=send.created_at,
     )
-    transaction.on_commit(lambda: _after_send(figures))
+    transaction.on_commit(lambda: _after_send(figures, pk_marker=pk_marker))
 
 
 def _gift_send_insert(**fields: Any) -> GiftSend:
@@ -288,10 +309,11 @@ def _gift_send_insert(**fields: Any) -> GiftSend:
     return send
 
 
-def _after_send(figures: SendFigures) -> None:
+def _after_send(figures: SendFigures, *, pk_marker: PkMarker | None) -> None:
     metrics.gift_sent(coins=figures.coins)
     leaderboard_record(sends=[figures])
-    pk_gift_note(stream_id=figures.stream_id)  # a live PK score, when the stream is in a battle
+    # a live PK score, when the stream is in a battle
+    pk_gift_note(stream_id=figures.stream_id, marker=pk_marker)
 
 
 def leaderboard_record(*, sends: list[SendFigures]) -> None:
