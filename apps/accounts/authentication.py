@@ -96,7 +96,7 @@ class JwtStatelessAuthentication(JwtAuthentication):
         if result is None:
             return None
         user, token = result
-        view = (request.parser_context or {}).get("view")
+        view = (getattr(request, "parser_context", None) or {}).get("view")  # a DRF request names its view
         window = user_window_of(view=view, user_id=user.pk)
         reads = list(view.cache_reads(request)) if isinstance(view, CacheReadsView) else []
         state = access_token_state_gather(token, window=window, reads=reads)

@@ -68,9 +68,7 @@ def _state_keys(token: Any) -> tuple[str, str, str]:
     )
 
 
-def _state(
-    token: Any, revoked: Any, generation: Any, language: Any, **gathered: Any
-) -> AccessTokenState:
+def _state(token: Any, revoked: Any, generation: Any, language: Any, **gathered: Any) -> AccessTokenState:
     """The state from the three cached facts (a miss is None), the row filling what the cache lacks."""
     if revoked:
         return AccessTokenState(revoked=True, language="", **gathered)

@@ -274,9 +274,7 @@ def _gift_send_checked(
     return GiftSent(send=send, balance=spend.balance)
 
 
-def _announce(
-    *, send: GiftSend, gift: dict[str, Any], sender: dict[str, Any], pk_marker: PkMarker | None
-) -> None:
+def _announce(*, send: GiftSend, gift: dict[str, Any], sender: dict[str, Any], pk_marker: PkMarker | None) -> None:
     """After commit: the room's `gift.sent` event, the metrics and the leaderboards."""
     room_event_publish(
         stream_id=send.stream_id,
