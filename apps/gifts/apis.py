@@ -59,11 +59,10 @@ PEEK_MAX_BYTES = 1024  # a send's body is a few dozen bytes; a bigger one is lef
 
 class GiftSendApi(APIView):
     """Send gifts. A retry with the same Idempotency-Key answers with the first send and pays nothing
-    (the key is the send's ledger reference, so the ledger itself keeps it from paying twice).
+    (the key is the send's ledger reference, so the ledger itself keeps it from paying twice)."""
 
-    One Redis round trip per send: the authentication reads the token's state, counts the send in
-    the user's throttle window and reads whether the stream is in a PK battle (`cache_reads`)."""
-
+    # One Redis round trip per send: the authentication reads the token's state, counts the send in
+    # the user's throttle window and reads whether the stream is in a PK battle (`cache_reads`).
     authentication_classes = [JwtStatelessAuthentication]  # gift_send checks the account itself
 
     class InputSerializer(StrictInputSerializer):

@@ -88,7 +88,9 @@ def gift_send(
     the precise error (or, if something changed meanwhile, sends after all).
 
     `pk_marker`: whether the stream is in a PK battle, as the caller read it in a round trip of its
-    own (the API reads it with the token's state); without it the send reads it after commit.
+    own (the API reads it with the token's state); without it the send reads it after commit. A
+    battle that starts between that read and the commit gets its first live score from the next
+    gift (its totals, summed from the gift records, count this one either way).
     """
     if not 1 <= quantity <= QUANTITY_MAX:
         raise QuantityOutOfRange(details={"quantity": quantity, "min": 1, "max": QUANTITY_MAX})
