@@ -155,7 +155,7 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
         cwd=ROOT,
         env=ENV,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded machine starts 4 workers slowly
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
