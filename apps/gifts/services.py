@@ -168,7 +168,7 @@ def _send_statement() -> SpendStatement:
 
 
 def _gift_send_statement(
-    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str, pk_marker: PkMarker | None
+    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str, pk_marker: PkMarker | None = None
 ) -> GiftSent | None:
     """Run the one statement; None when it declined (nothing written)."""
     at = timezone.now()
@@ -215,7 +215,7 @@ def _gift_send_statement(
 
 
 def _gift_send_checked(
-    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str, pk_marker: PkMarker | None
+    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str, pk_marker: PkMarker | None = None
 ) -> GiftSent:
     """The send step by step: the same rules as the statement, each raising its own error. The
     embedded default (SQLite) always sends this way; on PostgreSQL it runs when the one statement
