@@ -10,9 +10,10 @@ A script, not a test. It prints its figures:
      aggregate over the sends just made.
   4. The raw-SQL ceiling of this machine, in the same run: pgbench with tests/bench/ceilings/append.sql
      (the gift's design in bare SQL) and hot.sql (the host's row updated by every gift); our figures as
-     a share of append.sql.
+     a share of append.sql, and the HTTP CPU per send beside the PostgreSQL CPU of one append.sql
+     transaction.
 
-    .venv/bin/python tests/bench/bench_gifts.py [--clients 32] [--seconds 15] [--workers 4]
+    .venv/bin/python tests/bench/bench_gifts.py [--clients 32] [--seconds 15] [--workers 4] [--http-only]
 
 Needs PostgreSQL and Redis on 127.0.0.1 (deploy/bin/services). It creates and drops the databases
 halobuzz_bench_gifts and halobuzz_bench_ceiling and flushes Redis db BENCH_REDIS_DB (default 3).
