@@ -1,4 +1,5 @@
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from django.http import HttpRequest
 from django.utils import translation
@@ -12,7 +13,8 @@ from rest_framework_simplejwt.tokens import Token
 
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
-from apps.accounts.tokens import access_token_state
+from apps.accounts.tokens import access_token_state, access_token_state_gather
+from apps.core.throttling import user_window_counted, user_window_of
 
 
 def request_user(request: HttpRequest) -> User:
@@ -62,10 +64,50 @@ class JwtAuthentication(JWTAuthentication):
             raise AccountBanned.of(user)
 
 
+@runtime_checkable
+class CacheReadsView(Protocol):
+    def cache_reads(self, request: Request) -> Sequence[str]:
+        """Cache keys the view will want, read in the authentication's round trip (a guess from the
+        raw request: the view checks what it gets against its validated input)."""
+        ...
+
+
+_CACHE_READS_ATTR = "_cache_reads"
+
+
+def request_cache_reads(request: object) -> Mapping[str, Any]:
+    """What JwtStatelessAuthentication read for the view's `cache_reads` (a key absent was not read;
+    None is a miss)."""
+    reads: Mapping[str, Any] = getattr(request, _CACHE_READS_ATTR, {})
+    return reads
+
+
 class JwtStatelessAuthentication(JwtAuthentication):
     """The same bearer auth without reading the user row: request.user is a TokenUser (id from the
     token). Only for hot endpoints whose service checks the account itself, in the statement that
-    does the work (gift sends), so a banned or deactivated account is still refused there."""
+    does the work (gift sends), so a banned or deactivated account is still refused there.
+
+    One cache round trip per request: the token's revocation and generation, the saved language,
+    the count in the user's throttle window (UserRateThrottle then decides without a round trip of
+    its own) and the keys the view names (`CacheReadsView`)."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Token] | None:
+        result = JWTAuthentication.authenticate(self, request)  # the signature and expiry only
+        if result is None:
+            return None
+        user, token = result
+        view = (getattr(request, "parser_context", None) or {}).get("view")  # a DRF request names its view
+        window = user_window_of(view=view, user_id=user.pk)
+        reads = list(view.cache_reads(request)) if isinstance(view, CacheReadsView) else []
+        state = access_token_state_gather(token, window=window, reads=reads)
+        if state.revoked:
+            raise InvalidToken("Token has been revoked.")
+        language_activate_saved(request, state.language)
+        if window is not None and state.counted is not None:
+            count, seconds_left = state.counted
+            user_window_counted(request, window=window, count=count, seconds_left=seconds_left)
+        setattr(request, _CACHE_READS_ATTR, state.reads)
+        return user, token
 
     def get_user(self, validated_token: Token) -> Any:
         return TokenUser(validated_token)

@@ -6,19 +6,27 @@ a ban or logout-everywhere bump User.token_generation; the new value is mirrored
 generation and (riding along, for the stateless authentication) the user's saved language. What the
 cache lacks (Redis lost it, or it expired) is read back from the user's row in one query and cached
 again.
+
+A hot endpoint gathers more in the same round trip (`access_token_state_gather`): the request is
+counted in the user's throttle window, unless the token is already known to be revoked, and a few
+keys of the endpoint's own are read.
 """
 
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.db import transaction
 from django.db.models import F
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from apps.accounts.models import User
 from apps.accounts.selectors import USER_LANGUAGE_KEY
+from apps.core.cache import ReusingRedisCache
+from apps.core.counters import fixed_window_incr
+from apps.core.throttling import UserWindow
 
 REVOKED_ACCESS_KEY = "jwt:revoked:{jti}"
 GENERATION_KEY = "jwt:gen:{user_id}"
@@ -37,6 +45,9 @@ LANGUAGE_CACHE_SECONDS = 24 * 3600
 class AccessTokenState:
     revoked: bool
     language: str  # the user's saved language; "" follows the request's Accept-Language
+    # (count, seconds left) of the throttle window the request was counted in; None when not counted
+    counted: tuple[int, int] | None = None
+    reads: dict[str, Any] = field(default_factory=dict)  # the extra keys read along, None for a miss
 
 
 def _facts_from_row(user_id: Any, *, generation: bool, language: bool) -> tuple[int, str]:
@@ -49,26 +60,90 @@ def _facts_from_row(user_id: Any, *, generation: bool, language: bool) -> tuple[
     return int(row[0]), str(row[1])
 
 
-def access_token_state(token: Any) -> AccessTokenState:
-    """Whether the access token was logged out or belongs to an older generation of its user, and the
-    user's saved language: all looked up in one cache round trip."""
+def _state_keys(token: Any) -> tuple[str, str, str]:
     user_id = token.get(jwt_settings.USER_ID_CLAIM)
-    keys = (
+    return (
         REVOKED_ACCESS_KEY.format(jti=token["jti"]),
         GENERATION_KEY.format(user_id=user_id),
         USER_LANGUAGE_KEY.format(user_id=user_id),
     )
-    found = cache.get_many(keys)
-    if found.get(keys[0]):
-        return AccessTokenState(revoked=True, language="")
-    generation, language = found.get(keys[1]), found.get(keys[2])
+
+
+def _state(token: Any, revoked: Any, generation: Any, language: Any, **gathered: Any) -> AccessTokenState:
+    """The state from the three cached facts (a miss is None), the row filling what the cache lacks."""
+    if revoked:
+        return AccessTokenState(revoked=True, language="", **gathered)
     if generation is None or language is None:
         row_generation, row_language = _facts_from_row(
-            user_id, generation=generation is None, language=language is None
+            token.get(jwt_settings.USER_ID_CLAIM), generation=generation is None, language=language is None
         )
         generation = row_generation if generation is None else generation
         language = row_language if language is None else language
-    return AccessTokenState(revoked=token_generation(token) < int(generation), language=str(language))
+    return AccessTokenState(revoked=token_generation(token) < int(generation), language=str(language), **gathered)
+
+
+def access_token_state(token: Any) -> AccessTokenState:
+    """Whether the access token was logged out or belongs to an older generation of its user, and the
+    user's saved language: all looked up in one cache round trip."""
+    keys = _state_keys(token)
+    found = cache.get_many(keys)
+    return _state(token, *(found.get(key) for key in keys))
+
+
+# KEYS: the revocation, generation and language keys, the throttle counter (any key when none), then the
+# keys to read. ARGV: the token's generation, the throttle window in seconds (0 for none). A token
+# known to be revoked is not counted: a stolen, logged-out token cannot use up its owner's limit.
+# The count is fixed_window_incr's (INCR, EXPIRE NX, TTL), so both see one window.
+_GATHER_SCRIPT = """
+local revoked = redis.call('GET', KEYS[1])
+local generation = redis.call('GET', KEYS[2])
+local reply = {revoked, generation, redis.call('GET', KEYS[3]), false, false}
+local seconds = tonumber(ARGV[2])
+local stale = generation and tonumber(generation) and tonumber(generation) > tonumber(ARGV[1])
+if seconds > 0 and not revoked and not stale then
+  reply[4] = redis.call('INCR', KEYS[4])
+  redis.call('EXPIRE', KEYS[4], seconds, 'NX')
+  reply[5] = redis.call('TTL', KEYS[4])
+end
+for i = 5, #KEYS do
+  reply[#reply + 1] = redis.call('GET', KEYS[i])
+end
+return reply
+"""
+
+
+def access_token_state_gather(
+    token: Any, *, window: UserWindow | None = None, reads: Sequence[str] = ()
+) -> AccessTokenState:
+    """access_token_state, plus: the request counted in the user's throttle `window` (unless the
+    token is known to be revoked) and the cache keys `reads` read, all in the same round trip on
+    Redis (one Lua script). Other caches take a few calls."""
+    keys = _state_keys(token)
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, ReusingRedisCache):
+        found = backend.get_many([*keys, *reads])
+        state = _state(token, *(found.get(key) for key in keys))
+        counted = None
+        if window is not None and not state.revoked:
+            counted = fixed_window_incr(window.key, window.seconds, cache=backend)
+        return AccessTokenState(
+            revoked=state.revoked, language=state.language, counted=counted, reads={k: found.get(k) for k in reads}
+        )
+    reply = backend.script_run(
+        _GATHER_SCRIPT,
+        keys=[*keys, window.key if window else keys[0], *reads],
+        args=[token_generation(token), window.seconds if window else 0],
+    )
+    revoked, generation, language, count, ttl = reply[:5]
+    decode = backend.value_decode
+    return _state(
+        token,
+        decode(revoked),
+        decode(generation),
+        decode(language),
+        counted=None if count is None else (int(count), max(int(ttl), 0)),
+        reads={key: decode(raw) for key, raw in zip(reads, reply[5:], strict=True)},
+    )
 
 
 def access_token_revoked(token: Any) -> bool:

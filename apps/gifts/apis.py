@@ -1,5 +1,6 @@
 import csv
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,13 +16,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.authentication import JwtStatelessAuthentication, request_user, request_user_id
+from apps.accounts.authentication import (
+    JwtStatelessAuthentication,
+    request_cache_reads,
+    request_user,
+    request_user_id,
+)
 from apps.core.idempotency import HEADER, idempotency_key
 from apps.core.serializers import IdField, StrictInputSerializer
 from apps.gifts import selectors, services
 from apps.gifts.leaderboards import Board, Period
 from apps.gifts.models import GiftSend
 from apps.gifts.services import QUANTITY_MAX
+from apps.live.selectors import pk_marker_from_reads, pk_marker_key
 
 
 class GiftSerializer(serializers.Serializer):
@@ -47,10 +54,15 @@ class GiftCatalogueApi(APIView):
         return Response([gift.as_dict() for gift in selectors.gift_catalogue()])
 
 
+PEEK_MAX_BYTES = 1024  # a send's body is a few dozen bytes; a bigger one is left to DRF's parser alone
+
+
 class GiftSendApi(APIView):
     """Send gifts. A retry with the same Idempotency-Key answers with the first send and pays nothing
     (the key is the send's ledger reference, so the ledger itself keeps it from paying twice)."""
 
+    # One Redis round trip per send: the authentication reads the token's state, counts the send in
+    # the user's throttle window and reads whether the stream is in a PK battle (`cache_reads`).
     authentication_classes = [JwtStatelessAuthentication]  # gift_send checks the account itself
 
     class InputSerializer(StrictInputSerializer):
@@ -104,16 +116,34 @@ class GiftSendApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         sender_id = request_user_id(request)
+        stream_id = data.validated_data["stream"]
         sent = services.gift_send(
             sender_id=sender_id,
-            stream_id=data.validated_data["stream"],
+            stream_id=stream_id,
             gift_id=data.validated_data["gift"],
             quantity=data.validated_data["quantity"],
             ref=services.gift_ref(sender_id=sender_id, idempotency_key=key),
             confirm=data.validated_data["confirm"],
+            pk_marker=pk_marker_from_reads(stream_id=stream_id, reads=request_cache_reads(request)),
         )
         headers = {"Idempotent-Replayed": "true"} if sent.replayed else None
         return Response(self.OutputSerializer(sent).data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def cache_reads(self, request: Request) -> Sequence[str]:
+        """The stream's PK marker, read with the token's state. The stream id is peeked from the raw
+        JSON body (DRF's parse runs later and keeps its own errors); a body that does not say, or a
+        guess that differs from the validated id, leaves the marker to be read after the send."""
+        if request.content_type.split(";")[0].strip() != "application/json":
+            return []
+        try:
+            if not 0 < int(request.META.get("CONTENT_LENGTH") or 0) <= PEEK_MAX_BYTES:
+                return []
+            stream_id = json.loads(request.body).get("stream")
+        except (ValueError, AttributeError):
+            return []
+        if type(stream_id) is not int or not 0 < stream_id < 2**63:
+            return []
+        return [pk_marker_key(stream_id=stream_id)]
 
 
 STATEMENT_COLUMNS = ["time", "sender", "gift", "quantity", "coins", "host_share", "platform_share", "rate_percent"]

@@ -26,7 +26,7 @@ from apps.gifts.rules import GIFT_RULES, SendFacts, send_refusal_raise
 from apps.gifts.selectors import CATALOGUE_CACHE_KEY, gift_get_sendable, stream_gift_totals
 from apps.live.combos import ComboSend
 from apps.live.events import gift_event_publish
-from apps.live.selectors import stream_sql
+from apps.live.selectors import PkMarker, stream_sql
 from apps.live.services import pk_gift_note, stream_gift_totals_set
 from apps.wallet.exceptions import DuplicateEntry
 from apps.wallet.selectors import coins_balance
@@ -77,7 +77,14 @@ def gift_split(*, coins: int, rate: int) -> tuple[int, int]:
 
 
 def gift_send(
-    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str | None = None, confirm: bool = False
+    *,
+    sender_id: int,
+    stream_id: int,
+    gift_id: int,
+    quantity: int,
+    ref: str | None = None,
+    confirm: bool = False,
+    pk_marker: PkMarker | None = None,
 ) -> GiftSent:
     """Send `quantity` gifts to a live stream's host: debit the sender's coins, credit the host's
     earnings (settings.GIFT_HOST_SHARE_PERCENT) and platform revenue (the rest) as one balanced
@@ -102,6 +109,11 @@ def gift_send(
     written, and the step-by-step path (the controls' `spending_check` in a transaction with
     `_gift_send_checked`) raises the precise error (or, if something changed meanwhile, sends after
     all). A sender's first send always goes that way: it creates their controls row.
+
+    `pk_marker`: whether the stream is in a PK battle, as the caller read it in a round trip of its
+    own (the API reads it with the token's state); without it the send reads it after commit. A
+    battle that starts between that read and the commit gets its first live score from the next
+    gift (its totals, summed from the gift records, count this one either way).
     """
     if not 1 <= quantity <= QUANTITY_MAX:
         raise QuantityOutOfRange(details={"quantity": quantity, "min": 1, "max": QUANTITY_MAX})
@@ -112,7 +124,7 @@ def gift_send(
         # on anything else, a sender's first spend (no controls row yet) included.
         try:
             with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-                sent = _gift_send_statement(**args, confirm=confirm)
+                sent = _gift_send_statement(**args, confirm=confirm, pk_marker=pk_marker)
         except DuplicateEntry:
             return gift_send_replay(**args)  # the whole statement was undone: a retry pays nothing
         if sent is not None:
@@ -129,7 +141,7 @@ def gift_send(
                 raise
             if GiftSend.objects.filter(entry__kind=GIFT_ENTRY_KIND, entry__ref=ref).exists():
                 return gift_send_replay(**args)
-            sent = _gift_send_checked(**args)
+            sent = _gift_send_checked(**args, pk_marker=pk_marker)
             if not sent.replayed:
                 spending_record(controls=controls, coins=sent.send.coins)
     except DuplicateEntry:
@@ -196,7 +208,14 @@ spend AS (
 
 
 def _gift_send_statement(
-    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str, confirm: bool = False
+    *,
+    sender_id: int,
+    stream_id: int,
+    gift_id: int,
+    quantity: int,
+    ref: str,
+    confirm: bool = False,
+    pk_marker: PkMarker | None = None,
 ) -> GiftSent | None:
     """Run the one statement; None when it declined (nothing written)."""
     at = timezone.now()
@@ -235,12 +254,17 @@ def _gift_send_statement(
     send._state.db = connection.alias
     gift = {"id": gift_id, "name": name, "icon_url": icon_url, "animation_url": animation_url}
     _announce(
-        send=send, gift=gift, sender={"id": sender_id, "username": username, "display_name": display_name or username}
+        send=send,
+        gift=gift,
+        sender={"id": sender_id, "username": username, "display_name": display_name or username},
+        pk_marker=pk_marker,
     )
     return GiftSent(send=send, balance=spend.balance)
 
 
-def _gift_send_checked(*, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str) -> GiftSent:
+def _gift_send_checked(
+    *, sender_id: int, stream_id: int, gift_id: int, quantity: int, ref: str, pk_marker: PkMarker | None = None
+) -> GiftSent:
     """The send step by step: the same rules as the statement, each raising its own error. The
     embedded default (SQLite) always sends this way; on PostgreSQL it runs when the one statement
     declined, and for OG-only gifts."""
@@ -293,13 +317,14 @@ def _gift_send_checked(*, sender_id: int, stream_id: int, gift_id: int, quantity
                 send=send,
                 gift=gift_event,
                 sender={"id": sender.pk, "username": sender.username, "display_name": sender.name},
+                pk_marker=pk_marker,
             )
     except DuplicateEntry:
         return gift_send_replay(sender_id=sender_id, stream_id=stream_id, gift_id=gift_id, quantity=quantity, ref=ref)
     return GiftSent(send=send, balance=spend.balance)
 
 
-def _announce(*, send: GiftSend, gift: dict[str, Any], sender: dict[str, Any]) -> None:
+def _announce(*, send: GiftSend, gift: dict[str, Any], sender: dict[str, Any], pk_marker: PkMarker | None) -> None:
     """After commit: the room hears the send (its own `gift.sent`, or its streak's `gift.combo`),
     the metrics and the leaderboards move."""
     gift_event_publish(
@@ -320,7 +345,7 @@ def _announce(*, send: GiftSend, gift: dict[str, Any], sender: dict[str, Any]) -
         host_share=send.host_share,
         created_at=send.created_at,
     )
-    transaction.on_commit(lambda: _after_send(figures))
+    transaction.on_commit(lambda: _after_send(figures, pk_marker=pk_marker))
 
 
 def _gift_send_insert(**fields: Any) -> GiftSend:
@@ -338,10 +363,11 @@ def _gift_send_insert(**fields: Any) -> GiftSend:
     return send
 
 
-def _after_send(figures: SendFigures) -> None:
+def _after_send(figures: SendFigures, *, pk_marker: PkMarker | None) -> None:
     metrics.gift_sent(coins=figures.coins)
     leaderboard_record(sends=[figures])
-    pk_gift_note(stream_id=figures.stream_id)  # a live PK score, when the stream is in a battle
+    # a live PK score, when the stream is in a battle
+    pk_gift_note(stream_id=figures.stream_id, marker=pk_marker)
 
 
 def leaderboard_record(*, sends: list[SendFigures]) -> None:

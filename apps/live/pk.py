@@ -6,6 +6,8 @@ A side's coins are the gift coins its stream received during the battle. Gifts s
 """
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -49,6 +51,28 @@ def _gift_coins(*, stream_id: int, host_id: int, since: datetime, until: datetim
 
 def _marker_key(stream_id: int) -> str:
     return f"live:pk:stream:{stream_id}"
+
+
+@dataclass(frozen=True)
+class PkMarker:
+    """What the cache said of a stream's battle, read by a caller in a round trip of its own."""
+
+    battle_id: int | None  # None: the stream is not in a battle
+
+
+def pk_marker_key(*, stream_id: int) -> str:
+    """The cache key that tells whether a stream is in a battle (for a caller gathering it with other
+    reads; `pk_marker_from_reads` interprets what it read)."""
+    return _marker_key(stream_id)
+
+
+def pk_marker_from_reads(*, stream_id: int, reads: Mapping[str, Any]) -> PkMarker | None:
+    """The stream's marker among cache values read by key; None when its key was not read."""
+    key = _marker_key(stream_id)
+    if key not in reads:
+        return None
+    value = reads[key]
+    return PkMarker(battle_id=None if value is None else int(value))
 
 
 def pk_totals(battle: PkBattle, *, until: datetime | None = None) -> tuple[int, int]:
@@ -202,12 +226,15 @@ def pk_current(*, linkcast_id: int) -> dict[str, Any] | None:
     return pk_public(battle)
 
 
-def pk_gift_note(*, stream_id: int) -> None:
+def pk_gift_note(*, stream_id: int, marker: PkMarker | None = None) -> None:
     """After a gift committed: when its stream is in a running battle, send both rooms `pk.score`,
     at most once per LIVE_PK_SCORE_INTERVAL_MS per battle. A gift in a skipped window shows in the
-    next score and always in the final result (both are sums of the gift records). Never raises."""
+    next score and always in the final result (both are sums of the gift records). Never raises.
+
+    `marker`: the stream's battle marker as the caller read it before the send (no cache read
+    here); without it the marker is read now."""
     try:
-        battle_id = cache.get(_marker_key(stream_id))
+        battle_id = marker.battle_id if marker is not None else cache.get(_marker_key(stream_id))
         if battle_id is None or not _score_gate(battle_id):
             return
         battle = (

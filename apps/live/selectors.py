@@ -22,6 +22,9 @@ from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live.exceptions import InvalidCursor, KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
 from apps.live.models import LinkCast, RoomModerator, Stream, StreamKick, StreamMute
+from apps.live.pk import PkMarker as PkMarker
+from apps.live.pk import pk_marker_from_reads as pk_marker_from_reads
+from apps.live.pk import pk_marker_key as pk_marker_key
 from apps.og.selectors import user_has_active_og
 
 logger = logging.getLogger(__name__)

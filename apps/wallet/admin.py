@@ -186,6 +186,8 @@ class CashoutHoldAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = (ActiveHoldFilter, "source")
     search_fields = ("host__username", "reason", "ref")
     list_select_related = ("host", "released_by")
+
+
 @admin.register(SpendingControls)
 class SpendingControlsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the user sets their own controls (a raise waits for the cool-off, which staff cannot skip)."""

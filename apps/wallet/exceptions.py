@@ -57,6 +57,8 @@ class CashoutHeld(DomainError):
     code = "cashout_held"
     status = 409
     message = _("This host's cash-outs are on hold for review.")
+
+
 class SpendingPaused(DomainError):
     code = "spending_paused"
     status = 409

@@ -179,6 +179,8 @@ class CashoutHold(models.Model):
 
     def __str__(self) -> str:
         return f"Hold on {self.host_id}: {self.reason}"
+
+
 class SpendingControls(models.Model):
     """A user's own limits on the coins they spend on gifts and games, with the running tally.
 
