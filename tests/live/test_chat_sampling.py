@@ -48,10 +48,8 @@ class Collector:
             event = await self.room.receive()
             self.frames.append((time.monotonic(), event))
 
-    def chats(self, *, not_from: int | None = None) -> list[dict]:
-        return [
-            e["payload"] for _, e in self.frames if e["type"] == "chat.message" and e["payload"]["user"]["id"] != not_from
-        ]
+    def chats(self) -> list[dict]:
+        return self.of_type("chat.message")
 
     def of_type(self, event_type: str) -> list[dict]:
         return [e["payload"] for _, e in self.frames if e["type"] == event_type]
