@@ -300,6 +300,8 @@ class LocalRoom(Subscription):
                         self._sampling_announce()
                     if not shown:
                         held = int(event["payload"]["user"]["id"])
+                        if not self.full and held not in self.by_user:
+                            continue  # no local socket gets it: not even encoded
                 elif event_type in RULE_EVENTS:
                     for sock in tuple(self.sockets):
                         sock.rules_note(event)

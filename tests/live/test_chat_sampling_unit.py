@@ -1,7 +1,9 @@
 """The chat sampler's rules, on a clock the test drives (apps.live.sampling.ChatSampler)."""
 
+import asyncio
 from types import SimpleNamespace
 
+from apps.live.fanout import _frames_sampled
 from apps.live.sampling import RANK_ANY, RANK_FAN, RANK_STAFF, ChatSampler, chat_sees_everything, rank_limits
 
 
@@ -100,3 +102,30 @@ def test_the_host_moderators_and_staff_see_everything_and_viewers_do_not():
     assert chat_sees_everything(role="moderator", user=viewer)
     assert chat_sees_everything(role="viewer", user=staff)
     assert not chat_sees_everything(role="viewer", user=viewer)
+
+
+class FakeSocket:
+    """What the room's writer needs of a socket: frames are kept."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.backlog = None
+        self.got: list[str] = []
+
+    async def base_send(self, message: dict) -> None:
+        self.got.append(message["text"])
+
+
+def test_a_held_back_message_reaches_only_the_full_chat_sockets_and_its_author():
+    # given a host socket (sees everything), an author with two sockets and another viewer
+    host, author_a, author_b, other = FakeSocket(1), FakeSocket(2), FakeSocket(2), FakeSocket(3)
+    sockets = (host, author_a, author_b, other)
+    frames = [({"type": "websocket.send", "text": "shown 1"}, None), ({"type": "websocket.send", "text": "held"}, 2)]
+    frames.append(({"type": "websocket.send", "text": "shown 2"}, None))
+
+    # when a round with a message held back from viewers is written
+    asyncio.run(_frames_sampled(sockets, {host}, {1: {host}, 2: {author_a, author_b}, 3: {other}}, frames))
+
+    # then the host and both of the author's sockets get all three in order, the other viewer only what is shown
+    assert host.got == author_a.got == author_b.got == ["shown 1", "held", "shown 2"]
+    assert other.got == ["shown 1", "shown 2"]
