@@ -20,12 +20,13 @@ Phases:
 The load average is printed before and after each phase: other work on this 2-core machine
 shares the cores.
 
-Figures, one run of 300 viewers on one daphne for 5 s with the machine's load average at 21-27 on
-2 cores (latencies there are the machine's queue, not the room's): bare pub/sub layer ~101,600
-deliveries/s; sampled: the host got 500/500, each viewer was shown 6.2 chats/s (the first 10, then
-5/s), p50 1.2 s, p95 2.9 s, ~215 µs of daphne CPU per delivered frame (the fixed cost of taking in
-100 chats/s spread over few frames); unsampled: 100 chats/s to each viewer, p50 4.4 s, p95 6.3 s,
-~25 µs per frame. Re-run it on a quiet machine before quoting it.
+Figures, default run (500 viewers, one daphne, 100 chats/s offered for 8 s), load average 5.5-6.4 on
+2 cores: bare pub/sub layer 359,865 deliveries/s; sampled: the host got 800/800, each viewer was
+shown ~4-5 chats/s (at most 34 of 800: the first 10, then 5/s), p50 63 ms, p95 135 ms, p99 182 ms,
+2,307 frames/s (0.006x the ceiling), 165 µs of daphne CPU per delivered frame (the fixed cost of
+taking in 100 chats/s, spread over few frames); unsampled: 100 chats/s to every viewer, 46,662
+frames/s (0.13x), p50 302 ms, p95 751 ms, 17 µs per frame. At load average 21-27 the same run's
+p95 was 2.9 s sampled and 6.3 s unsampled: on a busy machine the figures are its queue.
 """
 
 import argparse
