@@ -555,6 +555,11 @@ LIVE_CHAT_RATE_COUNT = env.int("LIVE_CHAT_RATE_COUNT", default=5)
 LIVE_CHAT_RATE_SECONDS = env.int("LIVE_CHAT_RATE_SECONDS", default=10)
 LIVE_CHAT_HISTORY = env.int("LIVE_CHAT_HISTORY", default=30)
 LIVE_LIKES_BROADCAST_MS = env.int("LIVE_LIKES_BROADCAST_MS", default=300)
+# Readable chat in busy rooms: above this many chat messages a second in a room (0: never), each
+# viewer is shown a sample of at most LIVE_CHAT_SAMPLING_PER_SECOND a second (the host, room
+# moderators, gifters and OG members first); the host, moderators and staff still get every message.
+LIVE_CHAT_SAMPLING_THRESHOLD = env.int("LIVE_CHAT_SAMPLING_THRESHOLD", default=10)
+LIVE_CHAT_SAMPLING_PER_SECOND = max(env.int("LIVE_CHAT_SAMPLING_PER_SECOND", default=5), 1)
 # A room writes what arrived at most this often (the first event after a quiet spell goes at once).
 # Each write round costs daphne a few system calls per socket whatever it carries (Twisted arms
 # and disarms the socket's writer, then sends), so at high rates several events share a round.

@@ -178,6 +178,7 @@ class UserCard:
     is_active: bool
     banned_until: float | None  # a Unix time
     generation: int
+    is_staff: bool = False  # rooms show staff the whole chat (a change shows within USER_CARD_SECONDS)
 
     def brief(self) -> dict[str, Any]:
         """The user as rooms and lists show them (the same fields as apps.live's user_brief)."""
@@ -207,6 +208,7 @@ def user_card_build(user: User) -> UserCard:
         is_active=user.is_active,
         banned_until=user.banned_until.timestamp() if user.banned_until else None,
         generation=user.token_generation,
+        is_staff=user.is_staff,
     )
 
 

@@ -35,10 +35,20 @@ from apps.live import services
 from apps.live.chat import MODERATOR_EVENTS, ChatHeld, ChatRules, chat_hold_decide, seconds_round_up
 from apps.live.events import room_event_message, stream_group_name
 from apps.live.exceptions import ChatRateLimited, InvalidEvent, NotAuthenticated, NotStreamHost, UnknownEvent
-from apps.live.fanout import socket_join, socket_leave, socket_welcomed
+from apps.live.fanout import (
+    socket_chat_sampled,
+    socket_chat_sampling,
+    socket_is_gifter,
+    socket_join,
+    socket_leave,
+    socket_sees_all_chat_changed,
+    socket_welcomed,
+)
 from apps.live.models import Stream
 from apps.live.room_join import JoinResult, room_join
 from apps.live.room_state import room_state
+from apps.live.sampling import RANK_ANY, RANK_FAN, RANK_STAFF, chat_sees_everything
+from apps.og.selectors import user_has_active_og
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +150,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
     user_id: int
     user: User | None = None  # the host's row, once a host action needed it
     joined = False
+    sees_all_chat = False
     # Frames that arrive between joining the room and sending the welcome wait here (None: send at once).
     backlog: list[dict[str, Any]] | None = None
 
@@ -181,6 +192,8 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         self.user_id = int(access.user["id"])
         self.role = access.role
         self.is_host = access.role == "host"
+        self.is_staff = joined.is_staff
+        self.sees_all_chat = chat_sees_everything(role=access.role, is_staff=self.is_staff)
         self.author = {**access.user, "role": access.role}
         self.chat = ChatRules(
             stream_id=self.stream_id,
@@ -201,6 +214,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         if not self.joined:  # closed (kicked, stream ended) while the welcome was read
             return
         socket_welcomed(self, viewers)
+        chat_sampling = socket_chat_sampling(self)  # read last: a later change follows the welcome
 
         await self.send_json(
             {
@@ -212,6 +226,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
                     "likes_total": likes_total,
                     "history": history,
                     "linkcast": access.linkcast,
+                    "chat_sampling": chat_sampling,
                     "limits": {
                         "chat_max_length": settings.LIVE_CHAT_MAX_LENGTH,
                         "chat_rate": [settings.LIVE_CHAT_RATE_COUNT, settings.LIVE_CHAT_RATE_SECONDS],
@@ -322,9 +337,20 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
             "sent_at": iso_utc(timezone.now()),
         }
         await room_state().history_push(self.stream_id, message)
-        await get_channel_layer().group_send(
-            stream_group_name(self.stream_id), room_event_message("chat.message", message)
-        )
+        layer_message = room_event_message("chat.message", message)
+        layer_message["chat_rank"] = await self.chat_rank()
+        await get_channel_layer().group_send(stream_group_name(self.stream_id), layer_message)
+
+    async def chat_rank(self) -> int:
+        """How this socket's messages rank when the room's chat is sampled (apps.live.sampling).
+        OG membership is read once per socket, and only while this process samples the room."""
+        if self.sees_all_chat:
+            return RANK_STAFF
+        if socket_is_gifter(self):
+            return RANK_FAN
+        if self.chat.is_og is None and socket_chat_sampled(self):
+            self.chat.is_og = await database_sync_to_async(user_has_active_og)(user_id=self.user_id)
+        return RANK_FAN if self.chat.is_og else RANK_ANY
 
     async def on_like_send(self, payload: dict) -> None:
         count = _validated(LikeSendSerializer, payload)["count"]
@@ -494,3 +520,5 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         if user_id == self.user_id:
             self.role = "moderator" if added else "viewer"
             self.author = {**self.author, "role": self.role}
+            self.sees_all_chat = chat_sees_everything(role=self.role, is_staff=self.is_staff)
+            socket_sees_all_chat_changed(self)

@@ -30,6 +30,7 @@ from apps.live.chat import RULE_EVENTS
 from apps.live.combos import combos_due, combos_enabled
 from apps.live.events import layer_message_events, room_event_message, stream_group_name, user_group_name
 from apps.live.room_state import VIEWERS_SAVED, MemoryRoomState, RedisRoomState, room_state
+from apps.live.sampling import GIFTER_SECONDS, RANK_ANY, ChatSampler
 from apps.live.services import stream_stats_update
 
 logger = logging.getLogger(__name__)
@@ -166,6 +167,8 @@ class RoomSocket(Protocol):
 
     stream_id: int
     user_id: int
+    # Gets every chat message even when the room is sampled (apps.live.sampling.chat_sees_everything).
+    sees_all_chat: bool
     # Frames that arrive between joining the room and sending the welcome wait here (None: send at once).
     backlog: list[dict[str, Any]] | None
 
@@ -196,12 +199,46 @@ async def _frames_to_all(sockets: tuple[RoomSocket, ...], frames: list[dict[str,
             pass
 
 
+# Events whose `sender` made a gift to the stream (their authors rank higher when chat is sampled).
+GIFT_EVENTS = frozenset({"gift.sent", "gift.combo"})
+
+
+async def _frames_sampled(
+    sockets: tuple[RoomSocket, ...],
+    full: set[RoomSocket],
+    by_user: dict[int, set[RoomSocket]],
+    frames: list[tuple[dict[str, Any], int | None]],
+) -> None:
+    """Write a round in which some chat messages were held back from viewers (sampling): the
+    sockets in `full` get every frame, a held-back message's author's sockets get it too, every
+    other socket gets the frames shown to all. `frames` is (frame, author id when held back)."""
+    if all(author is None for _, author in frames):
+        await _frames_to_all(sockets, [frame for frame, _ in frames])
+        return
+    special: dict[RoomSocket, list[dict[str, Any]]] = {}
+    every = [frame for frame, _ in frames]
+    for sock in full:
+        special[sock] = every
+    for author in {author for _, author in frames if author is not None}:
+        for sock in by_user.get(author, ()):
+            if sock not in special:
+                special[sock] = [frame for frame, held in frames if held is None or held == author]
+    shown = [frame for frame, held in frames if held is None]
+    await _frames_to_all(tuple(sock for sock in sockets if sock not in special), shown)
+    for sock, own in special.items():  # `full` and `by_user` hold only sockets of the room
+        await _frames_to_all((sock,), own)
+
+
 class LocalRoom(Subscription):
     """The sockets this process holds for one stream: one layer subscription, a writer and the ticker.
 
     The subscription's reader notes rule changes at once and queues the rest in arrival order; the
     writer sends everything queued to every local socket in rounds (settings.LIVE_FANOUT_FLUSH_MS apart at
-    most), so a room that falls behind catches up with bigger rounds instead of a growing backlog."""
+    most), so a room that falls behind catches up with bigger rounds instead of a growing backlog.
+
+    Chat messages pass the room's ChatSampler first (apps.live.sampling): while the room's chat is
+    too fast to read, a message it holds back is written only to the sockets in `full` (host,
+    moderators, staff) and to its author's own sockets."""
 
     sockets: set[RoomSocket]
 
@@ -212,13 +249,18 @@ class LocalRoom(Subscription):
         # The viewer count every local socket was last told (welcome or viewers.updated); None: they
         # were told different counts, so the next tick tells them all.
         self.viewers_told: int | None = None
-        self.outbox: list[dict[str, Any]] = []
+        # Each queued message with the author id of a chat message held back from viewers (else None).
+        self.outbox: list[tuple[dict[str, Any], int | None]] = []
         self.wake = asyncio.Event()
         # Until when the ticker looks for gift streaks' due frames every round (it heard a streak
         # that may still grow or end); otherwise once a combo window, for streaks begun before
         # this process joined the room.
         self.combos_busy_until = 0.0
         self.combos_swept = 0.0
+        self.sampler = ChatSampler()
+        self.full: set[RoomSocket] = set()  # local sockets that see every chat message
+        self.by_user: dict[int, set[RoomSocket]] = {}
+        self.gifters: dict[int, float] = {}  # user id -> when this process last saw them give a gift
         loop = asyncio.get_running_loop()
         self.writer = loop.create_task(self.write_forever())
         self.ticker = loop.create_task(self.tick_forever())
@@ -228,23 +270,60 @@ class LocalRoom(Subscription):
         self.writer.cancel()
         self.ticker.cancel()
 
+    def socket_add(self, sock: RoomSocket) -> None:
+        self.by_user.setdefault(sock.user_id, set()).add(sock)
+        if sock.sees_all_chat:
+            self.full.add(sock)
+
+    def socket_remove(self, sock: RoomSocket) -> None:
+        self.full.discard(sock)
+        mine = self.by_user.get(sock.user_id)
+        if mine is not None:
+            mine.discard(sock)
+            if not mine:
+                del self.by_user[sock.user_id]
+
+    def is_gifter(self, user_id: int) -> bool:
+        """Whether the user gave a gift to this stream lately (as far as this process heard)."""
+        at = self.gifters.get(user_id)
+        return at is not None and asyncio.get_running_loop().time() - at < GIFTER_SECONDS
+
+    def _sampling_announce(self) -> None:
+        event = {"type": "chat.sampling", "payload": self.sampler.state()}
+        self.outbox.append(({"type": "websocket.send", "text": json.dumps(event)}, None))
+
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         events = layer_message_events(message)
         if events is not None:
+            now = asyncio.get_running_loop().time()
             for event in events:
-                if event.get("type") == "gift.combo" and not event["payload"].get("ended"):
+                event_type = event.get("type")
+                held: int | None = None
+                if event_type == "gift.combo" and not event["payload"].get("ended"):
                     window = settings.LIVE_GIFT_COMBO_WINDOW_MS / 1000
-                    self.combos_busy_until = asyncio.get_running_loop().time() + 2 * window + 1
-                if event.get("type") in RULE_EVENTS:
+                    self.combos_busy_until = now + 2 * window + 1
+                if event_type == "chat.message":
+                    shown, started = self.sampler.offer(message.get("chat_rank", RANK_ANY), now)
+                    if started:
+                        self._sampling_announce()
+                    if not shown:
+                        held = int(event["payload"]["user"]["id"])
+                        if not self.full and held not in self.by_user:
+                            continue  # no local socket gets it: not even encoded
+                elif event_type in RULE_EVENTS:
                     for sock in tuple(self.sockets):
                         sock.rules_note(event)
-                self.outbox.append({"type": "websocket.send", "text": json.dumps(event)})
+                elif event_type in GIFT_EVENTS:
+                    sender = (event.get("payload") or {}).get("sender") or {}
+                    if sender.get("id") is not None:
+                        self.gifters[int(sender["id"])] = now
+                self.outbox.append(({"type": "websocket.send", "text": json.dumps(event)}, held))
         elif kind == "session.close":
             stream_id = message.get("stream_id")
             if stream_id is not None and str(stream_id) != str(self.stream_id):
                 return
-            self.outbox.append(message)  # after the events before it (stream.ended comes first)
+            self.outbox.append((message, None))  # after the events before it (stream.ended comes first)
         else:
             return
         self.wake.set()
@@ -261,17 +340,17 @@ class LocalRoom(Subscription):
             self.wake.clear()
             items, self.outbox = self.outbox, []
             last = loop.time()
-            frames: list[dict[str, Any]] = []
+            frames: list[tuple[dict[str, Any], int | None]] = []
             try:
-                for item in items:
+                for item, held in items:
                     if item["type"] == "websocket.send":
-                        frames.append(item)
+                        frames.append((item, held))
                         continue
-                    await _frames_to_all(tuple(self.sockets), frames)
+                    await _frames_sampled(tuple(self.sockets), self.full, self.by_user, frames)
                     frames = []
                     for sock in tuple(self.sockets):
                         await sock.end(item.get("reason") or "")
-                await _frames_to_all(tuple(self.sockets), frames)
+                await _frames_sampled(tuple(self.sockets), self.full, self.by_user, frames)
             except Exception:
                 logger.exception("room write failed", extra={"stream_id": self.stream_id})
 
@@ -281,10 +360,16 @@ class LocalRoom(Subscription):
         group = stream_group_name(self.stream_id)
         likes_ms = settings.LIVE_LIKES_BROADCAST_MS
         loop = asyncio.get_running_loop()
-        next_presence = next_viewers = 0.0
+        next_presence = next_viewers = next_gifters = 0.0
         while True:
             await asyncio.sleep(likes_ms / 1000)
             now = loop.time()
+            if self.sampler.tick(now):
+                self._sampling_announce()
+                self.wake.set()
+            if self.gifters and now >= next_gifters:
+                next_gifters = now + GIFTER_SECONDS / 10
+                self.gifters = {user: at for user, at in self.gifters.items() if now - at < GIFTER_SECONDS}
             try:
                 if await state.lock_try(f"likes:{self.stream_id}", likes_ms - 10):
                     delta, total = await state.likes_take(self.stream_id)
@@ -334,7 +419,7 @@ class LocalRoom(Subscription):
             return
         self.viewers_told = count
         event = {"type": "viewers.updated", "payload": {"count": count}}
-        self.outbox.append({"type": "websocket.send", "text": json.dumps(event)})
+        self.outbox.append(({"type": "websocket.send", "text": json.dumps(event)}, None))
         self.wake.set()
 
     async def stats_save(self, state: RedisRoomState | MemoryRoomState, count: int) -> None:
@@ -384,6 +469,7 @@ async def socket_join(sock: RoomSocket, *, viewer: bool) -> bool:
 
     room = await subscription_join(_rooms, stream_group_name(stream_id), sock, new_room)
     assert isinstance(room, LocalRoom)
+    room.socket_add(sock)
     first_here = False
     if viewer:
         room.viewers[sock.user_id] += 1
@@ -405,6 +491,8 @@ def socket_leave(sock: RoomSocket, *, viewer: bool) -> bool:
     subscription_leave(_users, user_group_name(sock.user_id), sock)
     room = _rooms.get(stream_group_name(sock.stream_id))
     gone = False
+    if isinstance(room, LocalRoom) and sock in room.sockets:
+        room.socket_remove(sock)
     if isinstance(room, LocalRoom) and sock in room.sockets and viewer:
         room.viewers[sock.user_id] -= 1
         if room.viewers[sock.user_id] <= 0:
@@ -412,3 +500,34 @@ def socket_leave(sock: RoomSocket, *, viewer: bool) -> bool:
             gone = True
     subscription_leave(_rooms, stream_group_name(sock.stream_id), sock)
     return gone
+
+
+def _room_of(sock: RoomSocket) -> LocalRoom | None:
+    room = _rooms.get(stream_group_name(sock.stream_id))
+    return room if isinstance(room, LocalRoom) and sock in room.sockets else None
+
+
+def socket_sees_all_chat_changed(sock: RoomSocket) -> None:
+    """`sock.sees_all_chat` changed (its user became or stopped being a room moderator)."""
+    room = _room_of(sock)
+    if room is not None and sock in room.sockets:
+        room.socket_remove(sock)
+        room.socket_add(sock)
+
+
+def socket_chat_sampling(sock: RoomSocket) -> dict[str, Any]:
+    """The room's chat sampling as this process sees it (what `sock`'s welcome says)."""
+    room = _room_of(sock)
+    return (room.sampler if room is not None else ChatSampler()).state()
+
+
+def socket_chat_sampled(sock: RoomSocket) -> bool:
+    """Whether this process is sampling the chat of `sock`'s room now."""
+    room = _room_of(sock)
+    return room is not None and room.sampler.active
+
+
+def socket_is_gifter(sock: RoomSocket) -> bool:
+    """Whether `sock`'s user gave a gift to its stream lately (heard by this process's room)."""
+    room = _room_of(sock)
+    return room is not None and room.is_gifter(sock.user_id)

@@ -101,6 +101,7 @@ class JoinResult:
     access: RoomAccess | None
     error: DomainError | None
     language: str = ""
+    is_staff: bool = False
 
 
 # --- The facts, from the database -----------------------------------------------------------------
@@ -281,7 +282,7 @@ async def room_join(*, token: Any, stream_id: int) -> JoinResult:
         )
     except DomainError as exc:
         return JoinResult(access=None, error=exc, language=language)
-    return JoinResult(access=access, error=None, language=language)
+    return JoinResult(access=access, error=None, language=language, is_staff=card.is_staff)
 
 
 def _room_join_from_db(*, token: Any, stream_id: int) -> JoinResult:
@@ -293,4 +294,4 @@ def _room_join_from_db(*, token: Any, stream_id: int) -> JoinResult:
         access = room_access(stream_id=stream_id, user=user)
     except DomainError as exc:
         return JoinResult(access=None, error=exc, language=language)
-    return JoinResult(access=access, error=None, language=language)
+    return JoinResult(access=access, error=None, language=language, is_staff=user.is_staff)

@@ -1,0 +1,115 @@
+"""Readable chat in busy rooms: above a chat rate, each viewer is shown a sample.
+
+When a room's chat runs faster than anyone can read (more than LIVE_CHAT_SAMPLING_THRESHOLD
+messages a second), every viewer is shown at most LIVE_CHAT_SAMPLING_PER_SECOND messages a second,
+the host's and moderators' first, then those of gifters and OG members, then the rest. Every
+message is still checked, kept in the room's history, and written to the sockets that see the whole
+chat (`chat_sees_everything`: the host, room moderators, staff) and to its author's own sockets.
+
+The decision is made once per message in each daphne process, by the room's `ChatSampler`
+(apps.live.fanout): one message's verdict costs a few comparisons however many sockets the room
+has, and each process measures the same rate because each reads the room's whole chat from the
+channel layer. Viewers on different processes may be shown different samples of the same chat.
+"""
+
+from collections import deque
+from typing import Any
+
+from django.conf import settings
+
+# How a chat message's author ranks when the room is sampled (carried in the layer message).
+RANK_ANY = 0
+RANK_FAN = 1  # a recent gifter in this stream or an OG member
+RANK_STAFF = 2  # the host, a room moderator or staff: sees every message too
+
+# Roles whose sockets see every message (the room moderators' role among them).
+FULL_CHAT_ROLES = frozenset({"host", "moderator"})
+
+# A gift makes its sender a priority author for this long.
+GIFTER_SECONDS = 600.0
+
+# Sampling stops once the room stays at or under the threshold this long (no on-off flapping).
+QUIET_SECONDS = 3.0
+
+WINDOW = 1.0
+
+
+def chat_sees_everything(*, role: str, is_staff: bool) -> bool:
+    """Whether a room socket gets every chat message even when the room is sampled (decided once,
+    on connect). The one place that says who moderates a room's chat: the host, the room's
+    moderators (role "moderator") and staff."""
+    return role in FULL_CHAT_ROLES or is_staff
+
+
+def rank_limits(per_second: int) -> tuple[int, int, int]:
+    """Of the `per_second` messages a viewer is shown a second, how many each rank may fill: the
+    top slot is kept for the host and moderators, a quarter more for gifters and OG members."""
+    staff = per_second
+    fans = max(1, per_second - 1)
+    anyone = max(1, per_second - 1 - max(1, per_second // 4))
+    return anyone, fans, staff
+
+
+class ChatSampler:
+    """One room's sampling in one process. Times are the caller's monotonic clock, in seconds."""
+
+    def __init__(self, *, threshold: int | None = None, per_second: int | None = None) -> None:
+        self.threshold = settings.LIVE_CHAT_SAMPLING_THRESHOLD if threshold is None else threshold
+        self.per_second = settings.LIVE_CHAT_SAMPLING_PER_SECOND if per_second is None else per_second
+        self.limits = rank_limits(self.per_second)
+        self.active = False
+        self.window_start = 0.0
+        self.window_count = 0
+        self.last_rate = 0  # messages in the last complete window
+        self.busy_at = float("-inf")  # last time a window went over the threshold
+        self.shown: deque[float] = deque()  # when the messages shown in the last WINDOW went out
+
+    @property
+    def rate(self) -> int:
+        """Chat messages a second in the room, as last measured."""
+        return max(self.last_rate, self.window_count)
+
+    def state(self) -> dict[str, Any]:
+        """The room's sampling as the welcome and `chat.sampling` tell it."""
+        return {
+            "active": self.active,
+            "rate": self.rate,
+            "threshold": self.threshold,
+            "max_per_second": self.per_second,
+        }
+
+    def _roll(self, now: float) -> None:
+        elapsed = now - self.window_start
+        if elapsed >= WINDOW:
+            # A window followed by a silent one says nothing of the rate now.
+            self.last_rate = self.window_count if elapsed < 2 * WINDOW else 0
+            self.window_start = now if elapsed >= 2 * WINDOW else self.window_start + WINDOW
+            self.window_count = 0
+
+    def tick(self, now: float) -> bool:
+        """Re-measure without a message (the room's ticker): True when sampling just stopped."""
+        self._roll(now)
+        if self.active and self.rate <= self.threshold and now - self.busy_at >= QUIET_SECONDS:
+            self.active = False
+            self.shown.clear()
+            return True
+        return False
+
+    def offer(self, rank: int, now: float) -> tuple[bool, bool]:
+        """Count one chat message: (whether every viewer is shown it, whether sampling just started)."""
+        self._roll(now)
+        self.window_count += 1
+        started = False
+        if self.threshold and self.window_count > self.threshold:
+            self.busy_at = now
+            if not self.active:
+                self.active = started = True
+        if not self.active:
+            return True, started
+        shown = self.shown
+        while shown and now - shown[0] >= WINDOW:
+            shown.popleft()
+        if len(shown) >= self.limits[min(max(rank, RANK_ANY), RANK_STAFF)]:
+            return False, started
+        shown.append(now)
+        return True, started

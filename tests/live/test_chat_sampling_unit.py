@@ -1,0 +1,129 @@
+"""The chat sampler's rules, on a clock the test drives (apps.live.sampling.ChatSampler)."""
+
+import asyncio
+
+from apps.live.fanout import _frames_sampled
+from apps.live.sampling import RANK_ANY, RANK_FAN, RANK_STAFF, ChatSampler, chat_sees_everything, rank_limits
+
+
+def offer_burst(sampler: ChatSampler, *, start: float, rate: float, seconds: float, rank: int = RANK_ANY):
+    """Offer `rate` messages a second for `seconds`: the times of those shown to every viewer."""
+    shown = []
+    for i in range(int(rate * seconds)):
+        now = start + i / rate
+        if sampler.offer(rank, now)[0]:
+            shown.append(now)
+    return shown
+
+
+def most_in_any_second(times: list[float]) -> int:
+    return max((sum(1 for t in times if s <= t < s + 1.0) for s in times), default=0)
+
+
+def test_below_the_threshold_everything_is_shown_and_sampling_stays_off():
+    # given a room sampled above 10 chats/s
+    sampler = ChatSampler(threshold=10, per_second=4)
+
+    # when 10 messages a second arrive for five seconds
+    shown = offer_burst(sampler, start=100.0, rate=10, seconds=5)
+
+    # then every one is shown and the room says it is not sampled
+    assert len(shown) == 50
+    assert sampler.state() == {"active": False, "rate": 10, "threshold": 10, "max_per_second": 4}
+
+
+def test_above_the_threshold_a_viewer_is_shown_at_most_n_in_any_second():
+    # given a room sampled above 10 chats/s, 4 a second at most
+    sampler = ChatSampler(threshold=10, per_second=4)
+
+    # when 100 messages a second arrive for three seconds
+    shown = offer_burst(sampler, start=100.0, rate=100, seconds=3)
+
+    # then the first 10 pass before the 11th starts sampling, and after that no second holds more than 4
+    assert shown[:10] == [100.0 + i / 100 for i in range(10)]
+    sampled = [t for t in shown if t >= 100.1]
+    assert 0 < most_in_any_second(sampled) <= 4
+    assert sampler.active and sampler.state()["rate"] == 100
+
+
+def test_sampling_starts_once_and_stops_after_a_quiet_spell():
+    # given a busy room
+    sampler = ChatSampler(threshold=5, per_second=3)
+    starts = [sampler.offer(RANK_ANY, 100.0 + i / 20)[1] for i in range(20)]
+    assert starts.count(True) == 1 and starts.index(True) == 5  # the sixth message in a second starts it
+
+    # when the chat slows to 2 a second: still on while the quiet spell is short
+    offer_burst(sampler, start=101.0, rate=2, seconds=2)
+    assert not sampler.tick(102.5) and sampler.active
+
+    # then three seconds after the last busy message (100.95) it stops, once, and shows everything again
+    assert not sampler.tick(103.9) and sampler.active
+    assert sampler.tick(104.0) and not sampler.active
+    assert not sampler.tick(104.2)
+    assert offer_burst(sampler, start=104.5, rate=4, seconds=1) == [104.5, 104.75, 105.0, 105.25]
+
+
+def test_priority_authors_are_kept_while_everyone_else_floods():
+    # given a room flooded with ordinary chat, 5 a second at most
+    sampler = ChatSampler(threshold=10, per_second=5)
+    anyone, fans, staff = rank_limits(5)
+    assert (anyone, fans, staff) == (3, 4, 5)
+    kept = {RANK_FAN: 0, RANK_STAFF: 0}
+    offered = {RANK_FAN: 0, RANK_STAFF: 0}
+    shown_any = []
+
+    # when, among 100 ordinary messages a second, a gifter and the host each chat once a second
+    for i in range(500):
+        now = 100.0 + i / 100
+        rank = {37: RANK_FAN, 71: RANK_STAFF}.get(i % 100, RANK_ANY)
+        shown = sampler.offer(rank, now)[0]
+        if rank == RANK_ANY:
+            if shown:
+                shown_any.append(now)
+        else:
+            offered[rank] += 1
+            kept[rank] += shown
+
+    # then every priority message is shown, ordinary ones fill what is left, and no second holds more than 5
+    assert kept == offered == {RANK_FAN: 5, RANK_STAFF: 5}
+    assert most_in_any_second([t for t in shown_any if t >= 100.2]) <= anyone
+
+
+def test_a_zero_threshold_never_samples():
+    sampler = ChatSampler(threshold=0, per_second=1)
+    assert len(offer_burst(sampler, start=1.0, rate=200, seconds=1)) == 200
+    assert not sampler.active
+
+
+def test_the_host_moderators_and_staff_see_everything_and_viewers_do_not():
+    assert chat_sees_everything(role="host", is_staff=False)
+    assert chat_sees_everything(role="moderator", is_staff=False)
+    assert chat_sees_everything(role="viewer", is_staff=True)
+    assert not chat_sees_everything(role="viewer", is_staff=False)
+
+
+class FakeSocket:
+    """What the room's writer needs of a socket: frames are kept."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.backlog = None
+        self.got: list[str] = []
+
+    async def base_send(self, message: dict) -> None:
+        self.got.append(message["text"])
+
+
+def test_a_held_back_message_reaches_only_the_full_chat_sockets_and_its_author():
+    # given a host socket (sees everything), an author with two sockets and another viewer
+    host, author_a, author_b, other = FakeSocket(1), FakeSocket(2), FakeSocket(2), FakeSocket(3)
+    sockets = (host, author_a, author_b, other)
+    frames = [({"type": "websocket.send", "text": "shown 1"}, None), ({"type": "websocket.send", "text": "held"}, 2)]
+    frames.append(({"type": "websocket.send", "text": "shown 2"}, None))
+
+    # when a round with a message held back from viewers is written
+    asyncio.run(_frames_sampled(sockets, {host}, {1: {host}, 2: {author_a, author_b}, 3: {other}}, frames))
+
+    # then the host and both of the author's sockets get all three in order, the other viewer only what is shown
+    assert host.got == author_a.got == author_b.got == ["shown 1", "held", "shown 2"]
+    assert other.got == ["shown 1", "shown 2"]
