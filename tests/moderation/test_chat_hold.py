@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
+from apps.live import services as live_services
 from apps.live.events import stream_group_name, user_group_name
 from apps.moderation import services
 from apps.moderation.exceptions import HeldMessageDecided, HeldMessageNotFound, HeldMessageNotYours
@@ -169,3 +170,31 @@ def services_terms():
     from apps.moderation.selectors import banned_terms
 
     return banned_terms()
+
+
+def test_the_hosts_room_moderators_hear_of_a_held_message_and_may_decide(
+    django_capture_on_commit_callbacks, room_listener
+):
+    # given a room whose host appointed a room moderator, and another host's moderator
+    stream, viewer, moderator, elsewhere = LiveStreamFactory(), UserFactory(), UserFactory(), UserFactory()
+    live_services.room_moderator_add(host=stream.host, user_id=moderator.pk)
+    live_services.room_moderator_add(host=LiveStreamFactory().host, user_id=elsewhere.pk)
+    rooms = room_listener(user_group_name(stream.host_id), user_group_name(moderator.pk), user_group_name(elsewhere.pk))
+
+    # when a viewer's grey-zone message is held
+    with django_capture_on_commit_callbacks(execute=True):
+        check = _hold(viewer, stream)
+
+    # then the host and the host's moderator hear of it, the other host's moderator does not
+    assert sorted(group for group, kind, _ in rooms.heard() if kind == "chat.held") == sorted(
+        [user_group_name(stream.host_id), user_group_name(moderator.pk)]
+    )
+    # and the other host's moderator may not decide; the room's moderator may, and it is audited
+    assert not held_message_may_decide(user=elsewhere, stream_id=stream.pk)
+    with pytest.raises(HeldMessageNotYours):
+        services.held_message_decide(message_id=check.pending_id, by=elsewhere, approve=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.held_message_decide(message_id=check.pending_id, by=moderator, approve=False)
+    assert HeldMessage.objects.get().status == "rejected"
+    entry = ModerationAction.objects.get(action="chat_reject")
+    assert (entry.actor, entry.target_user) == (moderator, viewer)
