@@ -27,7 +27,14 @@ from apps.core.cache import cache_key_stored
 from apps.live import room_join as room_join_module
 from apps.live.linkcast import linkcast_accept, linkcast_invite
 from apps.live.room_join import FACTS_KEY, FACTS_VERSION_KEY, stream_facts_forget
-from apps.live.services import stream_chat_settings_set, stream_end, stream_message_pin, stream_viewer_kick
+from apps.live.services import (
+    room_moderator_add,
+    room_moderator_remove,
+    stream_chat_settings_set,
+    stream_end,
+    stream_message_pin,
+    stream_viewer_kick,
+)
 from tests.accounts.factories import UserFactory
 from tests.live.factories import LiveStreamFactory
 from tests.live.wsclient import Room, in_thread, run_scenario
@@ -151,6 +158,21 @@ def test_changes_to_the_room_are_seen_by_the_next_connect(daphne_server, live):
     # and a renamed viewer sees their own new name
     user_update_profile(user=viewer, data={"display_name": "New me"})
     assert run_scenario(lambda: welcome(daphne_server, stream, access))["you"]["display_name"] == "New me"
+
+
+def test_an_appointment_and_a_dismissal_are_seen_by_the_next_connect(daphne_server, live):
+    # given a viewer who joined once as a viewer (the room's facts are cached)
+    stream, host, viewer = live
+    access = signed_in(viewer)
+    assert run_scenario(lambda: welcome(daphne_server, stream, access))["you"]["role"] == "viewer"
+
+    # when the host appoints them a room moderator, their next connect says so
+    room_moderator_add(host=host, user_id=viewer.pk)
+    assert run_scenario(lambda: welcome(daphne_server, stream, access))["you"]["role"] == "moderator"
+
+    # and when the host dismisses them, they are a viewer again
+    room_moderator_remove(host=host, user_id=viewer.pk)
+    assert run_scenario(lambda: welcome(daphne_server, stream, access))["you"]["role"] == "viewer"
 
 
 def test_a_fill_that_raced_a_change_does_not_store_the_old_facts(live):
