@@ -117,9 +117,10 @@ def test_with_no_history_at_all_the_tray_order_answers(auth_client, catalogue):
 
 
 def test_og_only_gifts_are_never_recommended_to_non_members(auth_client, catalogue):
-    # given a whale whose taste is the OG-only crown's price range
+    # given a whale (an account of some months: its large gifts need no confirmation) whose taste is
+    # the OG-only crown's price range
     stream = LiveStreamFactory()
-    whale = UserFactory()
+    whale = UserFactory(date_joined=timezone.now() - timedelta(days=90))
     fund(whale, 500_000)
     for i in range(5):
         _send(whale, stream, catalogue["Sports Car"], days_ago=5 - i)

@@ -7,12 +7,14 @@ from tests.accounts.factories import UserFactory
 from tests.live.factories import LiveStreamFactory
 from tests.live.test_rooms import join
 from tests.live.wsclient import run_scenario
+from tests.moderation.factories import banned_word
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_a_held_message_is_pending_for_its_sender_until_the_host_decides(daphne_server):
     # given a host and two viewers; "idiot" (45) is inside the default hold band (40..60)
+    banned_word("idiot", severity=45)
     stream = LiveStreamFactory()
     sender, other = UserFactory(), UserFactory()
 

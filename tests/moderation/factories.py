@@ -1,7 +1,8 @@
 import factory
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.moderation.models import Case, Enforcement
+from apps.moderation.models import BannedWord, Case, Enforcement
+from apps.moderation.services import banned_words_cache_clear
 from tests.accounts.factories import UserFactory
 from tests.live.factories import LiveStreamFactory  # noqa: F401  (re-exported for moderation tests)
 from tests.moderation.images import ASTRONAUT
@@ -33,3 +34,11 @@ class EnforcementFactory(factory.django.DjangoModelFactory):
     kind = Enforcement.Kind.WARNING
     rule = "report_user"
     explanation = "Warning from a moderator: be kind."
+
+
+def banned_word(term: str, *, severity: int, inside_words: bool = False) -> BannedWord:
+    """A word of the platform list, as the migrations seed it (a transactional test's flush empties
+    the seeded list for the tests after it), with the cached list forgotten."""
+    word, _ = BannedWord.objects.get_or_create(term=term, defaults={"severity": severity, "inside_words": inside_words})
+    banned_words_cache_clear()
+    return word
