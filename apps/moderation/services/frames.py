@@ -1,8 +1,9 @@
 """Live frames: the host's uploads, scoring them in batches, acting on the verdicts, the sweep."""
 
 import logging
+import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -48,28 +49,37 @@ def frame_submit(*, user: User, stream_id: int, upload: UploadedFile) -> Frame:
     return frame
 
 
+def _claimable(now: datetime) -> Q:
+    """Pending frames, and frames a worker claimed longer than the lease ago (it died or hung): a dead
+    worker's batch is taken again by the next batch, without waiting for the sweep."""
+    lease = timedelta(seconds=settings.MODERATION_CLAIM_LEASE_SECONDS)
+    return Q(status=Frame.Status.PENDING) | Q(status=Frame.Status.SCORING, claimed_at__lt=now - lease)
+
+
 def frames_claim(*, frame_id: int, limit: int) -> list[int]:
-    """Take the given frame plus the oldest other pending ones (up to `limit`) for one batch.
+    """Take the given frame plus the oldest other claimable ones (up to `limit`) for one batch.
 
     Under load one task scores a whole batch and the tasks of the frames it took find them
-    already claimed; SKIP LOCKED keeps two workers from taking the same frame.
+    already claimed; SKIP LOCKED keeps two workers from taking the same frame. Every frame of the
+    batch gets the same `claimed_at`, the claim's token: a verdict is recorded only while the frame
+    still carries it (see `_claimable` for frames whose worker died).
     """
+    now = timezone.now()
     # Under a burst most tasks find their frame already taken by an earlier batch: one plain read
     # settles that without a transaction and row locks (it was ~40 of every 50 tasks in a burst).
-    if not Frame.objects.filter(pk=frame_id, status=Frame.Status.PENDING).exists():
+    if not Frame.objects.filter(_claimable(now), pk=frame_id).exists():
         return []
-    now = timezone.now()
     with transaction.atomic():
         own = list(
             Frame.objects.select_for_update(skip_locked=True)
-            .filter(pk=frame_id, status=Frame.Status.PENDING)
+            .filter(_claimable(now), pk=frame_id)
             .values_list("pk", flat=True)
         )
         if not own:
             return []
         others = list(
             Frame.objects.select_for_update(skip_locked=True)
-            .filter(status=Frame.Status.PENDING, uploaded_at__gte=now - timedelta(minutes=5))
+            .filter(_claimable(now), uploaded_at__gte=now - timedelta(minutes=5))
             .exclude(pk=frame_id)
             .order_by("uploaded_at")
             .values_list("pk", flat=True)[: max(0, limit - 1)]
@@ -77,6 +87,23 @@ def frames_claim(*, frame_id: int, limit: int) -> list[int]:
         ids = own + others
         Frame.objects.filter(pk__in=ids).update(status=Frame.Status.SCORING, claimed_at=now)
     return ids
+
+
+def _batch_window_wait(*, frame_id: int) -> None:
+    """Let a frame younger than settings.MODERATION_BATCH_WINDOW_MS wait out the rest of the window, so
+    the frames of other streams arriving meanwhile join its batch. A frame that already waited in the
+    queue (a busy worker) is not held any longer."""
+    window = settings.MODERATION_BATCH_WINDOW_MS / 1000
+    if window <= 0:
+        return
+    uploaded_at = (
+        Frame.objects.filter(pk=frame_id, status=Frame.Status.PENDING).values_list("uploaded_at", flat=True).first()
+    )
+    if uploaded_at is None:
+        return
+    remaining = window - (timezone.now() - uploaded_at).total_seconds()
+    if remaining > 0:
+        time.sleep(min(remaining, window))
 
 
 def frame_score(*, frame_id: int) -> list[Frame]:
@@ -88,10 +115,12 @@ def frame_score(*, frame_id: int) -> list[Frame]:
     from apps.moderation.classifier import nsfw_classifier
 
     classifier = nsfw_classifier()
-    ids = frames_claim(frame_id=frame_id, limit=classifier.batch_size)
+    _batch_window_wait(frame_id=frame_id)
+    ids = frames_claim(frame_id=frame_id, limit=settings.MODERATION_BATCH_MAX)
     if not ids:
         return []
     frames = list(Frame.objects.filter(pk__in=ids).order_by("uploaded_at"))
+    claimed_at = frames[0].claimed_at
     arrays, readable = [], []
     for frame in frames:
         try:
@@ -106,24 +135,35 @@ def frame_score(*, frame_id: int) -> list[Frame]:
     scores = classifier.score_arrays(arrays) if arrays else []
     conf = moderation_settings_get()
     safe = {f.pk: s for f, s in zip(readable, scores, strict=True) if s < conf.nsfw_review_threshold}
-    done = {frame.pk: frame for frame in frames_safe_apply(scores=safe, model_version=classifier.version)}
+    done = {
+        frame.pk: frame
+        for frame in frames_safe_apply(scores=safe, model_version=classifier.version, claimed_at=claimed_at)
+    }
     for frame, score in zip(readable, scores, strict=True):
         if frame.pk not in safe:
-            done[frame.pk] = frame_verdict_apply(frame_id=frame.pk, score=score, model_version=classifier.version)
+            done[frame.pk] = frame_verdict_apply(
+                frame_id=frame.pk, score=score, model_version=classifier.version, claimed_at=claimed_at
+            )
     return [done[frame.pk] for frame in readable if frame.pk in done]
 
 
 @transaction.atomic
-def frames_safe_apply(*, scores: dict[int, float], model_version: str) -> list[Frame]:
+def frames_safe_apply(
+    *, scores: dict[int, float], model_version: str, claimed_at: datetime | None = None
+) -> list[Frame]:
     """Record the verdicts of frames scored below the review threshold: one transaction and one UPDATE
-    for the batch (per-frame transactions cost ~4 ms each, a tenth of a burst's time to verdict)."""
+    for the batch (per-frame transactions cost ~4 ms each, a tenth of a burst's time to verdict).
+
+    With `claimed_at` (the batch's claim), a frame another worker re-claimed meanwhile is left to it:
+    each frame gets one verdict."""
     if not scores:
         return []
     now = timezone.now()
+    unscored = Frame.objects.filter(pk__in=scores, status__in=(Frame.Status.PENDING, Frame.Status.SCORING))
+    if claimed_at is not None:
+        unscored = unscored.filter(claimed_at=claimed_at)
     frames = list(
-        Frame.objects.select_for_update()
-        .filter(pk__in=scores, status__in=(Frame.Status.PENDING, Frame.Status.SCORING))
-        .only("pk", "status", "score", "model_version", "scored_at", "uploaded_at")
+        unscored.select_for_update().only("pk", "status", "score", "model_version", "scored_at", "uploaded_at")
     )
     for frame in frames:
         frame.status, frame.score, frame.model_version, frame.scored_at = (
@@ -144,14 +184,20 @@ def frames_safe_apply(*, scores: dict[int, float], model_version: str) -> list[F
 
 
 @transaction.atomic
-def frame_verdict_apply(*, frame_id: int, score: float, model_version: str) -> Frame:
+def frame_verdict_apply(
+    *, frame_id: int, score: float, model_version: str, claimed_at: datetime | None = None
+) -> Frame:
     """Record a frame's score; above review it joins the queue, above block the stream ends with a strike.
+
+    With `claimed_at` (the batch's claim), a frame another worker re-claimed meanwhile is left as it is.
 
     Lock order: the frame, its case, then the stream (through live), then the host (through accounts).
     """
     conf = moderation_settings_get()
     frame = Frame.objects.select_for_update().get(pk=frame_id)
     if frame.status not in (Frame.Status.PENDING, Frame.Status.SCORING):
+        return frame
+    if claimed_at is not None and frame.claimed_at != claimed_at:
         return frame
     if score >= conf.nsfw_block_threshold:
         frame.status = Frame.Status.BLOCKED
