@@ -172,15 +172,13 @@ def frame_score(*, frame_id: int) -> list[Frame]:
             done[frame.pk] = frame_verdict_apply(
                 frame_id=frame.pk, score=score, model_version=classifier.version, claimed_at=claimed_at
             )
-    logger.info(
-        "frame batch scored",
-        extra={
-            "frames": len(frames),
-            "read_ms": round((read_at - started) * 1000),
-            "model_ms": round((scored_at - read_at) * 1000),
-            "verdicts_ms": round((time.perf_counter() - scored_at) * 1000),
-        },
-    )
+    timings = {
+        "frames": len(frames),
+        "read_ms": round((read_at - started) * 1000),
+        "model_ms": round((scored_at - read_at) * 1000),
+        "verdicts_ms": round((time.perf_counter() - scored_at) * 1000),
+    }
+    logger.info("frame batch scored %s", " ".join(f"{k}={v}" for k, v in timings.items()), extra=timings)
     return [done[frame.pk] for frame in readable if frame.pk in done]
 
 
