@@ -20,6 +20,9 @@ count. Arrival patterns (BENCH_PHASES), run one after the other:
   random    each stream starts at a random point of the interval, then keeps its period (what
             independent phones do)
   lockstep  all streams upload at the same instant every interval (the worst case: bursts)
+  service   as random, but each frame stored through the upload's service (frame_submit) instead of
+            the HTTP API: the API, which production runs on other machines, then takes less of this
+            machine's two cores from the worker (the "API request" figure is then the service's time)
 
 Knobs (environment): --streams or BENCH_STREAMS (150), BENCH_INTERVAL (5 s), BENCH_SECONDS (20 s of
 load per phase), BENCH_PHASES (random,lockstep), BENCH_SEED (7), BENCH_CONCURRENCY (1 worker child, as
@@ -41,6 +44,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image
 
+from apps.moderation import services
 from apps.moderation.classifier import BUCKETS, nsfw_classifier
 from apps.moderation.models import Frame
 from tests.accounts.factories import UserFactory
@@ -146,6 +150,8 @@ def _schedule(phase: str, stream_ids: list[int], rng: random.Random) -> list[tup
         offsets = [rng.uniform(0, INTERVAL) for _ in stream_ids]
     elif phase == "lockstep":
         offsets = [0.0] * len(stream_ids)
+    elif phase == "service":  # random arrivals, stored through the service (no HTTP and DRF in this process)
+        offsets = [rng.uniform(0, INTERVAL) for _ in stream_ids]
     else:
         raise ValueError(f"unknown phase {phase!r}")
     return sorted(
@@ -165,11 +171,16 @@ def test_upload_to_verdict_latency(celery_worker_process, not_eager, auth_client
     clients = {s.pk: auth_client(s.host) for s in streams}
     rng = random.Random(SEED)
 
-    def upload(stream_id: int, n: int, sent_at: float) -> tuple[int, float, float]:
-        """POST one frame; returns (frame id, the phone's send time (epoch), API seconds)."""
+    hosts = {s.pk: s.host for s in streams}
+
+    def upload(stream_id: int, n: int, sent_at: float, through_api: bool) -> tuple[int, float, float]:
+        """Send one frame; returns (frame id, the phone's send time (epoch), API seconds)."""
         started = time.perf_counter()
         image = SimpleUploadedFile("f.jpg", frames[n % len(frames)], content_type="image/jpeg")
         try:
+            if not through_api:
+                frame = services.frame_submit(user=hosts[stream_id], stream_id=stream_id, upload=image)
+                return frame.pk, sent_at, time.perf_counter() - started
             response = clients[stream_id].post(
                 "/api/v1/moderation/frames/", {"stream_id": stream_id, "image": image}, format="multipart"
             )
@@ -199,7 +210,7 @@ def test_upload_to_verdict_latency(celery_worker_process, not_eager, auth_client
                 delay = begin + at - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                futures.append(pool.submit(upload, stream_id, n, begin_wall + at))
+                futures.append(pool.submit(upload, stream_id, n, begin_wall + at, phase != "service"))
             sent = [f.result() for f in futures]
         load_seconds = time.perf_counter() - begin
 
