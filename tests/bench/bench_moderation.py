@@ -24,7 +24,7 @@ count. Arrival patterns (BENCH_PHASES), run one after the other:
             the HTTP API: the API, which production runs on other machines, then takes less of this
             machine's two cores from the worker (the "API request" figure is then the service's time)
 
-Knobs (environment): --streams or BENCH_STREAMS (150), BENCH_INTERVAL (5 s), BENCH_SECONDS (20 s of
+Knobs (environment): --streams or BENCH_STREAMS (150), BENCH_INTERVAL (5 s), BENCH_SECONDS (15 s of
 load per phase), BENCH_PHASES (random,lockstep), BENCH_SEED (7), BENCH_CONCURRENCY (1 worker child, as
 the k8s and compose moderation workers run), BENCH_CEILING_SECONDS (2.5 s per batch size). About 2
 minutes in all.
@@ -59,7 +59,7 @@ from tests.moderation.images import NSFW_SCORES
 
 STREAMS = int(os.environ.get("BENCH_STREAMS", "150"))
 INTERVAL = float(os.environ.get("BENCH_INTERVAL", "5"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 PHASES = [p.strip() for p in os.environ.get("BENCH_PHASES", "random,lockstep").split(",") if p.strip()]
 CEILING_SECONDS = float(os.environ.get("BENCH_CEILING_SECONDS", "2.5"))
 SEED = int(os.environ.get("BENCH_SEED", "7"))
