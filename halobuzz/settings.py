@@ -715,6 +715,13 @@ MODELS_DIR = env.str("MODELS_DIR", default=str(BASE_DIR / "var" / "models"))
 NSFW_WEIGHTS_PATH = env.str("NSFW_WEIGHTS_PATH", default=str(Path(MODELS_DIR) / "open_nsfw_weights.h5"))
 KERAS_BACKEND = env.str("KERAS_BACKEND", default="jax")
 NSFW_BATCH_SIZE = env.int("NSFW_BATCH_SIZE", default=16)
+# A live frame's task waits until the frame is this old (ms) before claiming, so frames of other streams
+# arriving meanwhile join its batch; a frame that already waited in the queue is not held longer.
+MODERATION_BATCH_WINDOW_MS = env.int("MODERATION_BATCH_WINDOW_MS", default=100)
+# Most frames one task claims and scores as a batch (the model is called in chunks of NSFW_BATCH_SIZE).
+MODERATION_BATCH_MAX = env.int("MODERATION_BATCH_MAX", default=16)
+# A frame claimed longer ago than this (s) is taken again by the next batch: its worker died or hung.
+MODERATION_CLAIM_LEASE_SECONDS = env.int("MODERATION_CLAIM_LEASE_SECONDS", default=30)
 # JAX keeps compiled programs here, so a restarted worker loads the model in seconds, not tens.
 NSFW_JAX_CACHE_DIR = env.str("NSFW_JAX_CACHE_DIR", default=str(Path(tempfile.gettempdir()) / "halobuzz-jax-cache"))
 # Age model: directory with age-v1.onnx and shape_predictor_5_face_landmarks.dat.

@@ -1,9 +1,11 @@
 """Live frames: the host's uploads, scoring them in batches, acting on the verdicts, the sweep."""
 
 import logging
+import time
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -54,28 +56,37 @@ def frame_submit(*, user: User, stream_id: int, upload: UploadedFile) -> Frame:
     return frame
 
 
+def _claimable(now: datetime) -> Q:
+    """Pending frames, and frames a worker claimed longer than the lease ago (it died or hung): a dead
+    worker's batch is taken again by the next batch, without waiting for the sweep."""
+    lease = timedelta(seconds=settings.MODERATION_CLAIM_LEASE_SECONDS)
+    return Q(status=Frame.Status.PENDING) | Q(status=Frame.Status.SCORING, claimed_at__lt=now - lease)
+
+
 def frames_claim(*, frame_id: int, limit: int) -> list[int]:
-    """Take the given frame plus the oldest other pending ones (up to `limit`) for one batch.
+    """Take the given frame plus the oldest other claimable ones (up to `limit`) for one batch.
 
     Under load one task scores a whole batch and the tasks of the frames it took find them
-    already claimed; SKIP LOCKED keeps two workers from taking the same frame.
+    already claimed; SKIP LOCKED keeps two workers from taking the same frame. Every frame of the
+    batch gets the same `claimed_at`, the claim's token: a verdict is recorded only while the frame
+    still carries it (see `_claimable` for frames whose worker died).
     """
+    now = timezone.now()
     # Under a burst most tasks find their frame already taken by an earlier batch: one plain read
     # settles that without a transaction and row locks (it was ~40 of every 50 tasks in a burst).
-    if not Frame.objects.filter(pk=frame_id, status=Frame.Status.PENDING).exists():
+    if not Frame.objects.filter(_claimable(now), pk=frame_id).exists():
         return []
-    now = timezone.now()
     with transaction.atomic():
         own = list(
             Frame.objects.select_for_update(skip_locked=True)
-            .filter(pk=frame_id, status=Frame.Status.PENDING)
+            .filter(_claimable(now), pk=frame_id)
             .values_list("pk", flat=True)
         )
         if not own:
             return []
         others = list(
             Frame.objects.select_for_update(skip_locked=True)
-            .filter(status=Frame.Status.PENDING, uploaded_at__gte=now - timedelta(minutes=5))
+            .filter(_claimable(now), uploaded_at__gte=now - timedelta(minutes=5))
             .exclude(pk=frame_id)
             .order_by("uploaded_at")
             .values_list("pk", flat=True)[: max(0, limit - 1)]
@@ -83,6 +94,46 @@ def frames_claim(*, frame_id: int, limit: int) -> list[int]:
         ids = own + others
         Frame.objects.filter(pk__in=ids).update(status=Frame.Status.SCORING, claimed_at=now)
     return ids
+
+
+def _batch_window_wait(*, frame_id: int) -> None:
+    """Let a frame younger than settings.MODERATION_BATCH_WINDOW_MS wait out the rest of the window, so
+    the frames of other streams arriving meanwhile join its batch. A frame that already waited in the
+    queue (a busy worker) is not held any longer."""
+    window = settings.MODERATION_BATCH_WINDOW_MS / 1000
+    if window <= 0:
+        return
+    uploaded_at = (
+        Frame.objects.filter(pk=frame_id, status=Frame.Status.PENDING).values_list("uploaded_at", flat=True).first()
+    )
+    if uploaded_at is None:
+        return
+    remaining = window - (timezone.now() - uploaded_at).total_seconds()
+    if remaining > 0:
+        time.sleep(min(remaining, window))
+
+
+_read_pool: ThreadPoolExecutor | None = None
+
+
+def _frames_read_pool() -> ThreadPoolExecutor:
+    """Threads fetching and decoding a batch's frames at once (storage round trips and Pillow's decoding
+    release the GIL): made on first use, so a prefork child makes its own after the fork."""
+    global _read_pool
+    if _read_pool is None:
+        _read_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="frame-read")
+    return _read_pool
+
+
+def _frame_read(frame: Frame) -> "Image.Image | None":
+    """The frame's image in RGB, or None when its file is missing or not an image."""
+    from PIL import Image
+
+    try:
+        with frame.image.open("rb") as fh, Image.open(fh) as image:
+            return image.convert("RGB")
+    except (OSError, ValueError):
+        return None
 
 
 def frame_score(*, frame_id: int) -> list[Frame]:
@@ -94,35 +145,50 @@ def frame_score(*, frame_id: int) -> list[Frame]:
     from apps.moderation.classifier import nsfw_classifier
 
     classifier = nsfw_classifier()
-    ids = frames_claim(frame_id=frame_id, limit=classifier.batch_size)
+    _batch_window_wait(frame_id=frame_id)
+    ids = frames_claim(frame_id=frame_id, limit=settings.MODERATION_BATCH_MAX)
     if not ids:
         return []
     frames = list(Frame.objects.filter(pk__in=ids).order_by("uploaded_at"))
+    claimed_at = frames[0].claimed_at
+    started = time.perf_counter()
     sampled = _age_sampled(frames)
     arrays, readable, for_age = [], [], []
-    for frame in frames:
-        try:
-            from PIL import Image
-
-            with frame.image.open("rb") as fh, Image.open(fh) as image:
-                rgb = image.convert("RGB")
-                arrays.append(classifier.preprocess(rgb))
-            readable.append(frame)
-            if frame.pk in sampled:
-                for_age.append((frame, rgb))
-        except (OSError, ValueError):
+    for frame, read in zip(frames, _frames_read_pool().map(_frame_read, frames), strict=True):
+        if read is None:
             logger.warning("frame unreadable at scoring", extra={"frame_id": frame.pk})
             Frame.objects.filter(pk=frame.pk).update(status=Frame.Status.FAILED, scored_at=timezone.now())
+            continue
+        arrays.append(classifier.preprocess(read))
+        readable.append(frame)
+        if frame.pk in sampled:
+            for_age.append((frame, read))
+    read_at = time.perf_counter()
     scores = classifier.score_arrays(arrays) if arrays else []
+    scored_at = time.perf_counter()
     conf = moderation_settings_get()
     safe = {f.pk: s for f, s in zip(readable, scores, strict=True) if s < conf.nsfw_review_threshold}
-    done = {frame.pk: frame for frame in frames_safe_apply(scores=safe, model_version=classifier.version)}
+    done = {
+        frame.pk: frame
+        for frame in frames_safe_apply(scores=safe, model_version=classifier.version, claimed_at=claimed_at)
+    }
     for frame, score in zip(readable, scores, strict=True):
         if frame.pk not in safe:
-            done[frame.pk] = frame_verdict_apply(frame_id=frame.pk, score=score, model_version=classifier.version)
+            done[frame.pk] = frame_verdict_apply(
+                frame_id=frame.pk, score=score, model_version=classifier.version, claimed_at=claimed_at
+            )
+    scored_all_at = time.perf_counter()
     _frames_age_check(
         [(frame, rgb) for frame, rgb in for_age if done.get(frame.pk, frame).status != Frame.Status.BLOCKED]
     )
+    timings = {
+        "frames": len(frames),
+        "read_ms": round((read_at - started) * 1000),
+        "model_ms": round((scored_at - read_at) * 1000),
+        "verdicts_ms": round((scored_all_at - scored_at) * 1000),
+        "age_ms": round((time.perf_counter() - scored_all_at) * 1000),
+    }
+    logger.info("frame batch scored %s", " ".join(f"{k}={v}" for k, v in timings.items()), extra=timings)
     return [done[frame.pk] for frame in readable if frame.pk in done]
 
 
@@ -212,16 +278,22 @@ def frame_age_verdict_apply(*, frame_id: int, ages: list[float], model_version: 
 
 
 @transaction.atomic
-def frames_safe_apply(*, scores: dict[int, float], model_version: str) -> list[Frame]:
+def frames_safe_apply(
+    *, scores: dict[int, float], model_version: str, claimed_at: datetime | None = None
+) -> list[Frame]:
     """Record the verdicts of frames scored below the review threshold: one transaction and one UPDATE
-    for the batch (per-frame transactions cost ~4 ms each, a tenth of a burst's time to verdict)."""
+    for the batch (per-frame transactions cost ~4 ms each, a tenth of a burst's time to verdict).
+
+    With `claimed_at` (the batch's claim), a frame another worker re-claimed meanwhile is left to it:
+    each frame gets one verdict."""
     if not scores:
         return []
     now = timezone.now()
+    unscored = Frame.objects.filter(pk__in=scores, status__in=(Frame.Status.PENDING, Frame.Status.SCORING))
+    if claimed_at is not None:
+        unscored = unscored.filter(claimed_at=claimed_at)
     frames = list(
-        Frame.objects.select_for_update()
-        .filter(pk__in=scores, status__in=(Frame.Status.PENDING, Frame.Status.SCORING))
-        .only("pk", "status", "score", "model_version", "scored_at", "uploaded_at")
+        unscored.select_for_update().only("pk", "status", "score", "model_version", "scored_at", "uploaded_at")
     )
     for frame in frames:
         frame.status, frame.score, frame.model_version, frame.scored_at = (
@@ -242,14 +314,20 @@ def frames_safe_apply(*, scores: dict[int, float], model_version: str) -> list[F
 
 
 @transaction.atomic
-def frame_verdict_apply(*, frame_id: int, score: float, model_version: str) -> Frame:
+def frame_verdict_apply(
+    *, frame_id: int, score: float, model_version: str, claimed_at: datetime | None = None
+) -> Frame:
     """Record a frame's score; above review it joins the queue, above block the stream ends with a strike.
+
+    With `claimed_at` (the batch's claim), a frame another worker re-claimed meanwhile is left as it is.
 
     Lock order: the frame, its case, then the stream (through live), then the host (through accounts).
     """
     conf = moderation_settings_get()
     frame = Frame.objects.select_for_update().get(pk=frame_id)
     if frame.status not in (Frame.Status.PENDING, Frame.Status.SCORING):
+        return frame
+    if claimed_at is not None and frame.claimed_at != claimed_at:
         return frame
     if score >= conf.nsfw_block_threshold:
         frame.status = Frame.Status.BLOCKED
