@@ -13,8 +13,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_a_held_message_is_pending_for_its_sender_until_the_host_decides(daphne_server):
-    # given a host and two viewers; "idiot" (45) is inside the default hold band (40..60)
+    # given a host and two viewers; "idiot" and "crap" (45) are inside the default hold band (40..60)
     banned_word("idiot", severity=45)
+    banned_word("crap", severity=45)
     stream = LiveStreamFactory()
     sender, other = UserFactory(), UserFactory()
 
