@@ -75,6 +75,15 @@ async def flood(chatters: list[Room], *, rate: float, seconds: float, label: str
     return sent
 
 
+def assert_every_flood_message_once_in_each_authors_order(texts: list[str], sent: int, authors: int) -> None:
+    """Each author's messages arrive in the order sent; authors on different sockets may interleave."""
+    numbers = [int(t.split()[1]) for t in texts if t.startswith("flood ")]
+    assert sorted(numbers) == list(range(sent))
+    for author in range(authors):
+        theirs = [n for n in numbers if n % authors == author]
+        assert theirs == sorted(theirs)
+
+
 def test_below_the_threshold_every_viewer_sees_every_message(sampled_daphne):
     # given a host, a viewer and two chatters in a room sampled above 5 chats/s
     stream = LiveStreamFactory()
@@ -136,7 +145,7 @@ def test_above_the_threshold_a_viewer_sees_a_sample_and_the_host_staff_and_autho
         for seen in (host_seen, staff_seen):
             await seen.until(lambda c: len(c.chats()) == sent + 1, timeout=15)
             texts = [m["text"] for m in seen.chats()]
-            assert [t for t in texts if t.startswith("flood")] == [f"flood {i}" for i in range(sent)]
+            assert_every_flood_message_once_in_each_authors_order(texts, sent, len(chatters))
             assert "what a *******" in texts
         await asyncio.sleep(0.5)  # the viewer's frames of the same rounds are written by now
 
@@ -150,7 +159,7 @@ def test_above_the_threshold_a_viewer_sees_a_sample_and_the_host_staff_and_autho
 
         # and the viewer saw the first messages, then at most 2 a second of the flood (ordinary authors)
         shown = viewer_seen.chats()
-        assert [m["text"] for m in shown[:THRESHOLD]] == [f"flood {i}" for i in range(THRESHOLD)]
+        assert sorted(m["text"] for m in shown[:THRESHOLD]) == [f"flood {i}" for i in range(THRESHOLD)]
         assert len(shown) - THRESHOLD <= 2 * (send_seconds + 2)
         assert len(shown) < sent / 3
 
@@ -161,7 +170,7 @@ def test_above_the_threshold_a_viewer_sees_a_sample_and_the_host_staff_and_autho
         # and every message was stored: the recent history holds the last ones, sampled or not
         newcomer = await join(sampled_daphne, stream, late)
         history = [m["text"] for m in newcomer.welcome["history"]]
-        assert history[-5:] == [f"flood {i}" for i in range(sent - 5, sent)]
+        assert sorted(history[-5:]) == sorted(f"flood {i}" for i in range(sent - 5, sent))
         assert newcomer.welcome["chat_sampling"]["active"] is True
 
         # and once the chat is quiet for a few seconds, sampling stops and everyone is told
