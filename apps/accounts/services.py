@@ -1,13 +1,13 @@
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy, gettext_noop
@@ -378,11 +378,35 @@ def user_unban(*, user: User, by: User | None = None) -> User:
     return user
 
 
+M = TypeVar("M", bound=models.Model)
+
+
 def user_lock(*, user_id: int) -> User:
     """Lock the user's row until the transaction ends, for a decision about them (a moderator's ban
     or unban) that must not interleave with another. FOR NO KEY UPDATE: rows that only reference the
     user (a gift send's) are not held up. Lock order: after the caller's own rows and any Stream."""
     return User.objects.select_for_update(no_key=True).get(pk=user_id)
+
+
+def user_capped_add(
+    *,
+    user_id: int,
+    rows: models.QuerySet[M],
+    existing: models.QuerySet[M],
+    most: int,
+    limit_error: Exception,
+    create: Callable[[], M],
+) -> tuple[M, bool]:
+    """Add one of a user's capped rows (a host's banned words, their room moderators), inside the
+    caller's transaction. The user's row is locked first, so two additions at once cannot pass the
+    cap together. A row already there changes nothing: (that row, False)."""
+    user_lock(user_id=user_id)
+    found = existing.first()
+    if found is not None:
+        return found, False
+    if rows.count() >= most:
+        raise limit_error
+    return create(), True
 
 
 def user_age_verification_set(*, user_id: int, status: str, only_from: str | None = None) -> bool:

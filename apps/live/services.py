@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
 from apps.accounts.selectors import is_blocked_between
-from apps.accounts.services import user_lock, user_require_verified_age
+from apps.accounts.services import user_capped_add, user_require_verified_age
 from apps.core.content_filter import text_mask
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
@@ -153,15 +153,17 @@ def room_moderator_add(*, host: User, user_id: int) -> tuple[RoomModerator, bool
         raise NotFound(gettext_lazy("No such user."))
     if is_blocked_between(user_id=host.pk, other_id=user_id):
         raise StreamBlocked()
-    # The host's row serialises their appointments, so two at once cannot pass the limit together.
-    user_lock(user_id=host.pk)
-    existing = RoomModerator.objects.filter(host_id=host.pk, moderator_id=user_id).first()
-    if existing is not None:
-        return existing, False
     most = settings.LIVE_ROOM_MODERATORS_MAX
-    if RoomModerator.objects.filter(host_id=host.pk).count() >= most:
-        raise RoomModeratorLimit(details={"max": most})
-    appointment = RoomModerator.objects.create(host_id=host.pk, moderator=moderator)
+    appointment, added = user_capped_add(
+        user_id=host.pk,
+        rows=RoomModerator.objects.filter(host_id=host.pk),
+        existing=RoomModerator.objects.filter(host_id=host.pk, moderator_id=user_id),
+        most=most,
+        limit_error=RoomModeratorLimit(details={"max": most}),
+        create=lambda: RoomModerator.objects.create(host_id=host.pk, moderator=moderator),
+    )
+    if not added:
+        return appointment, False
     _room_moderators_changed(
         host_id=host.pk, event_type="room.moderator_added", payload={"user": user_brief(moderator)}
     )

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
-from apps.accounts.services import user_lock
+from apps.accounts.services import user_capped_add
 from apps.core.exceptions import NotFound
 from apps.moderation.exceptions import HostWordExists, HostWordLimit
 from apps.moderation.models import HostBannedWord
@@ -34,15 +34,17 @@ def host_word_add(*, host: User, term: str) -> tuple[HostBannedWord, bool]:
     """Ban a word in the host's rooms (at most MODERATION_HOST_WORDS_MAX). A word already on the list
     (in any letter case) changes nothing: (that word, False)."""
     term = _clean(term)
-    # The host's row serialises their additions, so two at once cannot pass the limit together.
-    user_lock(user_id=host.pk)
-    existing = HostBannedWord.objects.filter(host_id=host.pk, term__iexact=term).first()
-    if existing is not None:
-        return existing, False
     most = settings.MODERATION_HOST_WORDS_MAX
-    if HostBannedWord.objects.filter(host_id=host.pk).count() >= most:
-        raise HostWordLimit(details={"max": most})
-    word = HostBannedWord.objects.create(host_id=host.pk, term=term)
+    word, added = user_capped_add(
+        user_id=host.pk,
+        rows=HostBannedWord.objects.filter(host_id=host.pk),
+        existing=HostBannedWord.objects.filter(host_id=host.pk, term__iexact=term),
+        most=most,
+        limit_error=HostWordLimit(details={"max": most}),
+        create=lambda: HostBannedWord.objects.create(host_id=host.pk, term=term),
+    )
+    if not added:
+        return word, False
     _terms_changed(host.pk)
     return word, True
 
