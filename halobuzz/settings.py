@@ -570,6 +570,14 @@ LIVE_PRESENCE_TTL_SECONDS = env.float("LIVE_PRESENCE_TTL_SECONDS", default=15.0)
 LIVE_LINKCAST_INVITE_SECONDS = env.int("LIVE_LINKCAST_INVITE_SECONDS", default=60)
 # Room moderators a host may appoint (they act in all of the host's rooms).
 LIVE_ROOM_MODERATORS_MAX = env.int("LIVE_ROOM_MODERATORS_MAX", default=20)
+# Scheduled streams: how many upcoming a host may have and how far ahead; subscribers are reminded
+# this many minutes before the start; going live from EARLY minutes before to NO_SHOW minutes after
+# the start links the schedule, and one not started by then counts as missed.
+LIVE_SCHEDULE_MAX_UPCOMING = env.int("LIVE_SCHEDULE_MAX_UPCOMING", default=20)
+LIVE_SCHEDULE_MAX_DAYS_AHEAD = env.int("LIVE_SCHEDULE_MAX_DAYS_AHEAD", default=30)
+LIVE_SCHEDULE_REMINDER_MINUTES = env.int("LIVE_SCHEDULE_REMINDER_MINUTES", default=10)
+LIVE_SCHEDULE_EARLY_MINUTES = env.int("LIVE_SCHEDULE_EARLY_MINUTES", default=30)
+LIVE_SCHEDULE_NO_SHOW_MINUTES = env.int("LIVE_SCHEDULE_NO_SHOW_MINUTES", default=30)
 # PK battles: the lengths a host may pick, the default, how often overdue battles are swept (a lost
 # end task) and the least time between two live `pk.score` events of one battle.
 LIVE_PK_DURATION_CHOICES = env.list("LIVE_PK_DURATION_CHOICES", cast=int, default=[60, 180, 300, 600])

@@ -1,10 +1,11 @@
 from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.html import format_html
 
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.exceptions import DomainError
 from apps.live import services
-from apps.live.models import LinkCast, PkBattle, RoomModerator, Stream, StreamKick, StreamMute
+from apps.live.models import LinkCast, PkBattle, RoomModerator, ScheduledStream, Stream, StreamKick, StreamMute
 from apps.live.room_join import stream_facts_forget
 
 
@@ -105,6 +106,20 @@ class RoomModeratorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("host", "moderator", "created_at")
     list_select_related = ("host", "moderator")
     search_fields = ("host__username", "moderator__username")
+
+
+@admin.register(ScheduledStream)
+class ScheduledStreamAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Streams hosts announced (they schedule, change and cancel them through the API)."""
+
+    list_display = ("title", "host", "starts_at", "status", "stream", "reminded_at")
+    list_select_related = ("host",)
+    search_fields = ("title", "host__username")
+    date_hierarchy = "starts_at"
+
+    @admin.display(description="status")
+    def status(self, schedule: ScheduledStream) -> str:
+        return schedule.status_at(timezone.now())
 
 
 @admin.register(LinkCast)

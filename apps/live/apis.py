@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import request_user
+from apps.accounts.selectors import user_get_visible
 from apps.core.deprecation import DeprecatedApiMixin, mark_deprecated
 from apps.core.pagination import FeedCursorPagination
 from apps.core.parsers import FormParser, JSONParser, MultiPartParser
@@ -16,7 +18,7 @@ from apps.core.schema import request_per_media_type
 from apps.core.serializers import IdField, StrictInputSerializer
 from apps.live import selectors, services
 from apps.live.agora import agora_configured
-from apps.live.models import LinkCast, PkBattle, Stream
+from apps.live.models import LinkCast, PkBattle, ScheduledStream, Stream
 
 
 def ws_url(request: Request, stream_id: int) -> str:
@@ -435,4 +437,134 @@ class RoomModeratorRemoveApi(APIView):
     @extend_schema(request=None, responses={204: None}, operation_id="room_moderator_remove")
     def delete(self, request: Request, user_id: int) -> Response:
         services.room_moderator_remove(host=request_user(request), user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Scheduled streams ----------------------------------------------------------------------------
+
+
+class ScheduleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    host = UserBriefSerializer()
+    title = serializers.CharField()
+    category = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    status = serializers.SerializerMethodField(help_text="upcoming, started, missed (never went live) or cancelled.")
+    stream_id = serializers.IntegerField(allow_null=True, help_text="The stream that started it, once live.")
+    subscribers_count = serializers.IntegerField()
+    subscribed = serializers.BooleanField(help_text="Whether the signed-in user asked to be reminded.")
+
+    def get_status(self, schedule: ScheduledStream) -> str:
+        return schedule.status_at(self.context["now"])
+
+
+class ScheduleInputSerializer(StrictInputSerializer):
+    title = serializers.CharField(max_length=120)
+    category = serializers.RegexField(r"^[A-Za-z0-9 _-]{0,40}$", required=False, allow_blank=True, default="")
+    starts_at = serializers.DateTimeField(help_text="With a time zone offset; at least 5 minutes ahead.")
+
+
+class UpcomingSchedulePagination(FeedCursorPagination):
+    ordering = "starts_at"
+
+
+class MySchedulePagination(FeedCursorPagination):
+    ordering = "-starts_at"
+
+
+def _schedule_page(request: Request, view: APIView, schedules: Any, paginator: FeedCursorPagination) -> Response:
+    page = paginator.paginate_queryset(schedules, request, view=view)
+    context = {"request": request, "now": timezone.now()}
+    return paginator.get_paginated_response(ScheduleSerializer(page, many=True, context=context).data)
+
+
+def _schedule_answer(request: Request, schedule_id: int, code: int = status.HTTP_200_OK) -> Response:
+    schedule = selectors.schedule_get(schedule_id=schedule_id, viewer=request_user(request))
+    return Response(ScheduleSerializer(schedule, context={"request": request, "now": timezone.now()}).data, status=code)
+
+
+class ScheduleListCreateApi(APIView):
+    """Scheduled streams still to start (soonest first) of one host or of the hosts I follow; a host
+    announces one with POST (followers may then subscribe to a reminder)."""
+
+    class FilterSerializer(StrictInputSerializer):
+        host = serializers.CharField(required=False, max_length=150, help_text="A host's username.")
+        following = serializers.BooleanField(required=False, default=False)
+        cursor = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        page_size = serializers.IntegerField(required=False)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("host", str, description="Only this host's (username)."),
+            OpenApiParameter("following", bool, description="Only hosts I follow."),
+        ],
+        responses={200: ScheduleSerializer(many=True)},
+        operation_id="schedule_list",
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        viewer = request_user(request)
+        host_id = None
+        if "host" in filters.validated_data:
+            host_id = user_get_visible(username=filters.validated_data["host"], viewer=viewer).pk
+        schedules = selectors.schedule_list_upcoming(
+            viewer=viewer, host_id=host_id, following=filters.validated_data["following"]
+        )
+        return _schedule_page(request, self, schedules, UpcomingSchedulePagination())
+
+    @extend_schema(request=ScheduleInputSerializer, responses={201: ScheduleSerializer}, operation_id="schedule_create")
+    def post(self, request: Request) -> Response:
+        data = ScheduleInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        schedule = services.schedule_create(host=request_user(request), **data.validated_data)
+        return _schedule_answer(request, schedule.pk, status.HTTP_201_CREATED)
+
+
+class ScheduleMineApi(APIView):
+    """All of my scheduled streams, latest start first: upcoming, started, missed (I never went
+    live by the no-show time) and cancelled."""
+
+    @extend_schema(responses={200: ScheduleSerializer(many=True)}, operation_id="schedule_list_mine")
+    def get(self, request: Request) -> Response:
+        schedules = selectors.schedule_list_mine(host=request_user(request))
+        return _schedule_page(request, self, schedules, MySchedulePagination())
+
+
+class ScheduleDetailApi(APIView):
+    class UpdateSerializer(ScheduleInputSerializer):
+        title = serializers.CharField(max_length=120, required=False)
+        starts_at = serializers.DateTimeField(required=False, help_text="A new start time is reminded of afresh.")
+        category = serializers.RegexField(r"^[A-Za-z0-9 _-]{0,40}$", required=False, allow_blank=True)
+
+    @extend_schema(responses={200: ScheduleSerializer}, operation_id="schedule_detail")
+    def get(self, request: Request, schedule_id: int) -> Response:
+        return _schedule_answer(request, schedule_id)
+
+    @extend_schema(request=UpdateSerializer, responses={200: ScheduleSerializer}, operation_id="schedule_update")
+    def patch(self, request: Request, schedule_id: int) -> Response:
+        data = self.UpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.schedule_update(host=request_user(request), schedule_id=schedule_id, **data.validated_data)
+        return _schedule_answer(request, schedule_id)
+
+    @extend_schema(request=None, responses={200: ScheduleSerializer}, operation_id="schedule_cancel")
+    def delete(self, request: Request, schedule_id: int) -> Response:
+        services.schedule_cancel(host=request_user(request), schedule_id=schedule_id)
+        return _schedule_answer(request, schedule_id)
+
+
+class ScheduleSubscriptionApi(APIView):
+    """Be reminded shortly before a scheduled stream starts (PUT), or not any more (DELETE)."""
+
+    @extend_schema(
+        request=None, responses={201: ScheduleSerializer, 200: ScheduleSerializer}, operation_id="schedule_subscribe"
+    )
+    def put(self, request: Request, schedule_id: int) -> Response:
+        _, created = services.schedule_subscribe(user=request_user(request), schedule_id=schedule_id)
+        return _schedule_answer(request, schedule_id, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=None, responses={204: None}, operation_id="schedule_unsubscribe")
+    def delete(self, request: Request, schedule_id: int) -> Response:
+        services.schedule_unsubscribe(user=request_user(request), schedule_id=schedule_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

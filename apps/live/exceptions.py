@@ -115,3 +115,27 @@ class RoomModeratorInvalid(DomainError):
     code = "room_moderator_invalid"
     status = 400
     message = _("You cannot appoint yourself as a room moderator.")
+
+
+class ScheduleTimeInvalid(DomainError):
+    code = "schedule_time_invalid"
+    status = 400
+    message = _("Pick a start time from a few minutes from now up to the most days ahead allowed.")
+
+
+class ScheduleLimit(DomainError):
+    code = "schedule_limit"
+    status = 409
+    message = _("You already have the most upcoming scheduled streams allowed; cancel one first.")
+
+
+class ScheduleClosed(DomainError):
+    code = "schedule_closed"
+    status = 409
+    message = _("This scheduled stream has started, was cancelled or was missed.")
+
+
+class ScheduleOwnSubscription(DomainError):
+    code = "schedule_own_subscription"
+    status = 400
+    message = _("You cannot subscribe to your own scheduled stream.")

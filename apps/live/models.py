@@ -1,4 +1,5 @@
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -222,3 +223,68 @@ class RoomModerator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.moderator_id} moderates for {self.host_id}"
+
+
+class ScheduledStream(models.Model):
+    """A stream a host announces ahead. Followers subscribe and are reminded shortly before; going
+    live near its time links it (`stream`); one never linked by its no-show time was missed."""
+
+    class Status(models.TextChoices):
+        UPCOMING = "upcoming", "Upcoming"
+        STARTED = "started", "Started"
+        MISSED = "missed", "Missed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scheduled_streams")
+    title = models.CharField(max_length=120)
+    category = models.CharField(max_length=40, blank=True)
+    starts_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True, help_text="When the subscribers' reminder was claimed.")
+    stream = models.OneToOneField(
+        Stream,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="schedule",
+        help_text="Set on going live.",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["host", "starts_at"], name="schedule_host_starts_idx"),
+            # the reminder sweep's lookup: open schedules by start time
+            models.Index(
+                fields=["starts_at"],
+                condition=Q(cancelled_at__isnull=True, stream__isnull=True),
+                name="schedule_open_starts_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def status_at(self, now: datetime) -> str:
+        if self.cancelled_at is not None:
+            return self.Status.CANCELLED
+        if self.stream_id is not None:
+            return self.Status.STARTED
+        if now > self.starts_at + timedelta(minutes=settings.LIVE_SCHEDULE_NO_SHOW_MINUTES):
+            return self.Status.MISSED
+        return self.Status.UPCOMING
+
+
+class ScheduleSubscription(models.Model):
+    """A user asked to be reminded of a scheduled stream."""
+
+    schedule = models.ForeignKey(ScheduledStream, on_delete=models.CASCADE, related_name="subscriptions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="schedule_subscriptions")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["schedule", "user"], name="schedulesubscription_uniq")]
+        indexes = [models.Index(fields=["user"], name="schedulesubscription_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} subscribed to schedule {self.schedule_id}"

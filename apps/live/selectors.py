@@ -6,12 +6,12 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -21,7 +21,15 @@ from apps.accounts.selectors import blocked_user_ids, blocks_between, follow_lin
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live.exceptions import InvalidCursor, KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
-from apps.live.models import LinkCast, RoomModerator, Stream, StreamKick, StreamMute
+from apps.live.models import (
+    LinkCast,
+    RoomModerator,
+    ScheduledStream,
+    ScheduleSubscription,
+    Stream,
+    StreamKick,
+    StreamMute,
+)
 from apps.live.pk import PkMarker as PkMarker
 from apps.live.pk import pk_marker_from_reads as pk_marker_from_reads
 from apps.live.pk import pk_marker_key as pk_marker_key
@@ -418,3 +426,61 @@ def stream_moderator_is_cached(*, host_id: int, user_id: int) -> bool:
     once the host's moderators are cached (up to a moment stale after a change; every action
     re-checks with stream_moderator_is)."""
     return user_id in host_moderator_ids(host_id=host_id)
+
+
+# --- Scheduled streams ----------------------------------------------------------------------------
+
+
+def _schedules_annotated(viewer: User | None) -> QuerySet[ScheduledStream]:
+    schedules = ScheduledStream.objects.select_related("host").annotate(
+        subscribers_count=Count("subscriptions", distinct=True)
+    )
+    if viewer is None:
+        return schedules.annotate(subscribed=Value(False))
+    return schedules.annotate(
+        subscribed=Exists(ScheduleSubscription.objects.filter(schedule_id=OuterRef("pk"), user_id=viewer.pk))
+    )
+
+
+def schedule_list_upcoming(
+    *, viewer: User, host_id: int | None = None, following: bool = False
+) -> QuerySet[ScheduledStream]:
+    """Schedules still to start (not cancelled, not started, not past their no-show time), of one
+    host or of the hosts the viewer follows, never of a host either side blocked; soonest first by
+    the list's cursor."""
+    no_show = timedelta(minutes=settings.LIVE_SCHEDULE_NO_SHOW_MINUTES)
+    schedules = (
+        _schedules_annotated(viewer)
+        .filter(cancelled_at__isnull=True, stream__isnull=True, starts_at__gt=timezone.now() - no_show)
+        .exclude(host_id__in=blocked_user_ids(user=viewer))
+    )
+    if host_id is not None:
+        schedules = schedules.filter(host_id=host_id)
+    if following:
+        schedules = schedules.filter(host_id__in=following_ids(user=viewer))
+    return schedules
+
+
+def schedule_list_mine(*, host: User) -> QuerySet[ScheduledStream]:
+    """All of the host's schedules, started, missed and cancelled ones too (latest start first by the
+    list's cursor)."""
+    return _schedules_annotated(host).filter(host_id=host.pk)
+
+
+def schedule_get(*, schedule_id: int, viewer: User) -> ScheduledStream:
+    schedule = (
+        _schedules_annotated(viewer).filter(pk=schedule_id).exclude(host_id__in=blocked_user_ids(user=viewer)).first()
+    )
+    if schedule is None:
+        raise NotFound(gettext_lazy("No such scheduled stream."))
+    return schedule
+
+
+def schedule_subscriber_ids(*, schedule: ScheduledStream) -> list[int]:
+    """Who to remind: the subscribers still active and not blocked either way with the host."""
+    blocked = blocked_user_ids(user=schedule.host)
+    return list(
+        ScheduleSubscription.objects.filter(schedule_id=schedule.pk, user__is_active=True)
+        .exclude(user_id__in=blocked)
+        .values_list("user_id", flat=True)
+    )

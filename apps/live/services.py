@@ -59,6 +59,13 @@ from apps.live.pk import pk_start as pk_start
 from apps.live.pk import pk_totals as pk_totals
 from apps.live.room_join import stream_facts_forget
 from apps.live.room_state import chat_refusals_set
+from apps.live.schedules import schedule_cancel as schedule_cancel
+from apps.live.schedules import schedule_create as schedule_create
+from apps.live.schedules import schedule_link
+from apps.live.schedules import schedule_reminders_claim as schedule_reminders_claim
+from apps.live.schedules import schedule_subscribe as schedule_subscribe
+from apps.live.schedules import schedule_unsubscribe as schedule_unsubscribe
+from apps.live.schedules import schedule_update as schedule_update
 from apps.live.selectors import (
     ROOM_MODERATORS_CACHE_KEY,
     active_cache_clear,
@@ -191,9 +198,9 @@ def room_moderator_remove(*, host: User, user_id: int) -> None:
 
 
 def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = None) -> Stream:
-    """Start a live stream (banned words in its title masked). Refused to banned accounts, to minors
-    and age-held accounts, to accounts without a verified age (AgeVerificationRequired), and to a host
-    already live."""
+    """Start a live stream (banned words in its title masked), linked to the host's schedule due
+    around now. Refused to banned accounts, to minors and age-held accounts, to accounts without a
+    verified age (AgeVerificationRequired), and to a host already live."""
     if host.is_banned:
         raise AccountBanned.of(host)
     user_require_verified_age(
@@ -216,6 +223,7 @@ def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = N
     try:
         with transaction.atomic():
             stream.save()
+            schedule_link(stream=stream)
     except IntegrityError:
         # The partial unique index on (host) for preparing/live streams decides, even under a race.
         current = Stream.objects.filter(host=host, status__in=Stream.ACTIVE_STATUSES).values_list("pk", flat=True)
