@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.accounts.models import User, VerificationCode
 from apps.accounts.sms import sandbox
 from apps.accounts.verification import phone_normalize, phone_normalize_for_sms, secret_hash
-from tests.accounts.factories import TEST_PASSWORD, UserFactory
+from tests.accounts.factories import TEST_PASSWORD, UserFactory, sms_code_sent, sms_point_at_sandbox
 
 PHONE = "9801234567"
 E164 = "+9779801234567"
@@ -22,19 +22,12 @@ NEW_PASSWORD = "a-brand-new-passphrase-77"
 @pytest.fixture
 def sms_sandbox(live_server, settings):
     """Point the SMS client at the sandbox on the live server."""
-    settings.SMS_SANDBOX_ENABLED = True
-    settings.SPARROW_SMS_BASE_URL = f"{live_server.url}/sandbox/sparrow/v2/"
-    settings.SPARROW_SMS_TOKEN = sandbox.SANDBOX_TOKEN
-    settings.SPARROW_SMS_FROM = sandbox.SANDBOX_SENDER
+    sms_point_at_sandbox(settings, live_server.url)
     return live_server
 
 
 def sms_code(number: str = PHONE) -> str:
-    """The code in the latest message the sandbox delivered to a 10-digit number."""
-    for message in sandbox.outbox():
-        if message["to"] == number:
-            return re.search(r"\b(\d{6})\b", message["text"]).group(1)
-    raise AssertionError(f"no SMS to {number}")
+    return sms_code_sent(number)
 
 
 def other_code(code: str) -> str:
