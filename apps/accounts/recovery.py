@@ -377,16 +377,17 @@ def email_link_confirm(*, token: str) -> LinkConfirmed:
     """Confirm an email link: verify the account's email, or one half of an email change (the change
     applies when the link to the other address is confirmed too)."""
     checked = verification.link_check(token=token, purposes=LINK_PURPOSES)
-    assert checked.user_id is not None  # noqa: S101  (these links are issued for an account only)
+    user_id = checked.user_id
+    assert user_id is not None  # noqa: S101  (these links are issued for an account only)
     with transaction.atomic():
         code = verification.code_use(code=checked)
         if code.purpose == Purpose.VERIFY:
-            user = User.objects.select_for_update().get(pk=code.user_id)
+            user = User.objects.select_for_update().get(pk=user_id)
             if (user.email or "").lower() != code.destination.lower():
                 return LinkConfirmed(purpose=code.purpose, applied=False)  # the email changed since
             user.save(update_fields=_mark_verified(user, Channel.EMAIL))
             return LinkConfirmed(purpose=code.purpose, applied=True)
         assert code.change_group is not None  # noqa: S101
         return LinkConfirmed(
-            purpose=code.purpose, applied=_change_apply(user_id=code.user_id, group=code.change_group) is not None
+            purpose=code.purpose, applied=_change_apply(user_id=user_id, group=code.change_group) is not None
         )

@@ -156,7 +156,9 @@ def password_reset(contract: Contract) -> None:
         code="code_expired",
         body=contract.body("auth_password_reset_confirm", confirm),
     )
-    # the email link, confirmed through the API as an app that intercepts it would
+    # the email link, confirmed through the API as an app that intercepts it would (the reset ended the
+    # sessions: sign in afresh)
+    user.refresh_from_db()
     contract.call("me_email_verify", contract.as_user(user), status=202)
     contract.call("me_email_verify", contract.as_user(user), status=429, code="code_resend_too_soon")
     token = re.search(r"/account/email/([^/\s]+)/", mail.outbox[-1].body).group(1)
