@@ -270,6 +270,9 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="6000/min"),
         "signup": env.str("THROTTLE_SIGNUP", default="10/hour"),
         "login": env.str("THROTTLE_LOGIN", default="20/min"),
+        # Asking for SMS codes / email links, and submitting codes, per client address.
+        "verification_send": env.str("THROTTLE_VERIFICATION_SEND", default="10/hour"),
+        "verification_check": env.str("THROTTLE_VERIFICATION_CHECK", default="30/hour"),
     },
 }
 
@@ -666,6 +669,38 @@ CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=False)
 ADMIN_LOGIN_RATE = env.int("ADMIN_LOGIN_RATE", default=10)
 OTP_TOTP_ISSUER = "HaloBuzz"
+
+# Phone and email verification, password reset, contact change (apps/accounts/verification.py):
+# SMS codes live VERIFICATION_CODE_MINUTES, email links VERIFICATION_LINK_MINUTES; a code takes at
+# most VERIFICATION_MAX_ATTEMPTS guesses; one send per destination per VERIFICATION_RESEND_SECONDS and
+# VERIFICATION_SENDS_PER_HOUR an hour; wrong guesses an hour per destination and per client address.
+VERIFICATION_CODE_MINUTES = env.int("VERIFICATION_CODE_MINUTES", default=10)
+VERIFICATION_LINK_MINUTES = env.int("VERIFICATION_LINK_MINUTES", default=60)
+VERIFICATION_MAX_ATTEMPTS = env.int("VERIFICATION_MAX_ATTEMPTS", default=5)
+VERIFICATION_RESEND_SECONDS = env.int("VERIFICATION_RESEND_SECONDS", default=60)
+VERIFICATION_SENDS_PER_HOUR = env.int("VERIFICATION_SENDS_PER_HOUR", default=5)
+VERIFICATION_FAILURES_PER_DESTINATION_HOUR = env.int("VERIFICATION_FAILURES_PER_DESTINATION_HOUR", default=10)
+VERIFICATION_FAILURES_PER_ADDRESS_HOUR = env.int("VERIFICATION_FAILURES_PER_ADDRESS_HOUR", default=30)
+# Users' two-step sign-in (apps/accounts/twofactor.py): how long the password step's challenge lasts,
+# and wrong codes per 15 minutes before the step locks.
+SECOND_FACTOR_CHALLENGE_SECONDS = env.int("SECOND_FACTOR_CHALLENGE_SECONDS", default=300)
+SECOND_FACTOR_MAX_FAILURES = env.int("SECOND_FACTOR_MAX_FAILURES", default=5)
+
+# SMS through Sparrow SMS (apps/accounts/sms). With the sandbox enabled (the embedded default) it goes
+# to the built-in offline sandbox under SITE_URL/sandbox/sparrow/ (outbox page: /sandbox/sparrow/outbox/).
+SMS_SANDBOX_ENABLED = env.bool("SMS_SANDBOX_ENABLED", default=EMBEDDED)
+SPARROW_SMS_BASE_URL = env.str(
+    "SPARROW_SMS_BASE_URL",
+    default=SITE_URL.rstrip("/") + "/sandbox/sparrow/v2/" if SMS_SANDBOX_ENABLED else "https://api.sparrowsms.com/v2/",
+)
+SPARROW_SMS_TOKEN = env.str("SPARROW_SMS_TOKEN", default="v2_sandbox_token_halobuzz" if SMS_SANDBOX_ENABLED else "")
+SPARROW_SMS_FROM = env.str("SPARROW_SMS_FROM", default="HaloBuzz")
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
+
+# Email (verification and reset links): EMAIL_URL as django-environ reads it (smtp+tls://user:pass@host:587);
+# the embedded default prints messages on the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if EMBEDDED else "smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HaloBuzz <no-reply@halobuzz.local>")
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="embedded" if EMBEDDED else "production")
 SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")

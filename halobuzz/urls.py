@@ -43,6 +43,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.payments.web_urls")),
     path("", include("apps.live.web_urls")),
+    path("account/", include("apps.accounts.web_urls")),
+    path("sandbox/sparrow/", include("apps.accounts.sms.sandbox_urls")),
 ]
 
 if settings.EMBEDDED and settings.MEDIA_STORAGE == "filesystem":

@@ -6,10 +6,15 @@ from datetime import date
 
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.utils import timezone
 
 from apps.accounts.models import User
 
 DEMO_PASSWORD = "halobuzz-demo-2026"  # noqa: S105  (demo data only; printed on purpose)
+
+# Verified Nepali mobiles of two demo users: password reset by SMS works in the demo (the code shows
+# in the SMS sandbox's outbox, /sandbox/sparrow/outbox/).
+DEMO_PHONES = {"viewer": "+9779800000001", "host": "+9779800000002"}
 
 DEMO_USERS = [
     # username, display name, staff, superuser, group
@@ -39,8 +44,14 @@ def seed(*, out: Callable[[str], None]) -> None:
         )
         if created:
             user.set_password(DEMO_PASSWORD)
-            user.save(update_fields=["password"])
+            user.email_verified_at = timezone.now()
+            phone = DEMO_PHONES.get(username)
+            if phone and not User.objects.filter(phone=phone).exists():
+                user.phone, user.phone_verified_at = phone, timezone.now()
+            user.save(update_fields=["password", "email_verified_at", "phone", "phone_verified_at"])
         if group:
             user.groups.add(Group.objects.get(name=group))
     names = ", ".join(u[0] for u in DEMO_USERS)
     out(f"Demo accounts (password for all: {DEMO_PASSWORD}): {names}")
+    phones = ", ".join(f"{name} {phone}" for name, phone in DEMO_PHONES.items())
+    out(f"Verified phones (reset by SMS; codes at /sandbox/sparrow/outbox/): {phones}")

@@ -123,3 +123,90 @@ class OwnRequest(DomainError):
     code = "own_request"
     status = 403
     message = _("Nobody reviews or decides a request of their own.")
+
+
+class SmsUnavailable(DomainError):
+    """The SMS provider could not be reached or answered nonsense (apps.accounts.sms)."""
+
+    code = "sms_unavailable"
+    status = 503
+    message = _("Text messages cannot be sent right now. Try again in a few minutes, or use email.")
+
+
+class SmsRejected(DomainError):
+    """The SMS provider refused the message (details.provider_code: its documented response_code)."""
+
+    code = "sms_rejected"
+    status = 502
+    message = _("The text message could not be sent to this number. Check it, or use email.")
+
+
+class CodeInvalid(DomainError):
+    code = "code_invalid"
+    status = 400
+    message = _("That code is not right. Check the latest code we sent.")
+
+
+class CodeExpired(DomainError):
+    code = "code_expired"
+    status = 400
+    message = _("That code has expired or was already used. Ask for a new one.")
+
+
+class VerificationLocked(DomainError):
+    """Too many wrong codes for this code, phone or address; details.retry_after in seconds when known."""
+
+    code = "verification_locked"
+    status = 429
+    message = _("Too many wrong codes. Ask for a new code later.")
+
+
+class CodeResendTooSoon(DomainError):
+    code = "code_resend_too_soon"
+    status = 429
+    message = _("A code was sent moments ago. Wait a little before asking for another.")
+
+
+class TooManyCodes(DomainError):
+    code = "too_many_codes"
+    status = 429
+    message = _("Too many codes were sent to this number or address. Try again later.")
+
+
+class ContactChangeRequired(DomainError):
+    code = "contact_change_required"
+    status = 409
+    message = _("A verified phone or email is changed only through the contact change, confirmed on both.")
+
+
+class NothingToVerify(DomainError):
+    code = "nothing_to_verify"
+    status = 409
+    message = _("There is no unverified phone or email of that kind on this account.")
+
+
+class ChangeNotFound(DomainError):
+    code = "change_not_found"
+    status = 404
+    message = _("No such contact change is waiting for confirmation.")
+
+
+class SecondFactorRequired(DomainError):
+    """The password was right; the account has two-step sign-in. details.challenge goes to /auth/login/2fa/."""
+
+    code = "second_factor_required"
+    status = 401
+    message = _("Enter the code from your authenticator app (or a recovery code) to finish signing in.")
+    client_action = "Ask for the code, then POST it with details.challenge to /api/v1/auth/login/2fa/."
+
+
+class SecondFactorInvalid(DomainError):
+    code = "second_factor_invalid"
+    status = 400
+    message = _("That authenticator or recovery code is not valid.")
+
+
+class TwoFactorState(DomainError):
+    code = "two_factor_state"
+    status = 409
+    message = _("Two-step sign-in is not in a state that allows this.")

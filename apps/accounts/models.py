@@ -48,6 +48,10 @@ class User(AbstractUser):
     # Bumped by a password change, a ban or logout-everywhere: tokens carry the generation they were
     # issued in (apps.accounts.tokens) and older ones are refused. Mirrored in Redis for the hot check.
     token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # When the phone (by an SMS code) and the email (by a link) were last proven to be the user's;
+    # None: unverified. Changing either clears it until the new one is proven.
+    phone_verified_at = models.DateTimeField(null=True, blank=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -77,6 +81,11 @@ class User(AbstractUser):
             and self.date_of_birth <= adult_born_by(today=timezone.localdate())
             and self.age_verification not in (self.AgeVerification.PENDING_REVIEW, self.AgeVerification.REJECTED)
         )
+
+    @property
+    def is_contact_verified(self) -> bool:
+        """A phone or an email has been proven: the account is no longer a free throwaway."""
+        return self.phone_verified_at is not None or self.email_verified_at is not None
 
     @property
     def is_banned(self) -> bool:
@@ -113,3 +122,45 @@ class Block(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class VerificationCode(models.Model):
+    """A one-time secret sent to a phone (6 digits by SMS) or an email (a link's token).
+
+    Only an HMAC of the secret is stored (apps.accounts.verification), never the secret. A code is
+    good once, until `expires_at`, for VERIFICATION_MAX_ATTEMPTS wrong guesses; sending a new one for
+    the same destination and purpose retires the old. The halves of a contact change (old and new
+    destination) share a `change_group` and apply together once both are confirmed.
+    """
+
+    class Purpose(models.TextChoices):
+        SIGNUP = "signup", "Sign-up by phone"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        VERIFY = "verify", "Verify the current phone or email"
+        CHANGE_OLD = "change_old", "Contact change: confirm on the old one"
+        CHANGE_NEW = "change_new", "Contact change: confirm on the new one"
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        EMAIL = "email", "Email"
+
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="verification_codes")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    destination = models.CharField(max_length=254, help_text="E.164 phone or email address")
+    secret_hash = models.CharField(max_length=64)
+    change_group = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["channel", "destination", "purpose", "-created_at"], name="verif_code_dest_idx"),
+            models.Index(fields=["secret_hash"], name="verif_code_hash_idx"),
+            models.Index(fields=["change_group"], name="verif_code_group_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} by {self.channel} #{self.pk}"

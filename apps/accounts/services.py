@@ -18,7 +18,7 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from apps.accounts import lockout
+from apps.accounts import lockout, twofactor
 from apps.accounts.duties import require_not_own as require_not_own  # for the apps above
 from apps.accounts.duties import require_outranks as require_outranks
 from apps.accounts.exceptions import (
@@ -29,7 +29,9 @@ from apps.accounts.exceptions import (
     AgeVerificationRequired,
     CannotBlockSelf,
     CannotFollowSelf,
+    ContactChangeRequired,
     InvalidCredentials,
+    SecondFactorRequired,
     TokenInvalid,
     UserBlocked,
     WrongPassword,
@@ -45,6 +47,7 @@ from apps.accounts.tokens import (
     token_state_mirror,
     user_card_forget,
 )
+from apps.accounts.verification import phone_normalize
 from apps.core.content_filter import name_check, text_mask
 from apps.core.i18n import translate_lazy
 
@@ -166,6 +169,17 @@ def user_login(*, identifier: str, password: str) -> tuple[User, dict[str, str]]
         raise InvalidCredentials()
     _refuse_if_banned(user)
     lockout.success_record(account)
+    if twofactor.two_factor_enabled(user=user):
+        raise SecondFactorRequired(details={"challenge": twofactor.challenge_issue(user=user)})
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    return user, tokens_issue(user=user)
+
+
+def user_login_second_factor(*, challenge: str, code: str) -> tuple[User, dict[str, str]]:
+    """Finish a sign-in that answered second_factor_required: the challenge and a TOTP or recovery code."""
+    user = twofactor.second_factor_pass(challenge=challenge, code=code)
+    _refuse_if_banned(user)
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     return user, tokens_issue(user=user)
@@ -232,6 +246,18 @@ def user_revoke_all_sessions(*, user: User, reason: str = "session_revoked") -> 
     sessions_revoked.send(sender=User, user_id=user.pk, reason=reason)
 
 
+def _contact_edit_guard(*, user: User, data: dict[str, Any]) -> dict[str, Any]:
+    """A verified phone or email changes only through the contact change (apps.accounts.recovery),
+    confirmed on the old and the new one; an unverified one may be edited here (still unverified)."""
+    if "phone" in data and data["phone"]:
+        data["phone"] = phone_normalize(data["phone"])
+    if "phone" in data and (data["phone"] or None) != user.phone and user.phone_verified_at is not None:
+        raise ContactChangeRequired()
+    if "email" in data and normalize_email(data["email"]) != user.email and user.email_verified_at is not None:
+        raise ContactChangeRequired()
+    return data
+
+
 PROFILE_FIELDS = {"display_name", "bio", "avatar", "date_of_birth", "country", "email", "phone", "language"}
 
 
@@ -243,7 +269,7 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     unknown = set(data) - PROFILE_FIELDS
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
-    data = dict(data)
+    data = _contact_edit_guard(user=user, data=dict(data))
     if data.get("display_name"):
         name_check(value=data["display_name"], field="display_name")
     if data.get("bio"):

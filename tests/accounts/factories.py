@@ -1,9 +1,11 @@
+import re
 from datetime import date
 
 import factory
 from django.contrib.auth.models import Group
 
 from apps.accounts.models import User
+from apps.accounts.sms import sandbox as sms_sandbox
 
 TEST_PASSWORD = "correct-horse-battery-staple-42"
 
@@ -36,3 +38,21 @@ def member(role: str) -> User:
     account = UserFactory(is_staff=True)
     account.groups.add(Group.objects.get(name=role))
     return User.objects.get(pk=account.pk)
+
+
+def sms_point_at_sandbox(settings, base_url: str) -> None:
+    """Send SMS to the Sparrow SMS sandbox served at base_url (a live server)."""
+    settings.SMS_SANDBOX_ENABLED = True
+    settings.SPARROW_SMS_BASE_URL = f"{base_url}/sandbox/sparrow/v2/"
+    settings.SPARROW_SMS_TOKEN = sms_sandbox.SANDBOX_TOKEN
+    settings.SPARROW_SMS_FROM = sms_sandbox.SANDBOX_SENDER
+
+
+def sms_code_sent(number: str) -> str:
+    """The code in the latest message the sandbox delivered to a 10-digit number."""
+    for message in sms_sandbox.outbox():
+        if message["to"] == number:
+            found = re.search(r"\b(\d{6})\b", message["text"])
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no SMS with a code to {number}")

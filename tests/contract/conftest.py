@@ -3,6 +3,7 @@
 import pytest
 import requests
 
+from tests.accounts.factories import sms_point_at_sandbox
 from tests.contract.generated import client_generate
 from tests.contract.runner import Contract
 from tests.payments.factories import gateways_point_at_sandbox
@@ -32,6 +33,7 @@ def contract(
     generated_client, served_schema, live_server, transactional_db, settings, isolated_media, tmp_path
 ) -> Contract:
     gateways_point_at_sandbox(settings, live_server.url)
+    sms_point_at_sandbox(settings, live_server.url)
     # Agora credentials of the shape Agora issues, so the media tokens are signed (tests/live does the same).
     settings.AGORA_APP_ID = "970CA35de60c44645bbae8a215061b33"
     settings.AGORA_APP_CERTIFICATE = "5CFd2fd1755d40ecb72977518be15d3b"
