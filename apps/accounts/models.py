@@ -48,6 +48,9 @@ class User(AbstractUser):
     # Bumped by a password change, a ban or logout-everywhere: tokens carry the generation they were
     # issued in (apps.accounts.tokens) and older ones are refused. Mirrored in Redis for the hot check.
     token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Set while the user's own deletion request waits out its grace period (apps.privacy): the
+    # account is deactivated and hidden, and signing in with the right password offers the undo.
+    deletion_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
