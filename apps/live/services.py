@@ -191,9 +191,12 @@ def user_live_presence_end(*, user_id: int, reason: str) -> int:
     streams end (rooms told), their appointments as a room moderator end both ways. Their own room
     sockets close with the sessions they lost. Returns how many streams ended."""
     stream_ids = list(
-        Stream.objects.filter(host_id=user_id).exclude(status__in=Stream.ENDED_STATUSES).values_list("pk", flat=True)
+        Stream.objects.filter(host_id=user_id)
+        .exclude(status__in=Stream.ENDED_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    for stream_id in stream_ids:
+    for stream_id in stream_ids:  # in pk order, as every Stream lock
         stream_end(stream_id=stream_id, reason=reason)
     for host_id, moderator_id in RoomModerator.objects.filter(Q(host_id=user_id) | Q(moderator_id=user_id)).values_list(
         "host_id", "moderator_id"

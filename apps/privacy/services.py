@@ -71,11 +71,11 @@ def account_deletion_request(*, user: User, password: str | None = None, reason:
     due_at = timezone.now() + timedelta(days=settings.ACCOUNT_DELETION_GRACE_DAYS)
     try:
         with transaction.atomic():
-            # Lock order: streams before the user row (apps.accounts.services.user_lock).
-            streams_ended = user_live_presence_end(user_id=user.pk, reason="account_deleted")
-            reel_ids = list(reel_list_mine(user=user).values_list("pk", flat=True))
+            # Lock order (README "Lock order"): reels, then streams, then the user row.
+            reel_ids = list(reel_list_mine(user=user).order_by("pk").values_list("pk", flat=True))
             for reel_id in reel_ids:
                 reel_delete(reel_id=reel_id, user=user)
+            streams_ended = user_live_presence_end(user_id=user.pk, reason="account_deleted")
             restore = user_deletion_start(user=user, due_at=due_at)
             deletion = AccountDeletion.objects.create(
                 user=user,
