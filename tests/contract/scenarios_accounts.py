@@ -104,8 +104,8 @@ def deletion(contract: Contract) -> None:
     contract.call("me_deletion_request", client, status=400, code="wrong_password", body=wrong)
     right = contract.body("me_deletion_request", {"password": TEST_PASSWORD, "reason": "moving on"})
     contract.call("me_deletion_request", client, status=202, body=right)
-    # every session ended; signing in offers the undo, which signs in again
-    contract.call("me_get", client, status=401, code="token_not_valid")
+    # every session ended (the account is inactive); signing in offers the undo, which signs in again
+    contract.call("me_get", client, status=401, code="authentication_failed")
     anonymous = contract.anonymous()
     login = {"identifier": user.username, "password": TEST_PASSWORD}
     contract.call(
