@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "apps.games",
     "apps.moderation",
     "apps.reels",
+    "apps.privacy",
 ]
 
 MIDDLEWARE = [
@@ -273,6 +274,7 @@ REST_FRAMEWORK = {
         # Asking for SMS codes / email links, and submitting codes, per client address.
         "verification_send": env.str("THROTTLE_VERIFICATION_SEND", default="10/hour"),
         "verification_check": env.str("THROTTLE_VERIFICATION_CHECK", default="30/hour"),
+        "data_export": env.str("THROTTLE_DATA_EXPORT", default="5/day"),
     },
 }
 
@@ -282,6 +284,13 @@ LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=10)
 LOGIN_LOCKOUT_WINDOW_SECONDS = env.int("LOGIN_LOCKOUT_WINDOW_SECONDS", default=900)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=60)
 LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=3600)
+
+# Account deletion (apps/privacy): the grace period during which the user can undo it, how often the
+# sweep finalises deletions past it, and how recent a sign-in re-authenticates an account without a
+# password.
+ACCOUNT_DELETION_GRACE_DAYS = env.int("ACCOUNT_DELETION_GRACE_DAYS", default=30)
+ACCOUNT_DELETION_SWEEP_SECONDS = env.int("ACCOUNT_DELETION_SWEEP_SECONDS", default=3600)
+ACCOUNT_REAUTH_SECONDS = env.int("ACCOUNT_REAUTH_SECONDS", default=300)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

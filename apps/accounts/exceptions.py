@@ -26,6 +26,19 @@ class AccountBanned(DomainError):
         return cls(details={"banned_until": iso_utc(user.banned_until), "reason": user.ban_reason})
 
 
+class AccountDeletionPending(DomainError):
+    code = "account_deletion_pending"
+    status = 403
+    message = _("This account is being deleted. You can still undo the deletion until the date shown.")
+    client_action = (
+        "Offer the undo (POST /api/v1/me/deletion/undo/ with the same credentials) before `details.undo_until`."
+    )
+
+    @classmethod
+    def of(cls, user: "User") -> "AccountDeletionPending":
+        return cls(details={"undo_until": iso_utc(user.deletion_due_at)})
+
+
 class CannotFollowSelf(DomainError):
     code = "cannot_follow_self"
     status = 400

@@ -52,6 +52,9 @@ class User(AbstractUser):
     # None: unverified. Changing either clears it until the new one is proven.
     phone_verified_at = models.DateTimeField(null=True, blank=True)
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Set while the user's own deletion request waits out its grace period (apps.privacy): the
+    # account is deactivated and hidden, and signing in with the right password offers the undo.
+    deletion_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [

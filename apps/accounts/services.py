@@ -8,6 +8,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy, gettext_noop
@@ -23,6 +24,7 @@ from apps.accounts.duties import require_not_own as require_not_own  # for the a
 from apps.accounts.duties import require_outranks as require_outranks
 from apps.accounts.exceptions import (
     AccountBanned,
+    AccountDeletionPending,
     AccountInactive,
     AgeCheckFailed,
     AgeRestricted,
@@ -151,8 +153,9 @@ def _refuse_if_banned(user: User) -> None:
         raise AccountBanned.of(user)
 
 
-def user_login(*, identifier: str, password: str) -> tuple[User, dict[str, str]]:
-    """Check credentials (username, email or phone) and issue a token pair.
+def user_credentials_check(*, identifier: str, password: str) -> User:
+    """The account whose credentials (username, email or phone, and password) these are, whatever its
+    state (the caller decides about deactivated, banned or deleting accounts); InvalidCredentials else.
 
     An account locked after too many wrong passwords (apps.accounts.lockout) is refused before its
     password is checked."""
@@ -164,11 +167,34 @@ def user_login(*, identifier: str, password: str) -> tuple[User, dict[str, str]]
         User().set_password(password)
         lockout.failure_record(account)
         raise InvalidCredentials()
-    if not user.check_password(password) or not user.is_active:
+    if not user.check_password(password):
         lockout.failure_record(account)
         raise InvalidCredentials()
-    _refuse_if_banned(user)
     lockout.success_record(account)
+    return user
+
+
+def user_password_confirm(*, user: User, password: str) -> None:
+    """Re-authentication of a signed-in user before a grave step: WrongPassword unless `password` is
+    theirs. Wrong guesses count towards the account's login lockout."""
+    account = lockout.account_key(user_id=user.pk, identifier="")
+    lockout.refuse_if_locked(account)
+    if not user.has_usable_password() or not user.check_password(password):
+        lockout.failure_record(account)
+        raise WrongPassword()
+    lockout.success_record(account)
+
+
+def user_login(*, identifier: str, password: str) -> tuple[User, dict[str, str]]:
+    """Check credentials (username, email or phone) and issue a token pair. An account waiting out
+    its deletion's grace period is told so (AccountDeletionPending: the app offers the undo); one
+    with two-step sign-in on answers SecondFactorRequired with a challenge instead of tokens."""
+    user = user_credentials_check(identifier=identifier, password=password)
+    if user.deletion_due_at is not None:
+        raise AccountDeletionPending.of(user)
+    if not user.is_active:
+        raise InvalidCredentials()
+    _refuse_if_banned(user)
     if twofactor.two_factor_enabled(user=user):
         raise SecondFactorRequired(details={"challenge": twofactor.challenge_issue(user=user)})
     user.last_login = timezone.now()
@@ -179,6 +205,8 @@ def user_login(*, identifier: str, password: str) -> tuple[User, dict[str, str]]
 def user_login_second_factor(*, challenge: str, code: str) -> tuple[User, dict[str, str]]:
     """Finish a sign-in that answered second_factor_required: the challenge and a TOTP or recovery code."""
     user = twofactor.second_factor_pass(challenge=challenge, code=code)
+    if user.deletion_due_at is not None or not user.is_active:  # deleted or deactivated since step one
+        raise InvalidCredentials()
     _refuse_if_banned(user)
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
@@ -482,3 +510,90 @@ def user_require_active_adult(*, user: User) -> None:
     if user.is_banned:
         raise AccountBanned.of(user)
     user_require_adult(user=user)
+
+
+# --- Account deletion (apps.privacy runs the request, its grace period and the undo) ---------------
+
+DELETION_RESTORABLE_FIELDS = ("display_name", "bio")
+
+
+@transaction.atomic
+def user_deletion_start(*, user: User, due_at: datetime) -> dict[str, str]:
+    """Hide the account at once for its deletion: deactivated (no sign-in, not found by others, no
+    gift or room), every session revoked, name and bio blanked, the avatar's file deleted after
+    commit, follows and blocks both ways dropped. Returns what `user_deletion_undo` can put back;
+    the avatar and the social graph cannot come back."""
+    user = user_lock(user_id=user.pk)
+    restorable = {field: getattr(user, field) for field in DELETION_RESTORABLE_FIELDS}
+    avatar_name, avatar_storage = user.avatar.name, user.avatar.storage
+    user.is_active = False
+    user.deletion_due_at = due_at
+    user.display_name = ""
+    user.bio = ""
+    user.avatar = ""  # an ImageField takes a file name
+    user.save(update_fields=["is_active", "deletion_due_at", "display_name", "bio", "avatar"])
+    if avatar_name:
+        transaction.on_commit(lambda: avatar_storage.delete(avatar_name))
+    user_social_graph_drop(user=user)
+    user_card_forget(user_id=user.pk)
+    user_revoke_all_sessions(user=user)
+    profile_changed.send(sender=User, user_id=user.pk)
+    logger.info("account deletion started", extra={"user_id": user.pk, "due_at": due_at.isoformat()})
+    return restorable
+
+
+@transaction.atomic
+def user_deletion_undo(*, user: User, restore: dict[str, str]) -> User:
+    """Reactivate an account whose deletion was undone, with the fields `user_deletion_start` kept."""
+    user = user_lock(user_id=user.pk)
+    for field in DELETION_RESTORABLE_FIELDS:
+        setattr(user, field, restore.get(field, ""))
+    user.is_active = True
+    user.deletion_due_at = None
+    user.save(update_fields=["is_active", "deletion_due_at", *DELETION_RESTORABLE_FIELDS])
+    user_card_forget(user_id=user.pk)
+    profile_changed.send(sender=User, user_id=user.pk)
+    logger.info("account deletion undone", extra={"user_id": user.pk})
+    return user
+
+
+@transaction.atomic
+def user_social_graph_drop(*, user: User) -> None:
+    """Remove every follow and block the user is in, either way (unblock listeners are told)."""
+    Follow.objects.filter(Q(follower=user) | Q(followee=user)).delete()
+    for blocker_id, blocked_id in Block.objects.filter(Q(blocker=user) | Q(blocked=user)).values_list(
+        "blocker_id", "blocked_id"
+    ):
+        Block.objects.filter(blocker_id=blocker_id, blocked_id=blocked_id).delete()
+        for listener in _unblock_listeners:
+            listener(blocker_id=blocker_id, blocked_id=blocked_id)
+
+
+@transaction.atomic
+def user_anonymise(*, user: User) -> User:
+    """Turn the account into a tombstone once its deletion is final: the row stays (the ledger, gifts
+    and payments keep pointing at it, so money history stays provable) but nothing identifies the
+    person; the username, email and phone number are free for others again."""
+    user = user_lock(user_id=user.pk)
+    user.username = f"deleted-{user.pk}"
+    user.email = None
+    user.phone = None
+    user.first_name = ""
+    user.last_name = ""
+    user.display_name = ""
+    user.bio = ""
+    user.avatar = ""
+    user.date_of_birth = None
+    user.language = ""
+    user.ban_reason = ""
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.deletion_due_at = None
+    user.set_unusable_password()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    user_card_forget(user_id=user.pk)
+    logger.info("account anonymised", extra={"user_id": user.pk})
+    return user

@@ -73,6 +73,16 @@ def host_statement(*, host: User, start: datetime, end: datetime) -> QuerySet[Gi
     )
 
 
+def gift_sends_sent(*, user: User) -> QuerySet[GiftSend]:
+    """Every gift the user sent, oldest first, with host and gift (their data export)."""
+    return GiftSend.objects.filter(sender=user).select_related("host", "gift").order_by("created_at", "id")
+
+
+def gift_sends_received(*, user: User) -> QuerySet[GiftSend]:
+    """Every gift the user received as a host, oldest first, with sender and gift (their data export)."""
+    return GiftSend.objects.filter(host=user).select_related("sender", "gift").order_by("created_at", "id")
+
+
 @dataclass(frozen=True)
 class LeaderboardRow:
     rank: int

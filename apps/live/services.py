@@ -194,6 +194,29 @@ def room_moderator_remove(*, host: User, user_id: int) -> None:
     logger.info("room moderator removed", extra={"host_id": host.pk, "user_id": user_id})
 
 
+@transaction.atomic
+def user_live_presence_end(*, user_id: int, reason: str) -> int:
+    """Take a user out of live for good (their account is being deleted): their preparing or live
+    streams end (rooms told), their appointments as a room moderator end both ways. Their own room
+    sockets close with the sessions they lost. Returns how many streams ended."""
+    stream_ids = list(
+        Stream.objects.filter(host_id=user_id)
+        .exclude(status__in=Stream.ENDED_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for stream_id in stream_ids:  # in pk order, as every Stream lock
+        stream_end(stream_id=stream_id, reason=reason)
+    for host_id, moderator_id in RoomModerator.objects.filter(Q(host_id=user_id) | Q(moderator_id=user_id)).values_list(
+        "host_id", "moderator_id"
+    ):
+        RoomModerator.objects.filter(host_id=host_id, moderator_id=moderator_id).delete()
+        _room_moderators_changed(
+            host_id=host_id, event_type="room.moderator_removed", payload={"user_id": moderator_id}
+        )
+    return len(stream_ids)
+
+
 # --- Going live and ending ----------------------------------------------------------------------
 
 

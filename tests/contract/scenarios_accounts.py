@@ -281,3 +281,29 @@ def two_factor(contract: Contract) -> None:
         body=contract.body("me_two_factor_disable", {**disable, "password": "nope"}),
     )
     contract.call("me_two_factor_disable", client, status=204, body=contract.body("me_two_factor_disable", disable))
+
+
+@drives("me_export", "me_deletion_request", "me_deletion_undo")
+def deletion(contract: Contract) -> None:
+    user = UserFactory()
+    client = contract.as_user(user)
+    contract.call("me_export", client, status=200)
+    wrong = contract.body("me_deletion_request", {"password": "not-the-password"})
+    contract.call("me_deletion_request", client, status=400, code="wrong_password", body=wrong)
+    right = contract.body("me_deletion_request", {"password": TEST_PASSWORD, "reason": "moving on"})
+    contract.call("me_deletion_request", client, status=202, body=right)
+    # every session ended (the account is inactive); signing in offers the undo, which signs in again
+    contract.call("me_get", client, status=401, code="authentication_failed")
+    anonymous = contract.anonymous()
+    login = {"identifier": user.username, "password": TEST_PASSWORD}
+    contract.call(
+        "auth_login", anonymous, status=403, code="account_deletion_pending", body=contract.body("auth_login", login)
+    )
+    contract.call("me_deletion_undo", anonymous, status=200, body=contract.body("me_deletion_undo", login))
+    contract.call(
+        "me_deletion_undo",
+        anonymous,
+        status=409,
+        code="deletion_not_pending",
+        body=contract.body("me_deletion_undo", login),
+    )

@@ -1,0 +1,99 @@
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.apis import MeSerializer, TokenPairSerializer
+from apps.accounts.authentication import request_user
+from apps.core.serializers import StrictInputSerializer
+from apps.core.throttling import ScopedRateThrottle
+from apps.privacy import selectors, services
+
+
+class AccountDeletionSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    undo_until = serializers.DateTimeField(source="due_at", help_text="Sign in and undo before this time.")
+
+
+class AccountDeletionRequestApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"  # a password check: the same limit as signing in
+
+    class InputSerializer(StrictInputSerializer):
+        password = serializers.CharField(
+            max_length=128,
+            trim_whitespace=False,
+            required=False,
+            help_text="The account's password. An account without one signs in again first and sends none.",
+        )
+        reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: AccountDeletionSerializer},
+        operation_id="me_deletion_request",
+        description=(
+            "Delete the signed-in user's account. At once: every session ends, the profile is hidden, live "
+            "streams end, reels and the avatar are deleted, follows and blocks are removed. Until `undo_until` "
+            "signing in answers `account_deletion_pending` and the undo restores the account (name and bio; "
+            "deleted media and the social graph do not come back). After it the account is anonymised; coins "
+            "and earnings left are forfeited. Refused while a cash-out waits for Finance."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        deletion = services.account_deletion_request(user=request_user(request), **data.validated_data)
+        return Response(AccountDeletionSerializer(deletion).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AccountDeletionUndoResponseSerializer(serializers.Serializer):
+    user = MeSerializer()
+    tokens = TokenPairSerializer()
+
+
+class AccountDeletionUndoApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(StrictInputSerializer):
+        identifier = serializers.CharField(max_length=254, help_text="Username, email or phone number.")
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: AccountDeletionUndoResponseSerializer},
+        operation_id="me_deletion_undo",
+        description="Undo a pending deletion with the account's credentials and sign in.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, tokens = services.account_deletion_undo(**data.validated_data)
+        return Response({"user": MeSerializer(user, context={"request": request}).data, "tokens": tokens})
+
+
+class AccountExportApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "data_export"
+
+    @extend_schema(
+        responses={200: OpenApiResponse(description="The user's own data as one JSON document (a download).")},
+        operation_id="me_export",
+        description=(
+            "Download the signed-in user's own data: profile, following, followers, blocks, gifts sent and "
+            "received, coin statement, payments, cash-outs, reels, moderation decisions and deletion requests."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        user = request_user(request)
+        filename = f"halobuzz-{user.username}-{timezone.now():%Y%m%d}.json"
+        return Response(
+            selectors.account_export(user=user), headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )

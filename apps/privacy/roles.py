@@ -1,0 +1,4 @@
+GROUP_PERMISSIONS = {
+    "Ops": ["privacy.view_accountdeletion"],
+    "Finance": ["privacy.view_accountdeletion"],  # forfeited coins and earnings are theirs to reconcile
+}

@@ -1,0 +1,185 @@
+"""Deleting an account: at once what hides the person, after the grace period what makes it final.
+
+At the request (re-authenticated): the account is deactivated and every session revoked, streams
+end, room-moderator roles end, reels and the avatar are deleted from storage, follows and blocks go,
+the display name and bio are blanked (kept on the request for the undo). Within the grace period
+the user signs in with the same credentials to undo. After it, `account_deletion_finalise` moves any
+coins and host earnings left to platform revenue (balanced ledger entries: money never vanishes)
+and anonymises the user row, which stays as the tombstone owning its ledger accounts, gifts and
+payments, so `manage.py wallet_audit` stays clean and money history provable.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.exceptions import AccountBanned
+from apps.accounts.models import User
+from apps.accounts.services import (
+    tokens_issue,
+    user_anonymise,
+    user_credentials_check,
+    user_deletion_start,
+    user_deletion_undo,
+    user_password_confirm,
+)
+from apps.core.exceptions import DomainError
+from apps.live.services import user_live_presence_end
+from apps.privacy.exceptions import DeletionBlockedByCashout, DeletionNotPending, ReauthenticationRequired
+from apps.privacy.models import AccountDeletion
+from apps.reels.selectors import reel_list_mine
+from apps.reels.services import reel_delete
+from apps.wallet.selectors import account_available, cashout_requested_ids, coins_balance
+from apps.wallet.services import account_for_user, coins_account_lock, ledger_post, platform_account
+from apps.wallet.types import AccountKind
+
+logger = logging.getLogger(__name__)
+
+CLOSURE_ENTRY_KIND = "account_closure"
+
+
+def _reauthenticate(*, user: User, password: str | None) -> None:
+    """The password when the account has one; otherwise (an account that never set one) a sign-in
+    within ACCOUNT_REAUTH_SECONDS. A token refresh is not a sign-in: it does not touch last_login."""
+    if user.has_usable_password():
+        if not password:
+            raise ReauthenticationRequired()
+        user_password_confirm(user=user, password=password)
+        return
+    fresh_since = timezone.now() - timedelta(seconds=settings.ACCOUNT_REAUTH_SECONDS)
+    if user.last_login is None or user.last_login < fresh_since:
+        raise ReauthenticationRequired()
+
+
+def _pending_of(user_id: int) -> AccountDeletion | None:
+    return AccountDeletion.objects.filter(user_id=user_id, status=AccountDeletion.Status.PENDING).first()
+
+
+def account_deletion_request(*, user: User, password: str | None = None, reason: str = "") -> AccountDeletion:
+    """Delete the user's own account after re-authentication (ReauthenticationRequired,
+    WrongPassword). Refused while a cash-out of theirs waits for Finance (DeletionBlockedByCashout).
+    Asking again while one is pending returns that one."""
+    _reauthenticate(user=user, password=password)
+    existing = _pending_of(user.pk)
+    if existing is not None:
+        return existing
+    if cashout_requested_ids(host_ids=[user.pk]):
+        raise DeletionBlockedByCashout()
+    due_at = timezone.now() + timedelta(days=settings.ACCOUNT_DELETION_GRACE_DAYS)
+    try:
+        with transaction.atomic():
+            # Lock order (README "Lock order"): reels, then streams, then the user row.
+            reel_ids = list(reel_list_mine(user=user).order_by("pk").values_list("pk", flat=True))
+            for reel_id in reel_ids:
+                reel_delete(reel_id=reel_id, user=user)
+            streams_ended = user_live_presence_end(user_id=user.pk, reason="account_deleted")
+            restore = user_deletion_start(user=user, due_at=due_at)
+            deletion = AccountDeletion.objects.create(
+                user=user,
+                reason=reason[:300],
+                due_at=due_at,
+                restore=restore,
+                streams_ended=streams_ended,
+                reels_deleted=len(reel_ids),
+            )
+    except IntegrityError:
+        # A concurrent request of the same user won the one-pending constraint: it is the answer.
+        existing = _pending_of(user.pk)
+        if existing is None:
+            raise
+        return existing
+    logger.info("account deletion requested", extra={"user_id": user.pk, "deletion_id": deletion.pk})
+    return deletion
+
+
+def account_deletion_undo(*, identifier: str, password: str) -> tuple[User, dict[str, str]]:
+    """Undo a pending deletion with the account's credentials, before its grace period ends, and
+    sign in. The name and bio come back; the avatar, reels, follows and blocks do not."""
+    user = user_credentials_check(identifier=identifier, password=password)
+    with transaction.atomic():
+        deletion = (
+            AccountDeletion.objects.select_for_update()
+            .filter(user_id=user.pk, status=AccountDeletion.Status.PENDING)
+            .first()
+        )
+        if deletion is None or deletion.due_at <= timezone.now():
+            raise DeletionNotPending()
+        user = user_deletion_undo(user=user, restore=deletion.restore)
+        deletion.status = AccountDeletion.Status.CANCELLED
+        deletion.cancelled_at = timezone.now()
+        deletion.restore = {}
+        deletion.save(update_fields=["status", "cancelled_at", "restore"])
+    logger.info("account deletion undone", extra={"user_id": user.pk, "deletion_id": deletion.pk})
+    if user.is_banned:  # undoing a deletion does not lift a ban
+        raise AccountBanned.of(user)
+    return user, tokens_issue(user=user)
+
+
+def _forfeit(*, deletion: AccountDeletion, kind: AccountKind, amount: int) -> None:
+    if amount <= 0:
+        return
+    ledger_post(
+        kind=CLOSURE_ENTRY_KIND,
+        ref=f"{deletion.pk}:{kind}",
+        postings=[
+            (account_for_user(user_id=deletion.user_id, kind=kind), -amount),
+            (platform_account(kind=AccountKind.REVENUE), amount),
+        ],
+        memo=f"Left on account {deletion.user_id} when its deletion became final",
+    )
+
+
+def account_deletion_finalise(*, deletion_id: int, now: datetime | None = None) -> AccountDeletion:
+    """Make a deletion whose grace period is over final (anything else is left as it is, so a rerun
+    changes nothing): coins and earnings left go to platform revenue, the user row is anonymised.
+    Waits (stays pending) while a cash-out of the user is with Finance."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        deletion = AccountDeletion.objects.select_for_update().get(pk=deletion_id)
+        if deletion.status != AccountDeletion.Status.PENDING or deletion.due_at > now:
+            return deletion
+        if cashout_requested_ids(host_ids=[deletion.user_id]):
+            logger.info("account deletion waits for a cash-out", extra={"deletion_id": deletion.pk})
+            return deletion
+        # The coins row lock keeps spends out while the balance is read and moved; earnings are
+        # locked and rolled up by ledger_post itself. A credit landing later stays on the tombstone.
+        coins_account_lock(user_id=deletion.user_id)
+        coins = coins_balance(user_id=deletion.user_id)
+        earnings = account_available(account=account_for_user(user_id=deletion.user_id, kind=AccountKind.HOST_EARNINGS))
+        _forfeit(deletion=deletion, kind=AccountKind.USER_COINS, amount=coins)
+        _forfeit(deletion=deletion, kind=AccountKind.HOST_EARNINGS, amount=earnings)
+        user_anonymise(user=deletion.user)
+        deletion.status = AccountDeletion.Status.COMPLETED
+        deletion.completed_at = now
+        deletion.restore = {}
+        deletion.coins_forfeited = coins
+        deletion.earnings_forfeited = max(earnings, 0)
+        deletion.save(update_fields=["status", "completed_at", "restore", "coins_forfeited", "earnings_forfeited"])
+    logger.info(
+        "account deletion completed",
+        extra={"deletion_id": deletion.pk, "user_id": deletion.user_id, "coins": coins, "earnings": earnings},
+    )
+    return deletion
+
+
+def account_deletions_finalise_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Finalise the deletions whose grace period is over, one transaction each; returns how many
+    completed. One failing (logged) does not hold up the others; the next sweep retries it."""
+    now = now or timezone.now()
+    due = list(
+        AccountDeletion.objects.filter(status=AccountDeletion.Status.PENDING, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    completed = 0
+    for deletion_id in due:
+        try:
+            deletion = account_deletion_finalise(deletion_id=deletion_id, now=now)
+        except DomainError:
+            logger.exception("account deletion not finalised", extra={"deletion_id": deletion_id})
+            continue
+        completed += deletion.status == AccountDeletion.Status.COMPLETED
+    return completed
