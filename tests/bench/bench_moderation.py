@@ -33,10 +33,12 @@ minutes in all.
 import io
 import os
 import random
+import re
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -142,6 +144,15 @@ def test_frames_per_second_per_worker():
     assert all(fps > 0 for fps in per_batch.values())
 
 
+def _worker_batch(worker) -> str:
+    """The worker's model batch size: NSFW_BATCH_SIZE, or the one it timed fastest at warm-up (0, auto)."""
+    found = re.findall(r"nsfw batch size (\d+) \(frames/s by size: ([^)]*)\)", Path(worker.log_path).read_text())
+    if not found:
+        return str(settings.NSFW_BATCH_SIZE)
+    size, rates = found[-1]
+    return f"{size}, timed fastest at warm-up: {rates}"
+
+
 def _schedule(phase: str, stream_ids: list[int], rng: random.Random) -> list[tuple[float, int]]:
     """(seconds from the start, stream id) of every upload in a phase."""
     if phase == "even":
@@ -196,7 +207,7 @@ def test_upload_to_verdict_latency(celery_worker_process, not_eager, auth_client
         f"ceiling {ceiling:.1f} frames/s), {SECONDS:g} s per phase, one worker "
         f"(-Q moderation, prefork, {CONCURRENCY} child{'ren' if CONCURRENCY > 1 else ''}, model warmed at start; "
         f"batch window {settings.MODERATION_BATCH_WINDOW_MS} ms, batch max {settings.MODERATION_BATCH_MAX}, "
-        f"model batch {settings.NSFW_BATCH_SIZE}); "
+        f"model batch {_worker_batch(celery_worker_process)}); "
         f"latency from the phone's send time to the verdict; target p95 < {TARGET_P95:g} s"
     )
     summary = []

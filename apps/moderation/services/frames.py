@@ -1,9 +1,11 @@
 """Live frames: the host's uploads, scoring them in batches, acting on the verdicts, the sweep."""
 
+import io
 import logging
 import time
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +22,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from apps.accounts.models import User
 from apps.core import metrics
 from apps.core.exceptions import NotFound
+from apps.core.storage import storage_read
 from apps.live.stream_status import stream_end_if_active, stream_gifting_pause, stream_status
 from apps.moderation.exceptions import NotStreamHost, StreamNotActive
 from apps.moderation.explanations import explained
@@ -37,6 +40,9 @@ if TYPE_CHECKING:
     from apps.moderation.classifier import NsfwClassifier
 
 logger = logging.getLogger(__name__)
+
+# Age checks run between two batches once the backlog is full (each costs ~30 ms of face detection).
+AGE_CHECKS_BETWEEN_BATCHES = 4
 
 
 def frame_submit(*, user: User, stream_id: int, upload: UploadedFile) -> Frame:
@@ -122,6 +128,27 @@ def _frames_read_pool() -> ThreadPoolExecutor:
     return _read_pool
 
 
+class _RecentIds:
+    """The last `size` frame ids this process claimed and scored, forgetting the oldest: under load
+    a batch's other frames' tasks arrive after it and return without asking the database."""
+
+    def __init__(self, size: int) -> None:
+        self._ids: OrderedDict[int, None] = OrderedDict()
+        self._size = size
+
+    def __contains__(self, frame_id: object) -> bool:
+        return frame_id in self._ids
+
+    def update(self, frame_ids: Iterable[int]) -> None:
+        for frame_id in frame_ids:
+            self._ids[frame_id] = None
+        while len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+
+
+_scored_here = _RecentIds(10_000)
+
+
 @dataclass
 class _Prepared:
     """A frame ready for the model: its input array, and its RGB image when it is sampled for an age check."""
@@ -136,7 +163,8 @@ def _frame_prepare(frame: Frame, classifier: "NsfwClassifier", keep_rgb: bool) -
     from PIL import Image
 
     try:
-        with frame.image.open("rb") as fh, Image.open(fh) as image:
+        data = storage_read(frame.image.storage, frame.image.name)
+        with Image.open(io.BytesIO(data)) as image:
             rgb = image.convert("RGB")
     except (OSError, ValueError):
         return None
@@ -176,6 +204,8 @@ def frame_score(*, frame_id: int) -> list[Frame]:
     """
     from apps.moderation.classifier import nsfw_classifier
 
+    if frame_id in _scored_here:
+        return []
     uploaded_at = Frame.objects.filter(_claimable(timezone.now()), pk=frame_id).values_list("uploaded_at", flat=True)
     first = uploaded_at.first()
     if first is None:
@@ -198,11 +228,18 @@ def frame_score(*, frame_id: int) -> list[Frame]:
         following = _batch_start(more, classifier) if more else None
         done, for_age = _batch_score(batch, prepared, classifier)
         scored.extend(done)
+        _scored_here.update(frame.pk for frame in batch.frames)
         age_due.extend(for_age)
         scored_at = time.perf_counter()
-        if following is None or len(age_due) >= settings.MODERATION_FRAME_AGE_BACKLOG:
-            _frames_age_check([(frame, rgb) for frame, rgb in age_due if frame.status != Frame.Status.BLOCKED])
-            age_due = []
+        # Sampled age checks wait for an idle moment; past the backlog, the oldest few go between batches.
+        if following is None:
+            now_due = len(age_due)
+        elif len(age_due) >= settings.MODERATION_FRAME_AGE_BACKLOG:
+            now_due = len(age_due) - settings.MODERATION_FRAME_AGE_BACKLOG + AGE_CHECKS_BETWEEN_BATCHES
+        else:
+            now_due = 0
+        checking, age_due = age_due[:now_due], age_due[now_due:]
+        _frames_age_check([(frame, rgb) for frame, rgb in checking if frame.status != Frame.Status.BLOCKED])
         timings = {
             "frames": len(batch.frames),
             "wait_read_ms": round((read_at - started) * 1000),
