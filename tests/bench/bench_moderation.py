@@ -11,7 +11,8 @@ Not collected by the suite (pytest only collects test_*.py); run it on purpose, 
 
 The ceiling is the classifier alone on preloaded (already preprocessed) arrays, timed at every batch
 size the model is compiled for (1, 2, 4, 8, 16); the best of them is the ceiling. The worker runs with
-the settings of the environment (MODERATION_BATCH_WINDOW_MS, MODERATION_BATCH_MAX, NSFW_BATCH_SIZE).
+the settings of the environment (MODERATION_BATCH_WINDOW_MS, MODERATION_BATCH_MAX, NSFW_BATCH_SIZE; with 0,
+the default, the worker times every size at warm-up and its choice and timings are printed).
 
 Frame-to-verdict is measured from the moment a phone starts its POST (its scheduled send time) to the
 verdict's scored_at, so time spent waiting for a client thread, in the API and on the broker all
