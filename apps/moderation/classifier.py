@@ -109,18 +109,18 @@ class NsfwClassifier:
         for size in BUCKETS[: next(i for i, b in enumerate(BUCKETS) if b >= self.batch_size) + 1]:
             self._run(np.stack([blank] * size))
 
-    def calibrate(self, rounds: int = 3) -> dict[int, float]:
-        """Time every compiled size (best of `rounds`, so a busy neighbour skews it less) and chunk
-        batches at the one with the most frames per second. Returns frames/s per size."""
-        rates: dict[int, float] = {}
-        for size in (b for b in BUCKETS if b <= self.batch_size):
-            batch = np.zeros((size, 224, 224, 3), dtype=np.float32)
-            best = float("inf")
-            for _ in range(rounds):
+    def calibrate(self, rounds: int = 5) -> dict[int, float]:
+        """Time every compiled size and chunk batches at the one with the most frames per second.
+        The sizes take turns, round after round, and each keeps its best round: a busy neighbour
+        then slows every size alike instead of the one it happened to hit. Returns frames/s per size."""
+        batches = {size: np.zeros((size, 224, 224, 3), dtype=np.float32) for size in BUCKETS if size <= self.batch_size}
+        best = dict.fromkeys(batches, float("inf"))
+        for _ in range(rounds):
+            for size, batch in batches.items():
                 started = time.perf_counter()
                 self._run(batch)
-                best = min(best, time.perf_counter() - started)
-            rates[size] = size / best
+                best[size] = min(best[size], time.perf_counter() - started)
+        rates = {size: size / seconds for size, seconds in best.items()}
         self.batch_size = max(rates, key=rates.__getitem__)
         return rates
 
