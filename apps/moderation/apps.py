@@ -27,6 +27,18 @@ def _warm_in_child(**kwargs) -> None:
         from apps.moderation.classifier import warm
 
         warm()
+        _age_model_load()
+
+
+def _age_model_load() -> None:
+    """Load the age model too (sampled live frames need it): the first sampled frame then waits for nothing."""
+    from apps.moderation.age import age_estimator
+    from apps.moderation.model_files import ModelUnavailable
+
+    try:
+        age_estimator()
+    except ModelUnavailable:
+        logger.exception("age model unavailable: live frames go without an age estimate")
 
 
 def _warm_in_main(sender=None, instance=None, **kwargs) -> None:
@@ -37,6 +49,7 @@ def _warm_in_main(sender=None, instance=None, **kwargs) -> None:
         from apps.moderation.classifier import warm
 
         warm()
+        _age_model_load()
 
 
 class ModerationConfig(AppConfig):

@@ -9,6 +9,10 @@ With the JAX backend, `predict_on_batch` runs a jit-compiled function that is co
 input shape; batches are therefore padded to a few fixed sizes (BUCKETS), all compiled during
 `warm()`. Powers of two: on CPU a batch of 16 scores barely more frames per second than one of 4,
 so padding a batch of 5 to 16 (as buckets of 1, 4, 16 did) tripled its cost for nothing.
+
+Which size scores the most frames per second depends on the machine (its caches, its cores): with
+NSFW_BATCH_SIZE 0 the worker times every size when it warms (`calibrate`) and chunks its batches at
+the fastest one (on the 2-core machines, 4 has beaten 16 by about a third).
 """
 
 import logging
@@ -61,7 +65,9 @@ class NsfwClassifier:
         self._keras = keras
         self._opennsfw2 = opennsfw2
         self._model = opennsfw2.make_open_nsfw_model(weights_path=str(path))
-        self.batch_size = max(1, min(batch_size, BUCKETS[-1]))
+        # 0: every size is compiled, and `calibrate` (at warm-up) picks the fastest.
+        self.auto_batch = batch_size <= 0
+        self.batch_size = BUCKETS[-1] if self.auto_batch else max(1, min(batch_size, BUCKETS[-1]))
         self.backend = keras.backend.backend()
         self.version = f"opennsfw2-0.19.0+w{sha256_of(path)[:12]}+keras{keras.__version__}-{self.backend}"
         self._predict_lock = threading.Lock()
@@ -103,6 +109,21 @@ class NsfwClassifier:
         for size in BUCKETS[: next(i for i, b in enumerate(BUCKETS) if b >= self.batch_size) + 1]:
             self._run(np.stack([blank] * size))
 
+    def calibrate(self, rounds: int = 5) -> dict[int, float]:
+        """Time every compiled size and chunk batches at the one with the most frames per second.
+        The sizes take turns, round after round, and each keeps its best round: a busy neighbour
+        then slows every size alike instead of the one it happened to hit. Returns frames/s per size."""
+        batches = {size: np.zeros((size, 224, 224, 3), dtype=np.float32) for size in BUCKETS if size <= self.batch_size}
+        best = dict.fromkeys(batches, float("inf"))
+        for _ in range(rounds):
+            for size, batch in batches.items():
+                started = time.perf_counter()
+                self._run(batch)
+                best[size] = min(best[size], time.perf_counter() - started)
+        rates = {size: size / seconds for size, seconds in best.items()}
+        self.batch_size = max(rates, key=rates.__getitem__)
+        return rates
+
 
 def nsfw_classifier() -> NsfwClassifier:
     """The process's classifier, loaded on first use."""
@@ -122,8 +143,16 @@ def warm() -> None:
     """Load the model and compile every batch shape (called when a Celery worker process starts)."""
     started = time.perf_counter()
     try:
-        nsfw_classifier().warm()
+        classifier = nsfw_classifier()
+        classifier.warm()
     except ModelUnavailable:
         logger.exception("nsfw model could not be loaded; frames will fail until it is")
         return
+    if classifier.auto_batch:
+        rates = classifier.calibrate()
+        logger.info(
+            "nsfw batch size %d (frames/s by size: %s)",
+            classifier.batch_size,
+            ", ".join(f"{size}: {rate:.1f}" for size, rate in rates.items()),
+        )
     logger.info("nsfw model warm", extra={"seconds": round(time.perf_counter() - started, 2)})

@@ -11,7 +11,8 @@ Not collected by the suite (pytest only collects test_*.py); run it on purpose, 
 
 The ceiling is the classifier alone on preloaded (already preprocessed) arrays, timed at every batch
 size the model is compiled for (1, 2, 4, 8, 16); the best of them is the ceiling. The worker runs with
-the settings of the environment (MODERATION_BATCH_WINDOW_MS, MODERATION_BATCH_MAX, NSFW_BATCH_SIZE).
+the settings of the environment (MODERATION_BATCH_WINDOW_MS, MODERATION_BATCH_MAX, NSFW_BATCH_SIZE; with 0,
+the default, the worker times every size at warm-up and its choice and timings are printed).
 
 Frame-to-verdict is measured from the moment a phone starts its POST (its scheduled send time) to the
 verdict's scored_at, so time spent waiting for a client thread, in the API and on the broker all
@@ -33,10 +34,12 @@ minutes in all.
 import io
 import os
 import random
+import re
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -142,6 +145,15 @@ def test_frames_per_second_per_worker():
     assert all(fps > 0 for fps in per_batch.values())
 
 
+def _worker_batch(worker) -> str:
+    """The worker's model batch size: NSFW_BATCH_SIZE, or the one it timed fastest at warm-up (0, auto)."""
+    found = re.findall(r"nsfw batch size (\d+) \(frames/s by size: ([^)]*)\)", Path(worker.log_path).read_text())
+    if not found:
+        return str(settings.NSFW_BATCH_SIZE)
+    size, rates = found[-1]
+    return f"{size}, timed fastest at warm-up: {rates}"
+
+
 def _schedule(phase: str, stream_ids: list[int], rng: random.Random) -> list[tuple[float, int]]:
     """(seconds from the start, stream id) of every upload in a phase."""
     if phase == "even":
@@ -196,7 +208,7 @@ def test_upload_to_verdict_latency(celery_worker_process, not_eager, auth_client
         f"ceiling {ceiling:.1f} frames/s), {SECONDS:g} s per phase, one worker "
         f"(-Q moderation, prefork, {CONCURRENCY} child{'ren' if CONCURRENCY > 1 else ''}, model warmed at start; "
         f"batch window {settings.MODERATION_BATCH_WINDOW_MS} ms, batch max {settings.MODERATION_BATCH_MAX}, "
-        f"model batch {settings.NSFW_BATCH_SIZE}); "
+        f"model batch {_worker_batch(celery_worker_process)}); "
         f"latency from the phone's send time to the verdict; target p95 < {TARGET_P95:g} s"
     )
     summary = []

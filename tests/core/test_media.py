@@ -23,7 +23,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from PIL import Image
 
-from apps.core.storage import private_storage
+from apps.core.storage import private_storage, storage_read
 from apps.moderation.models import AgeCheck, Case, Enforcement, Frame
 from tests.accounts.factories import UserFactory
 from tests.core.errors import assert_error
@@ -311,3 +311,19 @@ def test_the_bucket_command_is_safe_to_rerun_and_leaves_the_private_bucket_close
     call_command("media_buckets", stdout=out)
     assert "anyone may read objects" in out.getvalue() and "created" not in out.getvalue()
     assert requests.get(unsigned(flagged_frame.image.url), timeout=10).status_code == 403
+
+
+@pytest.mark.parametrize("where", ["bucket", "filesystem"])
+def test_a_stored_file_is_read_whole_and_a_missing_one_is_not_found(where, isolated_media, settings, request):
+    # given a private file (in the test run's bucket, or on the filesystem) and a name never stored
+    if where == "filesystem":
+        request.getfixturevalue("filesystem_media")
+    elif settings.MEDIA_STORAGE != "s3":
+        pytest.skip("media is on the filesystem")
+    data = jpeg(size=(200, 120))
+    name = private_storage().save("moderation/frames/read.jpg", ContentFile(data))
+    # when both are read (the scorer reads each frame this way: one GET from a bucket)
+    # then the file comes back byte for byte, and the missing one raises FileNotFoundError
+    assert storage_read(private_storage(), name) == data
+    with pytest.raises(FileNotFoundError):
+        storage_read(private_storage(), "moderation/frames/never-stored.jpg")

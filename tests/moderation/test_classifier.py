@@ -41,3 +41,16 @@ def test_model_version_names_weights_and_backend():
 def test_missing_weights_never_download_and_name_the_install_command(tmp_path):
     with pytest.raises(ModelUnavailable, match=r"absent\.h5: run `python manage.py models_install`"):
         NsfwClassifier(weights_path=str(tmp_path / "absent.h5"), backend="jax", batch_size=16)
+
+
+def test_calibration_times_every_compiled_size_and_keeps_the_fastest():
+    classifier = nsfw_classifier()
+    before = classifier.batch_size
+    classifier.batch_size = 4  # sizes 1, 2 and 4: enough to choose among, and quick
+    try:
+        classifier.warm()
+        rates = classifier.calibrate(rounds=1)
+        assert set(rates) == {1, 2, 4} and all(rate > 0 for rate in rates.values())
+        assert classifier.batch_size == max(rates, key=rates.__getitem__)
+    finally:
+        classifier.batch_size = before

@@ -87,9 +87,24 @@ def test_two_workers_score_every_frame_once_and_lose_none(settings):
     assert Frame.objects.filter(pk__in=ids, scored_at__isnull=False, score__isnull=False).count() == 48
 
 
-def test_a_batch_takes_at_most_batch_max_frames(settings):
+def test_a_batch_takes_at_most_batch_max_frames_and_the_task_goes_on_while_frames_are_pending(settings):
     # given five frames waiting and batches of two
     settings.MODERATION_BATCH_MAX = 2
+    stream = LiveStreamFactory()
+    ids = [_frame(stream).pk for _ in range(5)]
+    # when the first frame's task runs
+    scored = services.frame_score(frame_id=ids[0])
+    # then it scored all five, oldest first, in claims of at most two frames each
+    assert [frame.pk for frame in scored] == ids
+    claims = Frame.objects.filter(pk__in=ids).values_list("claimed_at", flat=True)
+    assert sorted(list(claims).count(claim) for claim in set(claims)) == [1, 2, 2]
+    assert set(Frame.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Frame.Status.SAFE}
+
+
+def test_the_task_stops_claiming_when_its_time_is_up(settings):
+    # given five frames waiting, batches of two, and no time for a second batch
+    settings.MODERATION_BATCH_MAX = 2
+    settings.MODERATION_SCORE_LOOP_SECONDS = 0
     stream = LiveStreamFactory()
     ids = [_frame(stream).pk for _ in range(5)]
     # when the first frame's task runs

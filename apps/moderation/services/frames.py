@@ -1,10 +1,13 @@
 """Live frames: the host's uploads, scoring them in batches, acting on the verdicts, the sweep."""
 
+import io
 import logging
 import time
 import uuid
-from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -12,13 +15,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from apps.accounts.models import User
 from apps.core import metrics
 from apps.core.exceptions import NotFound
+from apps.core.storage import storage_read
 from apps.live.stream_status import stream_end_if_active, stream_gifting_pause, stream_status
 from apps.moderation.exceptions import NotStreamHost, StreamNotActive
 from apps.moderation.explanations import explained
@@ -30,9 +34,15 @@ from apps.moderation.services.cases import case_open
 from apps.moderation.services.sanctions import audit_record, strikes_apply
 
 if TYPE_CHECKING:
+    import numpy as np
     from PIL import Image
 
+    from apps.moderation.classifier import NsfwClassifier
+
 logger = logging.getLogger(__name__)
+
+# Age checks run between two batches once the backlog is full (each costs ~30 ms of face detection).
+AGE_CHECKS_BETWEEN_BATCHES = 4
 
 
 def frame_submit(*, user: User, stream_id: int, upload: UploadedFile) -> Frame:
@@ -63,51 +73,43 @@ def _claimable(now: datetime) -> Q:
     return Q(status=Frame.Status.PENDING) | Q(status=Frame.Status.SCORING, claimed_at__lt=now - lease)
 
 
-def frames_claim(*, frame_id: int, limit: int) -> list[int]:
-    """Take the given frame plus the oldest other claimable ones (up to `limit`) for one batch.
+def frames_claim(*, frame_id: int | None, limit: int) -> list[int]:
+    """Take the given frame (if still claimable) plus the oldest other claimable ones, up to `limit`,
+    for one batch; with frame_id None, just the oldest claimable ones.
 
-    Under load one task scores a whole batch and the tasks of the frames it took find them
-    already claimed; SKIP LOCKED keeps two workers from taking the same frame. Every frame of the
-    batch gets the same `claimed_at`, the claim's token: a verdict is recorded only while the frame
-    still carries it (see `_claimable` for frames whose worker died).
+    SKIP LOCKED keeps two workers from taking the same frame. Every frame of the batch gets the same
+    `claimed_at`, the claim's token: a verdict is recorded only while the frame still carries it (see
+    `_claimable` for frames whose worker died).
     """
     now = timezone.now()
-    # Under a burst most tasks find their frame already taken by an earlier batch: one plain read
-    # settles that without a transaction and row locks (it was ~40 of every 50 tasks in a burst).
-    if not Frame.objects.filter(_claimable(now), pk=frame_id).exists():
-        return []
     with transaction.atomic():
-        own = list(
-            Frame.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(now), pk=frame_id)
-            .values_list("pk", flat=True)
-        )
-        if not own:
-            return []
+        own: list[int] = []
+        if frame_id is not None:
+            own = list(
+                Frame.objects.select_for_update(skip_locked=True)
+                .filter(_claimable(now), pk=frame_id)
+                .values_list("pk", flat=True)
+            )
+            if not own:
+                return []
         others = list(
             Frame.objects.select_for_update(skip_locked=True)
             .filter(_claimable(now), uploaded_at__gte=now - timedelta(minutes=5))
-            .exclude(pk=frame_id)
+            .exclude(pk__in=own)
             .order_by("uploaded_at")
-            .values_list("pk", flat=True)[: max(0, limit - 1)]
+            .values_list("pk", flat=True)[: max(0, limit - len(own))]
         )
         ids = own + others
-        Frame.objects.filter(pk__in=ids).update(status=Frame.Status.SCORING, claimed_at=now)
+        if ids:
+            Frame.objects.filter(pk__in=ids).update(status=Frame.Status.SCORING, claimed_at=now)
     return ids
 
 
-def _batch_window_wait(*, frame_id: int) -> None:
+def _batch_window_wait(*, uploaded_at: datetime) -> None:
     """Let a frame younger than settings.MODERATION_BATCH_WINDOW_MS wait out the rest of the window, so
     the frames of other streams arriving meanwhile join its batch. A frame that already waited in the
     queue (a busy worker) is not held any longer."""
     window = settings.MODERATION_BATCH_WINDOW_MS / 1000
-    if window <= 0:
-        return
-    uploaded_at = (
-        Frame.objects.filter(pk=frame_id, status=Frame.Status.PENDING).values_list("uploaded_at", flat=True).first()
-    )
-    if uploaded_at is None:
-        return
     remaining = window - (timezone.now() - uploaded_at).total_seconds()
     if remaining > 0:
         time.sleep(min(remaining, window))
@@ -117,85 +119,173 @@ _read_pool: ThreadPoolExecutor | None = None
 
 
 def _frames_read_pool() -> ThreadPoolExecutor:
-    """Threads fetching and decoding a batch's frames at once (storage round trips and Pillow's decoding
-    release the GIL): made on first use, so a prefork child makes its own after the fork."""
+    """Threads fetching, decoding and preprocessing a batch's frames while the model scores the previous
+    batch (storage round trips, Pillow and the model all release the GIL): made on first use, so a
+    prefork child makes its own after the fork."""
     global _read_pool
     if _read_pool is None:
         _read_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="frame-read")
     return _read_pool
 
 
-def _frame_read(frame: Frame) -> "Image.Image | None":
-    """The frame's image in RGB, or None when its file is missing or not an image."""
+class _RecentIds:
+    """The last `size` frame ids this process claimed and scored, forgetting the oldest: under load
+    a batch's other frames' tasks arrive after it and return without asking the database."""
+
+    def __init__(self, size: int) -> None:
+        self._ids: OrderedDict[int, None] = OrderedDict()
+        self._size = size
+
+    def __contains__(self, frame_id: object) -> bool:
+        return frame_id in self._ids
+
+    def update(self, frame_ids: Iterable[int]) -> None:
+        for frame_id in frame_ids:
+            self._ids[frame_id] = None
+        while len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+
+
+_scored_here = _RecentIds(10_000)
+
+
+@dataclass
+class _Prepared:
+    """A frame ready for the model: its input array, and its RGB image when it is sampled for an age check."""
+
+    array: "np.ndarray"
+    rgb: "Image.Image | None"
+
+
+def _frame_prepare(frame: Frame, classifier: "NsfwClassifier", keep_rgb: bool) -> _Prepared | None:
+    """The frame read from storage, decoded and preprocessed (in a read-pool thread); None when its file
+    is missing or not an image."""
     from PIL import Image
 
     try:
-        with frame.image.open("rb") as fh, Image.open(fh) as image:
-            return image.convert("RGB")
+        data = storage_read(frame.image.storage, frame.image.name)
+        with Image.open(io.BytesIO(data)) as image:
+            rgb = image.convert("RGB")
     except (OSError, ValueError):
         return None
+    return _Prepared(array=classifier.preprocess(rgb), rgb=rgb if keep_rgb else None)
+
+
+@dataclass
+class _Batch:
+    """A claimed batch whose frames are being read and preprocessed in the read pool."""
+
+    frames: list[Frame]
+    claimed_at: datetime | None
+    reads: "list[Future[_Prepared | None]]"
+
+
+def _batch_start(ids: list[int], classifier: "NsfwClassifier") -> _Batch:
+    """Load the claimed frames' rows (in this thread: its database session) and start reading their files."""
+    frames = list(Frame.objects.filter(pk__in=ids).order_by("uploaded_at"))
+    sampled = _age_sampled(frames)
+    pool = _frames_read_pool()
+    reads = [pool.submit(_frame_prepare, frame, classifier, frame.pk in sampled) for frame in frames]
+    return _Batch(frames=frames, claimed_at=frames[0].claimed_at if frames else None, reads=reads)
 
 
 def frame_score(*, frame_id: int) -> list[Frame]:
-    """Score a pending frame (and whatever else is pending, as one batch) and act on the verdicts.
+    """Score a pending frame, with whatever else is pending, in batches, and act on the verdicts.
 
-    Safe to rerun: a frame that is no longer pending is left alone. The model runs outside any
-    transaction; each verdict is then applied in its own.
+    The task claims batches of up to settings.MODERATION_BATCH_MAX frames for as long as frames are
+    pending (at most settings.MODERATION_SCORE_LOOP_SECONDS, then other tasks of the queue get their
+    turn), and reads the next batch while the model scores the current one: under load the model
+    never waits for storage, and the other frames' tasks find their frames already scored.
+
+    Safe to rerun: a frame that is no longer claimable is left alone (one plain read, no transaction:
+    under load that is what most tasks find). The model runs outside any transaction; the verdicts
+    of a batch are then applied. The sampled age checks wait until no frame is pending (or enough of
+    them are due), so they never delay a verdict.
     """
     from apps.moderation.classifier import nsfw_classifier
 
+    if frame_id in _scored_here:
+        return []
+    uploaded_at = Frame.objects.filter(_claimable(timezone.now()), pk=frame_id).values_list("uploaded_at", flat=True)
+    first = uploaded_at.first()
+    if first is None:
+        return []
     classifier = nsfw_classifier()
-    _batch_window_wait(frame_id=frame_id)
+    _batch_window_wait(uploaded_at=first)
     ids = frames_claim(frame_id=frame_id, limit=settings.MODERATION_BATCH_MAX)
     if not ids:
         return []
-    frames = list(Frame.objects.filter(pk__in=ids).order_by("uploaded_at"))
-    claimed_at = frames[0].claimed_at
-    started = time.perf_counter()
-    sampled = _age_sampled(frames)
-    arrays, readable, for_age = [], [], []
-    for frame, read in zip(frames, _frames_read_pool().map(_frame_read, frames), strict=True):
-        if read is None:
+    deadline = time.monotonic() + settings.MODERATION_SCORE_LOOP_SECONDS
+    batch: _Batch | None = _batch_start(ids, classifier)
+    scored: list[Frame] = []
+    age_due: list[tuple[Frame, Image.Image]] = []
+    while batch is not None:
+        started = time.perf_counter()
+        prepared = [read.result() for read in batch.reads]
+        read_at = time.perf_counter()
+        # The next batch is claimed and read while the model scores this one.
+        more = frames_claim(frame_id=None, limit=settings.MODERATION_BATCH_MAX) if time.monotonic() < deadline else []
+        following = _batch_start(more, classifier) if more else None
+        done, for_age = _batch_score(batch, prepared, classifier)
+        scored.extend(done)
+        _scored_here.update(frame.pk for frame in batch.frames)
+        age_due.extend(for_age)
+        scored_at = time.perf_counter()
+        # Sampled age checks wait for an idle moment; past the backlog, the oldest few go between batches.
+        if following is None:
+            now_due = len(age_due)
+        elif len(age_due) >= settings.MODERATION_FRAME_AGE_BACKLOG:
+            now_due = len(age_due) - settings.MODERATION_FRAME_AGE_BACKLOG + AGE_CHECKS_BETWEEN_BATCHES
+        else:
+            now_due = 0
+        checking, age_due = age_due[:now_due], age_due[now_due:]
+        _frames_age_check([(frame, rgb) for frame, rgb in checking if frame.status != Frame.Status.BLOCKED])
+        timings = {
+            "frames": len(batch.frames),
+            "wait_read_ms": round((read_at - started) * 1000),
+            "model_and_verdicts_ms": round((scored_at - read_at) * 1000),
+            "age_ms": round((time.perf_counter() - scored_at) * 1000),
+        }
+        logger.info("frame batch scored %s", " ".join(f"{k}={v}" for k, v in timings.items()), extra=timings)
+        batch = following
+    return scored
+
+
+def _batch_score(
+    batch: _Batch, prepared: list[_Prepared | None], classifier: "NsfwClassifier"
+) -> tuple[list[Frame], "list[tuple[Frame, Image.Image]]"]:
+    """Score a read batch and record its verdicts: the safe ones in one UPDATE, the others one by one.
+    Returns the frames that got their verdict, and the sampled ones with their images for the age check."""
+    readable: list[tuple[Frame, _Prepared]] = []
+    unreadable: list[int] = []
+    for frame, ready in zip(batch.frames, prepared, strict=True):
+        if ready is None:
             logger.warning("frame unreadable at scoring", extra={"frame_id": frame.pk})
-            Frame.objects.filter(pk=frame.pk).update(status=Frame.Status.FAILED, scored_at=timezone.now())
-            continue
-        arrays.append(classifier.preprocess(read))
-        readable.append(frame)
-        if frame.pk in sampled:
-            for_age.append((frame, read))
-    read_at = time.perf_counter()
-    scores = classifier.score_arrays(arrays) if arrays else []
-    scored_at = time.perf_counter()
+            unreadable.append(frame.pk)
+        else:
+            readable.append((frame, ready))
+    if unreadable:
+        Frame.objects.filter(pk__in=unreadable).update(status=Frame.Status.FAILED, scored_at=timezone.now())
+    scores = classifier.score_arrays([ready.array for _, ready in readable]) if readable else []
     conf = moderation_settings_get()
-    safe = {f.pk: s for f, s in zip(readable, scores, strict=True) if s < conf.nsfw_review_threshold}
+    safe = {f.pk: s for (f, _), s in zip(readable, scores, strict=True) if s < conf.nsfw_review_threshold}
     done = {
         frame.pk: frame
-        for frame in frames_safe_apply(scores=safe, model_version=classifier.version, claimed_at=claimed_at)
+        for frame in frames_safe_apply(scores=safe, model_version=classifier.version, claimed_at=batch.claimed_at)
     }
-    for frame, score in zip(readable, scores, strict=True):
+    for (frame, _), score in zip(readable, scores, strict=True):
         if frame.pk not in safe:
             done[frame.pk] = frame_verdict_apply(
-                frame_id=frame.pk, score=score, model_version=classifier.version, claimed_at=claimed_at
+                frame_id=frame.pk, score=score, model_version=classifier.version, claimed_at=batch.claimed_at
             )
-    scored_all_at = time.perf_counter()
-    _frames_age_check(
-        [(frame, rgb) for frame, rgb in for_age if done.get(frame.pk, frame).status != Frame.Status.BLOCKED]
-    )
-    timings = {
-        "frames": len(frames),
-        "read_ms": round((read_at - started) * 1000),
-        "model_ms": round((scored_at - read_at) * 1000),
-        "verdicts_ms": round((scored_all_at - scored_at) * 1000),
-        "age_ms": round((time.perf_counter() - scored_all_at) * 1000),
-    }
-    logger.info("frame batch scored %s", " ".join(f"{k}={v}" for k, v in timings.items()), extra=timings)
-    return [done[frame.pk] for frame in readable if frame.pk in done]
+    for_age = [(done[frame.pk], ready.rgb) for frame, ready in readable if ready.rgb is not None and frame.pk in done]
+    return [done[frame.pk] for frame, _ in readable if frame.pk in done], for_age
 
 
 def _age_sampled(frames: list[Frame]) -> set[int]:
     """The frames that also get an age estimate: every settings.MODERATION_FRAME_AGE_SAMPLE_EVERY-th
     frame of each stream, counted among its stored frames (its first one included). Streams already
-    paused for an age review, or cleared by a moderator, are skipped."""
+    paused for an age review, or cleared by a moderator, are skipped. Two queries for the whole batch."""
     every = settings.MODERATION_FRAME_AGE_SAMPLE_EVERY
     if every <= 0 or not frames:
         return set()
@@ -207,12 +297,18 @@ def _age_sampled(frames: list[Frame]) -> set[int]:
         .filter(Q(status=Case.Status.OPEN) | Q(decision=ModerationAction.Action.DISMISS))
         .values_list("stream_id", flat=True)
     )
+    counted = [stream_id for stream_id in by_stream if stream_id not in settled]
+    if not counted:
+        return set()
+    earlier = Q()
+    for stream_id in counted:
+        earlier |= Q(stream_id=stream_id, pk__lt=by_stream[stream_id][0].pk)
+    counts = Frame.objects.filter(earlier).order_by().values("stream_id").annotate(n=Count("pk"))
+    before = {row["stream_id"]: row["n"] for row in counts}
     sampled: set[int] = set()
-    for stream_id, group in by_stream.items():
-        if stream_id in settled:
-            continue
-        before = Frame.objects.filter(stream_id=stream_id, pk__lt=group[0].pk).count()
-        sampled.update(frame.pk for i, frame in enumerate(group) if (before + i) % every == 0)
+    for stream_id in counted:
+        offset = before.get(stream_id, 0)
+        sampled.update(frame.pk for i, frame in enumerate(by_stream[stream_id]) if (offset + i) % every == 0)
     return sampled
 
 
