@@ -389,6 +389,9 @@ class PayoutBatchAdmin(admin.ModelAdmin):
     def line_count(self, obj: PayoutBatch) -> int:
         return getattr(obj, "lines_total", 0)
 
+    def get_inlines(self, request, obj=None):
+        return [] if obj is None else self.inlines  # the lines exist once the batch is built
+
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else ("rail", "status", "created_by", "created_at", "exported_at", "closed_at")
 
