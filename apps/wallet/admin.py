@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from rest_framework import serializers
 
 from apps.accounts.models import User
 from apps.core.admin import ReadOnlyAdminMixin
@@ -250,7 +251,7 @@ def _per_row_text(
         except DomainError as exc:
             modeladmin.message_user(request, f"{row}: {exc.message}", messages.ERROR)
             continue
-        except services.serializers.ValidationError as exc:
+        except serializers.ValidationError as exc:
             modeladmin.message_user(request, f"{row}: {exc.detail}", messages.ERROR)
             continue
         count += 1

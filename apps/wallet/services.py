@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -376,7 +376,8 @@ def coins_grant(*, user: User, amount: int, reason: str, granted_by: User) -> Co
 
 def cashout_tax_coins(*, coins: int) -> int:
     """Earnings withheld as tax from a cash-out of `coins` at the configured rate (rounded half up)."""
-    return (coins * settings.CASHOUT_TAX_BASIS_POINTS + 5_000) // 10_000
+    rate: int = settings.CASHOUT_TAX_BASIS_POINTS
+    return (coins * rate + 5_000) // 10_000
 
 
 @transaction.atomic
@@ -813,9 +814,9 @@ def payout_batch_create(*, rail: str, created_by: User) -> PayoutBatch | None:
         PayoutLine(
             batch=batch,
             kind=PayoutLine.Kind.CASHOUT,
-            destination_id=cashout.destination_id,
+            destination_id=cast(int, cashout.destination_id),  # the query above picks only cash-outs with one
             cashout=cashout,
-            amount_paisa=cashout.net_paisa,
+            amount_paisa=cast(int, cashout.net_paisa),
             remark=f"HaloBuzz payout {cashout.pk}",
         )
         for cashout in cashouts
