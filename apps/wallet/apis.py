@@ -270,6 +270,8 @@ class PayoutDestinationListCreateApi(APIView):
     """The host's payout destinations. A new one gets a small credit (NPR 1 to 9.99) in the next payout
     batch of its rail, whose remark reads "HaloBuzz code NNNNNN": type that code in to confirm it."""
 
+    pagination_class = FeedCursorPagination  # GET; the POST answers one destination
+
     class InputSerializer(StrictInputSerializer):
         rail = serializers.ChoiceField(choices=PayoutDestination.Rail.choices)
         account_id = serializers.CharField(
@@ -300,8 +302,10 @@ class PayoutDestinationListCreateApi(APIView):
 
     @extend_schema(responses={200: PayoutDestinationSerializer(many=True)}, operation_id="wallet_payout_destinations")
     def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
         destinations = selectors.payout_destination_list(host=request_user(request))
-        return Response(PayoutDestinationSerializer(destinations, many=True).data)
+        page = paginator.paginate_queryset(destinations, request, view=self)
+        return paginator.get_paginated_response(PayoutDestinationSerializer(page, many=True).data)
 
     @extend_schema(
         request=InputSerializer,
