@@ -524,6 +524,15 @@ ADULT_AGE = 18
 # Wallet: earnings a host can cash out, and the NPR paid per earned coin (in paisa).
 CASHOUT_MIN_COINS = env.int("CASHOUT_MIN_COINS", default=1000)
 CASHOUT_PAISA_PER_COIN = env.int("CASHOUT_PAISA_PER_COIN", default=50)
+# Payouts: hours a cash-out waits before it can enter a payout batch (chargebacks and fraud signals
+# surface meanwhile), and the tax withheld from each payout in basis points (1500 = 15 %).
+CASHOUT_HOLD_HOURS = env.int("CASHOUT_HOLD_HOURS", default=72)
+CASHOUT_TAX_BASIS_POINTS = env.int("CASHOUT_TAX_BASIS_POINTS", default=1500)
+# A new payout destination gets a small credit of PAYOUT_VERIFY_MIN..MAX paisa with a code in its
+# remark (the host types the code back); wrong codes allowed before the destination is refused.
+PAYOUT_VERIFY_MIN_PAISA = env.int("PAYOUT_VERIFY_MIN_PAISA", default=100)
+PAYOUT_VERIFY_MAX_PAISA = env.int("PAYOUT_VERIFY_MAX_PAISA", default=999)
+PAYOUT_VERIFY_MAX_ATTEMPTS = env.int("PAYOUT_VERIFY_MAX_ATTEMPTS", default=5)
 # How often Celery beat folds appended credits into stored balances (seconds).
 LEDGER_ROLLUP_SECONDS = env.int("LEDGER_ROLLUP_SECONDS", default=5)
 

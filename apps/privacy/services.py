@@ -32,7 +32,7 @@ from apps.privacy.exceptions import DeletionBlockedByCashout, DeletionNotPending
 from apps.privacy.models import AccountDeletion
 from apps.reels.selectors import reel_list_mine
 from apps.reels.services import reel_delete
-from apps.wallet.selectors import account_available, cashout_requested_ids, coins_balance
+from apps.wallet.selectors import account_available, cashout_unsettled_exists, coins_balance
 from apps.wallet.services import account_for_user, coins_account_lock, ledger_post, platform_account
 from apps.wallet.types import AccountKind
 
@@ -66,7 +66,7 @@ def account_deletion_request(*, user: User, password: str | None = None, reason:
     existing = _pending_of(user.pk)
     if existing is not None:
         return existing
-    if cashout_requested_ids(host_ids=[user.pk]):
+    if cashout_unsettled_exists(host_id=user.pk):
         raise DeletionBlockedByCashout()
     due_at = timezone.now() + timedelta(days=settings.ACCOUNT_DELETION_GRACE_DAYS)
     try:
@@ -141,7 +141,7 @@ def account_deletion_finalise(*, deletion_id: int, now: datetime | None = None) 
         deletion = AccountDeletion.objects.select_for_update().get(pk=deletion_id)
         if deletion.status != AccountDeletion.Status.PENDING or deletion.due_at > now:
             return deletion
-        if cashout_requested_ids(host_ids=[deletion.user_id]):
+        if cashout_unsettled_exists(host_id=deletion.user_id):
             logger.info("account deletion waits for a cash-out", extra={"deletion_id": deletion.pk})
             return deletion
         # The coins row lock keeps spends out while the balance is read and moved; earnings are

@@ -1,19 +1,31 @@
+from collections.abc import Callable
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from rest_framework import serializers
 
+from apps.accounts.models import User
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.exceptions import DomainError
-from apps.wallet import services
+from apps.wallet import selectors, services
 from apps.wallet.models import (
     Account,
     CashoutHold,
     CashoutRequest,
     CoinGrant,
     JournalEntry,
+    KycSubmission,
+    PayoutBatch,
+    PayoutDestination,
+    PayoutLine,
     Posting,
     SpendingControls,
 )
@@ -196,3 +208,275 @@ class SpendingControlsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("paused",)
     search_fields = ("user__username", "user__email", "user__phone")
     list_select_related = ("user",)
+
+
+def _per_row_text(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    title: str,
+    explanation: str,
+    field_label: str,
+    submit_label: str,
+    apply: Callable[[int, str], object],
+    done: str,
+) -> HttpResponse | None:
+    """An action that asks one text per selected row (a reference, a reason), then applies it row by row
+    through a service. The first POST shows the form; the second (with "apply") acts."""
+    rows = list(queryset.order_by("pk"))
+    if "apply" not in request.POST:
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "opts": modeladmin.model._meta,
+            "explanation": explanation,
+            "object_heading": modeladmin.model._meta.verbose_name,
+            "field_label": field_label,
+            "submit_label": submit_label,
+            "max_length": 100,
+            "rows": [{"pk": row.pk, "label": str(row), "value": ""} for row in rows],
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/wallet/per_row_text.html", context)
+    count = 0
+    for row in rows:
+        value = request.POST.get(f"value_{row.pk}", "").strip()
+        if not value:
+            modeladmin.message_user(request, f"{row}: {field_label} is required; left as it was.", messages.WARNING)
+            continue
+        try:
+            apply(row.pk, value)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{row}: {exc.message}", messages.ERROR)
+            continue
+        except serializers.ValidationError as exc:
+            modeladmin.message_user(request, f"{row}: {exc.detail}", messages.ERROR)
+            continue
+        count += 1
+    modeladmin.message_user(request, f"{done}: {count}.", messages.SUCCESS)
+    return None
+
+
+@admin.register(KycSubmission)
+class KycSubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Finance compares the ID photo with the selfie and the details with the account, then decides.
+
+    The images are private: each page view makes links signed for a short time. Decided rows are
+    never edited (a rejected host submits again), so the list is the audit trail.
+    """
+
+    list_display = ("id", "user", "legal_name", "document_type", "status", "created_at", "reviewed_by", "reviewed_at")
+    list_filter = ("status", "document_type")
+    search_fields = ("user__username", "legal_name", "document_number")
+    list_select_related = ("user", "reviewed_by")
+    fields = (
+        "user",
+        "account_details",
+        "legal_name",
+        "document_type",
+        "document_number",
+        "date_of_birth",
+        "documents",
+        "status",
+        "reviewed_by",
+        "review_note",
+        "created_at",
+        "reviewed_at",
+    )
+    actions = ("approve", "reject")
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("wallet.change_kycsubmission")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("wallet.view_kycsubmission") or self.has_change_permission(request, obj)
+
+    @admin.display(description="account")
+    def account_details(self, obj: KycSubmission) -> str:
+        user = obj.user
+        return format_html(
+            "date of birth on the account: {} · age verification: {} · joined {}",
+            user.date_of_birth or "—",
+            user.get_age_verification_display(),
+            timezone.localtime(user.date_joined).date(),
+        )
+
+    @admin.display(description="ID photo and selfie")
+    def documents(self, obj: KycSubmission) -> str:
+        return format_html(
+            '<div style="display:flex;gap:16px">'
+            '<figure><img src="{}" alt="ID photo" style="{}"><figcaption>ID</figcaption></figure>'
+            '<figure><img src="{}" alt="selfie" style="{}"><figcaption>selfie</figcaption></figure>'
+            "</div>",
+            obj.id_image.url,
+            "max-width:420px;max-height:420px",
+            obj.selfie.url,
+            "max-width:420px;max-height:420px",
+        )
+
+    @admin.action(description="Approve the identity check", permissions=["change"])
+    def approve(self, request, queryset):
+        done = 0
+        for submission_id in queryset.values_list("pk", flat=True):
+            try:
+                services.kyc_decide(submission_id=submission_id, reviewer=cast(User, request.user), approve=True)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"#{submission_id}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"Approved {done} identity check(s).", messages.SUCCESS)
+
+    @admin.action(description="Reject the identity check (with a reason for the host)…", permissions=["change"])
+    def reject(self, request, queryset):
+        reviewer = cast(User, request.user)
+        return _per_row_text(
+            self,
+            request,
+            queryset,
+            title="Reject identity checks",
+            explanation="The host sees the reason and may submit again.",
+            field_label="reason",
+            submit_label="Reject",
+            apply=lambda pk, note: services.kyc_decide(submission_id=pk, reviewer=reviewer, approve=False, note=note),
+            done="Rejected identity checks",
+        )
+
+
+@admin.register(PayoutDestination)
+class PayoutDestinationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: hosts add destinations; the confirmation credit's payout line moves their status."""
+
+    list_display = ("id", "host", "rail", "account_id", "account_name", "bank_code", "branch_code", "status")
+    list_filter = ("rail", "status")
+    search_fields = ("host__username", "account_id", "account_name")
+    list_select_related = ("host",)
+    exclude = ("verify_code",)
+
+
+class PayoutLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = PayoutLine
+    fields = ("id", "kind", "destination", "cashout", "amount_paisa", "remark", "status", "provider_ref")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+class PayoutBatchForm(forms.ModelForm):
+    class Meta:
+        model = PayoutBatch
+        fields = ("rail",)
+
+
+@admin.register(PayoutBatch)
+class PayoutBatchAdmin(admin.ModelAdmin):
+    """Add a batch for a rail to gather what is due on it; download its file for the provider; then mark
+    each line paid (with the provider's reference) or failed under Payout lines."""
+
+    form = PayoutBatchForm
+    list_display = ("id", "rail", "status", "line_count", "created_by", "created_at", "exported_at", "closed_at")
+    list_filter = ("rail", "status")
+    list_select_related = ("created_by",)
+    inlines = [PayoutLineInline]
+    actions = ("download_file",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PayoutBatch]:
+        return super().get_queryset(request).annotate(lines_total=Count("lines"))
+
+    @admin.display(description="lines")
+    def line_count(self, obj: PayoutBatch) -> int:
+        return getattr(obj, "lines_total", 0)
+
+    def get_inlines(self, request, obj=None):
+        return [] if obj is None else self.inlines  # the lines exist once the batch is built
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("rail", "status", "created_by", "created_at", "exported_at", "closed_at")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: PayoutBatch, form, change: bool) -> None:
+        batch = services.payout_batch_create(rail=obj.rail, created_by=cast(User, request.user))
+        if batch is None:
+            # Nothing was due: keep nothing, say so, and send Finance back to the list.
+            self.message_user(request, "Nothing is due on this rail yet.", messages.WARNING)
+            obj.pk = None
+            return
+        obj.pk = batch.pk
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if obj.pk is None:
+            return self.response_post_save_add(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("wallet.view_payoutbatch")
+
+    @admin.action(description="Download the batch file (CSV) for the provider", permissions=["export"])
+    def download_file(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select one batch to download its file.", messages.WARNING)
+            return None
+        batch = queryset.get()
+        try:
+            services.payout_batch_exported(batch_id=batch.pk, by=cast(User, request.user))
+        except DomainError as exc:
+            self.message_user(request, str(exc.message), messages.ERROR)
+            return None
+        response = HttpResponse(selectors.payout_batch_file(batch=batch), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="halobuzz-payouts-{batch.rail}-{batch.pk}.csv"'
+        return response
+
+
+@admin.register(PayoutLine)
+class PayoutLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "batch", "kind", "destination", "cashout", "amount_paisa", "status", "provider_ref")
+    list_filter = ("status", "kind", "batch__rail")
+    search_fields = ("provider_ref", "destination__host__username", "remark")
+    list_select_related = ("batch", "destination", "cashout")
+    actions = ("mark_paid", "mark_failed")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("wallet.change_payoutline")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    @admin.action(description="Mark paid (with the provider's reference)…", permissions=["change"])
+    def mark_paid(self, request, queryset):
+        by = cast(User, request.user)
+        return _per_row_text(
+            self,
+            request,
+            queryset,
+            title="Mark payout lines paid",
+            explanation="Type the provider's reference for each line it paid.",
+            field_label="provider reference",
+            submit_label="Mark paid",
+            apply=lambda pk, ref: services.payout_line_mark_paid(line_id=pk, provider_ref=ref, by=by),
+            done="Marked paid",
+        )
+
+    @admin.action(description="Mark failed (the earnings go back to the host)…", permissions=["change"])
+    def mark_failed(self, request, queryset):
+        by = cast(User, request.user)
+        return _per_row_text(
+            self,
+            request,
+            queryset,
+            title="Mark payout lines failed",
+            explanation=(
+                "Say why the provider refused each line. A cash-out's earnings, tax included, go back to the host."
+            ),
+            field_label="reason",
+            submit_label="Mark failed",
+            apply=lambda pk, reason: services.payout_line_mark_failed(line_id=pk, reason=reason, by=by),
+            done="Marked failed",
+        )

@@ -88,3 +88,85 @@ class ConfirmationRequired(DomainError):
     status = 409
     message = _("This is a large gift for a new account. Check the amount and send again to confirm.")
     client_action = "Ask the user to confirm details.coins, then resend the same request with confirm=true."
+
+
+class KycRequired(DomainError):
+    code = "kyc_required"
+    status = 403
+    message = _(
+        "Cashing out needs an approved identity check. Submit your ID under Payouts and wait for Finance to approve it."
+    )
+
+
+class KycAlreadySubmitted(DomainError):
+    """`details.status`: pending (wait for the decision) or approved (nothing to do)."""
+
+    code = "kyc_already_submitted"
+    status = 409
+    message = _("Your identity check is already submitted or approved.")
+
+
+class KycNotPending(DomainError):
+    code = "kyc_not_pending"
+    status = 409
+    message = _("This identity check was already decided.")
+
+
+class PayoutDestinationNotFound(DomainError):
+    code = "payout_destination_not_found"
+    status = 404
+    message = _("No such payout destination of yours.")
+
+
+class PayoutDestinationExists(DomainError):
+    code = "payout_destination_exists"
+    status = 409
+    message = _("You already added this payout destination.")
+
+
+class PayoutDestinationNotVerified(DomainError):
+    """`details.status`: where the destination's confirmation stands."""
+
+    code = "payout_destination_not_verified"
+    status = 409
+    message = _(
+        "This payout destination is not confirmed yet. Type in the code from the small credit we sent to it, then "
+        "try again."
+    )
+
+
+class PayoutDestinationNotAwaitingCode(DomainError):
+    """`details.status`: pending_deposit (the credit is not paid yet), verified, failed or removed."""
+
+    code = "payout_destination_not_awaiting_code"
+    status = 409
+    message = _("This payout destination is not waiting for a code.")
+    client_action = "Reload the destination: a code can be typed in only while its status is awaiting_code."
+
+
+class PayoutCodeWrong(DomainError):
+    """`details.attempts_left`: wrong codes still allowed (0: the destination is refused; add it again)."""
+
+    code = "payout_code_wrong"
+    status = 400
+    message = _("That code does not match the one in the credit we sent.")
+
+
+class PayoutLineSettled(DomainError):
+    """`details.status`: paid or failed."""
+
+    code = "payout_line_settled"
+    status = 409
+    message = _("This payout line was already settled differently.")
+
+
+class KycImageTooLarge(DomainError):
+    code = "image_too_large"
+    status = 413
+    message = _("The images are too large.")
+
+
+class PayoutDestinationRequired(DomainError):
+    code = "payout_destination_required"
+    status = 400
+    message = _("You have several payout destinations: choose one with destination_id.")

@@ -10,9 +10,10 @@ applied at once, under the account's row lock, so no user balance can go below z
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
-from apps.wallet.types import USER_ACCOUNT_KINDS, AccountKind
+from apps.core.storage import private_storage
+from apps.wallet.types import USER_ACCOUNT_KINDS, AccountKind, PayoutRail
 
 
 class Account(models.Model):
@@ -49,6 +50,7 @@ class Account(models.Model):
                         "cashout_hold",
                         "payouts",
                         "write_off",
+                        "tax_withheld",
                     ],
                 )
                 | Q(owner__isnull=False, kind__in=["user_coins", "host_earnings"]),
@@ -124,16 +126,113 @@ class CoinGrant(models.Model):
         return f"{self.amount} coins to {self.user_id}"
 
 
+class KycSubmission(models.Model):
+    """A host's identity details and ID image, reviewed by Finance before their first cash-out.
+
+    Never edited after a decision: a refused host submits again (a new row), so the rows are the
+    audit trail of who decided what and when. The images are private (signed links only).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for Finance"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    class DocumentType(models.TextChoices):
+        CITIZENSHIP = "citizenship", "Citizenship certificate"
+        NATIONAL_ID = "national_id", "National ID card"
+        PASSPORT = "passport", "Passport"
+        DRIVING_LICENCE = "driving_licence", "Driving licence"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kyc_submissions")
+    legal_name = models.CharField(max_length=120)
+    document_type = models.CharField(max_length=20, choices=DocumentType.choices)
+    document_number = models.CharField(max_length=40)
+    date_of_birth = models.DateField()
+    id_image = models.ImageField(upload_to="wallet/kyc/ids/%Y/%m/", storage=private_storage)
+    selfie = models.ImageField(upload_to="wallet/kyc/selfies/%Y/%m/", storage=private_storage)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review_note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "KYC submission"
+        constraints = [
+            # One open submission per user: a second waits for the first decision.
+            models.UniqueConstraint(fields=["user"], condition=Q(status="pending"), name="kyc_one_pending_per_user"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="kyc_status_created_idx")]
+
+    def __str__(self) -> str:
+        return f"KYC #{self.pk} of {self.user_id}"
+
+
+class PayoutDestination(models.Model):
+    """Where a host's payouts go. Usable once confirmed: a small credit carrying a code in its remark
+    is paid to it in a payout batch, and the host types the code back (a penny drop)."""
+
+    Rail = PayoutRail
+
+    class Status(models.TextChoices):
+        PENDING_DEPOSIT = "pending_deposit", "Confirmation credit not yet paid"
+        AWAITING_CODE = "awaiting_code", "Waiting for the host's code"
+        VERIFIED = "verified", "Verified"
+        FAILED = "failed", "Could not be verified"
+        REMOVED = "removed", "Removed by the host"
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payout_destinations")
+    rail = models.CharField(max_length=10, choices=PayoutRail.choices)
+    account_id = models.CharField(max_length=40, help_text="eSewa/Khalti mobile number, or the bank account number.")
+    account_name = models.CharField(max_length=120, help_text="The name the account is registered under.")
+    bank_code = models.CharField(max_length=20, blank=True)
+    branch_code = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING_DEPOSIT)
+    verify_amount_paisa = models.PositiveIntegerField()
+    # Stored as sent: Finance puts it in the credit's remark, so whoever can read this row could read the
+    # remark anyway; it proves only that the host sees the account's statement.
+    verify_code = models.CharField(max_length=6)
+    verify_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host", "rail", "account_id", "bank_code"],
+                condition=~Q(status__in=["failed", "removed"]),
+                name="payout_destination_live_uniq",
+            ),
+        ]
+        indexes = [models.Index(fields=["host", "status"], name="payout_dest_host_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_rail_display()} {self.account_id[-4:]:>4} of {self.host_id}"
+
+
 class CashoutRequest(models.Model):
     class Status(models.TextChoices):
         REQUESTED = "requested", "Waiting for Finance"
+        BATCHED = "batched", "In a payout batch"
         APPROVED = "approved", "Approved and paid"
         REJECTED = "rejected", "Rejected (earnings returned)"
+        FAILED = "failed", "Payout failed (earnings returned)"
 
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cashout_requests")
     coins = models.BigIntegerField()
     paisa_per_coin = models.PositiveIntegerField(help_text="Conversion rate when requested.")
     amount_paisa = models.BigIntegerField()
+    destination = models.ForeignKey(
+        PayoutDestination, null=True, blank=True, on_delete=models.PROTECT, related_name="cashouts"
+    )
+    tax_coins = models.BigIntegerField(default=0, help_text="Earnings withheld as tax (rate when requested).")
+    tax_paisa = models.BigIntegerField(default=0)
+    net_paisa = models.BigIntegerField(null=True, blank=True, help_text="What the host receives.")
+    payable_at = models.DateTimeField(null=True, blank=True, help_text="End of the hold period.")
+    provider_ref = models.CharField(max_length=100, blank=True, help_text="The bank's or wallet's reference.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -146,11 +245,85 @@ class CashoutRequest(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(coins__gt=0), name="cashout_coins_positive"),
             models.CheckConstraint(condition=Q(amount_paisa__gte=0), name="cashout_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(tax_coins__gte=0) & Q(tax_coins__lte=F("coins")), name="cashout_tax_within_coins"
+            ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="cashout_status_created_idx")]
 
     def __str__(self) -> str:
         return f"Cash-out #{self.pk}: {self.coins} coins"
+
+
+class PayoutBatch(models.Model):
+    """The payouts of one rail sent to the provider together, as one file Finance uploads."""
+
+    Rail = PayoutRail
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Lines waiting for the provider"
+        CLOSED = "closed", "Every line paid or failed"
+
+    rail = models.CharField(max_length=10, choices=PayoutRail.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    exported_at = models.DateTimeField(null=True, blank=True, help_text="When the file was last downloaded.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "payout batches"
+
+    def __str__(self) -> str:
+        return f"Payout batch #{self.pk} ({self.rail})"
+
+
+class PayoutLine(models.Model):
+    """One transfer in a batch: a cash-out's net amount, or a destination's confirmation credit."""
+
+    class Kind(models.TextChoices):
+        CASHOUT = "cashout", "Cash-out"
+        VERIFICATION = "verification", "Destination confirmation credit"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Sent to the provider"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="lines")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    destination = models.ForeignKey(PayoutDestination, on_delete=models.PROTECT, related_name="payout_lines")
+    cashout = models.OneToOneField(
+        CashoutRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="payout_line"
+    )
+    amount_paisa = models.BigIntegerField()
+    remark = models.CharField(max_length=60)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    provider_ref = models.CharField(max_length=100, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_paisa__gt=0), name="payout_line_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="cashout", cashout__isnull=False) | Q(kind="verification", cashout__isnull=True),
+                name="payout_line_kind_matches_cashout",
+            ),
+            # A destination's confirmation credit is sent once while it waits (a failed one may be resent).
+            models.UniqueConstraint(
+                fields=["destination"],
+                condition=Q(kind="verification") & ~Q(status="failed"),
+                name="payout_line_one_live_verification",
+            ),
+        ]
+        indexes = [models.Index(fields=["batch", "status"], name="payout_line_batch_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Payout line #{self.pk} ({self.kind})"
 
 
 class CashoutHold(models.Model):

@@ -1,5 +1,7 @@
 """Reads of the coin ledger."""
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,7 +10,17 @@ from django.db import connection, transaction
 from django.db.models import Count, QuerySet, Sum
 
 from apps.accounts.models import User
-from apps.wallet.models import Account, CashoutHold, CashoutRequest, JournalEntry, Posting
+from apps.wallet.models import (
+    Account,
+    CashoutHold,
+    CashoutRequest,
+    JournalEntry,
+    KycSubmission,
+    PayoutBatch,
+    PayoutDestination,
+    PayoutLine,
+    Posting,
+)
 from apps.wallet.spending import day_resets_at as day_resets_at
 from apps.wallet.spending import month_resets_at as month_resets_at
 from apps.wallet.spending import spending_controls_get as spending_controls_get
@@ -45,7 +57,55 @@ def posting_history(*, user: User, kind: str | None = None) -> QuerySet[Posting]
 
 
 def cashout_list(*, host: User) -> QuerySet[CashoutRequest]:
-    return CashoutRequest.objects.filter(host=host).order_by("-created_at")
+    return CashoutRequest.objects.filter(host=host).select_related("destination").order_by("-created_at")
+
+
+def kyc_latest(*, user: User) -> KycSubmission | None:
+    """The user's latest identity check (an approved one stays the latest: no new one is accepted)."""
+    return KycSubmission.objects.filter(user=user).order_by("-pk").first()
+
+
+def payout_destination_list(*, host: User) -> QuerySet[PayoutDestination]:
+    """The host's destinations, removed ones left out, newest first."""
+    return PayoutDestination.objects.filter(host=host).exclude(status=PayoutDestination.Status.REMOVED).order_by("-pk")
+
+
+def _npr(paisa: int) -> str:
+    return f"{paisa // 100}.{paisa % 100:02d}"
+
+
+# Neither eSewa nor Khalti documents a bulk-payout file format we could follow, so every rail gets the
+# same plain CSV (RFC 4180, UTF-8), one transfer a row; the bank file adds the bank and branch codes.
+PAYOUT_FILE_COLUMNS = {
+    PayoutBatch.Rail.BANK: [
+        "line_id",
+        "bank_code",
+        "branch_code",
+        "account_number",
+        "account_name",
+        "amount_npr",
+        "remark",
+    ],
+    PayoutBatch.Rail.ESEWA: ["line_id", "esewa_id", "account_name", "amount_npr", "remark"],
+    PayoutBatch.Rail.KHALTI: ["line_id", "khalti_id", "account_name", "amount_npr", "remark"],
+}
+
+
+def payout_batch_file(*, batch: PayoutBatch) -> str:
+    """The batch's transfers still waiting for the provider, as the CSV Finance uploads to it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(PAYOUT_FILE_COLUMNS[PayoutBatch.Rail(batch.rail)])
+    lines = (
+        PayoutLine.objects.filter(batch=batch, status=PayoutLine.Status.PENDING)
+        .select_related("destination")
+        .order_by("pk")
+    )
+    for line in lines:
+        d = line.destination
+        bank = [d.bank_code, d.branch_code] if batch.rail == PayoutBatch.Rail.BANK else []
+        writer.writerow([line.pk, *bank, d.account_id, d.account_name, _npr(line.amount_paisa), line.remark])
+    return out.getvalue()
 
 
 def ledger_audit() -> list[str]:
@@ -118,7 +178,7 @@ def cashout_list_since(*, since: datetime, until: datetime) -> QuerySet[CashoutR
     """Cash-outs requested in [since, until) that were not rejected, oldest first."""
     return (
         CashoutRequest.objects.filter(created_at__gte=since, created_at__lt=until)
-        .exclude(status=CashoutRequest.Status.REJECTED)
+        .exclude(status__in=[CashoutRequest.Status.REJECTED, CashoutRequest.Status.FAILED])
         .order_by("created_at", "pk")
     )
 
@@ -178,6 +238,12 @@ def earnings_reached_by_spends(*, payer_id: int, after_entry_id: int) -> dict[in
         .annotate(total=Sum("amount"))
         .values_list("account__owner_id", "total")
     )
+
+
+def cashout_unsettled_exists(*, host_id: int) -> bool:
+    """Whether a cash-out of the host's is still to be settled: waiting for Finance or in a payout batch."""
+    unsettled = (CashoutRequest.Status.REQUESTED, CashoutRequest.Status.BATCHED)
+    return CashoutRequest.objects.filter(host_id=host_id, status__in=unsettled).exists()
 
 
 def cashout_requested_ids(*, host_ids: list[int]) -> list[int]:

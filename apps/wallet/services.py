@@ -3,19 +3,23 @@ know what a gift, a game or an OG tier is.
 """
 
 import functools
+import hmac
 import logging
+import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from rest_framework import serializers
 
 from apps.accounts.models import User
 from apps.accounts.services import require_not_own, user_require_verified_age
@@ -29,9 +33,30 @@ from apps.wallet.exceptions import (
     DuplicateEntry,
     InsufficientCoins,
     InsufficientEarnings,
+    KycAlreadySubmitted,
+    KycNotPending,
+    KycRequired,
+    PayoutCodeWrong,
+    PayoutDestinationExists,
+    PayoutDestinationNotAwaitingCode,
+    PayoutDestinationNotFound,
+    PayoutDestinationNotVerified,
+    PayoutDestinationRequired,
+    PayoutLineSettled,
     UnbalancedEntry,
 )
-from apps.wallet.models import Account, CashoutHold, CashoutRequest, CoinGrant, JournalEntry, Posting
+from apps.wallet.models import (
+    Account,
+    CashoutHold,
+    CashoutRequest,
+    CoinGrant,
+    JournalEntry,
+    KycSubmission,
+    PayoutBatch,
+    PayoutDestination,
+    PayoutLine,
+    Posting,
+)
 from apps.wallet.selectors import coins_balance, earnings_reached_by_spends
 from apps.wallet.spending import spending_allows_sql as spending_allows_sql  # their SQL twins
 from apps.wallet.spending import spending_check as spending_check  # spending controls, for the spends above
@@ -350,19 +375,48 @@ def coins_grant(*, user: User, amount: int, reason: str, granted_by: User) -> Co
     return grant
 
 
+def cashout_tax_coins(*, coins: int) -> int:
+    """Earnings withheld as tax from a cash-out of `coins` at the configured rate (rounded half up)."""
+    rate: int = settings.CASHOUT_TAX_BASIS_POINTS
+    return (coins * rate + 5_000) // 10_000
+
+
 @transaction.atomic
-def cashout_request(*, host: User, coins: int) -> CashoutRequest:
-    """Move earnings into review for payout in NPR at the current rate. Needs a verified age."""
+def cashout_request(*, host: User, coins: int, destination_id: int | None = None) -> CashoutRequest:
+    """Move earnings into review for payout in NPR at the current rate, to one of the host's confirmed
+    destinations (without `destination_id`: their only one). Needs a verified age and an approved KYC;
+    the cash-out can enter a payout batch after the hold period, and the tax is fixed now at the
+    configured rate."""
     user_require_verified_age(
         user=host,
         message=gettext_lazy(
             "Cashing out needs a verified age. Take the selfie age check under Age verification, then try again."
         ),
     )
+    if not KycSubmission.objects.filter(user=host, status=KycSubmission.Status.APPROVED).exists():
+        raise KycRequired()
+    destination = (
+        _destination_of(host=host, destination_id=destination_id)
+        if destination_id is not None
+        else _only_verified_destination_of(host=host)
+    )
+    if destination.status != PayoutDestination.Status.VERIFIED:
+        raise PayoutDestinationNotVerified(details={"status": destination.status})
     if coins < settings.CASHOUT_MIN_COINS:
         raise CashoutBelowMinimum(details={"minimum": settings.CASHOUT_MIN_COINS, "requested": coins})
     rate = settings.CASHOUT_PAISA_PER_COIN
-    request = CashoutRequest.objects.create(host=host, coins=coins, paisa_per_coin=rate, amount_paisa=coins * rate)
+    tax_coins = cashout_tax_coins(coins=coins)
+    request = CashoutRequest.objects.create(
+        host=host,
+        coins=coins,
+        paisa_per_coin=rate,
+        amount_paisa=coins * rate,
+        destination=destination,
+        tax_coins=tax_coins,
+        tax_paisa=tax_coins * rate,
+        net_paisa=(coins - tax_coins) * rate,
+        payable_at=timezone.now() + timedelta(hours=settings.CASHOUT_HOLD_HOURS),
+    )
     ledger_post(
         kind="cashout_request",
         ref=str(request.pk),
@@ -373,6 +427,31 @@ def cashout_request(*, host: User, coins: int) -> CashoutRequest:
         created_by=host,
     )
     return request
+
+
+def _cashout_paid_post(*, request: CashoutRequest, by: User, memo: str) -> None:
+    """The held coins leave the platform: the net as paid out, the tax as withheld for the tax office."""
+    postings = [
+        (platform_account(kind=Account.Kind.CASHOUT_HOLD), -request.coins),
+        (platform_account(kind=Account.Kind.PAYOUTS), request.coins - request.tax_coins),
+    ]
+    if request.tax_coins:
+        postings.append((platform_account(kind=Account.Kind.TAX_WITHHELD), request.tax_coins))
+    ledger_post(kind="cashout_paid", ref=str(request.pk), postings=postings, memo=memo, created_by=by)
+
+
+def _cashout_returned_post(*, request: CashoutRequest, kind: str, by: User, memo: str) -> None:
+    """The held coins, tax included, go back to the host's earnings."""
+    ledger_post(
+        kind=kind,
+        ref=str(request.pk),
+        postings=[
+            (platform_account(kind=Account.Kind.CASHOUT_HOLD), -request.coins),
+            (account_for_user(user_id=request.host_id, kind=Account.Kind.HOST_EARNINGS), request.coins),
+        ],
+        memo=memo,
+        created_by=by,
+    )
 
 
 def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str) -> CashoutRequest:
@@ -389,18 +468,9 @@ def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str
         reasons = list(_active_holds(host_id=request.host_id).values_list("reason", flat=True))
         if reasons:
             raise CashoutHeld(details={"cashout_id": request.pk, "reasons": reasons})
-    hold = platform_account(kind=Account.Kind.CASHOUT_HOLD)
-    if approve:
-        target = platform_account(kind=Account.Kind.PAYOUTS)
+        _cashout_paid_post(request=request, by=reviewer, memo=note)
     else:
-        target = account_for_user(user_id=request.host_id, kind=Account.Kind.HOST_EARNINGS)
-    ledger_post(
-        kind="cashout_paid" if approve else "cashout_rejected",
-        ref=str(request.pk),
-        postings=[(hold, -request.coins), (target, request.coins)],
-        memo=note,
-        created_by=reviewer,
-    )
+        _cashout_returned_post(request=request, kind="cashout_rejected", by=reviewer, memo=note)
     request.status = CashoutRequest.Status.APPROVED if approve else CashoutRequest.Status.REJECTED
     request.reviewed_by = reviewer
     request.review_note = note[:300]
@@ -536,3 +606,321 @@ def refund_shortfall_settle(
         extra={"payer_id": payer_id, "coins": coins, "from_payer": from_payer, "written_off": owed, "ref": ref},
     )
     return ShortfallSettlement(entry=entry, from_payer=from_payer, from_hosts=from_hosts, written_off=owed)
+
+
+# --- KYC -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def kyc_submit(
+    *,
+    user: User,
+    legal_name: str,
+    document_type: str,
+    document_number: str,
+    date_of_birth: date,
+    id_image: UploadedFile,
+    selfie: UploadedFile,
+) -> KycSubmission:
+    """Send identity details, an ID image and a selfie for Finance to review (one open at a time).
+
+    The account's age must be verified first, and the date of birth must be the account's own: the
+    ID is matched against what the age check verified.
+    """
+    user_require_verified_age(
+        user=user,
+        message=gettext_lazy("The identity check needs a verified age. Take the selfie age check first."),
+    )
+    latest = KycSubmission.objects.filter(user=user).order_by("-pk").first()
+    if latest is not None and latest.status != KycSubmission.Status.REJECTED:
+        raise KycAlreadySubmitted(details={"status": latest.status})
+    if user.date_of_birth != date_of_birth:
+        raise serializers.ValidationError(
+            {"date_of_birth": [gettext_lazy("This is not the date of birth on your account.")]}
+        )
+    try:
+        with transaction.atomic():
+            submission = KycSubmission.objects.create(
+                user=user,
+                legal_name=legal_name.strip(),
+                document_type=document_type,
+                document_number=document_number.strip(),
+                date_of_birth=date_of_birth,
+                id_image=id_image,
+                selfie=selfie,
+            )
+    except IntegrityError:  # a concurrent twin got in first (kyc_one_pending_per_user)
+        raise KycAlreadySubmitted(details={"status": KycSubmission.Status.PENDING}) from None
+    logger.info("kyc submitted", extra={"user_id": user.pk, "submission_id": submission.pk})
+    return submission
+
+
+@transaction.atomic
+def kyc_decide(*, submission_id: int, reviewer: User, approve: bool, note: str = "") -> KycSubmission:
+    """Finance approves or rejects a waiting submission (a rejection needs a note the host is shown).
+
+    The decided row is never changed again: it records who decided, when and why.
+    """
+    finance_staff_require(user=reviewer, action="review identity checks")
+    submission = KycSubmission.objects.select_for_update().get(pk=submission_id)
+    require_not_own(actor=reviewer, owner_id=submission.user_id)
+    if submission.status != KycSubmission.Status.PENDING:
+        raise KycNotPending(details={"status": submission.status})
+    if not approve and not note.strip():
+        raise serializers.ValidationError({"note": ["Say why, for the host."]})
+    submission.status = KycSubmission.Status.APPROVED if approve else KycSubmission.Status.REJECTED
+    submission.reviewed_by = reviewer
+    submission.review_note = note.strip()[:300]
+    submission.reviewed_at = timezone.now()
+    submission.save(update_fields=["status", "reviewed_by", "review_note", "reviewed_at"])
+    logger.info(
+        "kyc decided",
+        extra={
+            "submission_id": submission.pk,
+            "user_id": submission.user_id,
+            "status": submission.status,
+            "by": reviewer.pk,
+        },
+    )
+    return submission
+
+
+# --- Payout destinations -------------------------------------------------------------------------
+
+
+def _destination_of(*, host: User, destination_id: int) -> PayoutDestination:
+    """The host's own destination (another host's is as good as missing), unless removed."""
+    destination = (
+        PayoutDestination.objects.filter(pk=destination_id, host=host)
+        .exclude(status=PayoutDestination.Status.REMOVED)
+        .first()
+    )
+    if destination is None:
+        raise PayoutDestinationNotFound(details={"destination_id": destination_id})
+    return destination
+
+
+def _only_verified_destination_of(*, host: User) -> PayoutDestination:
+    """The host's one verified destination, for clients that name none (built before there were
+    destinations); with none verified, or several to choose from, the host must act."""
+    verified = list(PayoutDestination.objects.filter(host=host, status=PayoutDestination.Status.VERIFIED)[:2])
+    if not verified:
+        raise PayoutDestinationNotVerified(details={"status": "none"})
+    if len(verified) > 1:
+        raise PayoutDestinationRequired()
+    return verified[0]
+
+
+@transaction.atomic
+def payout_destination_add(
+    *, host: User, rail: str, account_id: str, account_name: str, bank_code: str = "", branch_code: str = ""
+) -> PayoutDestination:
+    """Save where payouts may go. It is confirmed by a penny drop: the next payout batch of its rail
+    carries a small credit to it whose remark holds a code, and the host types the code back."""
+    if not KycSubmission.objects.filter(user=host, status=KycSubmission.Status.APPROVED).exists():
+        raise KycRequired()
+    low, high = settings.PAYOUT_VERIFY_MIN_PAISA, settings.PAYOUT_VERIFY_MAX_PAISA
+    try:
+        with transaction.atomic():
+            destination = PayoutDestination.objects.create(
+                host=host,
+                rail=rail,
+                account_id=account_id,
+                account_name=account_name.strip(),
+                bank_code=bank_code if rail == PayoutDestination.Rail.BANK else "",
+                branch_code=branch_code if rail == PayoutDestination.Rail.BANK else "",
+                verify_amount_paisa=low + secrets.randbelow(high - low + 1),
+                verify_code=f"{secrets.randbelow(10**6):06d}",
+            )
+    except IntegrityError:  # payout_destination_live_uniq
+        raise PayoutDestinationExists() from None
+    logger.info("payout destination added", extra={"host_id": host.pk, "destination_id": destination.pk})
+    return destination
+
+
+def _destination_code_check(*, host: User, destination_id: int, code: str) -> tuple[PayoutDestination, bool]:
+    with transaction.atomic():
+        destination = _destination_of(host=host, destination_id=destination_id)
+        destination = PayoutDestination.objects.select_for_update().get(pk=destination.pk)
+        if destination.status != PayoutDestination.Status.AWAITING_CODE:
+            raise PayoutDestinationNotAwaitingCode(details={"status": destination.status})
+        if hmac.compare_digest(code.encode(), destination.verify_code.encode()):
+            destination.status = PayoutDestination.Status.VERIFIED
+            destination.verified_at = timezone.now()
+            destination.save(update_fields=["status", "verified_at"])
+            return destination, True
+        destination.verify_attempts += 1
+        if destination.verify_attempts >= settings.PAYOUT_VERIFY_MAX_ATTEMPTS:
+            destination.status = PayoutDestination.Status.FAILED
+        destination.save(update_fields=["verify_attempts", "status"])
+        return destination, False
+
+
+def payout_destination_confirm(*, host: User, destination_id: int, code: str) -> PayoutDestination:
+    """Type back the code from the confirmation credit. Wrong codes are counted (committed, then
+    refused); at PAYOUT_VERIFY_MAX_ATTEMPTS the destination fails and must be added again."""
+    destination, matched = _destination_code_check(host=host, destination_id=destination_id, code=code)
+    if not matched:
+        left = max(settings.PAYOUT_VERIFY_MAX_ATTEMPTS - destination.verify_attempts, 0)
+        raise PayoutCodeWrong(details={"attempts_left": left})
+    logger.info("payout destination verified", extra={"host_id": host.pk, "destination_id": destination.pk})
+    return destination
+
+
+# --- Payout batches ------------------------------------------------------------------------------
+
+
+def _verification_sent() -> "Exists":
+    return Exists(
+        PayoutLine.objects.filter(destination_id=OuterRef("pk"), kind=PayoutLine.Kind.VERIFICATION).exclude(
+            status=PayoutLine.Status.FAILED
+        )
+    )
+
+
+@transaction.atomic
+def payout_batch_create(*, rail: str, created_by: User) -> PayoutBatch | None:
+    """Gather what is due on one rail into a new batch: cash-outs past their hold period whose host has
+    no active hold, and the confirmation credits of new destinations. None when nothing is due.
+
+    Cash-outs are locked with SKIP LOCKED (two Finance users building batches at once split them, never
+    share one), then their hosts' earnings accounts in pk order, the lock cash-out holds are placed
+    under, so a hold placed meanwhile is seen.
+    """
+    finance_staff_require(user=created_by, action="build payout batches")
+    now = timezone.now()
+    cashouts = list(
+        CashoutRequest.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            status=CashoutRequest.Status.REQUESTED,
+            destination__rail=rail,
+            destination__status=PayoutDestination.Status.VERIFIED,
+            payable_at__lte=now,
+        )
+        .exclude(host_id=created_by.pk)
+        .order_by("pk")
+    )
+    host_ids = sorted({cashout.host_id for cashout in cashouts})
+    earnings = [account_for_user(user_id=host_id, kind=Account.Kind.HOST_EARNINGS).pk for host_id in host_ids]
+    list(Account.objects.select_for_update().filter(pk__in=earnings).order_by("pk"))
+    held = set(
+        CashoutHold.objects.filter(host_id__in=host_ids, released_at__isnull=True).values_list("host_id", flat=True)
+    )
+    cashouts = [cashout for cashout in cashouts if cashout.host_id not in held]
+    destinations = list(
+        PayoutDestination.objects.select_for_update(skip_locked=True)
+        .filter(rail=rail, status=PayoutDestination.Status.PENDING_DEPOSIT)
+        .exclude(host_id=created_by.pk)
+        .exclude(_verification_sent())
+        .order_by("pk")
+    )
+    if not cashouts and not destinations:
+        return None
+    batch = PayoutBatch.objects.create(rail=rail, created_by=created_by)
+    lines = [
+        PayoutLine(
+            batch=batch,
+            kind=PayoutLine.Kind.VERIFICATION,
+            destination=destination,
+            amount_paisa=destination.verify_amount_paisa,
+            remark=f"HaloBuzz code {destination.verify_code}",
+        )
+        for destination in destinations
+    ]
+    lines += [
+        PayoutLine(
+            batch=batch,
+            kind=PayoutLine.Kind.CASHOUT,
+            destination_id=cast(int, cashout.destination_id),  # the query above picks only cash-outs with one
+            cashout=cashout,
+            amount_paisa=cast(int, cashout.net_paisa),
+            remark=f"HaloBuzz payout {cashout.pk}",
+        )
+        for cashout in cashouts
+    ]
+    PayoutLine.objects.bulk_create(lines)
+    CashoutRequest.objects.filter(pk__in=[c.pk for c in cashouts]).update(status=CashoutRequest.Status.BATCHED)
+    logger.info(
+        "payout batch created",
+        extra={"batch_id": batch.pk, "rail": rail, "cashouts": len(cashouts), "verifications": len(destinations)},
+    )
+    return batch
+
+
+def payout_batch_exported(*, batch_id: int, by: User) -> None:
+    """Record that Finance downloaded the batch file (to send it to the provider)."""
+    finance_staff_require(user=by, action="export payout batches")
+    PayoutBatch.objects.filter(pk=batch_id).update(exported_at=timezone.now())
+
+
+def _line_lock(*, line_id: int, by: User) -> PayoutLine:
+    finance_staff_require(user=by, action="settle payouts")
+    line = PayoutLine.objects.select_for_update().select_related("destination").get(pk=line_id)
+    require_not_own(actor=by, owner_id=line.destination.host_id)
+    return line
+
+
+def _batch_close_if_settled(*, batch_id: int) -> None:
+    if not PayoutLine.objects.filter(batch_id=batch_id, status=PayoutLine.Status.PENDING).exists():
+        PayoutBatch.objects.filter(pk=batch_id, status=PayoutBatch.Status.OPEN).update(
+            status=PayoutBatch.Status.CLOSED, closed_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def payout_line_mark_paid(*, line_id: int, provider_ref: str, by: User) -> PayoutLine:
+    """The provider paid the line (its reference recorded). Marking it paid again with the same
+    reference changes nothing; a cash-out's held coins leave as payout and withheld tax; a
+    confirmation credit lets the host type in the code."""
+    provider_ref = provider_ref.strip()[:100]
+    if not provider_ref:
+        raise serializers.ValidationError({"provider_ref": ["The provider's reference is required."]})
+    line = _line_lock(line_id=line_id, by=by)
+    if line.status == PayoutLine.Status.PAID and line.provider_ref == provider_ref:
+        return line
+    if line.status != PayoutLine.Status.PENDING:
+        raise PayoutLineSettled(details={"status": line.status, "provider_ref": line.provider_ref})
+    now = timezone.now()
+    line.status, line.provider_ref, line.settled_by, line.settled_at = PayoutLine.Status.PAID, provider_ref, by, now
+    line.save(update_fields=["status", "provider_ref", "settled_by", "settled_at"])
+    if line.cashout_id is not None:
+        request = CashoutRequest.objects.select_for_update().get(pk=line.cashout_id)
+        _cashout_paid_post(request=request, by=by, memo=f"batch {line.batch_id} ref {provider_ref}")
+        request.status, request.provider_ref = CashoutRequest.Status.APPROVED, provider_ref
+        request.reviewed_by, request.reviewed_at = by, now
+        request.save(update_fields=["status", "provider_ref", "reviewed_by", "reviewed_at"])
+    else:
+        PayoutDestination.objects.filter(
+            pk=line.destination_id, status=PayoutDestination.Status.PENDING_DEPOSIT
+        ).update(status=PayoutDestination.Status.AWAITING_CODE)
+    _batch_close_if_settled(batch_id=line.batch_id)
+    logger.info("payout line paid", extra={"line_id": line.pk, "batch_id": line.batch_id, "by": by.pk})
+    return line
+
+
+@transaction.atomic
+def payout_line_mark_failed(*, line_id: int, reason: str, by: User) -> PayoutLine:
+    """The provider refused the line. A cash-out's held coins, tax included, go back to the host's
+    earnings; a destination whose confirmation credit failed cannot be used (the host adds it again)."""
+    reason = reason.strip()[:300]
+    if not reason:
+        raise serializers.ValidationError({"reason": ["Say why the line failed."]})
+    line = _line_lock(line_id=line_id, by=by)
+    if line.status == PayoutLine.Status.FAILED:
+        return line
+    if line.status != PayoutLine.Status.PENDING:
+        raise PayoutLineSettled(details={"status": line.status, "provider_ref": line.provider_ref})
+    now = timezone.now()
+    line.status, line.failure_reason, line.settled_by, line.settled_at = PayoutLine.Status.FAILED, reason, by, now
+    line.save(update_fields=["status", "failure_reason", "settled_by", "settled_at"])
+    if line.cashout_id is not None:
+        request = CashoutRequest.objects.select_for_update().get(pk=line.cashout_id)
+        _cashout_returned_post(request=request, kind="cashout_failed", by=by, memo=reason)
+        request.status, request.review_note = CashoutRequest.Status.FAILED, reason
+        request.reviewed_by, request.reviewed_at = by, now
+        request.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at"])
+    else:
+        PayoutDestination.objects.filter(pk=line.destination_id).update(status=PayoutDestination.Status.FAILED)
+    _batch_close_if_settled(batch_id=line.batch_id)
+    logger.info("payout line failed", extra={"line_id": line.pk, "batch_id": line.batch_id, "by": by.pk})
+    return line

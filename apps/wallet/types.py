@@ -15,6 +15,15 @@ class AccountKind(models.TextChoices):
     CASHOUT_HOLD = "cashout_hold", "Cash-outs awaiting review"
     PAYOUTS = "payouts", "Paid out to hosts"
     WRITE_OFF = "write_off", "Written off (refunded top-ups not recovered)"
+    TAX_WITHHELD = "tax_withheld", "Tax withheld from payouts (owed to the tax office)"
 
 
 USER_ACCOUNT_KINDS = (AccountKind.USER_COINS, AccountKind.HOST_EARNINGS)
+
+
+class PayoutRail(models.TextChoices):
+    """How a payout reaches the host: each rail has its own batch file."""
+
+    ESEWA = "esewa", "eSewa wallet"
+    KHALTI = "khalti", "Khalti wallet"
+    BANK = "bank", "Bank account"

@@ -6,5 +6,12 @@ urlpatterns = [
     path("", apis.WalletBalanceApi.as_view(), name="wallet-balance"),
     path("history/", apis.WalletHistoryApi.as_view(), name="wallet-history"),
     path("cashouts/", apis.CashoutListCreateApi.as_view(), name="wallet-cashouts"),
+    path("kyc/", apis.KycApi.as_view(), name="wallet-kyc"),
+    path("payout-destinations/", apis.PayoutDestinationListCreateApi.as_view(), name="wallet-payout-destinations"),
+    path(
+        "payout-destinations/<int:destination_id>/confirm/",
+        apis.PayoutDestinationConfirmApi.as_view(),
+        name="wallet-payout-destination-confirm",
+    ),
     path("spending-controls/", apis.SpendingControlsApi.as_view(), name="wallet-spending-controls"),
 ]

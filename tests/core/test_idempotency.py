@@ -12,6 +12,7 @@ from apps.wallet.selectors import ledger_audit, user_balances
 from apps.wallet.services import account_for_user, ledger_post, platform_account
 from tests.accounts.factories import UserFactory
 from tests.core.errors import assert_error, assert_nothing_written, db_snapshot
+from tests.wallet.factories import payout_ready
 
 CASHOUTS = "/api/v1/wallet/cashouts/"
 
@@ -31,6 +32,7 @@ def grant_earnings(host, coins: int) -> None:
 def client_for(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {account_services.tokens_issue(user=user)['access']}")
+    client.destination_id = payout_ready(user)  # type: ignore[attr-defined]  # where its cash-outs go
     return client
 
 
@@ -38,7 +40,8 @@ def cash_out(client: APIClient, coins: int, key: str | None, raw: str | None = N
     headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
     if raw is not None:
         return client.post(CASHOUTS, data=raw, content_type="application/json", **headers)
-    return client.post(CASHOUTS, {"coins": coins}, format="json", **headers)
+    body = {"coins": coins, "destination_id": getattr(client, "destination_id", 1)}
+    return client.post(CASHOUTS, body, format="json", **headers)
 
 
 @pytest.fixture
@@ -59,7 +62,7 @@ def test_a_retry_with_the_same_key_replays_the_first_response(host):
 
     # when the same request is sent twice with one key (the second with keys reordered and spaced)
     first = cash_out(client, 1500, "key-1")
-    again = cash_out(client, 0, "key-1", raw='{ "coins" :1500 }')
+    again = cash_out(client, 0, "key-1", raw=f'{{ "destination_id": {client.destination_id}, "coins" :1500 }}')
 
     # then one cash-out exists and the retry got the first response, marked as a replay
     assert first.status_code == 201, first.json()
@@ -162,10 +165,12 @@ def test_twenty_parallel_retries_with_one_key_create_one_cash_out(settings, race
     host = UserFactory()
     grant_earnings(host, 5000)
     access = account_services.tokens_issue(user=host)["access"]
+    destination_id = payout_ready(host)
 
     def send():
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        client.destination_id = destination_id  # type: ignore[attr-defined]
         return cash_out(client, 1500, "parallel-key")
 
     # when they race

@@ -214,7 +214,7 @@ class Clients:
 
     def host_cashouts(self, host: dict) -> None:
         op = self.book.add(Op("cashout", host["id"], uuid.uuid4().hex, time.monotonic()))
-        body = {"coins": 10}
+        body = {"coins": 10, "destination_id": host["destination"]}
         settle(
             op, until_definite(op, lambda: self.api("POST", "/api/v1/wallet/cashouts/", host["token"], op.key, body))
         )

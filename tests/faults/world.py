@@ -21,6 +21,7 @@ GIFT_PRICE = 10
 
 
 def seed(_: dict) -> dict:
+    from apps.accounts.models import User
     from apps.accounts.services import tokens_issue
     from apps.games.demo import DEMO_GAMES, game_seed
     from apps.gifts.services import gift_catalogue_invalidate
@@ -30,7 +31,7 @@ def seed(_: dict) -> dict:
     from apps.payments.models import CoinPackage
     from tests.accounts.factories import TEST_PASSWORD, UserFactory
     from tests.gifts.factories import GiftFactory, LiveStreamFactory
-    from tests.wallet.factories import finance_user, fund
+    from tests.wallet.factories import finance_user, fund, payout_ready
 
     quiet = lambda _text: None  # noqa: E731
     og_demo.seed(out=quiet)
@@ -52,6 +53,7 @@ def seed(_: dict) -> dict:
     for i in range(PEOPLE["hosts"]):
         host = person("host", i, 0)
         host["stream"] = LiveStreamFactory(host_id=host["id"]).pk
+        host["destination"] = payout_ready(User.objects.get(pk=host["id"]))  # KYC'd, a confirmed eSewa ID
         world["hosts"].append(host)
     for role, coins in (("senders", RICH), ("poor_senders", POOR), ("og_buyers", RICH), ("gamers", RICH)):
         world[role] = [person(role, i, coins) for i in range(PEOPLE[role])]

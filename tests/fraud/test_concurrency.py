@@ -17,6 +17,7 @@ from apps.wallet.services import (
 )
 from tests.accounts.factories import UserFactory
 from tests.fraud.factories import finance_user, gift, refund_after_spending, top_up
+from tests.wallet.factories import payout_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,11 +43,13 @@ def test_a_claw_back_racing_a_cashout_never_creates_or_loses_a_coin(monkeypatch,
     payment = refund_after_spending(monkeypatch, payment)
     written_off_before = _platform(Account.Kind.WRITE_OFF)
 
+    destination_id = payout_ready(host)
+
     # when Finance claws back while the host cashes out everything, at the same moment
     settle, cashout = race(
         [
             lambda: payment_refund_settle(payment_id=payment.pk, method="claw_back", reason="race", by=finance),
-            lambda: cashout_request(host=host, coins=600),
+            lambda: cashout_request(host=host, coins=600, destination_id=destination_id),
         ]
     )
 
@@ -73,7 +76,7 @@ def test_a_hold_racing_an_approval_never_lets_a_payment_past_it(race, round_):
         ref=f"{host.pk}",
         postings=[(platform_account(kind=Account.Kind.REVENUE), -500), (earnings, 500)],
     )
-    cashout = cashout_request(host=host, coins=500)
+    cashout = cashout_request(host=host, coins=500, destination_id=payout_ready(host))
 
     # when Finance approves it while a fraud case places a hold on the host
     approved, hold = race(

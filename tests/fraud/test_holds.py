@@ -16,7 +16,7 @@ from apps.wallet.selectors import ledger_audit, user_balances
 from apps.wallet.services import cashout_approve
 from tests.accounts.factories import UserFactory
 from tests.fraud.factories import finance_user, gift
-from tests.wallet.factories import fund
+from tests.wallet.factories import fund, payout_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,10 @@ def held_host(auth_client):
         fund(sender, 1000)
         gift(sender, host, 1000)
     response = auth_client(host).post(
-        "/api/v1/wallet/cashouts/", {"coins": 1000}, format="json", HTTP_IDEMPOTENCY_KEY="c-1"
+        "/api/v1/wallet/cashouts/",
+        {"coins": 1000, "destination_id": payout_ready(host)},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="c-1",
     )
     assert response.status_code == 201 and response.json()["held"] is False
     assert len(fraud_rules_run()) == 1
@@ -51,7 +54,10 @@ def test_the_host_sees_the_cashout_held_with_the_reason(auth_client, held_host):
     # when the host lists their cash-outs, and asks for another
     listed = auth_client(held_host).get("/api/v1/wallet/cashouts/").json()["results"]
     second = auth_client(held_host).post(
-        "/api/v1/wallet/cashouts/", {"coins": 200}, format="json", HTTP_IDEMPOTENCY_KEY="c-2"
+        "/api/v1/wallet/cashouts/",
+        {"coins": 200, "destination_id": payout_ready(held_host)},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="c-2",
     )
 
     # then both wait, held, with the reason

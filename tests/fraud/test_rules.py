@@ -13,7 +13,7 @@ from apps.wallet.models import CashoutHold
 from apps.wallet.services import cashout_request
 from tests.accounts.factories import UserFactory
 from tests.fraud.factories import gift, top_up
-from tests.wallet.factories import fund
+from tests.wallet.factories import fund, payout_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +158,7 @@ def test_a_cashout_mirroring_fresh_topups_opens_a_case(monkeypatch):
         gift(payer, host, 1000)
 
     # when the host cashes out what those gifts earned
-    cashout = cashout_request(host=host, coins=1800)
+    cashout = cashout_request(host=host, coins=1800, destination_id=payout_ready(host))
     fraud_rules_run()
 
     # then a case shows the money coming in and going out
@@ -190,7 +190,7 @@ def test_mirror_stays_quiet_on_innocent_traffic(monkeypatch, innocent, settings)
         settings.FRAUD_MIRROR_MIN_COINS = 601
 
     # when the host cashes out everything
-    cashout_request(host=host, coins=2400 if innocent == "small_share" else 600)
+    cashout_request(host=host, coins=2400 if innocent == "small_share" else 600, destination_id=payout_ready(host))
 
     # then no case: too little of it came from fresh top-ups, or it is too small to look at
     assert fraud_rules_run() == []

@@ -15,7 +15,7 @@ from apps.wallet.selectors import account_available, coins_balance, user_balance
 from apps.wallet.services import cashout_request, platform_account
 from tests.accounts.factories import UserFactory
 from tests.fraud.factories import answering, finance_user, gift, refund_after_spending, top_up
-from tests.wallet.factories import fund
+from tests.wallet.factories import fund, payout_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_write_off_takes_what_is_left_and_writes_off_the_rest(client, spent):
 def test_claw_back_takes_from_the_hosts_the_coins_reached(client, spent):
     payment, payer, host_a, host_b = spent
     # host B already cashed out part of what they earned (180 of their 180): only host A's remains
-    cashout_request(host=host_b, coins=180)
+    cashout_request(host=host_b, coins=180, destination_id=payout_ready(host_b))
 
     _settle_in_admin(client, payment, "settle_claw_back")
 

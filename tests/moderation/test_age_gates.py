@@ -17,7 +17,7 @@ from apps.wallet.selectors import coins_balance
 from tests.accounts.factories import UserFactory
 from tests.gifts.factories import GiftFactory, LiveStreamFactory
 from tests.payments.factories import CoinPackageFactory
-from tests.wallet.factories import fund, host_earns_from_a_gift
+from tests.wallet.factories import fund, host_earns_from_a_gift, payout_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -52,10 +52,9 @@ def _buy(client, **headers):
     )
 
 
-def _cash_out(client, coins=1_000):
-    return client.post(
-        "/api/v1/wallet/cashouts/", {"coins": coins}, format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
-    )
+def _cash_out(client, host, coins=1_000):
+    body = {"coins": coins, "destination_id": payout_ready(host)}
+    return client.post("/api/v1/wallet/cashouts/", body, format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
 
 
 # --- Verified age required ----------------------------------------------------------------------
@@ -94,7 +93,7 @@ def test_unverified_host_cannot_cash_out(auth_client):
     host = UserFactory(age_verification=UNVERIFIED)
     host_earns_from_a_gift(host, coins=2_000)
     # when they ask to cash out
-    response = _cash_out(auth_client(host))
+    response = _cash_out(auth_client(host), host)
     # then it is refused with what to do, and nothing moved
     assert response.status_code == 403
     body = response.json()
@@ -105,7 +104,7 @@ def test_unverified_host_cannot_cash_out(auth_client):
 def test_verified_host_cashes_out(auth_client):
     host = UserFactory()
     host_earns_from_a_gift(host, coins=2_000)
-    assert _cash_out(auth_client(host)).status_code == 201
+    assert _cash_out(auth_client(host), host).status_code == 201
 
 
 def test_unverified_account_spends_only_the_daily_allowance(auth_client, settings):

@@ -8,7 +8,7 @@ from apps.wallet.models import Account, CashoutRequest, CoinGrant, JournalEntry
 from apps.wallet.selectors import account_available, coins_balance, ledger_audit, user_balances
 from apps.wallet.services import cashout_approve, cashout_reject, platform_account
 from tests.accounts.factories import UserFactory
-from tests.wallet.factories import finance_user, fund, host_earns_from_a_gift
+from tests.wallet.factories import finance_user, fund, host_earns_from_a_gift, payout_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,8 @@ def _platform(kind: str) -> int:
 
 
 def _request_cashout(auth_client, host, coins: int, key: str = "c-1"):
-    return auth_client(host).post("/api/v1/wallet/cashouts/", {"coins": coins}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    body = {"coins": coins, "destination_id": payout_ready(host)}
+    return auth_client(host).post("/api/v1/wallet/cashouts/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 def test_cashout_request_holds_earnings_at_the_current_rate(auth_client, host):
@@ -66,7 +67,8 @@ def test_finance_approves_and_coins_leave_as_payout(auth_client, host):
     cashout_id = _request_cashout(auth_client, host, 500).json()["id"]
     cashout = cashout_approve(request_id=cashout_id, reviewer=finance_user(), note="paid via eSewa")
     assert cashout.status == CashoutRequest.Status.APPROVED
-    assert _platform(Account.Kind.PAYOUTS) == 500
+    # 15 % (the default rate) is withheld as tax, the rest leaves as payout
+    assert (_platform(Account.Kind.PAYOUTS), _platform(Account.Kind.TAX_WITHHELD)) == (425, 75)
     assert _platform(Account.Kind.CASHOUT_HOLD) == 0
     assert JournalEntry.objects.filter(kind="cashout_paid", ref=str(cashout_id)).exists()
     assert ledger_audit() == []

@@ -9,6 +9,7 @@ from apps.wallet.models import Account, CashoutRequest
 from apps.wallet.selectors import account_available, ledger_audit
 from apps.wallet.services import account_for_user, cashout_request, ledger_post, platform_account
 from tests.accounts.factories import UserFactory
+from tests.wallet.factories import payout_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +27,8 @@ def test_parallel_cashouts_take_exactly_the_earnings_there_are(settings, race):
         ledger_post(kind="test_earning", ref=f"{host.pk}-{i}", postings=[(revenue, -100), (earnings, 100)])
 
     # when THREADS requests of 100 coins arrive at once
-    results = race([lambda: cashout_request(host=host, coins=100)] * THREADS)
+    destination_id = payout_ready(host)
+    results = race([lambda: cashout_request(host=host, coins=100, destination_id=destination_id)] * THREADS)
     outcomes = Counter(result.code if isinstance(result, Exception) else "ok" for result in results)
 
     # then exactly K succeed, the rest are refused, nothing is left over and the ledger is sound

@@ -8,7 +8,7 @@ from apps.accounts.exceptions import OwnRequest
 from apps.wallet.models import CashoutRequest, CoinGrant
 from apps.wallet.selectors import coins_balance
 from apps.wallet.services import cashout_approve, cashout_reject, cashout_request, coins_grant
-from tests.wallet.factories import finance_user, host_earns_from_a_gift
+from tests.wallet.factories import finance_user, host_earns_from_a_gift, payout_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def finance_host():
     """A Finance member who also hosts, earned 600 coins and asked to cash out 500."""
     host = finance_user()
     host_earns_from_a_gift(host)
-    cashout_request(host=host, coins=500)
+    cashout_request(host=host, coins=500, destination_id=payout_ready(host))
     return host
 
 
