@@ -11,8 +11,8 @@ from django.db.backends.utils import CursorWrapper
 from psycopg import _queries
 
 # psycopg splits a query's text at its placeholders in Python on every execution, caching the split
-# only for queries under 4 KB; a hot statement is longer (a gift send: 4.5 KB, ~0.07 ms per
-# millisecond per send). The statements prepared here are a few fixed texts: keep their split.
+# only for queries under 4 KB; a hot statement is longer (a gift send: 4.5 KB, ~0.07 ms per send).
+# The statements prepared here are a few fixed texts: keep their split.
 _split_cached = functools.lru_cache(maxsize=64)(_queries._query2pg_nocache)
 
 
