@@ -1,15 +1,40 @@
 """Database helpers that Django does not have."""
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+from psycopg import _queries
+
+# psycopg splits a query's text at its placeholders in Python on every execution, caching the split
+# only for queries under 4 KB; a hot statement is longer (a gift send: 4.5 KB, ~0.07 ms per send).
+# The statements prepared here are a few fixed texts: keep their split.
+_split_cached = functools.lru_cache(maxsize=64)(_queries._query2pg_nocache)
+
+
+class _SplitOnceQuery(_queries.PostgresQuery):
+    """psycopg's query conversion with the split of every query text kept (the same result)."""
+
+    __slots__ = ()
+
+    def convert(self, query: Any, vars: Any) -> None:
+        if vars is None or not isinstance(query, str):
+            super().convert(query, vars)
+            return
+        self.query, self._want_formats, self._order, self._parts = _split_cached(
+            query.encode(self._encoding), self._encoding
+        )
+        self.dump(vars)
 
 
 class _PreparingCursor(psycopg.Cursor):
     """Binds parameters on the server and prepares every statement it runs."""
+
+    _query_cls = _SplitOnceQuery
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
         return super().execute(query, params, prepare=True, binary=binary)

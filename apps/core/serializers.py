@@ -35,3 +35,19 @@ class IdField(serializers.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", ID_MAX)
         super().__init__(**kwargs)
+
+
+_output_serializers: dict[type[serializers.Serializer], serializers.Serializer] = {}
+
+
+def output_data(serializer_class: type[serializers.Serializer], instance: Any) -> dict[str, Any]:
+    """`serializer_class(instance).data` without building the serializer's fields again for every
+    response (DRF deep-copies each declared field per instance: most of a small response's cost).
+
+    For output serializers of plain fields that read only the instance (no context, no request):
+    one instance per class is kept and its `to_representation` is stateless for them."""
+    serializer = _output_serializers.get(serializer_class)
+    if serializer is None:
+        serializer = _output_serializers.setdefault(serializer_class, serializer_class())
+        serializer.fields  # noqa: B018 - bind the fields once, before any thread shares the instance
+    return serializer.to_representation(instance)

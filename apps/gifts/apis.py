@@ -23,7 +23,7 @@ from apps.accounts.authentication import (
     request_user_id,
 )
 from apps.core.idempotency import HEADER, idempotency_key
-from apps.core.serializers import IdField, StrictInputSerializer
+from apps.core.serializers import IdField, StrictInputSerializer, output_data
 from apps.gifts import selectors, services
 from apps.gifts.leaderboards import Board, Period
 from apps.gifts.models import GiftSend
@@ -127,7 +127,7 @@ class GiftSendApi(APIView):
             pk_marker=pk_marker_from_reads(stream_id=stream_id, reads=request_cache_reads(request)),
         )
         headers = {"Idempotent-Replayed": "true"} if sent.replayed else None
-        return Response(self.OutputSerializer(sent).data, status=status.HTTP_201_CREATED, headers=headers)
+        return Response(output_data(self.OutputSerializer, sent), status=status.HTTP_201_CREATED, headers=headers)
 
     def cache_reads(self, request: Request) -> Sequence[str]:
         """The stream's PK marker, read with the token's state. The stream id is peeked from the raw
