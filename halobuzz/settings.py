@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "apps.games",
     "apps.moderation",
     "apps.reels",
+    "apps.hosts",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ api_v1 = [
     path("games/", include("apps.games.urls")),
     path("moderation/", include("apps.moderation.urls")),
     path("reels/", include("apps.reels.urls")),
+    path("hosts/", include("apps.hosts.urls")),
 ]
 
 urlpatterns = [

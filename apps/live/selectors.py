@@ -11,7 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -21,7 +22,7 @@ from apps.accounts.selectors import blocked_user_ids, blocks_between, follow_lin
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live.exceptions import InvalidCursor, KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
-from apps.live.models import LinkCast, RoomModerator, Stream, StreamKick, StreamMute
+from apps.live.models import LinkCast, RoomModerator, Stream, StreamKick, StreamMute, StreamViewer
 from apps.live.pk import PkMarker as PkMarker
 from apps.live.pk import pk_marker_from_reads as pk_marker_from_reads
 from apps.live.pk import pk_marker_key as pk_marker_key
@@ -361,6 +362,40 @@ def stream_figures(*, stream_ids: Iterable[int]) -> dict[int, tuple[int, datetim
     """(peak viewers, started at) of each of these streams that exists, by id."""
     rows = Stream.objects.filter(pk__in=list(stream_ids)).values_list("pk", "peak_viewers", "started_at")
     return {pk: (peak, started_at) for pk, peak, started_at in rows}
+
+
+@dataclass(frozen=True)
+class HostedStream:
+    """What the live app records of one of a host's streams, for their earnings."""
+
+    id: int
+    title: str
+    status: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    peak_viewers: int  # the room's largest viewer count, as measured from presence
+    unique_viewers: int  # viewers who joined through the API (one each, however often they rejoined)
+
+
+def host_has_streamed(*, host_id: int) -> bool:
+    """True once the user has opened a stream: who counts as a host."""
+    return Stream.objects.filter(host_id=host_id).exists()
+
+
+def host_streams_between(
+    *, host_id: int, since: datetime, until: datetime, also_ids: Iterable[int] = ()
+) -> list[HostedStream]:
+    """The host's streams that started in [since, until), plus those of `also_ids` that are theirs
+    (a stream that started earlier but earned in the period), oldest first; one query."""
+    started = Q(started_at__gte=since, started_at__lt=until) | Q(started_at__isnull=True, created_at__gte=since, created_at__lt=until)
+    viewers = StreamViewer.objects.filter(stream_id=OuterRef("pk")).values("stream_id").annotate(n=Count("pk")).values("n")
+    rows = (
+        Stream.objects.filter(Q(host_id=host_id) & (started | Q(pk__in=list(also_ids))))
+        .annotate(unique_viewers=Coalesce(Subquery(viewers), 0))
+        .order_by("started_at", "pk")
+        .values_list("pk", "title", "status", "started_at", "ended_at", "peak_viewers", "unique_viewers")
+    )
+    return [HostedStream(*row) for row in rows]
 
 
 # --- The same rules as SQL, for one-statement writes of other apps (the gift send) -------------
