@@ -113,7 +113,9 @@ class HostEarningsApi(APIView):
             cashouts_requested = serializers.IntegerField(help_text="Moved out to cash-outs (negative).")
             cashouts_returned = serializers.IntegerField(help_text="Rejected cash-outs given back.")
             other = serializers.IntegerField(help_text="Any other adjustment (e.g. a refunded top-up clawed back).")
-            movements = serializers.DictField(child=serializers.IntegerField(), help_text="Signed coins per entry kind.")
+            movements = serializers.DictField(
+                child=serializers.IntegerField(), help_text="Signed coins per entry kind."
+            )
 
         class StreamRow(_TotalsSerializer):
             id = serializers.IntegerField(source="stream.id")

@@ -136,7 +136,9 @@ def payouts_for_period(*, host_id: int, since: datetime, until: datetime) -> Pay
     for line in lines:
         before = by_status.get(line.status, PayoutStatusTotals())
         by_status[line.status] = PayoutStatusTotals(
-            count=before.count + 1, coins=before.coins + line.coins, amount_paisa=before.amount_paisa + line.amount_paisa
+            count=before.count + 1,
+            coins=before.coins + line.coins,
+            amount_paisa=before.amount_paisa + line.amount_paisa,
         )
     return PayoutSummary(by_status=by_status, lines=lines, tax_withheld_paisa=None)
 

@@ -106,7 +106,13 @@ def statement_pdf(earnings: HostEarnings) -> bytes:
     table(
         ("Requested", "Cash-out", "Coins", "Amount", "Status"),
         [
-            (_local(p.requested_at), f"#{p.id}", coins(p.coins), npr(p.amount_paisa), STATUS_LABELS.get(p.status, p.status))
+            (
+                _local(p.requested_at),
+                f"#{p.id}",
+                coins(p.coins),
+                npr(p.amount_paisa),
+                STATUS_LABELS.get(p.status, p.status),
+            )
             for p in earnings.payouts.lines
         ]
         or [("No cash-outs this month", "", "", "", "")],

@@ -387,8 +387,12 @@ def host_streams_between(
 ) -> list[HostedStream]:
     """The host's streams that started in [since, until), plus those of `also_ids` that are theirs
     (a stream that started earlier but earned in the period), oldest first; one query."""
-    started = Q(started_at__gte=since, started_at__lt=until) | Q(started_at__isnull=True, created_at__gte=since, created_at__lt=until)
-    viewers = StreamViewer.objects.filter(stream_id=OuterRef("pk")).values("stream_id").annotate(n=Count("pk")).values("n")
+    started = Q(started_at__gte=since, started_at__lt=until) | Q(
+        started_at__isnull=True, created_at__gte=since, created_at__lt=until
+    )
+    viewers = (
+        StreamViewer.objects.filter(stream_id=OuterRef("pk")).values("stream_id").annotate(n=Count("pk")).values("n")
+    )
     rows = (
         Stream.objects.filter(Q(host_id=host_id) & (started | Q(pk__in=list(also_ids))))
         .annotate(unique_viewers=Coalesce(Subquery(viewers), 0))

@@ -7,7 +7,8 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Expression, F, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
+from django.db.models.expressions import BaseExpression
 from django.db.models.functions import TruncDate
 
 from apps.accounts.models import User
@@ -212,8 +213,8 @@ def earnings_movement(
     since: datetime,
     until: datetime,
     tz: tzinfo,
-    groups: Mapping[str, Expression],
-    sums: Mapping[str, Expression],
+    groups: Mapping[str, BaseExpression],
+    sums: Mapping[str, BaseExpression],
 ) -> list[dict[str, Any]]:
     """The earnings account's postings of entries recorded in [since, until), summed in the database
     per entry kind, local day (`day`, in `tz`) and the caller's `groups`, in one query. `groups` and

@@ -8,8 +8,8 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.live.models import StreamViewer
 from apps.gifts.services import gift_send
+from apps.live.models import StreamViewer
 from apps.wallet.models import Account, Posting
 from apps.wallet.selectors import user_balances
 from apps.wallet.services import cashout_approve, cashout_reject, cashout_request, ledger_rollup
