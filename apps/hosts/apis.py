@@ -150,7 +150,7 @@ class HostEarningsApi(APIView):
             tax_withheld_paisa = serializers.IntegerField(allow_null=True, help_text="null: no tax recorded.")
 
         period = PeriodOut()
-        totals = serializers.DictField(child=serializers.IntegerField())
+        totals = Totals()
         ledger = Ledger()
         streams = StreamRow(many=True)
         days = DayRow(many=True)
