@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "apps.moderation",
     "apps.reels",
     "apps.privacy",
+    "apps.hosts",
 ]
 
 MIDDLEWARE = [

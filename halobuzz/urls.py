@@ -22,6 +22,7 @@ api_v1 = [
     path("moderation/", include("apps.moderation.urls")),
     path("reels/", include("apps.reels.urls")),
     path("", include("apps.privacy.urls")),
+    path("hosts/", include("apps.hosts.urls")),
 ]
 
 urlpatterns = [

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet, Sum
+from django.db.models import Field, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -81,6 +81,16 @@ def gift_sends_sent(*, user: User) -> QuerySet[GiftSend]:
 def gift_sends_received(*, user: User) -> QuerySet[GiftSend]:
     """Every gift the user received as a host, oldest first, with sender and gift (their data export)."""
     return GiftSend.objects.filter(host=user).select_related("sender", "gift").order_by("created_at", "id")
+
+
+def gift_send_of_entry(column: str) -> Subquery:
+    """`column` of the gift send recorded with the ledger entry of the outer row's `entry_id` (NULL
+    when the entry was no gift): how a read of ledger postings says which stream a gift was for."""
+    sends = GiftSend.objects.filter(entry_id=OuterRef("entry_id")).values(column)[:1]
+    output = GiftSend._meta.get_field(column)
+    if not isinstance(output, Field):
+        raise TypeError(f"{column} is not a column of the gift send")
+    return Subquery(sends, output_field=output)
 
 
 @dataclass(frozen=True)

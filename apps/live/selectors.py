@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -29,6 +30,7 @@ from apps.live.models import (
     Stream,
     StreamKick,
     StreamMute,
+    StreamViewer,
 )
 from apps.live.pk import PkMarker as PkMarker
 from apps.live.pk import pk_marker_from_reads as pk_marker_from_reads
@@ -369,6 +371,44 @@ def stream_figures(*, stream_ids: Iterable[int]) -> dict[int, tuple[int, datetim
     """(peak viewers, started at) of each of these streams that exists, by id."""
     rows = Stream.objects.filter(pk__in=list(stream_ids)).values_list("pk", "peak_viewers", "started_at")
     return {pk: (peak, started_at) for pk, peak, started_at in rows}
+
+
+@dataclass(frozen=True)
+class HostedStream:
+    """What the live app records of one of a host's streams, for their earnings."""
+
+    id: int
+    title: str
+    status: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    peak_viewers: int  # the room's largest viewer count, as measured from presence
+    unique_viewers: int  # viewers who joined through the API (one each, however often they rejoined)
+
+
+def host_has_streamed(*, host_id: int) -> bool:
+    """True once the user has opened a stream: who counts as a host."""
+    return Stream.objects.filter(host_id=host_id).exists()
+
+
+def host_streams_between(
+    *, host_id: int, since: datetime, until: datetime, also_ids: Iterable[int] = ()
+) -> list[HostedStream]:
+    """The host's streams that started in [since, until), plus those of `also_ids` that are theirs
+    (a stream that started earlier but earned in the period), oldest first; one query."""
+    started = Q(started_at__gte=since, started_at__lt=until) | Q(
+        started_at__isnull=True, created_at__gte=since, created_at__lt=until
+    )
+    viewers = (
+        StreamViewer.objects.filter(stream_id=OuterRef("pk")).values("stream_id").annotate(n=Count("pk")).values("n")
+    )
+    rows = (
+        Stream.objects.filter(Q(host_id=host_id) & (started | Q(pk__in=list(also_ids))))
+        .annotate(unique_viewers=Coalesce(Subquery(viewers), 0))
+        .order_by("started_at", "pk")
+        .values_list("pk", "title", "status", "started_at", "ended_at", "peak_viewers", "unique_viewers")
+    )
+    return [HostedStream(*row) for row in rows]
 
 
 # --- The same rules as SQL, for one-statement writes of other apps (the gift send) -------------

@@ -3,11 +3,15 @@
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
+from django.db.models.expressions import BaseExpression
+from django.db.models.functions import TruncDate
 
 from apps.accounts.models import User
 from apps.wallet.models import (
@@ -252,4 +256,51 @@ def cashout_requested_ids(*, host_ids: list[int]) -> list[int]:
         CashoutRequest.objects.filter(host_id__in=host_ids, status=CashoutRequest.Status.REQUESTED)
         .order_by("pk")
         .values_list("pk", flat=True)
+    )
+
+
+def earnings_account_id(*, host_id: int) -> int | None:
+    """The id of the host's earnings account, or None while they have never earned."""
+    return (
+        Account.objects.filter(owner_id=host_id, kind=Account.Kind.HOST_EARNINGS).values_list("pk", flat=True).first()
+    )
+
+
+def earnings_balance_at(*, account_id: int, at: datetime) -> int:
+    """The earnings account's balance just before `at`: every posting of an entry recorded earlier,
+    applied or not (the balance the owner had then, as `account_available` counts it now)."""
+    total = Posting.objects.filter(account_id=account_id, entry__created_at__lt=at).aggregate(total=Sum("amount"))
+    return total["total"] or 0
+
+
+def earnings_movement(
+    *,
+    account_id: int,
+    since: datetime,
+    until: datetime,
+    tz: tzinfo,
+    groups: Mapping[str, BaseExpression],
+    sums: Mapping[str, BaseExpression],
+) -> list[dict[str, Any]]:
+    """The earnings account's postings of entries recorded in [since, until), summed in the database
+    per entry kind, local day (`day`, in `tz`) and the caller's `groups`, in one query. `groups` and
+    `sums` are the caller's expressions over a posting (e.g. subqueries on `OuterRef("entry_id")`
+    saying what the entry was for); each row has `kind`, `day`, the groups, the sums (NULL where no
+    posting of the row had one), `coins` (the postings' signed sum) and `entries`.
+
+    The rows add up to the account's movement over the period exactly: they are its postings.
+    """
+    return list(
+        Posting.objects.filter(account_id=account_id, entry__created_at__gte=since, entry__created_at__lt=until)
+        .annotate(kind=F("entry__kind"), day=TruncDate("entry__created_at", tzinfo=tz), **groups)
+        .values("kind", "day", *groups)
+        .annotate(coins=Sum("amount"), entries=Count("id"), **{name: Sum(expr) for name, expr in sums.items()})
+        .order_by("day", "kind", *groups)
+    )
+
+
+def cashouts_between(*, host_id: int, since: datetime, until: datetime) -> QuerySet[CashoutRequest]:
+    """The host's cash-outs requested in [since, until), oldest first (whatever their status)."""
+    return CashoutRequest.objects.filter(host_id=host_id, created_at__gte=since, created_at__lt=until).order_by(
+        "created_at", "pk"
     )

@@ -22,8 +22,12 @@ import attrs
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 # No post hooks: the generator would run ruff on the output, which only reformats it. It reads no
-# `video/*` body (the reel video, binary): as a phone team would, map it to raw bytes.
-GENERATOR_CONFIG = "post_hooks: []\ncontent_type_overrides:\n  video/*: application/octet-stream\n"
+# `video/*` body (the reel video, binary) nor a PDF answer (a host's statement): as a phone team
+# would, map them to raw bytes.
+GENERATOR_CONFIG = (
+    "post_hooks: []\ncontent_type_overrides:\n  video/*: application/octet-stream\n"
+    "  application/pdf: application/octet-stream\n"
+)
 
 
 def client_generate(schema: dict, directory: Path, package: str) -> types.ModuleType:

@@ -3,6 +3,8 @@
 import uuid
 from datetime import date
 
+from django.utils import timezone
+
 from tests.accounts.factories import UserFactory
 from tests.contract.runner import Contract
 from tests.contract.scenarios import drives
@@ -72,6 +74,24 @@ def host_earnings(contract: Contract) -> None:
     enough = contract.body("wallet_cashout_create", {"coins": 1_000})
     contract.call("wallet_cashout_create", client, status=201, body=enough, idempotency_key=_key())
     contract.call("wallet_cashout_list", client, status=200)
+
+
+@drives("host_earnings", "host_statement_pdf")
+def host_earnings_at_a_glance(contract: Contract) -> None:
+    host, fan = UserFactory(), UserFactory()
+    stream = LiveStreamFactory(host=host)
+    fund(fan, 100)
+    send = contract.body("gift_send", {"stream": stream.pk, "gift": GiftFactory(coin_price=100).pk, "quantity": 1})
+    contract.call("gift_send", contract.as_user(fan), status=201, body=send, idempotency_key=_key())
+    client = contract.as_user(host)
+    earnings = contract.call("host_earnings", client, status=200, period="7d")
+    assert earnings.totals.gifts == 1 and earnings.streams[0].id == stream.pk
+    contract.call("host_earnings", client, status=400, code="invalid", period="fortnight")
+    contract.call("host_earnings", contract.as_user(fan), status=403, code="not_a_host")
+    month = timezone.localdate().strftime("%Y-%m")
+    statement = contract.call("host_statement_pdf", client, status=200, month=month)
+    assert statement.payload.read().startswith(b"%PDF")
+    contract.call("host_statement_pdf", client, status=400, code="invalid", month="2026-13")
 
 
 @drives("wallet_spending_controls", "wallet_spending_controls_update")
