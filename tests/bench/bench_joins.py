@@ -84,7 +84,11 @@ class EchoServer:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(10)
+            try:
+                self.proc.wait(30)  # closing 10,000 sockets on a loaded machine can take a while
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
 
     def __enter__(self) -> "EchoServer":
         return self
