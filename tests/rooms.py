@@ -9,7 +9,14 @@ from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from apps.live.events import group_send, layer_message_events, layer_messages_flush
+from apps.live.events import (
+    USERS_GROUP,
+    group_send,
+    layer_message_events,
+    layer_messages_flush,
+    layer_route,
+    user_group_name,
+)
 from tests.live.room_contract import room_frame_check
 
 MARKER = "test.listener.marker"
@@ -86,17 +93,25 @@ class RoomListener:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
 
     async def _subscribe(self) -> None:
+        """One layer channel per layer group: a user's address `user_<id>` is heard on USERS_GROUP
+        (apps.live.events.layer_route), so the messages there are told apart by their `user_id`."""
         layer = get_channel_layer()
-        for group in self.groups:
+        for layer_group in dict.fromkeys(layer_route(group, {})[0] for group in self.groups):
             channel = await layer.new_channel()
-            await layer.group_add(group, channel)
-            self._channels[group] = channel
-            self._tasks.append(asyncio.ensure_future(self._receive(group, channel)))
+            await layer.group_add(layer_group, channel)
+            self._channels[layer_group] = channel
+            self._tasks.append(asyncio.ensure_future(self._receive(layer_group, channel)))
 
-    async def _receive(self, group: str, channel: str) -> None:
+    async def _receive(self, layer_group: str, channel: str) -> None:
         layer = get_channel_layer()
         while True:
             message = await layer.receive(channel)
+            group = layer_group
+            if layer_group == USERS_GROUP:  # as a user's sockets get it: by its address, without the routing
+                message = dict(message)
+                group = user_group_name(message.pop("user_id"))
+                if group not in self.groups:
+                    continue
             if message.get("type") == MARKER:
                 self._markers[group] = message["serial"]
                 continue

@@ -1,11 +1,11 @@
 """The stream room: one WebSocket per viewer or host at `ws/streams/<id>/` (protocol: apps/live/PROTOCOL.md).
 
 The consumer authenticates, validates client frames and calls services. Each daphne process
-listens once to the room group `stream_<id>` and once to the user group `user_<user id>` of the
-sockets it holds, and writes each event, encoded once, to all its local sockets (apps.live.fanout);
-`session.close` closes the sockets after telling them why. Who may chat and what a message must
-pass is apps.live.chat. Shared room state (presence, likes, chat limits, history) lives in Redis
-(apps.live.room_state).
+listens once to the room group `stream_<id>` and once to all its users' messages (addressed
+`user_<user id>`, apps.live.events.layer_route), and writes each event, encoded once, to all its
+local sockets (apps.live.fanout); `session.close` closes the sockets after telling them why. Who
+may chat and what a message must pass is apps.live.chat. Shared room state (presence, likes, chat
+limits, history) lives in Redis (apps.live.room_state).
 """
 
 import asyncio

@@ -82,7 +82,7 @@ class _LayerSender:
                 batch = await _combo_notes_resolve(batch)
                 for group, message in layer_messages_coalesce(batch):
                     try:
-                        await get_channel_layer().group_send(group, message)
+                        await get_channel_layer().group_send(*layer_route(group, message))
                     except Exception:  # the write behind it committed; a lost broadcast must not stop the next
                         logger.exception("layer message not delivered", extra={"group": group})
 
@@ -188,7 +188,7 @@ def group_send(group: str, message: dict[str, Any]) -> None:
     """Send one layer message to a group from synchronous code, in order."""
     layer = get_channel_layer()
     if isinstance(layer, InMemoryChannelLayer):
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(layer.group_send)(*layer_route(group, message))
     else:
         _sender.send(group, message)
 
@@ -239,9 +239,25 @@ def rooms_event_publish(*, stream_ids: Iterable[int], event_type: str, payload: 
         room_event_publish(stream_id=stream_id, event_type=event_type, payload=payload)
 
 
+# A user's room sockets are addressed as `user_<id>`, but no layer group has that name: such messages
+# travel on the one group USERS_GROUP, carrying `user_id`, and each daphne process hands them to that
+# user's local sockets (apps.live.fanout.LocalUsers). A process then subscribes once for all its
+# users, instead of twice (a channel and a group) on every user's first connect.
+USER_GROUP_PREFIX = "user_"
+USERS_GROUP = "live_users"
+
+
 def user_group_name(user_id: int) -> str:
-    """Every room socket of a user also joins this group, so a ban or kick reaches all of them."""
-    return f"user_{user_id}"
+    """The address of every room socket of a user (a ban or kick reaches all of them): see layer_route."""
+    return f"{USER_GROUP_PREFIX}{user_id}"
+
+
+def layer_route(group: str, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The layer group and message for a message addressed to `group`: a user's address goes to
+    USERS_GROUP with the user's id in the message; a room's group is a layer group itself."""
+    if group.startswith(USER_GROUP_PREFIX):
+        return USERS_GROUP, {**message, "user_id": int(group.removeprefix(USER_GROUP_PREFIX))}
+    return group, message
 
 
 def user_sockets_close(*, user_id: int, reason: str, stream_id: int | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Per-process fan-out: a daphne process listens to each room (and each user) group once.
+"""Per-process fan-out: a daphne process listens to each room group once, and once to all its users.
 
 When every socket was its own member of `stream_<id>`, one chat message in a 1,000-viewer room
 cost each process 1,000 channel-layer deliveries, 1,000 consumer dispatches and 1,000 JSON
@@ -12,7 +12,9 @@ can hold sockets of the same room; the embedded default's in-memory layer works 
 `LocalRoom` is one room's engine in a process: its subscription's reader notes chat-rule changes
 for the sockets, a writer sends events to every local socket in rounds, and a ticker keeps
 presence fresh and broadcasts likes and viewer counts (a Redis lock per round, so several daphne
-processes never double up). `LocalUser` delivers a user's events (kicks, bans, invitations).
+processes never double up). `LocalUsers` delivers users' events (kicks, bans, invitations): one
+subscription to apps.live.events.USERS_GROUP per process, not one per user, so a viewer's connect
+costs no subscription once the process holds any socket.
 """
 
 import asyncio
@@ -28,7 +30,7 @@ from django.conf import settings
 
 from apps.live.chat import RULE_EVENTS
 from apps.live.combos import combos_due, combos_enabled
-from apps.live.events import layer_message_events, room_event_message, stream_group_name, user_group_name
+from apps.live.events import USERS_GROUP, layer_message_events, room_event_message, stream_group_name
 from apps.live.room_state import VIEWERS_SAVED, MemoryRoomState, RedisRoomState, room_state
 from apps.live.sampling import GIFTER_SECONDS, RANK_ANY, ChatSampler
 from apps.live.services import stream_stats_update
@@ -75,6 +77,12 @@ class Subscription:
 
     async def handle(self, message: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def socket_added(self, sock: Any) -> None:
+        """`sock` is now one of `sockets` (before the subscription has started, for the first)."""
+
+    def socket_removed(self, sock: Any) -> None:
+        """`sock` is no longer one of `sockets`."""
 
     async def started(self) -> None:
         """Return once the group membership exists (messages sent after this reach us)."""
@@ -139,10 +147,12 @@ async def subscription_join(
     if sub is None:
         sub = registry[group] = factory(group, registry)
     sub.sockets.add(sock)
+    sub.socket_added(sock)
     try:
         await sub.started()
     except BaseException:
         sub.sockets.discard(sock)
+        sub.socket_removed(sock)
         raise
     return sub
 
@@ -153,6 +163,7 @@ def subscription_leave(registry: dict[str, Subscription], group: str, sock: Any)
     if sub is None:
         return None
     sub.sockets.discard(sock)
+    sub.socket_removed(sock)
     if not sub.sockets:
         sub.stop()
         return None
@@ -433,14 +444,33 @@ class LocalRoom(Subscription):
             )
 
 
-class LocalUser(Subscription):
-    """The sockets this process holds for one user (any room): kicks, bans, invitations."""
+class LocalUsers(Subscription):
+    """The one subscription of a process to USERS_GROUP: each message carries its `user_id` and goes
+    to that user's local sockets (any room): kicks, bans, invitations. Messages for users with no
+    socket here are dropped after one dictionary lookup."""
 
     sockets: set[RoomSocket]
 
+    def __init__(self, group: str, registry: dict[str, Subscription]) -> None:
+        super().__init__(group, registry)
+        self.by_user: dict[int, set[RoomSocket]] = {}
+
+    def socket_added(self, sock: Any) -> None:
+        self.by_user.setdefault(sock.user_id, set()).add(sock)
+
+    def socket_removed(self, sock: Any) -> None:
+        mine = self.by_user.get(sock.user_id)
+        if mine is not None:
+            mine.discard(sock)
+            if not mine:
+                del self.by_user[sock.user_id]
+
     async def handle(self, message: dict[str, Any]) -> None:
+        user_id = message.get("user_id")
+        sockets = tuple(self.by_user.get(user_id, ())) if isinstance(user_id, int) else ()
+        if not sockets:
+            return
         kind = message.get("type")
-        sockets = tuple(self.sockets)
         events = layer_message_events(message)
         if events is not None:
             for event in events:
@@ -474,7 +504,7 @@ async def socket_join(sock: RoomSocket, *, viewer: bool) -> bool:
     if viewer:
         room.viewers[sock.user_id] += 1
         first_here = room.viewers[sock.user_id] == 1
-    await subscription_join(_users, user_group_name(sock.user_id), sock, LocalUser)
+    await subscription_join(_users, USERS_GROUP, sock, LocalUsers)
     return first_here
 
 
@@ -488,7 +518,7 @@ def socket_welcomed(sock: RoomSocket, viewers: int) -> None:
 def socket_leave(sock: RoomSocket, *, viewer: bool) -> bool:
     """Leave this process's room and user subscriptions at once (no further frames reach the
     socket). True when it was a viewer's last local socket in the room: their presence should go."""
-    subscription_leave(_users, user_group_name(sock.user_id), sock)
+    subscription_leave(_users, USERS_GROUP, sock)
     room = _rooms.get(stream_group_name(sock.stream_id))
     gone = False
     if isinstance(room, LocalRoom) and sock in room.sockets:

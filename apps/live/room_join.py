@@ -54,6 +54,7 @@ from apps.core.cache import ReusingRedisCache, cache_key_stored, cache_value_loa
 from apps.core.exceptions import DomainError, NotFound
 from apps.live.exceptions import KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
 from apps.live.models import Stream, StreamKick, StreamMute
+from apps.live.script_batch import BatchedScript
 from apps.live.selectors import (
     RoomAccess,
     host_moderator_ids,
@@ -206,7 +207,7 @@ def _client() -> Any:
 
         client = _clients[loop] = redis.Redis.from_url(settings.REDIS_URL)
         client.fill_script = client.register_script(_FILL_SCRIPT)
-        client.access_script = client.register_script(_ACCESS_SCRIPT)
+        client.access_script = BatchedScript(client, _ACCESS_SCRIPT)  # a burst of connects: one pipeline
     return client
 
 

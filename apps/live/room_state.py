@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.core.redis_keys import deployment_key
+from apps.live.script_batch import BatchedScript
 
 KEY_TTL = 24 * 3600  # room keys outlive any stream's activity, then vanish
 VIEWERS_SAVED = "viewers_saved"  # the viewer count last stored on the stream (value_swap key after the stream id)
@@ -43,7 +44,7 @@ class RedisRoomState:
         import redis.asyncio as redis
 
         self.redis = redis.Redis.from_url(url, decode_responses=True)
-        self.welcome_script = self.redis.register_script(WELCOME_SCRIPT)
+        self.welcome_script = BatchedScript(self.redis, WELCOME_SCRIPT)  # a burst of connects: one pipeline
 
     async def presence_touch(self, stream_id: int, user_ids: list[int]) -> None:
         if not user_ids:

@@ -20,6 +20,10 @@ before the join cache (the code before apps/live/room_join.py) 0.11x the bare ac
 daphne, 0.13x on two (26 and 37 joins/s at load ~20). With it: 0.30-0.31x on one daphne, 0.39-0.70x
 on two; 10,000 viewers: 316 joins/s on one daphne (31.6 s, ceiling 1,038/s) and 419/s on two (23.9 s,
 ceiling 1,085/s) at load ~6.5; 2,000 viewers on two in 3.7 s (547/s, ceiling 783/s) at load ~11.
+With one users subscription per process, the connect scripts batched per loop turn and autobahn's
+per-connection pretty-printing deferred (10,000 viewers, load 16 -> 9): 0.54x on one daphne (287/s,
+ceiling 531/s; before: 0.27x) and 1.08x on two (592/s in 16.9 s, ceiling 547/s; before: 0.37x). The
+two-daphne ceiling barely exceeded one's: at that load the client processes set the pace.
 """
 
 import argparse
@@ -84,7 +88,11 @@ class EchoServer:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(10)
+            try:
+                self.proc.wait(30)  # closing 10,000 sockets on a loaded machine can take a while
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
 
     def __enter__(self) -> "EchoServer":
         return self

@@ -1,5 +1,6 @@
 """The ASGI entry point tunes autobahn (daphne's WebSocket engine); the tuning checks autobahn first."""
 
+import pprint
 import re
 from pathlib import Path
 
@@ -20,6 +21,25 @@ def test_the_asgi_application_applies_the_patch():
     marker = object()
     assert ws_protocol.hltype(marker) is marker
     assert ws_protocol.hlval(marker, color="green") is marker
+    # and a new connection's settings are pretty-printed only when a debug line shows them
+    attrs = [("openHandshakeTimeout", 5, "WebSocketServerFactory")]
+    shown = ws_protocol.pformat(attrs)
+    assert not isinstance(shown, str)
+    assert f"\n{shown}" == "\n" + pprint.pformat(attrs)  # as txaio formats the line, when it does
+    timings = ws_protocol.Timings()
+    timings.track("onOpen")
+    assert str(timings).startswith("{'onOpen':")
+
+
+def test_the_patch_fails_loudly_when_connection_made_stops_pretty_printing(monkeypatch):
+    # given an autobahn whose _connectionMade no longer calls pformat
+    def connection_made(self):
+        return None
+
+    monkeypatch.setattr(ws_protocol.WebSocketProtocol, "_connectionMade", connection_made)
+    # when the patch is applied, then it refuses
+    with pytest.raises(AutobahnChanged, match="pformat"):
+        autobahn_plain_log_values()
 
 
 def test_the_patch_fails_loudly_when_autobahn_drops_a_helper(monkeypatch):

@@ -71,3 +71,58 @@ def test_room_events_queued_together_travel_as_one_message_per_run_of_a_group():
     ]
     assert merged[1][1] is close
     assert queued[0][1] == event(1)  # the queued messages themselves are untouched
+
+
+class FakeSocket:
+    def __init__(self, user_id, stream_id=1):
+        self.user_id, self.stream_id, self.backlog = user_id, stream_id, None
+        self.frames, self.noted, self.ended = [], [], []
+
+    async def base_send(self, message):
+        self.frames.append(message["text"])
+
+    def rules_note(self, event):
+        self.noted.append(event["type"])
+
+    async def end(self, reason):
+        self.ended.append(reason)
+
+
+def test_one_users_subscription_hands_each_user_message_to_that_users_sockets_only(settings):
+    # given the in-memory layer, and a process holding two sockets of user 7 and one of user 8
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    from apps.live.events import USERS_GROUP, layer_route, room_event_message, user_group_name
+
+    async def scenario():
+        registry = {}
+        layer = get_channel_layer()
+        seven_a, seven_b, eight = FakeSocket(7), FakeSocket(7, stream_id=2), FakeSocket(8)
+        subs = {await subscription_join(registry, USERS_GROUP, s, fanout.LocalUsers) for s in (seven_a, seven_b, eight)}
+        # then they share the process's one subscription
+        assert len(subs) == 1 and list(registry) == [USERS_GROUP]
+        # when an event and a close for stream 2 are addressed to user 7
+        await layer.group_send(*layer_route(user_group_name(7), room_event_message("linkcast.invited", {"id": 1})))
+        close = {"type": "session.close", "reason": "kicked", "stream_id": 2}
+        await layer.group_send(*layer_route(user_group_name(7), close))
+        await asyncio.sleep(0.05)
+        # then both of user 7's sockets got the event, only the stream 2 socket was closed, user 8 heard nothing
+        assert seven_a.noted == seven_b.noted == ["linkcast.invited"] and len(seven_a.frames) == 1
+        assert (seven_a.ended, seven_b.ended) == ([], ["kicked"])
+        assert (eight.frames, eight.ended) == ([], [])
+        # and a user's last socket leaving forgets the user; the last socket ends the subscription
+        subscription_leave(registry, USERS_GROUP, eight)
+        assert 8 not in next(iter(subs)).by_user
+        subscription_leave(registry, USERS_GROUP, seven_a)
+        subscription_leave(registry, USERS_GROUP, seven_b)
+        assert registry == {}
+
+    asyncio.run(scenario())
+
+
+def test_a_users_address_travels_on_the_users_group_with_the_users_id():
+    from apps.live.events import USERS_GROUP, layer_route, user_group_name
+
+    close = {"type": "session.close", "reason": "banned", "stream_id": None}
+    assert layer_route(user_group_name(42), close) == (USERS_GROUP, {**close, "user_id": 42})
+    assert "user_id" not in close  # the queued message is untouched
+    assert layer_route("stream_42", close) == ("stream_42", close)
