@@ -73,7 +73,7 @@ def test_earnings_per_stream_and_day_are_the_hosts_share_from_the_ledger(auth_cl
     assert body["payouts"]["by_status"] == {"requested": {"count": 1, "coins": 30, "amount_paisa": 1500}}
     assert body["payouts"]["tax_withheld_paisa"] == 0  # withheld when paid
     (line,) = body["payouts"]["cashouts"]
-    assert (line["amount_paisa"], line["tax_paisa"], line["net_paisa"]) == (1500, 250, 1250)  # 15%: 4.5 coins, rounded up
+    assert (line["amount_paisa"], line["tax_paisa"], line["net_paisa"]) == (1500, 250, 1250)  # 15%: 4.5 coins, up
 
 
 def test_the_figures_add_up_to_the_ledgers_movement_for_the_period(auth_client, host, fan, momo):

@@ -16,14 +16,14 @@ from apps.privacy.models import AccountDeletion
 from apps.privacy.services import account_deletion_finalise, account_deletions_finalise_due
 from apps.privacy.tasks import account_deletions_finalise_due_task
 from apps.reels.models import Reel
-from apps.wallet.models import Account, JournalEntry
+from apps.wallet.models import Account, CashoutRequest, JournalEntry
 from apps.wallet.selectors import ledger_audit, user_balances
 from apps.wallet.services import cashout_request, ledger_rollup, platform_account
 from tests.accounts.factories import TEST_PASSWORD, UserFactory
 from tests.core.errors import assert_error, assert_nothing_written, db_snapshot
 from tests.gifts.factories import LiveStreamFactory
 from tests.reels.factories import ReelFactory
-from tests.wallet.factories import fund, host_earns_from_a_gift
+from tests.wallet.factories import fund, host_earns_from_a_gift, payout_ready
 
 DELETE = "/api/v1/me/deletion/"
 UNDO = "/api/v1/me/deletion/undo/"
@@ -183,12 +183,15 @@ def test_undo_is_refused_once_the_grace_period_is_over(api_client, user):
 
 
 @pytest.mark.django_db
-def test_deletion_is_refused_while_a_cashout_waits_for_finance(settings, user, auth_client):
-    # given a host whose cash-out is with Finance
+@pytest.mark.parametrize("status", [CashoutRequest.Status.REQUESTED, CashoutRequest.Status.BATCHED])
+def test_deletion_is_refused_while_a_cashout_waits_for_finance(settings, user, auth_client, status):
+    # given a host whose cash-out is with Finance, or already in a payout batch sent to the provider
     settings.CASHOUT_MIN_COINS = 100
     host_earns_from_a_gift(user, coins=1_000)
     ledger_rollup()
-    cashout_request(host=user, coins=100)
+    payout_ready(user)
+    cashout = cashout_request(host=user, coins=100)
+    CashoutRequest.objects.filter(pk=cashout.pk).update(status=status)
     client = auth_client(user)
     before = db_snapshot()
     # when they delete: refused, nothing written
@@ -246,6 +249,7 @@ def test_finalisation_waits_for_a_cashout_requested_meanwhile(api_client, settin
     settings.CASHOUT_MIN_COINS = 100
     host_earns_from_a_gift(user, coins=1_000)
     ledger_rollup()
+    payout_ready(user)
     delete_account(api_client, user)
     cashout_request(host=User.objects.get(pk=user.pk), coins=100)  # raced in before the deletion locked anything
     deletion = AccountDeletion.objects.get(user=user)
