@@ -21,6 +21,7 @@ api_v1 = [
     path("games/", include("apps.games.urls")),
     path("moderation/", include("apps.moderation.urls")),
     path("reels/", include("apps.reels.urls")),
+    path("notifications/", include("apps.notifications.urls")),
 ]
 
 urlpatterns = [
@@ -42,6 +43,7 @@ urlpatterns = [
     path("admin/analytics/", admin.site.admin_view(analytics_view), name="admin-analytics"),
     path("admin/", admin.site.urls),
     path("", include("apps.payments.web_urls")),
+    path("sandbox/fcm/", include("apps.notifications.sandbox.urls")),
     path("", include("apps.live.web_urls")),
 ]
 

@@ -49,6 +49,7 @@ from apps.live.linkcast import linkcast_leave as linkcast_leave
 from apps.live.linkcast import linkcast_token_issue as linkcast_token_issue
 from apps.live.locks import stream_locked
 from apps.live.models import LinkCast, RoomModerator, Stream, StreamKick, StreamMute, StreamViewer
+from apps.live.signals import stream_went_live
 from apps.live.pk import pk_current as pk_current
 from apps.live.pk import pk_end as pk_end
 from apps.live.pk import pk_end_overdue as pk_end_overdue
@@ -219,6 +220,7 @@ def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = N
         current = Stream.objects.filter(host=host, status__in=Stream.ACTIVE_STATUSES).values_list("pk", flat=True)
         raise AlreadyLive(details={"stream_id": next(iter(current), None)}) from None
     transaction.on_commit(active_cache_clear)
+    stream_went_live.send(sender=Stream, stream_id=stream.pk, host_id=host.pk)
     logger.info("stream live", extra={"stream_id": stream.pk, "host_id": host.pk})
     return stream
 
