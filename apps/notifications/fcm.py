@@ -51,6 +51,16 @@ class FcmNotConfigured(Exception):
     pass
 
 
+class _Credentials(service_account.Credentials):
+    """google-auth's service account credentials without the Regional Access Boundary lookup: that
+    asks Google's IAM API (iamcredentials.googleapis.com) in a background thread which regions the
+    account may reach, for an x-allowed-locations header that FCM's global endpoint does not need;
+    it would also call out of an offline deployment using the sandbox."""
+
+    def _is_regional_access_boundary_lookup_required(self) -> bool:
+        return False
+
+
 _sessions: dict[tuple[Any, ...], AuthorizedSession] = {}
 _sessions_lock = threading.Lock()
 
@@ -77,7 +87,7 @@ def fcm_session() -> AuthorizedSession:
     with _sessions_lock:
         session = _sessions.get(key)
         if session is None:
-            credentials = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
+            credentials = _Credentials.from_service_account_info(info, scopes=[SCOPE])
             session = AuthorizedSession(credentials)
             adapter = requests.adapters.HTTPAdapter(
                 pool_connections=4, pool_maxsize=max(settings.FCM_SEND_CONCURRENCY, 10)
