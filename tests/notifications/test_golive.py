@@ -2,6 +2,7 @@
 and nobody is alerted for a stream that is no longer live (ended by moderation or otherwise)."""
 
 import pytest
+from django.db import transaction
 
 from apps.accounts.services import follow_create
 from apps.live.services import stream_end, stream_go_live
@@ -70,9 +71,11 @@ def test_a_restarted_stream_does_not_alert_again_within_the_window(
 def test_nothing_is_sent_for_a_stream_ended_by_moderation_before_its_batch(fcm, device_of, host):
     # given a stream a moderator ended before its alert batch ran
     followers = _followers(host, device_of, 2)
-    stream = stream_go_live(host=host, title="Cut")  # its fan-out would run after commit: not here
-    stream_end(stream_id=stream.pk, reason="nsfw", by_moderation=True)
-    # when the batch runs
+    with transaction.atomic():  # the fan-out is queued on commit, after the cut
+        stream = stream_go_live(host=host, title="Cut")
+        stream_end(stream_id=stream.pk, reason="nsfw", by_moderation=True)
+    assert not Notification.objects.filter(kind=Kind.GO_LIVE).exists()
+    # and when a batch queued before the cut runs after it
     report = golive_batch(stream_id=stream.pk, follower_ids=[u.pk for u in followers], params={"host": "x"})
     # then nothing was created or sent
     assert report.sent == 0
