@@ -49,7 +49,6 @@ from apps.live.linkcast import linkcast_leave as linkcast_leave
 from apps.live.linkcast import linkcast_token_issue as linkcast_token_issue
 from apps.live.locks import stream_locked
 from apps.live.models import LinkCast, RoomModerator, Stream, StreamKick, StreamMute, StreamViewer
-from apps.live.signals import stream_went_live
 from apps.live.pk import pk_current as pk_current
 from apps.live.pk import pk_end as pk_end
 from apps.live.pk import pk_end_overdue as pk_end_overdue
@@ -68,6 +67,7 @@ from apps.live.selectors import (
     stream_watch_check,
     user_brief,
 )
+from apps.live.signals import stream_went_live
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,9 @@ class NotificationSerializer(serializers.Serializer):
     title = serializers.SerializerMethodField(help_text="In the reader's language.")
     body = serializers.SerializerMethodField(help_text="In the reader's language.")
     count = serializers.IntegerField(help_text="Events folded into this item (gifts, new followers), else 1.")
-    data = serializers.SerializerMethodField(help_text="Ids the app opens the item with (stream_id, payment_id...).")
+    data = serializers.SerializerMethodField(  # type: ignore[assignment]  # a field named like Serializer.data
+        help_text="Ids the app opens the item with (stream_id, payment_id...)."
+    )
     read = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
@@ -33,7 +34,7 @@ def digest_flush_task(user_id: int, kind: str) -> int | None:
 @shared_task(name="notifications.event_notify")
 def event_notify_task(event: str, arguments: dict[str, Any]) -> int | None:
     """An account event from the apps below (moderation, appeal, payment, cash-out) to one inbox item."""
-    handlers = {
+    handlers: dict[str, Callable[..., Any]] = {
         "case_decided": services.moderation_decision_notify,
         "payment_settled": services.payment_result_notify,
         "cashout_reviewed": services.cashout_result_notify,

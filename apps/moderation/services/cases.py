@@ -24,9 +24,9 @@ from apps.moderation.exceptions import ActionNotAllowed, CaseClosed, NotModerato
 from apps.moderation.explanations import explained
 from apps.moderation.models import AgeCheck, Appeal, Case, Enforcement, Frame, ModerationAction
 from apps.moderation.selectors import user_is_moderator
-from apps.moderation.signals import case_decided
 from apps.moderation.services.chat import chat_mute_lift
 from apps.moderation.services.sanctions import audit_record, user_suspend
+from apps.moderation.signals import case_decided
 
 logger = logging.getLogger(__name__)
 
@@ -211,9 +211,7 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
         details=details,
     )
     if subject is not None and action != A.DISMISS:
-        case_decided.send(
-            sender=Case, case_id=case.pk, user_id=subject.pk, action=action, days=details.get("days")
-        )
+        case_decided.send(sender=Case, case_id=case.pk, user_id=subject.pk, action=action, days=details.get("days"))
     logger.info("moderation case decided", extra={"case_id": case.pk, "action": action, "actor_id": actor.pk})
     return case
 
