@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from apps.notifications.fcm import Outcome, SendResult, fcm_send, fcm_session
+from apps.notifications.fcm import FcmNotConfigured, Outcome, SendResult, fcm_send, fcm_session
 from apps.notifications.models import Device
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,12 @@ def pushes_send(pushes: list[Push]) -> DeliveryReport:
     report = DeliveryReport()
     if not pushes:
         return report
-    fcm_session().credentials  # noqa: B018  (builds the session once, before the threads share it)
+    try:
+        fcm_session()  # built once, before the threads share it
+    except FcmNotConfigured:
+        logger.warning("pushes not sent: FCM is not configured", extra={"count": len(pushes)})
+        report.failed = len(pushes)
+        return report
     pending = pushes
     dead: set[int] = set()
     for attempt in range(settings.FCM_MAX_ATTEMPTS):

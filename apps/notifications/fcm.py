@@ -75,8 +75,8 @@ def credentials_info() -> dict[str, Any]:
         from apps.notifications.sandbox.keys import sandbox_credentials_ensure
 
         path = str(sandbox_credentials_ensure())
-    if not path or not Path(path).exists():
-        raise FcmNotConfigured("Set FCM_CREDENTIALS_JSON or FCM_CREDENTIALS_FILE (a service account key).")
+    if not settings.FCM_PROJECT_ID or not path or not Path(path).exists():
+        raise FcmNotConfigured("Set FCM_PROJECT_ID and FCM_CREDENTIALS_JSON or FCM_CREDENTIALS_FILE.")
     return json.loads(Path(path).read_text())
 
 

@@ -182,18 +182,35 @@ def _name_of(user_id: int) -> str:
     return (row[0] or row[1]) if row else ""
 
 
+# One round trip on Redis for digest_add (it runs after every gift's commit): count, add the coins,
+# remember the latest actor, and claim the flush of this window (1 when this call claimed it).
+_DIGEST_ADD_LUA = """
+redis.call('INCR', KEYS[1]); redis.call('EXPIRE', KEYS[1], ARGV[3])
+if tonumber(ARGV[1]) > 0 then redis.call('INCRBY', KEYS[2], ARGV[1]); redis.call('EXPIRE', KEYS[2], ARGV[3]) end
+redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
+if redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[4]) then return 1 end
+return 0
+"""
+
+
 def digest_add(*, user_id: int, kind: str, actor_id: int, coins: int = 0) -> None:
-    """Count an event for the user's next digest (gifts, followers): cheap cache increments; the first
+    """Count an event for the user's next digest (gifts, followers): cheap cache writes; the first
     event of a window schedules the digest's flush at the window's end. Caller: after commit."""
     base = f"notif:digest:{kind}:{user_id}"
-    cache.add(f"{base}:count", 0, DIGEST_TTL)
-    cache.incr(f"{base}:count")
-    if coins:
-        cache.add(f"{base}:coins", 0, DIGEST_TTL)
-        cache.incr(f"{base}:coins", coins)
-    cache.set(f"{base}:actor", actor_id, DIGEST_TTL)
+    keys = [f"{base}:count", f"{base}:coins", f"{base}:actor", f"{base}:scheduled"]
     window = settings.NOTIFICATION_DIGEST_SECONDS
-    if cache.add(f"{base}:scheduled", 1, window + 60):
+    script_run = getattr(cache, "script_run", None)
+    if script_run is not None:
+        claimed = bool(script_run(_DIGEST_ADD_LUA, keys=keys, args=[coins, actor_id, DIGEST_TTL, window + 60]))
+    else:
+        cache.add(keys[0], 0, DIGEST_TTL)
+        cache.incr(keys[0])
+        if coins:
+            cache.add(keys[1], 0, DIGEST_TTL)
+            cache.incr(keys[1], coins)
+        cache.set(keys[2], actor_id, DIGEST_TTL)
+        claimed = cache.add(keys[3], 1, window + 60)
+    if claimed:
         from apps.notifications.tasks import digest_flush_task
 
         digest_flush_task.apply_async((user_id, kind), countdown=window)

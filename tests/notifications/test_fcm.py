@@ -188,3 +188,17 @@ def test_the_sandbox_refuses_a_send_without_a_valid_access_token(fcm, live_serve
     assert response.status_code == 401
     assert response.json()["error"]["status"] == "UNAUTHENTICATED"
     assert fcm.counts()["accepted"] == 0
+
+
+def test_without_fcm_configured_the_inbox_still_fills_and_nothing_raises(
+    settings, device_of, django_capture_on_commit_callbacks
+):
+    settings.FCM_SANDBOX_ENABLED = False
+    settings.FCM_CREDENTIALS_JSON = ""
+    settings.FCM_CREDENTIALS_FILE = ""
+    fcm_client.fcm_sessions_forget()
+    user = UserFactory()
+    device_of(user)
+    item = _notify(django_capture_on_commit_callbacks, user)
+    assert item.pushed_at is None
+    assert Device.objects.filter(user=user).exists()
