@@ -202,3 +202,18 @@ def test_without_fcm_configured_the_inbox_still_fills_and_nothing_raises(
     item = _notify(django_capture_on_commit_callbacks, user)
     assert item.pushed_at is None
     assert Device.objects.filter(user=user).exists()
+
+
+def test_the_sandbox_page_lists_what_it_accepted(fcm, device_of, live_server, django_capture_on_commit_callbacks):
+    user = UserFactory()
+    device_of(user, token="page-device-token")
+    _notify(django_capture_on_commit_callbacks, user)
+    page = requests.get(f"{live_server.url}/sandbox/fcm/", timeout=20)
+    assert page.status_code == 200
+    assert "Cash-out paid" in page.text
+    assert "page-device-token"[:24] in page.text
+
+
+def test_the_sandbox_is_not_served_when_disabled(fcm, settings, live_server):
+    settings.FCM_SANDBOX_ENABLED = False
+    assert requests.get(f"{live_server.url}/sandbox/fcm/", timeout=20).status_code == 404
