@@ -5,16 +5,19 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
+import google.auth.exceptions
 from django.conf import settings
 from django.utils import timezone
+from google.auth.transport.requests import AuthorizedSession
 
-from apps.notifications.fcm import FcmNotConfigured, Outcome, SendResult, fcm_send, fcm_session
+from apps.notifications.fcm import FcmNotConfigured, Outcome, SendResult, fcm_send, fcm_session, fcm_token_ensure
 from apps.notifications.models import Device
 
 logger = logging.getLogger(__name__)
@@ -72,8 +75,11 @@ def in_quiet_hours(start: dtime | None, end: dtime | None, *, now: datetime | No
     return local >= start or local < end
 
 
-def _send(push: Push) -> SendResult:
-    return fcm_send(token=push.token, title=push.title, body=push.body, data=push.data)
+def _sender(session: AuthorizedSession) -> Callable[[Push], SendResult]:
+    def send(push: Push) -> SendResult:
+        return fcm_send(token=push.token, title=push.title, body=push.body, data=push.data, session=session)
+
+    return send
 
 
 def pushes_send(pushes: list[Push]) -> DeliveryReport:
@@ -84,18 +90,22 @@ def pushes_send(pushes: list[Push]) -> DeliveryReport:
     if not pushes:
         return report
     try:
-        fcm_session()  # built once, before the threads share it
+        session = fcm_session()  # looked up once, then shared by the sending threads
     except FcmNotConfigured:
         logger.warning("pushes not sent: FCM is not configured", extra={"count": len(pushes)})
         report.failed = len(pushes)
         return report
+    send = _sender(session)
     pending = pushes
     dead: set[int] = set()
     for attempt in range(settings.FCM_MAX_ATTEMPTS):
-        if len(pending) == 1:
-            results = [_send(pending[0])]
+        try:
+            fcm_token_ensure(session)
+        except google.auth.exceptions.GoogleAuthError:
+            logger.exception("fcm token exchange failed")
+            results = [SendResult(Outcome.RETRY, error_code="TOKEN_EXCHANGE")] * len(pending)
         else:
-            results = list(_executor().map(_send, pending))
+            results = [send(pending[0])] if len(pending) == 1 else list(_executor().map(send, pending))
         retry: list[Push] = []
         waits: list[float] = []
         for push, result in zip(pending, results, strict=True):

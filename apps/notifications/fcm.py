@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import google.auth.transport.requests
 import requests
 from django.conf import settings
 from google.auth.transport.requests import AuthorizedSession
@@ -130,7 +131,17 @@ def _error_code(response: requests.Response) -> str:
     return str(error.get("status", ""))
 
 
-def fcm_send(*, token: str, title: str, body: str, data: dict[str, str]) -> SendResult:
+def fcm_token_ensure(session: AuthorizedSession) -> None:
+    """Exchange for an access token now unless a valid one is cached, so that the threads sharing
+    the session do not each exchange one at once."""
+    with _sessions_lock:
+        if not session.credentials.valid:
+            session.credentials.refresh(google.auth.transport.requests.Request())
+
+
+def fcm_send(
+    *, token: str, title: str, body: str, data: dict[str, str], session: AuthorizedSession | None = None
+) -> SendResult:
     """Send one notification message to one registration token and classify the answer."""
     message = {
         "message": {
@@ -142,7 +153,7 @@ def fcm_send(*, token: str, title: str, body: str, data: dict[str, str]) -> Send
         }
     }
     try:
-        response = fcm_session().post(send_url(), json=message, timeout=settings.FCM_TIMEOUT)
+        response = (session or fcm_session()).post(send_url(), json=message, timeout=settings.FCM_TIMEOUT)
     except requests.RequestException as exc:
         logger.warning("fcm send failed to connect", extra={"error": type(exc).__name__})
         return SendResult(Outcome.RETRY, error_code="CONNECTION")
