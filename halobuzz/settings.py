@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "apps.reels",
     "apps.privacy",
     "apps.hosts",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
@@ -649,6 +650,32 @@ PAYMENT_VERIFY_MAX_RETRIES = env.int("PAYMENT_VERIFY_MAX_RETRIES", default=5)
 PAYMENT_VERIFY_BACKOFF_SECONDS = env.int("PAYMENT_VERIFY_BACKOFF_SECONDS", default=10)
 PAYMENT_RECONCILE_SECONDS = env.int("PAYMENT_RECONCILE_SECONDS", default=300)
 PAYMENT_REFUND_CHECK_DAYS = env.int("PAYMENT_REFUND_CHECK_DAYS", default=7)
+
+# Push notifications through FCM HTTP v1 (apps/notifications). With the sandbox enabled (the embedded
+# default) messages go to the built-in offline FCM sandbox under SITE_URL/sandbox/fcm/, with a service
+# account key generated on this machine at first use (EMBEDDED_DIR; never committed). Production sets
+# FCM_PROJECT_ID and the key (FCM_CREDENTIALS_JSON, or a file at FCM_CREDENTIALS_FILE).
+FCM_SANDBOX_ENABLED = env.bool("FCM_SANDBOX_ENABLED", default=EMBEDDED)
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="halobuzz-sandbox" if FCM_SANDBOX_ENABLED else "")
+FCM_API_URL = env.str(
+    "FCM_API_URL",
+    default=SITE_URL.rstrip("/") + "/sandbox/fcm" if FCM_SANDBOX_ENABLED else "https://fcm.googleapis.com",
+)
+FCM_CREDENTIALS_JSON = env.str("FCM_CREDENTIALS_JSON", default="")
+FCM_CREDENTIALS_FILE = env.str("FCM_CREDENTIALS_FILE", default="")
+FCM_TIMEOUT = env.float("FCM_TIMEOUT", default=10.0)
+FCM_SEND_CONCURRENCY = env.int("FCM_SEND_CONCURRENCY", default=8)  # sends in flight per worker process
+FCM_MAX_ATTEMPTS = env.int("FCM_MAX_ATTEMPTS", default=4)  # per message, the first send included
+FCM_BACKOFF_SECONDS = env.float("FCM_BACKOFF_SECONDS", default=1.0)  # doubled per round without Retry-After
+FCM_RETRY_MAX_WAIT = env.float("FCM_RETRY_MAX_WAIT", default=60.0)  # the longest wait between rounds
+# The inbox: gifts and new followers are counted for NOTIFICATION_DIGEST_SECONDS, then become one item,
+# folded into the unread item of the same kind made within NOTIFICATION_GROUP_WINDOW_SECONDS. Go-live
+# alerts go out in batches of NOTIFICATION_FANOUT_BATCH followers, at most once per host and follower
+# per NOTIFICATION_GOLIVE_DEDUPE_MINUTES.
+NOTIFICATION_DIGEST_SECONDS = env.int("NOTIFICATION_DIGEST_SECONDS", default=60)
+NOTIFICATION_GROUP_WINDOW_SECONDS = env.int("NOTIFICATION_GROUP_WINDOW_SECONDS", default=3600)
+NOTIFICATION_FANOUT_BATCH = env.int("NOTIFICATION_FANOUT_BATCH", default=1000)
+NOTIFICATION_GOLIVE_DEDUPE_MINUTES = env.int("NOTIFICATION_GOLIVE_DEDUPE_MINUTES", default=30)
 
 # OG membership: how often Celery beat grants the daily bonus (once per member per local day,
 # whatever the interval) and marks expired memberships (seconds).

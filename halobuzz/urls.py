@@ -23,6 +23,7 @@ api_v1 = [
     path("reels/", include("apps.reels.urls")),
     path("", include("apps.privacy.urls")),
     path("hosts/", include("apps.hosts.urls")),
+    path("notifications/", include("apps.notifications.urls")),
 ]
 
 urlpatterns = [
@@ -44,6 +45,7 @@ urlpatterns = [
     path("admin/analytics/", admin.site.admin_view(analytics_view), name="admin-analytics"),
     path("admin/", admin.site.urls),
     path("", include("apps.payments.web_urls")),
+    path("sandbox/fcm/", include("apps.notifications.sandbox.urls")),
     path("", include("apps.live.web_urls")),
     path("account/", include("apps.accounts.web_urls")),
     path("sandbox/sparrow/", include("apps.accounts.sms.sandbox_urls")),

@@ -40,7 +40,7 @@ from apps.accounts.exceptions import (
 )
 from apps.accounts.models import Block, Follow, User, age_on
 from apps.accounts.selectors import USER_LANGUAGE_KEY, is_blocked_between, user_find_for_login
-from apps.accounts.signals import profile_changed, sessions_revoked
+from apps.accounts.signals import follow_created, profile_changed, sessions_revoked
 from apps.accounts.tokens import (
     GENERATION_CLAIM,
     REVOKED_ACCESS_KEY,
@@ -353,7 +353,9 @@ def follow_create(*, follower: User, followee: User) -> Follow:
         raise CannotFollowSelf()
     if is_blocked_between(user_id=follower.pk, other_id=followee.pk):
         raise UserBlocked()
-    follow, _ = Follow.objects.get_or_create(follower=follower, followee=followee)
+    follow, created = Follow.objects.get_or_create(follower=follower, followee=followee)
+    if created:
+        follow_created.send(sender=Follow, follower_id=follower.pk, followee_id=followee.pk)
     return follow
 
 

@@ -74,6 +74,7 @@ from apps.live.selectors import (
     stream_watch_check,
     user_brief,
 )
+from apps.live.signals import stream_went_live
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +253,7 @@ def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = N
         current = Stream.objects.filter(host=host, status__in=Stream.ACTIVE_STATUSES).values_list("pk", flat=True)
         raise AlreadyLive(details={"stream_id": next(iter(current), None)}) from None
     transaction.on_commit(active_cache_clear)
+    stream_went_live.send(sender=Stream, stream_id=stream.pk, host_id=host.pk)
     logger.info("stream live", extra={"stream_id": stream.pk, "host_id": host.pk})
     return stream
 

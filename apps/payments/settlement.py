@@ -22,6 +22,7 @@ from apps.payments import gateways
 from apps.payments.exceptions import RefundNotSettleable
 from apps.payments.gateways import GatewayAnswer, State
 from apps.payments.models import Payment
+from apps.payments.signals import payment_settled
 from apps.wallet.exceptions import DuplicateEntry, InsufficientCoins
 from apps.wallet.selectors import journal_entry_get
 from apps.wallet.services import (
@@ -36,6 +37,8 @@ from apps.wallet.types import AccountKind
 logger = logging.getLogger(__name__)
 
 S = Payment.Status
+# Outcomes a payer hears of (apps.notifications); review and pending are ours to resolve.
+PAYER_TOLD_STATUSES = frozenset({S.COMPLETED, S.FAILED, S.CANCELED, S.EXPIRED})
 TOPUP_KIND = "topup"
 REFUND_KIND = "topup_refund"
 # Verified automatically (callbacks, the beat task). CANCELED is here because eSewa's failure
@@ -94,6 +97,14 @@ def payment_verify(*, payment_id: int, final_attempt: bool = True, include_close
         if payment.status != before:
             gateway, outcome = payment.gateway, payment.status
             transaction.on_commit(lambda: metrics.payment_outcome(gateway=gateway, outcome=outcome))
+            if payment.status in PAYER_TOLD_STATUSES:
+                payment_settled.send(
+                    sender=Payment,
+                    payment_id=payment.pk,
+                    user_id=payment.user_id,
+                    status=payment.status,
+                    coins=payment.total_coins,
+                )
     level = logging.WARNING if payment.status == S.NEEDS_REVIEW and before != S.NEEDS_REVIEW else logging.INFO
     logger.log(
         level,

@@ -58,6 +58,7 @@ from apps.wallet.models import (
     Posting,
 )
 from apps.wallet.selectors import coins_balance, earnings_reached_by_spends
+from apps.wallet.signals import cashout_reviewed
 from apps.wallet.spending import spending_allows_sql as spending_allows_sql  # their SQL twins
 from apps.wallet.spending import spending_check as spending_check  # spending controls, for the spends above
 from apps.wallet.spending import spending_controls_update as spending_controls_update
@@ -476,6 +477,9 @@ def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str
     request.review_note = note[:300]
     request.reviewed_at = timezone.now()
     request.save(update_fields=["status", "reviewed_by", "review_note", "reviewed_at"])
+    cashout_reviewed.send(
+        sender=CashoutRequest, cashout_id=request.pk, host_id=request.host_id, approved=approve, coins=request.coins
+    )
     return request
 
 

@@ -26,6 +26,7 @@ from apps.moderation.models import AgeCheck, Appeal, Case, Enforcement, Frame, M
 from apps.moderation.selectors import user_is_moderator
 from apps.moderation.services.chat import chat_mute_lift
 from apps.moderation.services.sanctions import audit_record, user_suspend
+from apps.moderation.signals import case_decided
 
 logger = logging.getLogger(__name__)
 
@@ -209,6 +210,8 @@ def case_act(*, actor: User, case_id: int, action: str, reason: str, days: int |
         stream_id=case.stream_id,
         details=details,
     )
+    if subject is not None and action != A.DISMISS:
+        case_decided.send(sender=Case, case_id=case.pk, user_id=subject.pk, action=action, days=details.get("days"))
     logger.info("moderation case decided", extra={"case_id": case.pk, "action": action, "actor_id": actor.pk})
     return case
 
