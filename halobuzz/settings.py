@@ -601,6 +601,8 @@ LIVE_SCHEDULE_MAX_DAYS_AHEAD = env.int("LIVE_SCHEDULE_MAX_DAYS_AHEAD", default=3
 LIVE_SCHEDULE_REMINDER_MINUTES = env.int("LIVE_SCHEDULE_REMINDER_MINUTES", default=10)
 LIVE_SCHEDULE_EARLY_MINUTES = env.int("LIVE_SCHEDULE_EARLY_MINUTES", default=30)
 LIVE_SCHEDULE_NO_SHOW_MINUTES = env.int("LIVE_SCHEDULE_NO_SHOW_MINUTES", default=30)
+# How often the reminder sweep looks for scheduled streams starting soon.
+NOTIFICATION_REMINDER_SWEEP_SECONDS = env.int("NOTIFICATION_REMINDER_SWEEP_SECONDS", default=60)
 # PK battles: the lengths a host may pick, the default, how often overdue battles are swept (a lost
 # end task) and the least time between two live `pk.score` events of one battle.
 LIVE_PK_DURATION_CHOICES = env.list("LIVE_PK_DURATION_CHOICES", cast=int, default=[60, 180, 300, 600])

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class NotificationsConfig(AppConfig):
@@ -22,3 +23,9 @@ class NotificationsConfig(AppConfig):
         case_decided.connect(hooks.on_case_decided, weak=False, dispatch_uid="notifications-case")
         payment_settled.connect(hooks.on_payment_settled, weak=False, dispatch_uid="notifications-payment")
         cashout_reviewed.connect(hooks.on_cashout_reviewed, weak=False, dispatch_uid="notifications-cashout")
+        # Scheduled streams' reminders: the sweep claims each schedule once, so a minute's period
+        # reminds at most a minute late.
+        settings.CELERY_BEAT_SCHEDULE["notifications-schedule-reminders"] = {
+            "task": "notifications.schedule_reminders_send",
+            "schedule": float(settings.NOTIFICATION_REMINDER_SWEEP_SECONDS),
+        }

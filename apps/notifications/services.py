@@ -14,9 +14,10 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.selectors import follower_list
 from apps.core.i18n import language_choose
-from apps.live.selectors import stream_get
+from apps.live.selectors import schedule_subscriber_ids, stream_get
+from apps.live.services import schedule_reminders_claim
 from apps.live.stream_status import stream_status
-from apps.notifications.delivery import DeliveryReport, Push, in_quiet_hours, pushes_send
+from apps.notifications.delivery import NEPAL, DeliveryReport, Push, in_quiet_hours, pushes_send
 from apps.notifications.exceptions import DeviceNotFound, NotificationNotFound, QuietHoursInvalid
 from apps.notifications.models import Device, Kind, Notification, Preference
 from apps.notifications.selectors import unread_key
@@ -82,6 +83,14 @@ def _unread_forget(user_ids: list[int]) -> None:
 
 
 @transaction.atomic
+def user_notifications_forget(*, user_id: int) -> None:
+    """A deleted account: its devices, inbox and preferences go, so nothing reaches the person any more."""
+    Device.objects.filter(user_id=user_id).delete()
+    Notification.objects.filter(user_id=user_id).delete()
+    Preference.objects.filter(user_id=user_id).delete()
+    _unread_forget([user_id])
+
+
 def notification_mark_read(*, user: User, notification_id: int) -> Notification:
     """Mark one of the user's own items read (idempotent); anyone else's is not found."""
     notification = Notification.objects.select_for_update().filter(pk=notification_id, user=user).first()
@@ -329,31 +338,90 @@ def golive_batch(*, stream_id: int, follower_ids: list[int], params: dict[str, A
     wanted = [uid for uid in follower_ids if prefs.get(uid, (True,))[0]]
     taken = _claims_take([golive_key(host_id, uid) for uid in wanted], settings.NOTIFICATION_GOLIVE_DEDUPE_MINUTES * 60)
     alerted = [uid for uid, ok in zip(wanted, taken, strict=True) if ok]
-    if not alerted:
-        return DeliveryReport()
-    rows = [Notification(user_id=uid, kind=Kind.GO_LIVE, params=params) for uid in alerted]
-    Notification.objects.bulk_create(rows, batch_size=1000)
-    cache.delete_many([unread_key(uid) for uid in alerted])
     audible = {uid for uid in alerted if not in_quiet_hours(*prefs.get(uid, (True, None, None))[1:])}
+    report = _many_notify(
+        kind=Kind.GO_LIVE, user_ids=alerted, params=params, data={"stream_id": str(stream_id)}, pushed=audible
+    )
+    logger.info("go-live batch", extra={"stream_id": stream_id, "alerted": len(alerted), **report.as_dict()})
+    return report
+
+
+def _many_notify(
+    *, kind: str, user_ids: list[int], params: dict[str, Any], data: dict[str, str], pushed: set[int]
+) -> DeliveryReport:
+    """One inbox item of `kind` each for many users (one insert), and a push in each device's language
+    to the devices of those in `pushed`."""
+    if not user_ids:
+        return DeliveryReport()
+    rows = [Notification(user_id=uid, kind=kind, params=params) for uid in user_ids]
+    Notification.objects.bulk_create(rows, batch_size=1000)
+    cache.delete_many([unread_key(uid) for uid in user_ids])
     texts: dict[str, tuple[str, str]] = {}
     pushes = []
     notification_of = {row.user_id: row.pk for row in rows}
-    devices = Device.objects.filter(user_id__in=audible).values_list(
+    devices = Device.objects.filter(user_id__in=pushed).values_list(
         "pk", "token", "user_id", "locale", "user__language"
     )
     for device_id, token, user_id, locale, language in devices:
         lang = _device_language(language, locale)
         if lang not in texts:
-            texts[lang] = notification_text_in(language=lang, kind=Kind.GO_LIVE, params=params)
-        data = {
-            "kind": Kind.GO_LIVE.value,
-            "notification_id": str(notification_of[user_id]),
-            "stream_id": str(stream_id),
-        }
-        pushes.append(Push(device_id, token, *texts[lang], data))
+            texts[lang] = notification_text_in(language=lang, kind=kind, params=params)
+        pushes.append(
+            Push(
+                device_id,
+                token,
+                *texts[lang],
+                {"kind": str(kind), "notification_id": str(notification_of[user_id]), **data},
+            )
+        )
     report = pushes_send(pushes)
     if report.sent_device_ids:
         users = set(Device.objects.filter(pk__in=report.sent_device_ids).values_list("user_id", flat=True))
         Notification.objects.filter(pk__in=[notification_of[u] for u in users]).update(pushed_at=timezone.now())
-    logger.info("go-live batch", extra={"stream_id": stream_id, "alerted": len(alerted), **report.as_dict()})
+    return report
+
+
+def schedule_reminders_send() -> int:
+    """Remind the subscribers of each scheduled stream starting soon (each schedule claimed once by
+    the live app), in batches of NOTIFICATION_FANOUT_BATCH. Returns the number of batches queued."""
+    from apps.notifications.tasks import schedule_reminder_batch_task
+
+    batches = 0
+    for schedule in schedule_reminders_claim():
+        starts = timezone.localtime(schedule.starts_at, NEPAL)
+        params = {
+            "host": schedule.host.name,
+            "host_id": schedule.host_id,
+            "title": schedule.title or schedule.host.name,
+            "schedule_id": schedule.pk,
+            "starts_at": f"{starts:%H:%M}",
+        }
+        ids = schedule_subscriber_ids(schedule=schedule)
+        size = settings.NOTIFICATION_FANOUT_BATCH
+        for start in range(0, len(ids), size):
+            schedule_reminder_batch_task.delay(ids[start : start + size], params)
+            batches += 1
+    return batches
+
+
+def schedule_reminder_batch(*, user_ids: list[int], params: dict[str, Any]) -> DeliveryReport:
+    """Remind one batch of a schedule's subscribers: an inbox item each, a push unless they turned
+    reminders off or are in their quiet hours."""
+    prefs = {
+        row[0]: row[1:]
+        for row in Preference.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "stream_reminder", "quiet_hours_start", "quiet_hours_end"
+        )
+    }
+    # Reminders off, or quiet hours: the item is in the inbox, with no push.
+    audible = {uid for uid in user_ids if prefs.get(uid, (True,))[0]}
+    audible = {uid for uid in audible if not in_quiet_hours(*prefs.get(uid, (True, None, None))[1:])}
+    report = _many_notify(
+        kind=Kind.STREAM_REMINDER,
+        user_ids=user_ids,
+        params=params,
+        data={"schedule_id": str(params["schedule_id"])},
+        pushed=audible,
+    )
+    logger.info("schedule reminder batch", extra={"schedule_id": params["schedule_id"], **report.as_dict()})
     return report

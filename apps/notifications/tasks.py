@@ -24,6 +24,18 @@ def golive_batch_task(stream_id: int, follower_ids: list[int], params: dict[str,
     return services.golive_batch(stream_id=stream_id, follower_ids=follower_ids, params=params).as_dict()
 
 
+@shared_task(name="notifications.schedule_reminders_send")
+def schedule_reminders_send_task() -> int:
+    """Beat: queue the reminders of the scheduled streams starting soon (each schedule once)."""
+    return services.schedule_reminders_send()
+
+
+@shared_task(name="notifications.schedule_reminder_batch")
+def schedule_reminder_batch_task(user_ids: list[int], params: dict[str, Any]) -> dict[str, float]:
+    """Remind one batch of a scheduled stream's subscribers."""
+    return services.schedule_reminder_batch(user_ids=user_ids, params=params).as_dict()
+
+
 @shared_task(name="notifications.digest_flush")
 def digest_flush_task(user_id: int, kind: str) -> int | None:
     """Turn the gifts or follows counted in the last window into one inbox item."""

@@ -2,6 +2,7 @@
 
 At the request (re-authenticated): the account is deactivated and every session revoked, streams
 end, room-moderator roles end, reels and the avatar are deleted from storage, follows and blocks go,
+the push devices and the inbox go,
 the display name and bio are blanked (kept on the request for the undo). Within the grace period
 the user signs in with the same credentials to undo. After it, `account_deletion_finalise` moves any
 coins and host earnings left to platform revenue (balanced ledger entries: money never vanishes)
@@ -28,6 +29,7 @@ from apps.accounts.services import (
 )
 from apps.core.exceptions import DomainError
 from apps.live.services import user_live_presence_end
+from apps.notifications.services import user_notifications_forget
 from apps.privacy.exceptions import DeletionBlockedByCashout, DeletionNotPending, ReauthenticationRequired
 from apps.privacy.models import AccountDeletion
 from apps.reels.selectors import reel_list_mine
@@ -76,6 +78,7 @@ def account_deletion_request(*, user: User, password: str | None = None, reason:
             for reel_id in reel_ids:
                 reel_delete(reel_id=reel_id, user=user)
             streams_ended = user_live_presence_end(user_id=user.pk, reason="account_deleted")
+            user_notifications_forget(user_id=user.pk)
             restore = user_deletion_start(user=user, due_at=due_at)
             deletion = AccountDeletion.objects.create(
                 user=user,

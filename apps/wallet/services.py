@@ -893,6 +893,9 @@ def payout_line_mark_paid(*, line_id: int, provider_ref: str, by: User) -> Payou
         request.status, request.provider_ref = CashoutRequest.Status.APPROVED, provider_ref
         request.reviewed_by, request.reviewed_at = by, now
         request.save(update_fields=["status", "provider_ref", "reviewed_by", "reviewed_at"])
+        cashout_reviewed.send(
+            sender=CashoutRequest, cashout_id=request.pk, host_id=request.host_id, approved=True, coins=request.coins
+        )
     else:
         PayoutDestination.objects.filter(
             pk=line.destination_id, status=PayoutDestination.Status.PENDING_DEPOSIT
@@ -923,6 +926,9 @@ def payout_line_mark_failed(*, line_id: int, reason: str, by: User) -> PayoutLin
         request.status, request.review_note = CashoutRequest.Status.FAILED, reason
         request.reviewed_by, request.reviewed_at = by, now
         request.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at"])
+        cashout_reviewed.send(
+            sender=CashoutRequest, cashout_id=request.pk, host_id=request.host_id, approved=False, coins=request.coins
+        )
     else:
         PayoutDestination.objects.filter(pk=line.destination_id).update(status=PayoutDestination.Status.FAILED)
     _batch_close_if_settled(batch_id=line.batch_id)

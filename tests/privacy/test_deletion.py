@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.accounts import services as account_services
 from apps.accounts.models import Block, Follow, User
 from apps.live.models import RoomModerator, Stream
+from apps.notifications.models import Device, Kind, Notification
 from apps.privacy.models import AccountDeletion
 from apps.privacy.services import account_deletion_finalise, account_deletions_finalise_due
 from apps.privacy.tasks import account_deletions_finalise_due_task
@@ -101,6 +102,8 @@ def test_deletion_at_once_ends_sessions_and_removes_profile_media_and_graph(
     Follow.objects.create(follower=other_user, followee=user)
     Block.objects.create(blocker=UserFactory(), blocked=user)
     RoomModerator.objects.create(host=other_user, moderator=user)
+    Device.objects.create(user=user, token="phone-token-of-the-leaver", platform="android")
+    Notification.objects.create(user=user, kind=Kind.NEW_FOLLOWER, params={"follower": other_user.name})
     assert default_storage.exists(avatar_name) and default_storage.exists(video_name)
 
     # when they delete their account
@@ -127,6 +130,8 @@ def test_deletion_at_once_ends_sessions_and_removes_profile_media_and_graph(
     assert not Follow.objects.filter(follower=user).exists() and not Follow.objects.filter(followee=user).exists()
     assert not Block.objects.filter(blocked=user).exists()
     assert not RoomModerator.objects.filter(moderator=user).exists()
+    # and no push reaches them any more: their devices and inbox are gone
+    assert not Device.objects.filter(user=user).exists() and not Notification.objects.filter(user=user).exists()
     deletion = AccountDeletion.objects.get(user=user)
     assert (deletion.streams_ended, deletion.reels_deleted) == (1, 1)
 
