@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Field, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, Field, Max, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -140,3 +140,35 @@ def stream_gift_totals(*, gifted_since: datetime) -> list[tuple[int, int, int]]:
         .order_by()
     )
     return [(row["stream_id"], row["coins"], row["gifts"]) for row in totals]
+
+
+@dataclass(frozen=True)
+class GiftReceipts:
+    """A host's gifts received among the sends of one collection."""
+
+    host_id: int
+    sends: int
+    coins: int
+    last_sender_id: int
+
+
+def gift_receipts_between(*, after_id: int, up_to_id: int) -> list[GiftReceipts]:
+    """Per host, the gift sends with after_id < id <= up_to_id: how many, their coins and the latest
+    sender (two queries, however many sends)."""
+    window = GiftSend.objects.filter(pk__gt=after_id, pk__lte=up_to_id)
+    totals = list(
+        window.values("host_id").annotate(sends=Count("pk"), coins=Sum("coins"), last_id=Max("pk")).order_by("host_id")
+    )
+    last_sender = dict(
+        GiftSend.objects.filter(pk__in=[row["last_id"] for row in totals]).values_list("pk", "sender_id")
+    )
+    return [
+        GiftReceipts(
+            host_id=row["host_id"], sends=row["sends"], coins=row["coins"], last_sender_id=last_sender[row["last_id"]]
+        )
+        for row in totals
+    ]
+
+
+def gift_send_last_id() -> int:
+    return GiftSend.objects.aggregate(last=Max("pk"))["last"] or 0

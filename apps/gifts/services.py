@@ -24,7 +24,6 @@ from apps.gifts.leaderboards import SendFigures
 from apps.gifts.models import Gift, GiftSend
 from apps.gifts.rules import GIFT_RULES, SendFacts, send_refusal_raise
 from apps.gifts.selectors import CATALOGUE_CACHE_KEY, gift_get_sendable, stream_gift_totals
-from apps.gifts.signals import gift_sent
 from apps.live.combos import ComboSend
 from apps.live.events import gift_event_publish
 from apps.live.selectors import PkMarker, stream_sql
@@ -369,7 +368,6 @@ def _after_send(figures: SendFigures, *, pk_marker: PkMarker | None) -> None:
     leaderboard_record(sends=[figures])
     # a live PK score, when the stream is in a battle
     pk_gift_note(stream_id=figures.stream_id, marker=pk_marker)
-    gift_sent.send(sender=GiftSend, sender_id=figures.sender_id, host_id=figures.host_id, coins=figures.coins)
 
 
 def leaderboard_record(*, sends: list[SendFigures]) -> None:

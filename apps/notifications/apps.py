@@ -10,7 +10,6 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         # The apps below announce their events through signals (they must not import this app).
         from apps.accounts.signals import follow_created
-        from apps.gifts.signals import gift_sent
         from apps.live.signals import stream_went_live
         from apps.moderation.signals import case_decided
         from apps.notifications import hooks
@@ -19,10 +18,14 @@ class NotificationsConfig(AppConfig):
 
         stream_went_live.connect(hooks.on_stream_went_live, weak=False, dispatch_uid="notifications-golive")
         follow_created.connect(hooks.on_follow_created, weak=False, dispatch_uid="notifications-follow")
-        gift_sent.connect(hooks.on_gift_sent, weak=False, dispatch_uid="notifications-gift")
         case_decided.connect(hooks.on_case_decided, weak=False, dispatch_uid="notifications-case")
         payment_settled.connect(hooks.on_payment_settled, weak=False, dispatch_uid="notifications-payment")
         cashout_reviewed.connect(hooks.on_cashout_reviewed, weak=False, dispatch_uid="notifications-cashout")
+        # Gifts received: collected from the gift records, so a send does no notification work.
+        settings.CELERY_BEAT_SCHEDULE["notifications-gift-digests"] = {
+            "task": "notifications.gift_digests_collect",
+            "schedule": float(settings.NOTIFICATION_DIGEST_SECONDS),
+        }
         # Scheduled streams' reminders: the sweep claims each schedule once, so a minute's period
         # reminds at most a minute late.
         settings.CELERY_BEAT_SCHEDULE["notifications-schedule-reminders"] = {

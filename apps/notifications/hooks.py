@@ -37,14 +37,6 @@ def on_follow_created(*, follower_id: int, followee_id: int, **kwargs: Any) -> N
     )
 
 
-def on_gift_sent(*, sender_id: int, host_id: int, coins: int, **kwargs: Any) -> None:
-    from apps.notifications.services import digest_add
-
-    _after_commit(
-        lambda: digest_add(user_id=host_id, kind=Kind.GIFT_RECEIVED, actor_id=sender_id, coins=coins), "gift_sent"
-    )
-
-
 def on_case_decided(*, case_id: int, user_id: int, action: str, days: int | None, **kwargs: Any) -> None:
     from apps.notifications.tasks import event_notify_task
 

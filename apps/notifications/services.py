@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.selectors import follower_list
 from apps.core.i18n import language_choose
+from apps.gifts.selectors import gift_receipts_between, gift_send_last_id
 from apps.live.selectors import schedule_subscriber_ids, stream_get
 from apps.live.services import schedule_reminders_claim
 from apps.live.stream_status import stream_status
@@ -247,6 +248,56 @@ def digest_flush(*, user_id: int, kind: str) -> Notification | None:
     params["variant"] = "one" if count == 1 else "many"
     notification, _ = notification_create(user_id=user_id, kind=kind, params=params, group_key=kind, count=count)
     return notification
+
+
+GIFT_DIGEST_CURSOR_KEY = "notif:gift-digest:after-id"
+
+
+def gift_digests_collect() -> int:
+    """Turn the gifts sent since the last collection into one inbox item per host (folded into the
+    host's open gift item within the group window). Run by beat every NOTIFICATION_DIGEST_SECONDS:
+    it reads the gift records, so a send itself does no notification work. The cursor is the last
+    gift id collected; without one (first run, cache lost) collection starts from now. Returns the
+    hosts notified."""
+    # One collection at a time (a slow one overlapping the next beat must not notify twice).
+    if not cache.add(f"{GIFT_DIGEST_CURSOR_KEY}:running", 1, 300):
+        return 0
+    try:
+        return _gift_digests_collect()
+    finally:
+        cache.delete(f"{GIFT_DIGEST_CURSOR_KEY}:running")
+
+
+def _gift_digests_collect() -> int:
+    up_to = gift_send_last_id()
+    after = cache.get(GIFT_DIGEST_CURSOR_KEY)
+    if after is None or int(after) > up_to:
+        cache.set(GIFT_DIGEST_CURSOR_KEY, up_to, None)
+        return 0
+    receipts = gift_receipts_between(after_id=int(after), up_to_id=up_to)
+    senders = {
+        pk: display or username
+        for pk, display, username in User.objects.filter(pk__in={r.last_sender_id for r in receipts}).values_list(
+            "pk", "display_name", "username"
+        )
+    }
+    for receipt in receipts:
+        params = {
+            "count": receipt.sends,
+            "coins": receipt.coins,
+            "sender": senders.get(receipt.last_sender_id, ""),
+            "sender_id": receipt.last_sender_id,
+            "variant": "one" if receipt.sends == 1 else "many",
+        }
+        notification_create(
+            user_id=receipt.host_id,
+            kind=Kind.GIFT_RECEIVED,
+            params=params,
+            group_key=Kind.GIFT_RECEIVED,
+            count=receipt.sends,
+        )
+    cache.set(GIFT_DIGEST_CURSOR_KEY, up_to, None)
+    return len(receipts)
 
 
 def moderation_decision_notify(*, user_id: int, action: str, case_id: int, days: int | None) -> Notification | None:

@@ -36,6 +36,12 @@ def schedule_reminder_batch_task(user_ids: list[int], params: dict[str, Any]) ->
     return services.schedule_reminder_batch(user_ids=user_ids, params=params).as_dict()
 
 
+@shared_task(name="notifications.gift_digests_collect")
+def gift_digests_collect_task() -> int:
+    """Beat: one inbox item per host for the gifts sent since the last collection."""
+    return services.gift_digests_collect()
+
+
 @shared_task(name="notifications.digest_flush")
 def digest_flush_task(user_id: int, kind: str) -> int | None:
     """Turn the gifts or follows counted in the last window into one inbox item."""

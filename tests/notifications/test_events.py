@@ -1,5 +1,6 @@
-"""Events from the apps below become inbox items through their signals, after commit: gifts and new
-followers batched into one item, moderation decisions, appeal outcomes, cash-out and top-up results."""
+"""Events from the apps below become inbox items through their signals, after commit (gifts: collected
+from the gift records by a beat task): gifts and new followers batched into one item, moderation
+decisions, appeal outcomes, cash-out and top-up results."""
 
 import pytest
 from django.utils import timezone
@@ -8,6 +9,7 @@ from apps.accounts.services import follow_create
 from apps.gifts.services import gift_send
 from apps.moderation import services as moderation
 from apps.notifications.models import Kind, Notification
+from apps.notifications.services import gift_digests_collect
 from apps.payments.signals import payment_settled
 from apps.wallet.models import CashoutRequest
 from apps.wallet.services import cashout_approve, cashout_reject, cashout_request
@@ -30,36 +32,41 @@ def test_several_follows_within_the_window_become_one_item(user, django_capture_
     assert item.params["follower"] == "Fan 2"
 
 
-def _gifts(capture, host, *coins: int) -> None:
-    """Viewers send `host`'s live stream one gift each, each send committed on its own."""
-    stream = LiveStreamFactory(host=host)
-    gifts = [GiftFactory(coin_price=price) for price in coins]  # before the catalogue is cached
-    for gift in gifts:
-        viewer = UserFactory()
-        fund(viewer, gift.coin_price)
-        with capture(execute=True):
-            gift_send(sender_id=viewer.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=1)
+def _send(stream, gift) -> None:
+    """A new viewer sends the stream one gift (committed on its own)."""
+    viewer = UserFactory(display_name=f"Fan of {gift.coin_price}")
+    fund(viewer, gift.coin_price)
+    gift_send(sender_id=viewer.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=1)
 
 
-def test_several_gifts_within_the_window_become_one_item(django_capture_on_commit_callbacks):
-    host = UserFactory()
-    _gifts(django_capture_on_commit_callbacks, host, 300, 200)
-    item = Notification.objects.get(user=host, kind=Kind.GIFT_RECEIVED)
-    assert item.count == 2
-    assert item.params["coins"] == 500
+def test_the_gifts_sent_since_the_last_collection_become_one_item_per_host():
+    # given a collection that already ran, then two gifts to one host's stream and one to another's
+    gift_digests_collect()
+    stream, other = LiveStreamFactory(), LiveStreamFactory()
+    big, small, tiny = (GiftFactory(coin_price=price) for price in (300, 200, 100))  # before the catalogue is cached
+    for to, gift in ((stream, big), (stream, small), (other, tiny)):
+        _send(to, gift)
+
+    # when the beat collects, twice
+    assert gift_digests_collect() == 2
+    assert gift_digests_collect() == 0
+
+    # then each host has one item: the count, the coins and the latest sender
+    item = Notification.objects.get(user=stream.host, kind=Kind.GIFT_RECEIVED)
+    assert (item.count, item.params["coins"], item.params["variant"]) == (2, 500, "many")
+    assert item.params["sender"] == "Fan of 200"
+    single = Notification.objects.get(user=other.host, kind=Kind.GIFT_RECEIVED)
+    assert (single.count, single.params["variant"]) == (1, "one")
 
 
-def test_a_gift_after_the_item_was_read_starts_a_new_item(django_capture_on_commit_callbacks):
-    host = UserFactory()
-    stream = LiveStreamFactory(host=host)
-    gift = GiftFactory(coin_price=300)
+def test_a_gift_after_the_item_was_read_starts_a_new_item():
+    gift_digests_collect()
+    stream, gift = LiveStreamFactory(), GiftFactory(coin_price=300)
     for _ in range(2):
-        viewer = UserFactory()
-        fund(viewer, 300)
-        with django_capture_on_commit_callbacks(execute=True):
-            gift_send(sender_id=viewer.pk, stream_id=stream.pk, gift_id=gift.pk, quantity=1)
-        Notification.objects.filter(user=host).update(read_at=timezone.now())
-    assert Notification.objects.filter(user=host, kind=Kind.GIFT_RECEIVED).count() == 2
+        _send(stream, gift)
+        gift_digests_collect()
+        Notification.objects.filter(user=stream.host).update(read_at=timezone.now())
+    assert Notification.objects.filter(user=stream.host, kind=Kind.GIFT_RECEIVED).count() == 2
 
 
 def test_a_moderators_warning_reaches_the_user(django_capture_on_commit_callbacks):
