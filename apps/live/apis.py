@@ -487,11 +487,13 @@ class ScheduleListCreateApi(APIView):
     """Scheduled streams still to start (soonest first) of one host or of the hosts I follow; a host
     announces one with POST (followers may then subscribe to a reminder)."""
 
+    pagination_class = UpcomingSchedulePagination  # GET; the POST answers one schedule
+
     class FilterSerializer(StrictInputSerializer):
         host = serializers.CharField(required=False, max_length=150, help_text="A host's username.")
         following = serializers.BooleanField(required=False, default=False)
         cursor = serializers.CharField(required=False, allow_blank=True, max_length=200)
-        page_size = serializers.IntegerField(required=False)
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
     @extend_schema(
         parameters=[
@@ -511,7 +513,7 @@ class ScheduleListCreateApi(APIView):
         schedules = selectors.schedule_list_upcoming(
             viewer=viewer, host_id=host_id, following=filters.validated_data["following"]
         )
-        return _schedule_page(request, self, schedules, UpcomingSchedulePagination())
+        return _schedule_page(request, self, schedules, self.pagination_class())
 
     @extend_schema(request=ScheduleInputSerializer, responses={201: ScheduleSerializer}, operation_id="schedule_create")
     def post(self, request: Request) -> Response:
@@ -525,10 +527,12 @@ class ScheduleMineApi(APIView):
     """All of my scheduled streams, latest start first: upcoming, started, missed (I never went
     live by the no-show time) and cancelled."""
 
+    pagination_class = MySchedulePagination
+
     @extend_schema(responses={200: ScheduleSerializer(many=True)}, operation_id="schedule_list_mine")
     def get(self, request: Request) -> Response:
         schedules = selectors.schedule_list_mine(host=request_user(request))
-        return _schedule_page(request, self, schedules, MySchedulePagination())
+        return _schedule_page(request, self, schedules, self.pagination_class())
 
 
 class ScheduleDetailApi(APIView):

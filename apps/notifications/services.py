@@ -92,6 +92,7 @@ def user_notifications_forget(*, user_id: int) -> None:
     _unread_forget([user_id])
 
 
+@transaction.atomic
 def notification_mark_read(*, user: User, notification_id: int) -> Notification:
     """Mark one of the user's own items read (idempotent); anyone else's is not found."""
     notification = Notification.objects.select_for_update().filter(pk=notification_id, user=user).first()

@@ -4,7 +4,7 @@ from apps.notifications import apis
 
 urlpatterns = [
     path("", apis.NotificationListApi.as_view(), name="notification-list"),
-    path("<int:notification_id>/read/", apis.NotificationReadApi.as_view(), name="notification-read"),
+    path("<id:notification_id>/read/", apis.NotificationReadApi.as_view(), name="notification-read"),
     path("read-all/", apis.NotificationReadAllApi.as_view(), name="notification-read-all"),
     path("unread-count/", apis.NotificationUnreadCountApi.as_view(), name="notification-unread-count"),
     path("devices/", apis.DeviceRegisterApi.as_view(), name="notification-device-register"),

@@ -9,7 +9,7 @@ urlpatterns = [
     path("kyc/", apis.KycApi.as_view(), name="wallet-kyc"),
     path("payout-destinations/", apis.PayoutDestinationListCreateApi.as_view(), name="wallet-payout-destinations"),
     path(
-        "payout-destinations/<int:destination_id>/confirm/",
+        "payout-destinations/<id:destination_id>/confirm/",
         apis.PayoutDestinationConfirmApi.as_view(),
         name="wallet-payout-destination-confirm",
     ),

@@ -6,7 +6,9 @@ from django.core import mail
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.accounts.services import follow_create
 from apps.accounts.twofactor import challenge_issue
+from apps.notifications.services import digest_flush
 from tests.accounts.factories import TEST_PASSWORD, UserFactory, sms_code_sent
 from tests.contract.runner import Contract
 from tests.contract.scenarios import drives
@@ -307,3 +309,38 @@ def deletion(contract: Contract) -> None:
         code="deletion_not_pending",
         body=contract.body("me_deletion_undo", login),
     )
+
+
+@drives(
+    "notification_list",
+    "notification_read",
+    "notification_read_all",
+    "notification_unread_count",
+    "notification_device_register",
+    "notification_device_unregister",
+    "notification_preferences_get",
+    "notification_preferences_update",
+)
+def notifications(contract: Contract) -> None:
+    user, fan = UserFactory(), UserFactory()
+    client = contract.as_user(user)
+    follow_create(follower=fan, followee=user)
+    digest_flush(user_id=user.pk, kind="new_follower")
+    listed = contract.call("notification_list", client, status=200)
+    (item,) = listed.results
+    contract.call("notification_unread_count", client, status=200)
+    contract.call(
+        "notification_read", contract.as_user(fan), status=404, code="notification_not_found", notification_id=item.id
+    )
+    contract.call("notification_read", client, status=200, notification_id=item.id)
+    contract.call("notification_read_all", client, status=200)
+    device = contract.body("notification_device_register", {"token": "contract-device-token", "platform": "android"})
+    contract.call("notification_device_register", client, status=200, body=device)
+    gone = contract.body("notification_device_unregister", {"token": "contract-device-token"})
+    contract.call("notification_device_unregister", client, status=204, body=gone)
+    contract.call("notification_device_unregister", client, status=404, code="device_not_found", body=gone)
+    contract.call("notification_preferences_get", client, status=200)
+    quiet = contract.body("notification_preferences_update", {"go_live": False})
+    contract.call("notification_preferences_update", client, status=200, body=quiet)
+    half = contract.body("notification_preferences_update", {"quiet_hours_start": "22:00:00"})
+    contract.call("notification_preferences_update", client, status=400, code="quiet_hours_invalid", body=half)

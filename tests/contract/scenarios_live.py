@@ -1,4 +1,9 @@
-"""Live: going live, the active list, joining and leaving a room, tokens, LinkCasts and PK battles."""
+"""Live: going live, the active list, joining and leaving a room, tokens, LinkCasts, PK battles and
+scheduled streams."""
+
+from datetime import timedelta
+
+from django.utils import timezone
 
 from tests.accounts.factories import UserFactory
 from tests.contract.runner import Contract
@@ -100,3 +105,38 @@ def room_moderators(contract: Contract) -> None:
     contract.call("room_moderator_list", client, status=200)
     contract.call("room_moderator_remove", client, status=204, user_id=user.pk)
     contract.call("room_moderator_remove", client, status=404, code="not_found", user_id=user.pk)
+
+
+@drives(
+    "schedule_create",
+    "schedule_list",
+    "schedule_list_mine",
+    "schedule_detail",
+    "schedule_update",
+    "schedule_cancel",
+    "schedule_subscribe",
+    "schedule_unsubscribe",
+)
+def scheduling(contract: Contract) -> None:
+    host, fan = UserFactory(), UserFactory()
+    client, fan_client = contract.as_user(host), contract.as_user(fan)
+    tomorrow = timezone.now() + timedelta(days=1)
+    create = contract.body("schedule_create", {"title": "Tihar songs", "starts_at": tomorrow.isoformat()})
+    schedule = contract.call("schedule_create", client, status=201, body=create)
+    too_soon = contract.body("schedule_create", {"title": "Now", "starts_at": timezone.now().isoformat()})
+    contract.call("schedule_create", client, status=400, code="schedule_time_invalid", body=too_soon)
+    contract.call("schedule_list", fan_client, status=200, host=host.username)
+    contract.call("schedule_list", fan_client, status=404, code="not_found", host="nobody-here")
+    contract.call("schedule_list_mine", client, status=200)
+    contract.call("schedule_detail", fan_client, status=200, schedule_id=schedule.id)
+    contract.call("schedule_detail", fan_client, status=404, code="not_found", schedule_id=UNKNOWN)
+    contract.call("schedule_subscribe", fan_client, status=201, schedule_id=schedule.id)
+    contract.call("schedule_subscribe", fan_client, status=200, schedule_id=schedule.id)
+    contract.call("schedule_subscribe", client, status=400, code="schedule_own_subscription", schedule_id=schedule.id)
+    contract.call("schedule_unsubscribe", fan_client, status=204, schedule_id=schedule.id)
+    rename = contract.body("schedule_update", {"title": "Tihar songs, live"})
+    contract.call("schedule_update", fan_client, status=404, code="not_found", schedule_id=schedule.id, body=rename)
+    contract.call("schedule_update", client, status=200, schedule_id=schedule.id, body=rename)
+    contract.call("schedule_cancel", client, status=200, schedule_id=schedule.id)
+    contract.call("schedule_update", client, status=409, code="schedule_closed", schedule_id=schedule.id, body=rename)
+    contract.call("schedule_subscribe", fan_client, status=409, code="schedule_closed", schedule_id=schedule.id)

@@ -1,9 +1,11 @@
 """Money: the wallet and cash-outs, coin packages and payments, gifts, OG tiers and games."""
 
+import io
 import uuid
 from datetime import date
 
 from django.utils import timezone
+from PIL import Image
 
 from tests.accounts.factories import UserFactory
 from tests.contract.runner import Contract
@@ -13,7 +15,7 @@ from tests.gifts.factories import GiftFactory
 from tests.live.factories import LiveStreamFactory
 from tests.og.factories import OgTierFactory
 from tests.payments.factories import CoinPackageFactory
-from tests.wallet.factories import fund
+from tests.wallet.factories import KycSubmissionFactory, PayoutDestinationFactory, fund, payout_ready
 
 
 def _key() -> str:
@@ -57,6 +59,7 @@ def host_earnings(contract: Contract) -> None:
     send = contract.body("gift_send", {"stream": stream.pk, "gift": crown.pk, "quantity": 1})
     contract.call("gift_send", contract.as_user(fan), status=201, body=send, idempotency_key=_key())
     client = contract.as_user(host)
+    payout_ready(host)
     statement = contract.call("gift_host_statement", client, status=200)
     assert statement.splitlines()[0]  # a CSV with its header row
     contract.call(
@@ -175,3 +178,74 @@ def games(contract: Contract) -> None:
         round_id=played.round_.id if hasattr(played, "round_") else played.id,
     )
     contract.call("games_round_verify", contract.anonymous(), status=404, code="round_not_found", round_id=10**9)
+
+
+def _png(contract: Contract, name: str) -> object:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 120, 90)).save(out, format="PNG")
+    return contract.package.types.File(payload=io.BytesIO(out.getvalue()), file_name=name, mime_type="image/png")
+
+
+@drives(
+    "wallet_kyc",
+    "wallet_kyc_submit",
+    "wallet_payout_destinations",
+    "wallet_payout_destination_add",
+    "wallet_payout_destination_confirm",
+)
+def host_payout_setup(contract: Contract) -> None:
+    host = UserFactory()
+    client = contract.as_user(host)
+    contract.call("wallet_kyc", client, status=200)
+    destination = {"rail": "esewa", "account_id": "9806800001", "account_name": "Sita Sharma"}
+    contract.call(
+        "wallet_payout_destination_add",
+        client,
+        status=403,
+        code="kyc_required",
+        body=contract.body("wallet_payout_destination_add", destination),
+    )
+    kyc = contract.body(
+        "wallet_kyc_submit",
+        {
+            "legal_name": "Sita Sharma",
+            "document_type": "citizenship",
+            "document_number": "27-01-75-01234",
+            "date_of_birth": host.date_of_birth.isoformat(),
+            "id_image": b"",
+            "selfie": b"",
+        },
+    )
+    kyc.id_image, kyc.selfie = _png(contract, "id.png"), _png(contract, "selfie.png")
+    contract.call("wallet_kyc_submit", client, status=201, body=kyc)
+    contract.call("wallet_kyc_submit", client, status=409, code="kyc_already_submitted", body=kyc)
+    # Finance approves in the admin (tests/wallet/test_payouts.py drives that); here the approved check is given
+    KycSubmissionFactory(user=host)
+    added = contract.call(
+        "wallet_payout_destination_add",
+        client,
+        status=201,
+        body=contract.body("wallet_payout_destination_add", destination),
+    )
+    contract.call("wallet_payout_destinations", client, status=200)
+    wrong = contract.body("wallet_payout_destination_confirm", {"code": "000000"})
+    contract.call(
+        "wallet_payout_destination_confirm",
+        client,
+        status=409,
+        code="payout_destination_not_awaiting_code",
+        destination_id=added.id,
+        body=wrong,
+    )
+    awaiting = PayoutDestinationFactory(host=host, account_id="9806800002", status="awaiting_code")
+    right = contract.body("wallet_payout_destination_confirm", {"code": awaiting.verify_code})
+    contract.call("wallet_payout_destination_confirm", client, status=200, destination_id=awaiting.id, body=right)
+    theirs = PayoutDestinationFactory()
+    contract.call(
+        "wallet_payout_destination_confirm",
+        client,
+        status=404,
+        code="payout_destination_not_found",
+        destination_id=theirs.pk,
+        body=wrong,
+    )
