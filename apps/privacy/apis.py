@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.apis import MeSerializer, TokenPairSerializer
+from apps.accounts.apis import AuthResponseSerializer, MeSerializer
 from apps.accounts.authentication import request_user
 from apps.core.serializers import StrictInputSerializer
 from apps.core.throttling import ScopedRateThrottle
@@ -51,11 +51,6 @@ class AccountDeletionRequestApi(APIView):
         return Response(AccountDeletionSerializer(deletion).data, status=status.HTTP_202_ACCEPTED)
 
 
-class AccountDeletionUndoResponseSerializer(serializers.Serializer):
-    user = MeSerializer()
-    tokens = TokenPairSerializer()
-
-
 class AccountDeletionUndoApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -68,7 +63,7 @@ class AccountDeletionUndoApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: AccountDeletionUndoResponseSerializer},
+        responses={200: AuthResponseSerializer},
         operation_id="me_deletion_undo",
         description="Undo a pending deletion with the account's credentials and sign in.",
     )
