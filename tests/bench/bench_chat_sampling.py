@@ -20,6 +20,13 @@ Phases:
 The load average is printed before and after each phase: other work on this 2-core machine
 shares the cores.
 
+No phase can hang silently: the ceiling's sends are capped at --ceiling-deliveries deliveries (an
+uncapped second of group sends into 10,000 members was tens of millions of deliveries: the first
+10,000-viewer run sat in it for over ten minutes with one core busy and printed nothing); each
+step prints what it starts and how far it got; a step whose count stops moving fails saying what
+it waited for; and the whole run is bounded by --timeout (it then prints every thread's stack and
+exits, stopping its daphne processes).
+
 Figures, default run (500 viewers, one daphne, 100 chats/s offered for 8 s), load average 5.5-6.4 on
 2 cores: bare pub/sub layer 359,865 deliveries/s; sampled: the host got 800/800, each viewer was
 shown ~4-5 chats/s (at most 34 of 800: the first 10, then 5/s), p50 63 ms, p95 135 ms, p99 182 ms,
@@ -32,11 +39,13 @@ p95 was 2.9 s sampled and 6.3 s unsampled: on a busy machine the figures are its
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import functools
 import json
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -56,6 +65,7 @@ from bench_rooms import (  # noqa: E402  (the room benchmark's clients, daphne a
 
 print = functools.partial(print, flush=True)  # noqa: A001
 TICKS = os.sysconf("SC_CLK_TCK")
+STARTED = time.monotonic()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -89,10 +99,12 @@ def room_run(
     with contextlib.ExitStack() as stack:
         servers = [stack.enter_context(daphne_for(layer, extra, tag=f"_sampling_{i}")) for i in range(daphnes)]
         urls = [f"{server.ws}/ws/streams/{stream_id}/" for server in servers]
+        say(f"  {daphnes} daphne up; connecting {len(tokens):,} viewers; load {load()}")
         procs, stop, result_q, ready, connect_s = start_clients(
-            [(urls[i % daphnes], token) for i, token in enumerate(tokens)], processes=2
+            [(urls[i % daphnes], token) for i, token in enumerate(tokens)], processes=2, say=say
         )
         connected = sum(r[0] for r in ready)
+        say(f"  {connected:,} viewers connected in {connect_s:.0f} s ({sum(r[1] for r in ready)} failed)")
         progress = procs[0].progress
         load_before = load()
         cpu_before = sum(cpu_seconds(s.proc.pid) for s in servers)
@@ -110,6 +122,7 @@ def room_run(
             reader = asyncio.ensure_future(host_reads())
             sockets = [await _open(urls[j % daphnes], t) for j, t in enumerate(chat_tokens)]
             drains = [asyncio.ensure_future(_discard(ws)) for ws in sockets]
+            say(f"  host and {len(sockets)} chatters connected; chatting {rate:g}/s for {seconds:g} s")
             sent, t0 = 0, time.perf_counter()
             while (elapsed := time.perf_counter() - t0) < seconds:
                 text = f"bench {sent} {time.time():.6f}"
@@ -117,6 +130,7 @@ def room_run(
                 sent += 1
                 await asyncio.sleep(max(0.0, sent / rate - (time.perf_counter() - t0)))
             # the host must get every message: wait while they still arrive (a loaded daphne lags)
+            say(f"  sent {sent} in {elapsed:.1f} s; the host has {host_got}; waiting for the rest (5 s idle ends it)")
             seen, still_since = -1, time.monotonic()
             while host_got < sent and time.monotonic() - still_since < 5:
                 if host_got != seen:
@@ -127,7 +141,15 @@ def room_run(
             await asyncio.gather(host.close(), *(ws.close() for ws in sockets), return_exceptions=True)
             return sent, elapsed, host_got
 
-        sent, send_window, host_got = asyncio.run(chat())
+        async def bounded_chat() -> tuple[int, float, int]:
+            try:
+                async with asyncio.timeout(seconds + 180):  # the sockets' opening is bounded too
+                    return await chat()
+            except TimeoutError:
+                raise RuntimeError(f"chat step: no end {seconds + 180:g} s after it began") from None
+
+        sent, send_window, host_got = asyncio.run(bounded_chat())
+        say(f"  host got {host_got}/{sent}; viewers have {sum(progress):,} deliveries; draining")
         # drain: until nothing arrived at the viewers for 3 s (or 25 s passed)
         deadline, last, still_since = time.monotonic() + 25, -1, time.monotonic()
         while time.monotonic() < deadline:
@@ -139,6 +161,7 @@ def room_run(
             time.sleep(0.2)
         cpu = sum(cpu_seconds(s.proc.pid) for s in servers) - cpu_before
         load_after = load()
+        say(f"  {sum(progress):,} deliveries; collecting the clients' timings")
         results = stop_clients(procs, stop, result_q)
     latencies = sorted(x for r in results for x in r["latencies"])
     firsts = [r["first"] for r in results if r["first"]]
@@ -169,6 +192,25 @@ def room_run(
     }
 
 
+def say(line: str) -> None:
+    """A progress line (a long phase shows where it is)."""
+    print(f"{time.monotonic() - STARTED:6.0f} s  {line}")  # seconds into the run (Django sets the local zone)
+
+
+def watchdog(seconds: float) -> None:
+    """Bound the whole run: past `seconds`, print every thread's stack and stop (SIGTERM unwinds,
+    so the daphne processes are stopped); a run never sits silent for ever."""
+
+    def fire() -> None:
+        print(f"[timeout] the run took over {seconds:g} s; stacks follow, then it stops")
+        faulthandler.dump_traceback(all_threads=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+
+
 async def _discard(ws) -> None:
     """A chatter reads what it is sent (so its TCP window never stalls the room)."""
     async for _ in ws:
@@ -186,23 +228,34 @@ def main() -> None:
     parser.add_argument("--per-second", type=int, default=5, help="LIVE_CHAT_SAMPLING_PER_SECOND")
     parser.add_argument("--layer", default="pubsub", choices=("pubsub", "core"))
     parser.add_argument("--ceiling-seconds", type=float, default=1.0)
+    parser.add_argument(
+        "--ceiling-deliveries",
+        type=int,
+        default=3_000_000,
+        help="cap on the ceiling's backlog (its group sends stop at this / --viewers)",
+    )
+    parser.add_argument("--timeout", type=float, default=1500.0, help="the whole run fails past this many seconds")
     parser.add_argument("--phases", default="ceiling,sampled,unsampled")
     args = parser.parse_args()
     phases = args.phases.split(",")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    watchdog(args.timeout)
 
     fds = raise_fd_limit()
     print(f"open files limit: {fds}; cores: {os.cpu_count()}; load average {load()} (other work shares the cores)")
+    say(f"preparing {args.viewers + args.chatters:,} users and their tokens")
     stream_id, host_token, tokens = prepare(args.viewers + args.chatters)
     viewer_tokens, chat_tokens = tokens[: args.viewers], tokens[args.viewers : args.viewers + args.chatters]
 
     bare = 0.0
     if "ceiling" in phases:
         before = load()
-        c = ceiling(args.layer, args.viewers, args.ceiling_seconds)
+        say(f"[ceiling] {args.layer} bare layer into {args.viewers:,} members (at most {args.ceiling_deliveries:,})")
+        c = ceiling(args.layer, args.viewers, args.ceiling_seconds, args.ceiling_deliveries, say)
         bare = c["delivery_rate"]
         print(
             f"[ceiling] {args.layer} bare layer, {args.viewers} members: {bare:,.0f} deliveries/s "
+            f"({c['delivered']:,} of {c['expected']:,} delivered, {c['group_sends']:,} group sends) "
             f"({1e6 / bare if bare else float('nan'):.2f} µs each); load {before} -> {load()}"
         )
 
@@ -210,6 +263,7 @@ def main() -> None:
         if phase not in phases:
             continue
         threshold = args.threshold if phase == "sampled" else 0
+        say(f"[{phase}] starting")
         r = room_run(
             layer=args.layer,
             stream_id=stream_id,

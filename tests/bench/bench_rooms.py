@@ -62,11 +62,11 @@ def raise_fd_limit() -> int:
 # --- Phase 1: the bare channel layer (the ceiling script, on our Redis database) --------------------
 
 
-def ceiling(kind: str, members: int, seconds: float) -> dict:
+def ceiling(kind: str, members: int, seconds: float, max_deliveries: int | None = None, say=None) -> dict:
     spec = importlib.util.spec_from_file_location("channel_layer_fanout", CEILING_SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.run(kind, members, seconds, os.environ["REDIS_URL"])
+    return module.run(kind, members, seconds, os.environ["REDIS_URL"], max_deliveries, say)
 
 
 # --- Clients ------------------------------------------------------------------------------------------
@@ -199,7 +199,9 @@ async def _open(url: str, token: str):
     return ws
 
 
-def client_worker(targets: list[tuple[str, str]], ready_q, stop, result_q, progress, slot: int, deadline: float):
+def client_worker(
+    targets: list[tuple[str, str]], ready_q, stop, result_q, progress, joined, slot: int, deadline: float
+):
     """Hold a socket per (url, token); every benchmark chat message a socket receives is timed."""
     raise_fd_limit()
 
@@ -215,10 +217,13 @@ def client_worker(targets: list[tuple[str, str]], ready_q, stop, result_q, progr
                 if time.time() > deadline:  # the connect phase is bounded: report what daphne took
                     return None
                 try:
-                    return await _open_raw(parts.hostname, parts.port, parts.path, token, tally)
+                    viewer = await _open_raw(parts.hostname, parts.port, parts.path, token, tally)
                 except Exception:
                     failures += 1
+                    joined[2 * slot + 1] = failures
                     return None
+                joined[2 * slot] += 1  # the parent prints the connect phase's progress
+                return viewer
 
         t0 = time.perf_counter()
         viewers = [v for v in await asyncio.gather(*(one(u, t) for u, t in targets)) if v is not None]
@@ -243,28 +248,77 @@ def client_worker(targets: list[tuple[str, str]], ready_q, stop, result_q, progr
     asyncio.run(main())
 
 
-def start_clients(targets: list[tuple[str, str]], processes: int, connect_seconds: float = 600):
+CONNECT_STALL_SECONDS = 90.0  # no viewer connected or failed for this long: the connect phase fails
+
+
+def start_clients(targets: list[tuple[str, str]], processes: int, connect_seconds: float = 600, say=print):
+    """Start the client processes and wait until each has connected its viewers (or given up at the
+    deadline). Prints the count every 10 s; raises RuntimeError, saying what it waited for, when no
+    viewer connected or failed for CONNECT_STALL_SECONDS (the client processes are then stopped)."""
+    import queue
+
     ctx = mp.get_context("fork")
     ready_q, result_q, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     progress = ctx.Array("q", processes, lock=False)
+    joined = ctx.Array("q", 2 * processes, lock=False)  # connected, failed: per process
     deadline = time.time() + connect_seconds
     chunks = [targets[i::processes] for i in range(processes)]
     procs = [
-        ctx.Process(target=client_worker, args=(c, ready_q, stop, result_q, progress, i, deadline), daemon=True)
+        ctx.Process(target=client_worker, args=(c, ready_q, stop, result_q, progress, joined, i, deadline), daemon=True)
         for i, c in enumerate(chunks)
     ]
     t0 = time.perf_counter()
     for p in procs:
         p.start()
-    ready = [ready_q.get(timeout=connect_seconds + 120) for _ in procs]
+    ready: list = []
+    last, moved, told = (-1, -1), time.monotonic(), time.monotonic()
+    try:
+        while len(ready) < len(procs):
+            try:
+                ready.append(ready_q.get(timeout=1.0))
+                continue
+            except queue.Empty:
+                pass
+            now = time.monotonic()
+            counts = (sum(joined[0::2]), sum(joined[1::2]))
+            if counts != last:
+                last, moved = counts, now
+            elif now - moved > CONNECT_STALL_SECONDS or not all(p.is_alive() for p in procs):
+                raise RuntimeError(
+                    f"connect phase stalled: waited for {len(targets):,} viewers; {counts[0]:,} connected, "
+                    f"{counts[1]:,} failed, none for {now - moved:.0f} s; client processes alive: "
+                    f"{[p.is_alive() for p in procs]}"
+                )
+            if say and now - told >= 10:
+                told = now
+                say(
+                    f"  [connect] {counts[0]:,} of {len(targets):,} viewers connected ({counts[1]:,} failed) "
+                    f"after {time.perf_counter() - t0:.0f} s; load {os.getloadavg()[0]:.1f}"
+                )
+    except BaseException:
+        stop.set()
+        for p in procs:
+            p.kill()
+        raise
     connect_seconds = time.perf_counter() - t0
     procs[0].progress = progress
     return procs, stop, result_q, ready, connect_seconds
 
 
 def stop_clients(procs, stop, result_q) -> list[dict]:
+    """Stop the client processes and collect what each saw (fails, saying so, if one never reports)."""
+    import queue
+
     stop.set()
-    results = [result_q.get(timeout=120) for _ in procs]
+    results = []
+    for _ in procs:
+        try:
+            results.append(result_q.get(timeout=120))
+        except queue.Empty:
+            raise RuntimeError(
+                f"client results: waited 120 s for {len(procs)} client processes, got {len(results)}; "
+                f"alive: {[p.is_alive() for p in procs]}"
+            ) from None
     for p in procs:
         p.join(30)
     return results
