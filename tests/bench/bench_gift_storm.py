@@ -21,6 +21,9 @@ per send (combos add a Redis script per batch of sends in the layer sender threa
 viewer heard every send (per-send: one `gift.sent` each; combos: the ended streaks' counts add up
 to the sends), and the ledger holds one gift entry per send.
 
+Every step prints what it starts; a step that stops getting anywhere fails saying what it waited
+for, and the whole run is bounded by --timeout (every thread's stack is printed, daphne stopped).
+
 Each figure is printed with the load average before and after its run: other work on this 2-core
 machine moves absolute figures by a third from run to run; the ratios to the ceiling and the
 per-send/combos comparison within one run are what to read.
@@ -38,13 +41,16 @@ second against 200: the gain grows with taps per sender, as the frame interval c
 
 import argparse
 import contextlib
+import faulthandler
 import functools
 import json
 import multiprocessing as mp
 import os
+import queue
 import resource
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -155,6 +161,35 @@ def sender_worker(combos: bool, stream_id: int, sender_ids: list[int], gift_id: 
     out.put((sent, elapsed, usage.ru_utime + usage.ru_stime))
 
 
+STARTED = time.monotonic()
+
+
+def say(line: str) -> None:
+    """A progress line: seconds into the run, then what is happening."""
+    print(f"{time.monotonic() - STARTED:6.0f} s  {line}")
+
+
+def _get(q, timeout: float, what: str):
+    """One result from a child process, or a failure that says what the run waited for."""
+    try:
+        return q.get(timeout=timeout)
+    except queue.Empty:
+        raise RuntimeError(f"waited {timeout:g} s for {what}; nothing came") from None
+
+
+def watchdog(seconds: float) -> None:
+    """Past `seconds`, print every thread's stack and stop (SIGTERM unwinds: daphne is stopped)."""
+
+    def fire() -> None:
+        print(f"[timeout] the run took over {seconds:g} s; stacks follow, then it stops")
+        faulthandler.dump_traceback(all_threads=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -183,7 +218,9 @@ def storm(mode: str, tokens: list[str], world: dict, args) -> dict:
         ]
         for p in clients:
             p.start()
-        connected = sum(ready_q.get(timeout=300) for _ in clients)
+        say(f"[{mode}] daphne up; connecting {len(tokens)} viewers")
+        connected = sum(_get(ready_q, 300, f"{len(tokens)} viewers to connect") for _ in clients)
+        say(f"[{mode}] {connected} viewers connected; storming {args.rate:g} sends/s for {args.seconds:g} s")
         time.sleep(1.0)  # the first presence and viewer-count frames go by
         load_before = os.getloadavg()[0]
         daphne_cpu = cpu_seconds(server.proc.pid)
@@ -206,14 +243,15 @@ def storm(mode: str, tokens: list[str], world: dict, args) -> dict:
         ]
         for p in procs:
             p.start()
-        results = [out.get(timeout=args.seconds + 120) for _ in procs]
+        results = [_get(out, args.seconds + 120, f"{args.send_procs} sender processes to finish") for _ in procs]
+        say(f"[{mode}] {sum(r[0] for r in results)} sends made; waiting out the combo window")
         for p in procs:
             p.join(30)
         daphne_cpu = cpu_seconds(server.proc.pid) - daphne_cpu
         load_after = os.getloadavg()[0]
         time.sleep(WINDOW_MS / 1000 + 1.5)  # the streaks end (their last frames) and the backlog drains
         stop.set()
-        viewers = [v for _ in clients for v in result_q.get(timeout=120)]
+        viewers = [v for _ in clients for v in _get(result_q, 120, "the viewers' counts")]
         for p in clients:
             p.join(30)
     sent = sum(r[0] for r in results)
@@ -310,8 +348,11 @@ def main() -> None:
     parser.add_argument("--send-procs", type=int, default=2, help="processes sending (as web workers do)")
     parser.add_argument("--ceiling-seconds", type=float, default=1.0, help="sending time of the bare layer run")
     parser.add_argument("--modes", default="per-send,combos")
+    parser.add_argument("--ceiling-deliveries", type=int, default=3_000_000, help="cap on the ceiling's backlog")
+    parser.add_argument("--timeout", type=float, default=900.0, help="the whole run fails past this many seconds")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a timeout unwinds: daphne is stopped
+    watchdog(args.timeout)
 
     raise_fd_limit()
     load = os.getloadavg()
@@ -320,7 +361,8 @@ def main() -> None:
     coins_each = int(args.rate * args.seconds * 2 / args.senders) + 100
     tokens, world = prepare(args.viewers, args.senders, coins_each * len(modes))
 
-    c = ceiling("pubsub", args.viewers, args.ceiling_seconds)
+    say(f"[ceiling] bare pub/sub layer into {args.viewers} members (at most {args.ceiling_deliveries:,} deliveries)")
+    c = ceiling("pubsub", args.viewers, args.ceiling_seconds, args.ceiling_deliveries, say)
     per_viewer = c["delivery_rate"] / args.viewers
     print(
         f"[ceiling] bare pub/sub layer, {args.viewers} members: {c['delivery_rate']:,.0f} deliveries/s "
