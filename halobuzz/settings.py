@@ -583,6 +583,9 @@ LIVE_LIKES_BROADCAST_MS = env.int("LIVE_LIKES_BROADCAST_MS", default=300)
 # moderators, gifters and OG members first); the host, moderators and staff still get every message.
 LIVE_CHAT_SAMPLING_THRESHOLD = env.int("LIVE_CHAT_SAMPLING_THRESHOLD", default=10)
 LIVE_CHAT_SAMPLING_PER_SECOND = max(env.int("LIVE_CHAT_SAMPLING_PER_SECOND", default=5), 1)
+# While a room is sampled, a message that reaches a daphne process later than this after it was sent
+# (the process fell behind) is not shown to viewers: the sample is what is said now, not a backlog.
+LIVE_CHAT_SAMPLING_MAX_AGE_MS = env.int("LIVE_CHAT_SAMPLING_MAX_AGE_MS", default=2000)
 # A room writes what arrived at most this often (the first event after a quiet spell goes at once).
 # Each write round costs daphne a few system calls per socket whatever it carries (Twisted arms
 # and disarms the socket's writer, then sends), so at high rates several events share a round.

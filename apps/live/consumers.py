@@ -11,6 +11,7 @@ limits, history) lives in Redis (apps.live.room_state).
 import asyncio
 import json
 import logging
+import time
 import uuid
 from typing import Any
 from urllib.parse import parse_qs
@@ -339,6 +340,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
         await room_state().history_push(self.stream_id, message)
         layer_message = room_event_message("chat.message", message)
         layer_message["chat_rank"] = await self.chat_rank()
+        layer_message["chat_sent"] = time.time()  # a sampled room shows viewers no stale message (apps.live.sampling)
         await get_channel_layer().group_send(stream_group_name(self.stream_id), layer_message)
 
     async def chat_rank(self) -> int:

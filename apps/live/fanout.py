@@ -20,6 +20,7 @@ costs no subscription once the process holds any socket.
 import asyncio
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -315,7 +316,10 @@ class LocalRoom(Subscription):
                     window = settings.LIVE_GIFT_COMBO_WINDOW_MS / 1000
                     self.combos_busy_until = now + 2 * window + 1
                 if event_type == "chat.message":
-                    shown, started = self.sampler.offer(message.get("chat_rank", RANK_ANY), now)
+                    # wall clock: the message was stamped by the (possibly other) process that took it in
+                    sent = message.get("chat_sent")
+                    age = time.time() - sent if isinstance(sent, (int, float)) else 0.0
+                    shown, started = self.sampler.offer(message.get("chat_rank", RANK_ANY), now, age)
                     if started:
                         self._sampling_announce()
                     if not shown:

@@ -6,6 +6,13 @@ the host's and moderators' first, then those of gifters and OG members, then the
 message is still checked, kept in the room's history, and written to the sockets that see the whole
 chat (`chat_sees_everything`: the host, room moderators, staff) and to its author's own sockets.
 
+While sampling, a message that reaches the process more than LIVE_CHAT_SAMPLING_MAX_AGE_MS after it
+was sent is held back from viewers and takes no slot: a process that fell behind the room (a busy
+machine) would otherwise fill each second's slots with the oldest messages of its backlog, showing
+chat many seconds late and holding back what is said now (seen at 2,000 viewers on a loaded
+machine: what viewers were shown was 15-24 s old). Dropping them also sheds the fan-out such a
+process cannot afford, so it catches up.
+
 The decision is made once per message in each daphne process, by the room's `ChatSampler`
 (apps.live.fanout): one message's verdict costs a few comparisons however many sockets the room
 has, and each process measures the same rate because each reads the room's whole chat from the
@@ -53,9 +60,13 @@ def rank_limits(per_second: int) -> tuple[int, int, int]:
 class ChatSampler:
     """One room's sampling in one process. Times are the caller's monotonic clock, in seconds."""
 
-    def __init__(self, *, threshold: int | None = None, per_second: int | None = None) -> None:
+    def __init__(
+        self, *, threshold: int | None = None, per_second: int | None = None, max_age: float | None = None
+    ) -> None:
         self.threshold = settings.LIVE_CHAT_SAMPLING_THRESHOLD if threshold is None else threshold
         self.per_second = settings.LIVE_CHAT_SAMPLING_PER_SECOND if per_second is None else per_second
+        # seconds: older messages are not shown while sampling (0: no limit)
+        self.max_age = settings.LIVE_CHAT_SAMPLING_MAX_AGE_MS / 1000 if max_age is None else max_age
         self.limits = rank_limits(self.per_second)
         self.active = False
         self.window_start = 0.0
@@ -95,8 +106,9 @@ class ChatSampler:
             return True
         return False
 
-    def offer(self, rank: int, now: float) -> tuple[bool, bool]:
-        """Count one chat message: (whether every viewer is shown it, whether sampling just started)."""
+    def offer(self, rank: int, now: float, age: float = 0.0) -> tuple[bool, bool]:
+        """Count one chat message `age` seconds after it was sent: (whether every viewer is shown it,
+        whether sampling just started)."""
         self._roll(now)
         self.window_count += 1
         started = False
@@ -106,6 +118,8 @@ class ChatSampler:
                 self.active = started = True
         if not self.active:
             return True, started
+        if self.max_age and age > self.max_age:
+            return False, started  # stale: the sample's slots go to what is said now
         shown = self.shown
         while shown and now - shown[0] >= WINDOW:
             shown.popleft()

@@ -231,7 +231,7 @@ def main() -> None:
     parser.add_argument(
         "--ceiling-deliveries",
         type=int,
-        default=3_000_000,
+        default=1_000_000,
         help="cap on the ceiling's backlog (its group sends stop at this / --viewers)",
     )
     parser.add_argument("--timeout", type=float, default=1500.0, help="the whole run fails past this many seconds")

@@ -1,6 +1,8 @@
 """The chat sampler's rules, on a clock the test drives (apps.live.sampling.ChatSampler)."""
 
 import asyncio
+import json
+import time
 
 from apps.live.fanout import _frames_sampled
 from apps.live.sampling import RANK_ANY, RANK_FAN, RANK_STAFF, ChatSampler, chat_sees_everything, rank_limits
@@ -127,3 +129,54 @@ def test_a_held_back_message_reaches_only_the_full_chat_sockets_and_its_author()
     # then the host and both of the author's sockets get all three in order, the other viewer only what is shown
     assert host.got == author_a.got == author_b.got == ["shown 1", "held", "shown 2"]
     assert other.got == ["shown 1", "shown 2"]
+
+
+class RoomSocket(FakeSocket):
+    """A viewer's socket as a LocalRoom holds it."""
+
+    def __init__(self, user_id: int, stream_id: int) -> None:
+        super().__init__(user_id)
+        self.stream_id = stream_id
+        self.sees_all_chat = False
+
+    def rules_note(self, event: dict) -> None:
+        pass
+
+    async def end(self, reason: str) -> None:
+        pass
+
+
+def test_a_process_that_fell_behind_shows_viewers_what_is_said_now_not_its_backlog(settings):
+    # given a room sampled above 1 chat/s (5 a second at most), messages older than 2 s not shown when sampled
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.LIVE_CHAT_SAMPLING_THRESHOLD = 1
+    settings.LIVE_CHAT_SAMPLING_PER_SECOND = 5
+    settings.LIVE_CHAT_SAMPLING_MAX_AGE_MS = 2000
+    from apps.live.events import room_event_message, stream_group_name
+    from apps.live.fanout import LocalRoom, subscription_join, subscription_leave
+
+    def chat(n: int, sent: float) -> dict:
+        message = room_event_message("chat.message", {"id": str(n), "user": {"id": 2}, "text": f"m{n}"})
+        return {**message, "chat_rank": RANK_ANY, "chat_sent": sent}
+
+    async def scenario() -> list[str]:
+        registry: dict = {}
+        viewer = RoomSocket(3, stream_id=91)
+        room = await subscription_join(registry, stream_group_name(91), viewer, lambda g, r: LocalRoom(g, r, 91))
+        room.socket_add(viewer)
+        try:
+            now = time.time()
+            await room.handle(chat(0, now))
+            await room.handle(chat(1, now))  # the second message in a second starts sampling
+            # when this process reads a backlog sent 10 s ago (it fell behind), then what is said now
+            for n in range(2, 6):
+                await room.handle(chat(n, now - 10))
+            await room.handle(chat(6, time.time()))
+            await asyncio.sleep(0.3)  # the writer's round
+        finally:
+            subscription_leave(registry, stream_group_name(91), viewer)
+        frames = [json.loads(text) for text in viewer.got]
+        return [f["payload"]["text"] for f in frames if f["type"] == "chat.message"]
+
+    # then the viewer is shown the fresh messages; the stale backlog takes none of the sample's slots
+    assert asyncio.run(scenario()) == ["m0", "m1", "m6"]

@@ -27,6 +27,9 @@ import time
 LAYERS = ("core", "pubsub")
 IDLE_SECONDS = 2.0  # the backlog is drained once nothing arrives for this long after the last send
 STALL_SECONDS = 30.0  # no delivery for this long while some are owed: the run fails
+# ... but the first delivery may take longer: on a loaded machine (load average 21 on 2 cores) one
+# receiving process still reading 10,000 subscription replies delivered nothing for 30 s.
+FIRST_DELIVERY_SECONDS = 180.0
 PROGRESS_SECONDS = 10.0  # how often a long drain reports its count
 
 
@@ -142,6 +145,7 @@ def _wait(queue, progress, what: str, stall: float, say, expected: int = 0):
     import queue as queue_module
 
     last, moved, told = -1, time.monotonic(), time.monotonic()
+    first_stall = max(stall, FIRST_DELIVERY_SECONDS) if expected else stall
     while True:
         try:
             return queue.get(timeout=1.0)
@@ -150,8 +154,11 @@ def _wait(queue, progress, what: str, stall: float, say, expected: int = 0):
         now, count = time.monotonic(), progress.value
         if count != last:
             last, moved = count, now
-        elif now - moved > stall:
-            raise RuntimeError(f"ceiling stalled: waited for {what}; {count:,} delivered, none for {stall:g} s")
+        elif now - moved > (stall if count else first_stall):
+            raise RuntimeError(
+                f"ceiling stalled: waited for {what}; {count:,} delivered, none for {now - moved:.0f} s; "
+                f"load average {os.getloadavg()[0]:.1f}"
+            )
         if say and now - told >= PROGRESS_SECONDS:
             told = now
             say(f"  [ceiling] waiting for {what}: {count:,}{f' of {expected:,}' if expected else ''} delivered so far")
