@@ -20,12 +20,17 @@ Phases:
 The load average is printed before and after each phase: other work on this 2-core machine
 shares the cores.
 
-No phase can hang silently: the ceiling's sends are capped at --ceiling-deliveries deliveries (an
-uncapped second of group sends into 10,000 members was tens of millions of deliveries: the first
-10,000-viewer run sat in it for over ten minutes with one core busy and printed nothing); each
-step prints what it starts and how far it got; a step whose count stops moving fails saying what
-it waited for; and the whole run is bounded by --timeout (it then prints every thread's stack and
-exits, stopping its daphne processes).
+No phase can hang silently. Why the first 10,000-viewer run printed nothing for ten minutes: it
+was in the ceiling phase, whose sender ran a full second of group sends (700-1,200 on this machine)
+into 10,000 members, 7-12 million deliveries for one receiving process to drain at 40,000-140,000 a
+second (one core busy: the load average of 1.0), while the parent waited silently up to
+max(120 s, 4 x sends x members / 100,000), about 5-8 minutes, before giving up. Now the ceiling's
+sends stop at --ceiling-deliveries / --viewers (1,000,000 by default: 100 sends into 10,000), it
+prints its progress every 10 s, and fails saying what it waited for when nothing arrives (180 s
+for the first delivery: under load 21 one run's receiver delivered nothing for 30 s); the connect
+phase prints its count every 10 s and fails after 90 s without a connect or a failure; the chat
+and collecting steps are bounded and print what they start; and the whole run is bounded by
+--timeout (it then prints every thread's stack and exits, stopping its daphne processes).
 
 Figures, default run (500 viewers, one daphne, 100 chats/s offered for 8 s), load average 5.5-6.4 on
 2 cores: bare pub/sub layer 359,865 deliveries/s; sampled: the host got 800/800, each viewer was
