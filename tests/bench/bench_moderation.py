@@ -387,7 +387,8 @@ def test_upload_to_verdict_latency(model_ceiling, celery_worker_process, not_eag
             f"{api_workers} sync workers on {os.cpu_count()} cores (deploy/gunicorn.conf.py); one moderation worker "
             f"(-Q moderation, prefork, {CONCURRENCY} child{'ren' if CONCURRENCY > 1 else ''}, model warmed at start; "
             f"batch window {settings.MODERATION_BATCH_WINDOW_MS} ms, batch max {settings.MODERATION_BATCH_MAX}, "
-            f"model batch {_worker_batch(celery_worker_process)}); phones: one asyncio loop, each frame's request "
+            f"model batch {_worker_batch(celery_worker_process)}, model threads "
+            f"{settings.NSFW_MODEL_THREADS or 'one per core'}); phones: one asyncio loop, each frame's request "
             f"built before the phase; latency from the phone's send time to the verdict; target p95 < {TARGET_P95:g} s"
         )
         summary = []
