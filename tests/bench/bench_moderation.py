@@ -56,6 +56,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -349,16 +350,25 @@ def _db_backends() -> list[int]:
 
 class _CpuMeter:
     """CPU seconds per part of the system over a phase: the API, the moderation worker, the object store
-    (moto, a stand-in for the bucket, which in production runs elsewhere), PostgreSQL, and the phones."""
+    (moto, a stand-in for the bucket, which in production runs elsewhere), PostgreSQL's backends, and the
+    phones (this process while it sends). Processes are looked up again at the end: a process that started
+    during the phase counts whole, one that ended during it is lost (PostgreSQL's backends come and go)."""
 
-    def __init__(self, parts: dict[str, list[int]]) -> None:
+    def __init__(self, parts: dict[str, Callable[[], list[int]]]) -> None:
         self.parts = parts
-        self.start = {name: sum(_cpu(pid) for pid in pids) for name, pids in parts.items()}
+        self.start = {name: {pid: _cpu(pid) for pid in pids()} for name, pids in parts.items()}
         self.phones_start = time.process_time()
+        self.phones = 0.0
+
+    def sent(self) -> None:
+        self.phones = time.process_time() - self.phones_start
 
     def used(self) -> dict[str, float]:
-        used = {name: sum(_cpu(pid) for pid in pids) - self.start[name] for name, pids in self.parts.items()}
-        used["phones (this process)"] = time.process_time() - self.phones_start
+        used = {}
+        for name, pids in self.parts.items():
+            start = self.start[name]
+            used[name] = sum(max(0.0, _cpu(pid) - start.get(pid, 0.0)) for pid in pids())
+        used["phones (this process, sending)"] = self.phones
         return used
 
 
@@ -404,14 +414,15 @@ def _phase(phase, streams, hosts, requests, frames, rng, port, server, worker, c
     n_streams = len(streams)
     schedule = _schedule(phase, [s.pk for s in streams], rng)
     through_api = phase != "service"
+    store = (
+        f"tests.objectstore {urlsplit(settings.MEDIA_S3_ENDPOINT_URL).port}" if settings.MEDIA_S3_ENDPOINT_URL else ""
+    )
     meter = _CpuMeter(
         {
-            "API (gunicorn)": _family(server.pid),
-            "moderation worker": _family(worker.proc.pid),
-            "object store (moto)": _pids_running(f"tests.objectstore {urlsplit(settings.MEDIA_S3_ENDPOINT_URL).port}")
-            if settings.MEDIA_S3_ENDPOINT_URL
-            else [],
-            "PostgreSQL": _db_backends(),
+            "API (gunicorn)": lambda: _family(server.pid),
+            "moderation worker": lambda: _family(worker.proc.pid),
+            "object store (moto)": lambda: _pids_running(store) if store else [],
+            "PostgreSQL": _db_backends,
         }
     )
     load_before = loadavg()
@@ -428,6 +439,7 @@ def _phase(phase, streams, hosts, requests, frames, rng, port, server, worker, c
         sent = [(json.loads(body)["id"], sent_at, done - sent_at) for sent_at, done, _, body in responses]
     else:
         sent = _submit_in_threads(schedule, hosts, frames)
+    meter.sent()
     load_seconds = time.perf_counter() - begin
 
     ids = [frame_id for frame_id, _, _ in sent]
