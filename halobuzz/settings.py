@@ -811,6 +811,8 @@ KERAS_BACKEND = env.str("KERAS_BACKEND", default="jax")
 # Frames per model call; 0: the worker times every compiled size when it warms and keeps the one with the
 # most frames per second (on these 2-core machines a batch of 4 has scored ~35% more per second than 16).
 NSFW_BATCH_SIZE = env.int("NSFW_BATCH_SIZE", default=0)
+# Threads the model's CPU runtime uses inside one call (XLA's intra-op threads; 0: one per core).
+NSFW_MODEL_THREADS = env.int("NSFW_MODEL_THREADS", default=0)
 # A live frame's task waits until the frame is this old (ms) before claiming, so frames of other streams
 # arriving meanwhile join its batch; a frame that already waited in the queue is not held longer.
 MODERATION_BATCH_WINDOW_MS = env.int("MODERATION_BATCH_WINDOW_MS", default=100)

@@ -3,7 +3,7 @@
 import pytest
 from PIL import Image
 
-from apps.moderation.classifier import ModelUnavailable, NsfwClassifier, nsfw_classifier
+from apps.moderation.classifier import ModelUnavailable, NsfwClassifier, _jax_threads_flags, nsfw_classifier
 from apps.moderation.model_files import NSFW_WEIGHTS
 from tests.moderation.images import NSFW_SCORES
 
@@ -54,3 +54,22 @@ def test_calibration_times_every_compiled_size_and_keeps_the_fastest():
         assert classifier.batch_size == max(rates, key=rates.__getitem__)
     finally:
         classifier.batch_size = before
+
+
+@pytest.mark.parametrize(
+    ("threads", "flags", "expected"),
+    [
+        (0, "", ""),  # XLA's default: a thread per core
+        (0, "--xla_dump_to=/tmp/x", "--xla_dump_to=/tmp/x"),
+        (1, "", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"),
+        (2, "", "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2"),
+        (
+            1,
+            "--xla_dump_to=/tmp/x",
+            "--xla_dump_to=/tmp/x --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+        ),
+        (1, "intra_op_parallelism_threads=4", "intra_op_parallelism_threads=4"),  # the operator's own flag wins
+    ],
+)
+def test_model_threads_setting_becomes_xla_flags(threads, flags, expected):
+    assert _jax_threads_flags(threads, flags) == expected

@@ -60,6 +60,34 @@ def test_host_uploads_a_frame_and_learns_the_interval(auth_client, settings):
     assert frame.image.storage.exists(frame.image.name)
 
 
+def test_a_frame_is_stored_in_one_put_with_the_private_object_parameters(auth_client):
+    # given a live stream and media in a bucket
+    storage = private_storage()
+    if not hasattr(storage, "connection"):
+        pytest.skip("media on the filesystem: no bucket requests to count")
+    stream = LiveStreamFactory()
+    calls: list[str] = []
+    events = storage.connection.meta.client.meta.events
+
+    def seen(model, **kwargs) -> None:
+        calls.append(model.name)
+
+    events.register("before-call.s3", seen)
+    try:
+        # when its host uploads a frame
+        response = auth_client(stream.host).post(URL, {"stream_id": stream.pk, "image": upload()}, format="multipart")
+    finally:
+        events.unregister("before-call.s3", seen)
+    # then the object store got one PUT (no HEAD asking whether the uuid name is taken)
+    assert response.status_code == 202
+    assert calls == ["PutObject"]
+    frame = Frame.objects.get(pk=response.json()["id"])
+    assert frame.image.name.startswith(f"moderation/frames/{timezone.now():%Y/%m/%d}/{stream.pk}-")
+    head = storage.connection.meta.client.head_object(Bucket=storage.bucket_name, Key=frame.image.name)
+    assert frame.image.name.endswith(".png")  # upload() sends a PNG
+    assert head["ContentType"] == "image/png" and head["CacheControl"] == "private, no-store"
+
+
 def test_viewer_cannot_upload_frames_for_someone_elses_stream(auth_client, user, settings):
     stream = LiveStreamFactory()
     files_before = _media_files(settings)

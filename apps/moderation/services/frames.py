@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, Q
@@ -22,7 +21,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from apps.accounts.models import User
 from apps.core import metrics
 from apps.core.exceptions import NotFound
-from apps.core.storage import storage_read
+from apps.core.storage import storage_read, storage_write_new
 from apps.live.stream_status import stream_end_if_active, stream_gifting_pause, stream_status
 from apps.moderation.exceptions import NotStreamHost, StreamNotActive
 from apps.moderation.explanations import explained
@@ -57,7 +56,9 @@ def frame_submit(*, user: User, stream_id: int, upload: UploadedFile) -> Frame:
     data, image = image_read_checked(upload, max_bytes=settings.MODERATION_FRAME_MAX_BYTES)
     extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[image_format(data)]
     frame = Frame(stream_id=stream_id, host_id=user.pk, width=image.width, height=image.height)
-    frame.image.save(f"{stream_id}-{uuid.uuid4().hex}.{extension}", ContentFile(data), save=False)
+    # The name is unique by its uuid: one PUT, no "is the name taken?" round trip first.
+    name = frame.image.field.generate_filename(frame, f"{stream_id}-{uuid.uuid4().hex}.{extension}")
+    frame.image.name = storage_write_new(frame.image.storage, name, data)
     frame.save()
 
     from apps.moderation.tasks import frame_score_task
