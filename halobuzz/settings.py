@@ -744,6 +744,11 @@ SPARROW_SMS_BASE_URL = env.str(
 SPARROW_SMS_TOKEN = env.str("SPARROW_SMS_TOKEN", default="v2_sandbox_token_halobuzz" if SMS_SANDBOX_ENABLED else "")
 SPARROW_SMS_FROM = env.str("SPARROW_SMS_FROM", default="HaloBuzz")
 SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
+# Codes are texted by a Celery task: a provider outage (timeout, 5xx) is retried SMS_SEND_MAX_RETRIES
+# times, waiting SMS_SEND_BACKOFF_SECONDS, then twice as long each time (5+10+20+40 s: well inside the
+# code's life); a documented refusal is not retried.
+SMS_SEND_MAX_RETRIES = env.int("SMS_SEND_MAX_RETRIES", default=4)
+SMS_SEND_BACKOFF_SECONDS = env.int("SMS_SEND_BACKOFF_SECONDS", default=5)
 
 # Email (verification and reset links): EMAIL_URL as django-environ reads it (smtp+tls://user:pass@host:587);
 # the embedded default prints messages on the console.

@@ -59,6 +59,19 @@ class CashoutHeld(DomainError):
     message = _("This host's cash-outs are on hold for review.")
 
 
+class CashoutNotPayable(DomainError):
+    """`details.reason`: hold_period (`details.payable_at`), destination (`details.status`) or kyc.
+
+    The rules a payout batch applies before money leaves; no path (the admin included) skips them."""
+
+    code = "cashout_not_payable"
+    status = 409
+    message = _(
+        "This cash-out cannot be paid yet: its hold period has not ended, or its destination or the host's identity "
+        "check is not confirmed."
+    )
+
+
 class SpendingPaused(DomainError):
     code = "spending_paused"
     status = 409

@@ -29,6 +29,7 @@ from apps.core.exceptions import PermissionDenied
 from apps.wallet.exceptions import (
     CashoutBelowMinimum,
     CashoutHeld,
+    CashoutNotPayable,
     CashoutNotPending,
     DuplicateEntry,
     InsufficientCoins,
@@ -455,6 +456,28 @@ def _cashout_returned_post(*, request: CashoutRequest, kind: str, by: User, memo
     )
 
 
+def _cashout_require_payable(*, request: CashoutRequest, now: datetime) -> None:
+    """What a payout batch checks before money leaves, for any path that pays a cash-out: the hold
+    period is over, the destination is confirmed and the host's identity check approved. Active
+    holds are checked apart, under the host's earnings lock."""
+    if request.payable_at is None or request.payable_at > now:
+        raise CashoutNotPayable(
+            details={
+                "reason": "hold_period",
+                "payable_at": request.payable_at.isoformat() if request.payable_at else None,
+            }
+        )
+    status = (
+        PayoutDestination.objects.filter(pk=request.destination_id).values_list("status", flat=True).first()
+        if request.destination_id is not None
+        else None
+    )
+    if status != PayoutDestination.Status.VERIFIED:
+        raise CashoutNotPayable(details={"reason": "destination", "status": status or "none"})
+    if not KycSubmission.objects.filter(user_id=request.host_id, status=KycSubmission.Status.APPROVED).exists():
+        raise CashoutNotPayable(details={"reason": "kyc"})
+
+
 def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str) -> CashoutRequest:
     if not _is_finance(reviewer):
         raise PermissionDenied("Only Finance staff may review cash-outs.")
@@ -463,6 +486,7 @@ def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str
         raise CashoutNotPending(details={"status": request.status})
     require_not_own(actor=reviewer, owner_id=request.host_id)
     if approve:
+        _cashout_require_payable(request=request, now=timezone.now())
         # Holds are placed under the host's earnings lock: taking it here, an approval either sees a
         # hold placed meanwhile or committed before the hold was placed.
         _earnings_lock(host_id=request.host_id)
@@ -485,7 +509,10 @@ def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str
 
 @transaction.atomic
 def cashout_approve(*, request_id: int, reviewer: User, note: str = "") -> CashoutRequest:
-    """Finance paid the host: the held coins leave the platform as NPR."""
+    """Finance paid the host outside a batch: the held coins leave the platform as NPR. The batch's
+    rules hold here too (hold period over, destination confirmed, KYC approved, no active hold).
+    No view or admin action calls it: the admin pays through batches, which record the provider's
+    reference."""
     return _cashout_review(request_id=request_id, reviewer=reviewer, approve=True, note=note)
 
 
@@ -774,6 +801,14 @@ def payout_destination_confirm(*, host: User, destination_id: int, code: str) ->
 # --- Payout batches ------------------------------------------------------------------------------
 
 
+def _payable(cashout: CashoutRequest, now: datetime) -> bool:
+    try:
+        _cashout_require_payable(request=cashout, now=now)
+    except CashoutNotPayable:
+        return False
+    return True
+
+
 def _verification_sent() -> "Exists":
     return Exists(
         PayoutLine.objects.filter(destination_id=OuterRef("pk"), kind=PayoutLine.Kind.VERIFICATION).exclude(
@@ -810,7 +845,7 @@ def payout_batch_create(*, rail: str, created_by: User) -> PayoutBatch | None:
     held = set(
         CashoutHold.objects.filter(host_id__in=host_ids, released_at__isnull=True).values_list("host_id", flat=True)
     )
-    cashouts = [cashout for cashout in cashouts if cashout.host_id not in held]
+    cashouts = [cashout for cashout in cashouts if cashout.host_id not in held and _payable(cashout, now)]
     destinations = list(
         PayoutDestination.objects.select_for_update(skip_locked=True)
         .filter(rail=rail, status=PayoutDestination.Status.PENDING_DEPOSIT)
