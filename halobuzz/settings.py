@@ -293,6 +293,12 @@ LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=3600)
 ACCOUNT_DELETION_GRACE_DAYS = env.int("ACCOUNT_DELETION_GRACE_DAYS", default=30)
 ACCOUNT_DELETION_SWEEP_SECONDS = env.int("ACCOUNT_DELETION_SWEEP_SECONDS", default=3600)
 ACCOUNT_REAUTH_SECONDS = env.int("ACCOUNT_REAUTH_SECONDS", default=300)
+# A data export (a zip in the private media storage) is kept DATA_EXPORT_KEEP_HOURS, then deleted by
+# the beat task privacy.data_exports_expire (every DATA_EXPORT_SWEEP_SECONDS); each download link the
+# status endpoint hands out works DATA_EXPORT_LINK_SECONDS.
+DATA_EXPORT_KEEP_HOURS = env.int("DATA_EXPORT_KEEP_HOURS", default=48)
+DATA_EXPORT_LINK_SECONDS = env.int("DATA_EXPORT_LINK_SECONDS", default=300)
+DATA_EXPORT_SWEEP_SECONDS = env.int("DATA_EXPORT_SWEEP_SECONDS", default=3600)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
