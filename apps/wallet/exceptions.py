@@ -179,6 +179,15 @@ class KycImageTooLarge(DomainError):
     message = _("The images are too large.")
 
 
+class PayoutDestinationInUse(DomainError):
+    """`details.cashout_ids`: the host's cash-outs still on their way to it (empty when only its
+    confirmation credit is in a batch Finance has not settled)."""
+
+    code = "payout_destination_in_use"
+    status = 409
+    message = _("A payout to this destination is still on its way. Remove it once the cash-out is paid or returned.")
+
+
 class PayoutDestinationRequired(DomainError):
     code = "payout_destination_required"
     status = 400

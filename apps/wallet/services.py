@@ -39,6 +39,7 @@ from apps.wallet.exceptions import (
     KycRequired,
     PayoutCodeWrong,
     PayoutDestinationExists,
+    PayoutDestinationInUse,
     PayoutDestinationNotAwaitingCode,
     PayoutDestinationNotFound,
     PayoutDestinationNotVerified,
@@ -732,8 +733,13 @@ def _destination_of(*, host: User, destination_id: int) -> PayoutDestination:
 
 
 def _only_verified_destination_of(*, host: User) -> PayoutDestination:
-    """The host's one verified destination, for clients that name none (built before there were
-    destinations); with none verified, or several to choose from, the host must act."""
+    """The host's default destination, or their one verified destination, for clients that name
+    none; with none verified, or several and no default, the host must act."""
+    default = PayoutDestination.objects.filter(
+        host=host, status=PayoutDestination.Status.VERIFIED, is_default=True
+    ).first()
+    if default is not None:
+        return default
     verified = list(PayoutDestination.objects.filter(host=host, status=PayoutDestination.Status.VERIFIED)[:2])
     if not verified:
         raise PayoutDestinationNotVerified(details={"status": "none"})
@@ -779,6 +785,8 @@ def _destination_code_check(*, host: User, destination_id: int, code: str) -> tu
             destination.status = PayoutDestination.Status.VERIFIED
             destination.verified_at = timezone.now()
             destination.save(update_fields=["status", "verified_at"])
+            _default_ensure(host_id=host.pk)
+            destination.refresh_from_db(fields=["is_default"])
             return destination, True
         destination.verify_attempts += 1
         if destination.verify_attempts >= settings.PAYOUT_VERIFY_MAX_ATTEMPTS:
@@ -796,6 +804,50 @@ def payout_destination_confirm(*, host: User, destination_id: int, code: str) ->
         raise PayoutCodeWrong(details={"attempts_left": left})
     logger.info("payout destination verified", extra={"host_id": host.pk, "destination_id": destination.pk})
     return destination
+
+
+def _default_ensure(*, host_id: int) -> None:
+    """Give the host a default destination when they have none: the latest verified one. The caller
+    holds a transaction; the host's destination rows are locked first so two callers cannot both pick."""
+    mine = PayoutDestination.objects.select_for_update().filter(host_id=host_id).order_by("pk")
+    rows = list(mine.values_list("pk", "status", "is_default", "verified_at"))
+    if any(is_default for _, _, is_default, _ in rows):
+        return
+    verified = [row for row in rows if row[1] == PayoutDestination.Status.VERIFIED]
+    if verified:
+        latest = max(verified, key=lambda row: (row[3] or timezone.now(), row[0]))
+        PayoutDestination.objects.filter(pk=latest[0]).update(is_default=True)
+
+
+@transaction.atomic
+def payout_destination_remove(*, host: User, destination_id: int) -> None:
+    """Remove one of the host's destinations (kept, marked removed: the cash-outs and batch lines
+    that name it stay provable). Refused while a cash-out to it is waiting or in a batch, or its
+    confirmation credit is in a batch not yet settled. A removed default hands over to the latest
+    verified destination left."""
+    destination = _destination_of(host=host, destination_id=destination_id)
+    # Lock order: the host's destination rows (pk order), then the cash-outs that name this one.
+    list(PayoutDestination.objects.select_for_update().filter(host=host).order_by("pk").values_list("pk"))
+    destination.refresh_from_db()
+    if destination.status == PayoutDestination.Status.REMOVED:
+        raise PayoutDestinationNotFound(details={"destination_id": destination_id})
+    on_the_way = list(
+        CashoutRequest.objects.filter(
+            destination=destination,
+            status__in=[CashoutRequest.Status.REQUESTED, CashoutRequest.Status.BATCHED],
+        ).values_list("pk", flat=True)
+    )
+    credit_pending = PayoutLine.objects.filter(destination=destination, status=PayoutLine.Status.PENDING).exists()
+    if on_the_way or credit_pending:
+        raise PayoutDestinationInUse(details={"cashout_ids": on_the_way})
+    destination.status, destination.removed_at, destination.is_default = (
+        PayoutDestination.Status.REMOVED,
+        timezone.now(),
+        False,
+    )
+    destination.save(update_fields=["status", "removed_at", "is_default"])
+    _default_ensure(host_id=host.pk)
+    logger.info("payout destination removed", extra={"host_id": host.pk, "destination_id": destination.pk})
 
 
 # --- Payout batches ------------------------------------------------------------------------------
