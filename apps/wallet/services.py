@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from apps.accounts.models import User
-from apps.accounts.services import require_not_own, user_require_verified_age
+from apps.accounts.services import require_not_own, user_require_verified_age, user_require_verified_phone
 from apps.core import metrics
 from apps.core.db import prepared_cursor
 from apps.core.exceptions import PermissionDenied
@@ -378,6 +378,11 @@ def coins_grant(*, user: User, amount: int, reason: str, granted_by: User) -> Co
     return grant
 
 
+_PAYOUT_PHONE_MESSAGE = gettext_lazy(
+    "Payouts need a verified phone number. Verify yours under Account (we text you a code), then try again."
+)
+
+
 def cashout_tax_coins(*, coins: int) -> int:
     """Earnings withheld as tax from a cash-out of `coins` at the configured rate (rounded half up)."""
     rate: int = settings.CASHOUT_TAX_BASIS_POINTS
@@ -390,6 +395,7 @@ def cashout_request(*, host: User, coins: int, destination_id: int | None = None
     destinations (without `destination_id`: their only one). Needs a verified age and an approved KYC;
     the cash-out can enter a payout batch after the hold period, and the tax is fixed now at the
     configured rate."""
+    user_require_verified_phone(user=host, message=_PAYOUT_PHONE_MESSAGE)
     user_require_verified_age(
         user=host,
         message=gettext_lazy(
@@ -659,6 +665,7 @@ def kyc_submit(
     The account's age must be verified first, and the date of birth must be the account's own: the
     ID is matched against what the age check verified.
     """
+    user_require_verified_phone(user=user, message=_PAYOUT_PHONE_MESSAGE)
     user_require_verified_age(
         user=user,
         message=gettext_lazy("The identity check needs a verified age. Take the selfie age check first."),
@@ -754,6 +761,7 @@ def payout_destination_add(
 ) -> PayoutDestination:
     """Save where payouts may go. It is confirmed by a penny drop: the next payout batch of its rail
     carries a small credit to it whose remark holds a code, and the host types the code back."""
+    user_require_verified_phone(user=host, message=_PAYOUT_PHONE_MESSAGE)
     if not KycSubmission.objects.filter(user=host, status=KycSubmission.Status.APPROVED).exists():
         raise KycRequired()
     low, high = settings.PAYOUT_VERIFY_MIN_PAISA, settings.PAYOUT_VERIFY_MAX_PAISA
