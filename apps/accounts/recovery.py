@@ -29,7 +29,7 @@ from apps.accounts.exceptions import (
     WrongPassword,
 )
 from apps.accounts.models import User, VerificationCode
-from apps.accounts.sms import sms_send
+from apps.accounts.sms import sms_reachable_check, sms_send
 from apps.accounts.tokens import user_card_forget
 from apps.accounts.verification import Channel, IssuedCode, Purpose
 
@@ -49,13 +49,19 @@ def _sent(channel: str) -> CodeSent:
 def _sms_deliver(issued: IssuedCode) -> None:
     """Queue the text (in the reader's language, made now) once the code's row is committed. The
     secret travels in the task's message, as it must to reach the provider; the row keeps only its
-    hash. A broker that cannot take it is an outage now: the code is discarded."""
+    hash. A number the provider cannot reach at all is refused now (SmsRejected), and a broker that
+    cannot take the task is an outage now (SmsUnavailable): either way the code is discarded."""
     from apps.accounts.tasks import sms_code_send_task  # the task module imports this one
 
     text = gettext("HaloBuzz code: %(code)s. It expires in %(minutes)s minutes. Never share it with anyone.") % {
         "code": issued.secret,
         "minutes": settings.VERIFICATION_CODE_MINUTES,
     }
+    try:
+        sms_reachable_check(to=issued.code.destination)
+    except SmsRejected:
+        verification.code_discard(code=issued.code)
+        raise
 
     def queue() -> None:
         try:

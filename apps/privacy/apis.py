@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -150,7 +150,9 @@ class AccountExportApi(APIView):
     @extend_schema(
         responses={200: OpenApiResponse(description="The user's own data as one JSON document (a download).")},
         operation_id="me_export",
+        deprecated=True,
         description=(
+            "Deprecated (Sunset 2027-03-06): use `POST /api/v1/me/exports/`, which builds a zip in the background. "
             "Download the signed-in user's own data: profile, following, followers, blocks, gifts sent and "
             "received, coin statement, payments, cash-outs, reels, moderation decisions and deletion requests."
         ),
@@ -163,7 +165,6 @@ class AccountExportApi(APIView):
         )
 
 
-@extend_schema_view(get=extend_schema(exclude=True))
 class AccountExportDeprecatedApi(DeprecatedApiMixin, AccountExportApi):
     """The synchronous export, kept for clients built before `POST /api/v1/me/exports/`."""
 

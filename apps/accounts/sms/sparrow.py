@@ -47,6 +47,9 @@ class SparrowSms:
         self.sender = sender
         self.timeout = timeout
 
+    def reachable_check(self, *, to: str) -> None:
+        national_number(to)  # Sparrow texts Nepali numbers only
+
     def send(self, *, to: str, text: str) -> None:
         if not self.token:
             logger.error("SPARROW_SMS_TOKEN is not set: no SMS can be sent")
