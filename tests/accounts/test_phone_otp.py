@@ -283,8 +283,8 @@ def test_sandbox_speaks_sparrows_refusals(sms_sandbox):
 
 
 def test_verify_own_phone_and_not_anothers(sms_sandbox, auth_client):
-    owner = UserFactory(phone=E164)
-    other = UserFactory(phone="+9779841234567")
+    owner = UserFactory(phone=E164, phone_verified_at=None)
+    other = UserFactory(phone="+9779841234567", phone_verified_at=None)
     assert auth_client(owner).post("/api/v1/me/phone/verify/code/").status_code == 202
     code = sms_code()
     # another user cannot use the owner's code

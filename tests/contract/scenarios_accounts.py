@@ -178,7 +178,7 @@ def password_reset(contract: Contract) -> None:
 
 @drives("me_phone_verify_code", "me_phone_verify", "me_contact_change", "me_contact_change_confirm")
 def phone_verification(contract: Contract) -> None:
-    user = UserFactory(phone="+9779803334455")
+    user = UserFactory(phone="+9779803334455", phone_verified_at=None)
     client = contract.as_user(user)
     contract.call("me_phone_verify_code", client, status=202)
     code = sms_code_sent("9803334455")
