@@ -293,6 +293,12 @@ LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=3600)
 ACCOUNT_DELETION_GRACE_DAYS = env.int("ACCOUNT_DELETION_GRACE_DAYS", default=30)
 ACCOUNT_DELETION_SWEEP_SECONDS = env.int("ACCOUNT_DELETION_SWEEP_SECONDS", default=3600)
 ACCOUNT_REAUTH_SECONDS = env.int("ACCOUNT_REAUTH_SECONDS", default=300)
+# A data export (a zip in the private media storage) is kept DATA_EXPORT_KEEP_HOURS, then deleted by
+# the beat task privacy.data_exports_expire (every DATA_EXPORT_SWEEP_SECONDS); each download link the
+# status endpoint hands out works DATA_EXPORT_LINK_SECONDS.
+DATA_EXPORT_KEEP_HOURS = env.int("DATA_EXPORT_KEEP_HOURS", default=48)
+DATA_EXPORT_LINK_SECONDS = env.int("DATA_EXPORT_LINK_SECONDS", default=300)
+DATA_EXPORT_SWEEP_SECONDS = env.int("DATA_EXPORT_SWEEP_SECONDS", default=3600)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -747,6 +753,11 @@ SPARROW_SMS_BASE_URL = env.str(
 SPARROW_SMS_TOKEN = env.str("SPARROW_SMS_TOKEN", default="v2_sandbox_token_halobuzz" if SMS_SANDBOX_ENABLED else "")
 SPARROW_SMS_FROM = env.str("SPARROW_SMS_FROM", default="HaloBuzz")
 SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
+# Codes are texted by a Celery task: a provider outage (timeout, 5xx) is retried SMS_SEND_MAX_RETRIES
+# times, waiting SMS_SEND_BACKOFF_SECONDS, then twice as long each time (5+10+20+40 s: well inside the
+# code's life); a documented refusal is not retried.
+SMS_SEND_MAX_RETRIES = env.int("SMS_SEND_MAX_RETRIES", default=4)
+SMS_SEND_BACKOFF_SECONDS = env.int("SMS_SEND_BACKOFF_SECONDS", default=5)
 
 # Email (verification and reset links): EMAIL_URL as django-environ reads it (smtp+tls://user:pass@host:587);
 # the embedded default prints messages on the console.

@@ -118,6 +118,16 @@ class AgeVerificationRequired(DomainError):
     )
 
 
+class PhoneVerificationRequired(DomainError):
+    """Going live and money out (KYC, payout destinations, cash-outs) need a verified phone: a person
+    Finance and moderators can reach, and not a free throwaway. `details.next_step`: phone_verify
+    (POST /api/v1/me/phone/verify/ texts a code); `details.contact_verified`: whether an email is."""
+
+    code = "phone_verification_required"
+    status = 403
+    message = _("This needs a verified phone number. Verify yours under Account (we text you a code), then try again.")
+
+
 class LoginLocked(DomainError):
     """Too many wrong passwords for this account (apps.accounts.lockout); details.retry_after in seconds."""
 

@@ -1,9 +1,10 @@
 """Sign-up by phone, password reset, verifying and changing the account's phone or email.
 
 The codes themselves (hashing, expiry, attempts, cooldowns) are apps.accounts.verification's; SMS
-goes through apps.accounts.sms, email through Django's email backend (the console in the demo).
-Sending happens after the code's row is committed and outside any lock; a code that could not be
-sent is discarded. Password resets answer the same whether or not an account exists.
+goes through apps.accounts.sms from a Celery task (the request answers once the text is queued; a
+provider outage is retried with backoff), email through Django's email backend (the console in the
+demo). Sending happens after the code's row is committed and outside any lock; a code that could not
+be sent is discarded. Password resets answer the same whether or not an account exists.
 """
 
 import logging
@@ -16,6 +17,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
+from kombu.exceptions import OperationalError
 from rest_framework import serializers
 
 from apps.accounts import services, verification
@@ -27,7 +29,7 @@ from apps.accounts.exceptions import (
     WrongPassword,
 )
 from apps.accounts.models import User, VerificationCode
-from apps.accounts.sms import sms_send
+from apps.accounts.sms import sms_reachable_check, sms_send
 from apps.accounts.tokens import user_card_forget
 from apps.accounts.verification import Channel, IssuedCode, Purpose
 
@@ -45,15 +47,64 @@ def _sent(channel: str) -> CodeSent:
 
 
 def _sms_deliver(issued: IssuedCode) -> None:
+    """Queue the text (in the reader's language, made now) once the code's row is committed. The
+    secret travels in the task's message, as it must to reach the provider; the row keeps only its
+    hash. A number the provider cannot reach at all is refused now (SmsRejected), and a broker that
+    cannot take the task is an outage now (SmsUnavailable): either way the code is discarded."""
+    from apps.accounts.tasks import sms_code_send_task  # the task module imports this one
+
     text = gettext("HaloBuzz code: %(code)s. It expires in %(minutes)s minutes. Never share it with anyone.") % {
         "code": issued.secret,
         "minutes": settings.VERIFICATION_CODE_MINUTES,
     }
     try:
-        sms_send(to=issued.code.destination, text=text)
-    except (SmsUnavailable, SmsRejected):
+        sms_reachable_check(to=issued.code.destination)
+    except SmsRejected:
         verification.code_discard(code=issued.code)
         raise
+
+    def queue() -> None:
+        try:
+            sms_code_send_task.delay(issued.code.pk, text)
+        except OperationalError:
+            logger.exception("sms task could not be queued")
+            verification.code_discard(code=issued.code)
+            raise SmsUnavailable() from None
+
+    transaction.on_commit(queue)
+
+
+@dataclass(frozen=True)
+class SmsOutcome:
+    status: str  # sent, stale (used, retired or expired: nothing sent), rejected, retry, gave_up
+
+    @property
+    def retry(self) -> bool:
+        return self.status == "retry"
+
+
+def sms_code_deliver(*, code_id: int, text: str, final_attempt: bool) -> SmsOutcome:
+    """One attempt at texting a queued code. A code no longer live is not sent (a newer one replaced
+    it, or it expired while the provider was down). A documented refusal discards the code at once;
+    an outage asks for a retry, and on the last attempt discards it, so the user asks for a new one."""
+    code = VerificationCode.objects.filter(
+        pk=code_id, channel=Channel.SMS, used_at__isnull=True, expires_at__gt=timezone.now()
+    ).first()
+    if code is None:
+        return SmsOutcome("stale")
+    try:
+        sms_send(to=code.destination, text=text)
+    except SmsRejected as exc:
+        logger.error("sms code refused by the provider", extra={"code_id": code_id, **exc.details})
+        verification.code_discard(code=code)
+        return SmsOutcome("rejected")
+    except SmsUnavailable:
+        if final_attempt:
+            logger.error("sms code not delivered: provider unavailable", extra={"code_id": code_id})
+            verification.code_discard(code=code)
+            return SmsOutcome("gave_up")
+        return SmsOutcome("retry")
+    return SmsOutcome("sent")
 
 
 def _email_deliver(issued: IssuedCode) -> None:

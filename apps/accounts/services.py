@@ -33,6 +33,7 @@ from apps.accounts.exceptions import (
     CannotFollowSelf,
     ContactChangeRequired,
     InvalidCredentials,
+    PhoneVerificationRequired,
     SecondFactorRequired,
     TokenInvalid,
     UserBlocked,
@@ -501,6 +502,15 @@ def user_require_verified_age(*, user: User, message: "str | Promise | None" = N
     if user.age_verification != User.AgeVerification.VERIFIED:
         raise AgeVerificationRequired(
             message, details={"age_verification": user.age_verification, "next_step": "age_check"}
+        )
+
+
+def user_require_verified_phone(*, user: User, message: "str | Promise | None" = None) -> None:
+    """Refuse going live and money out (README "Accounts": what an unverified account may do) to an
+    account whose phone is not verified, e.g. a username sign-up that never proved one."""
+    if user.phone_verified_at is None or not user.phone:
+        raise PhoneVerificationRequired(
+            message, details={"next_step": "phone_verify", "contact_verified": user.is_contact_verified}
         )
 
 

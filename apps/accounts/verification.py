@@ -140,8 +140,12 @@ def code_issue(
 
 
 def code_discard(*, code: VerificationCode) -> None:
-    """Forget a code that could not be delivered."""
-    VerificationCode.objects.filter(pk=code.pk).delete()
+    """Forget a code that could not be delivered; for a change of contact, both halves (a change
+    must never be confirmed by one side alone)."""
+    if code.change_group is not None:
+        VerificationCode.objects.filter(change_group=code.change_group).delete()
+    else:
+        VerificationCode.objects.filter(pk=code.pk).delete()
 
 
 def _failure_keys(destination: str, client: str) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
 from apps.accounts.selectors import is_blocked_between
-from apps.accounts.services import user_capped_add, user_require_verified_age
+from apps.accounts.services import user_capped_add, user_require_verified_age, user_require_verified_phone
 from apps.core.content_filter import text_mask
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
@@ -51,9 +51,13 @@ def _starts_at_check(starts_at: datetime, now: datetime) -> None:
 @transaction.atomic
 def schedule_create(*, host: User, title: str, starts_at: datetime, category: str = "") -> ScheduledStream:
     """Announce a stream (at most LIVE_SCHEDULE_MAX_UPCOMING open at once). Refused to accounts that
-    could not go live: banned ones and those without a verified age."""
+    could not go live: banned ones and those without a verified phone or age."""
     if host.is_banned:
         raise AccountBanned.of(host)
+    user_require_verified_phone(
+        user=host,
+        message=gettext_lazy("Scheduling a stream needs a verified phone number. Verify yours under Account first."),
+    )
     user_require_verified_age(
         user=host,
         message=gettext_lazy(

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from apps.accounts.exceptions import AccountBanned
 from apps.accounts.models import User
 from apps.accounts.selectors import is_blocked_between
-from apps.accounts.services import user_capped_add, user_require_verified_age
+from apps.accounts.services import user_capped_add, user_require_verified_age, user_require_verified_phone
 from apps.core.content_filter import text_mask
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
@@ -223,10 +223,15 @@ def user_live_presence_end(*, user_id: int, reason: str) -> int:
 
 def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = None) -> Stream:
     """Start a live stream (banned words in its title masked), linked to the host's schedule due
-    around now. Refused to banned accounts, to minors and age-held accounts, to accounts without a
-    verified age (AgeVerificationRequired), and to a host already live."""
+    around now. Refused to banned accounts, to accounts without a verified phone
+    (PhoneVerificationRequired), to minors and age-held accounts, to accounts without a verified age
+    (AgeVerificationRequired), and to a host already live."""
     if host.is_banned:
         raise AccountBanned.of(host)
+    user_require_verified_phone(
+        user=host,
+        message=gettext_lazy("Going live needs a verified phone number. Verify yours under Account, then go live."),
+    )
     user_require_verified_age(
         user=host,
         message=gettext_lazy(

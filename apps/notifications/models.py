@@ -13,6 +13,8 @@ class Kind(models.TextChoices):
     APPEAL_OUTCOME = "appeal_outcome", "Appeal outcomes"
     PAYMENT_RESULT = "payment_result", "Top-up results"
     CASHOUT_RESULT = "cashout_result", "Cash-out results"
+    # Asked for by the user: no preference switches it off.
+    DATA_EXPORT = "data_export", "Your data export is ready"
 
 
 class Device(models.Model):

@@ -329,6 +329,13 @@ def cashout_result_notify(*, host_id: int, cashout_id: int, approved: bool, coin
     return notification_create(user_id=host_id, kind=Kind.CASHOUT_RESULT, params=params)[0]
 
 
+def data_export_ready_notify(*, user_id: int, export_id: int, expires_at: str) -> Notification:
+    """The export the user asked for (apps.privacy) can be downloaded until `expires_at` (a date and
+    time in UTC, as shown)."""
+    params = {"export_id": export_id, "expires_at": expires_at}
+    return notification_create(user_id=user_id, kind=Kind.DATA_EXPORT, params=params)[0]
+
+
 # --- Go-live alerts ----------------------------------------------------------------------------
 
 

@@ -72,6 +72,10 @@ TEXTS: dict[tuple[str, str], tuple[str, str]] = {
         gettext_noop("Cash-out paid"),
         gettext_noop("Your cash-out of %(coins)s coins was paid."),
     ),
+    (Kind.DATA_EXPORT, ""): (
+        gettext_noop("Your data is ready"),
+        gettext_noop("Download the copy of your data you asked for under Privacy before %(expires_at)s."),
+    ),
     (Kind.CASHOUT_RESULT, "rejected"): (
         gettext_noop("Cash-out declined"),
         gettext_noop("Your cash-out of %(coins)s coins was declined; the coins are back in your earnings."),

@@ -13,3 +13,7 @@ class PrivacyConfig(AppConfig):
             "task": "privacy.account_deletions_finalise_due",
             "schedule": float(settings.ACCOUNT_DELETION_SWEEP_SECONDS),
         }
+        settings.CELERY_BEAT_SCHEDULE["privacy-data-exports-expire"] = {
+            "task": "privacy.data_exports_expire",
+            "schedule": float(settings.DATA_EXPORT_SWEEP_SECONDS),
+        }

@@ -19,3 +19,9 @@ class DeletionNotPending(DomainError):
     code = "deletion_not_pending"
     status = 409
     message = _("This account has no deletion to undo.")
+
+
+class DataExportNotFound(DomainError):
+    code = "data_export_not_found"
+    status = 404
+    message = _("No such data export of yours.")

@@ -1,5 +1,8 @@
 """Reads for account deletion and the user's data export."""
 
+import io
+import json
+import zipfile
 from typing import Any
 
 from django.db.models import QuerySet
@@ -11,7 +14,8 @@ from apps.core.timestamps import iso_utc
 from apps.gifts.selectors import gift_sends_received, gift_sends_sent
 from apps.moderation.selectors import enforcement_list
 from apps.payments.selectors import payment_list
-from apps.privacy.models import AccountDeletion
+from apps.privacy.exceptions import DataExportNotFound
+from apps.privacy.models import AccountDeletion, DataExport
 from apps.reels.selectors import reel_list_mine
 from apps.wallet.selectors import cashout_list, posting_history
 
@@ -147,3 +151,25 @@ def account_export(*, user: User) -> dict[str, Any]:
             for deletion in account_deletion_list(user=user)
         ],
     }
+
+
+def account_export_zip(*, user: User) -> bytes:
+    """`account_export` as a zip: one JSON file per area (profile.json, following.json, ...) and
+    export.json saying which format and when."""
+    data = account_export(user=user)
+    meta = {"format_version": data.pop("format_version"), "exported_at": data.pop("exported_at"), "files": []}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for area, rows in data.items():
+            archive.writestr(f"{area}.json", json.dumps(rows, ensure_ascii=False, indent=2))
+            meta["files"].append(f"{area}.json")
+        archive.writestr("export.json", json.dumps(meta, indent=2))
+    return buffer.getvalue()
+
+
+def data_export_of(*, user: User, export_id: int) -> DataExport:
+    """The user's own export (another user's is as good as missing)."""
+    export = DataExport.objects.filter(pk=export_id, user=user).first()
+    if export is None:
+        raise DataExportNotFound(details={"export_id": export_id})
+    return export

@@ -8,12 +8,18 @@ the user signs in with the same credentials to undo. After it, `account_deletion
 coins and host earnings left to platform revenue (balanced ledger entries: money never vanishes)
 and anonymises the user row, which stays as the tombstone owning its ledger accounts, gifts and
 payments, so `manage.py wallet_audit` stays clean and money history provable.
+
+Data exports are built by a Celery task into the private storage (`data_export_build`); the user is
+told in the inbox when one is ready, and it is deleted after DATA_EXPORT_KEEP_HOURS (and at once
+when the account's deletion is asked for).
 """
 
 import logging
+import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -29,9 +35,10 @@ from apps.accounts.services import (
 )
 from apps.core.exceptions import DomainError
 from apps.live.services import user_live_presence_end
-from apps.notifications.services import user_notifications_forget
+from apps.notifications.services import data_export_ready_notify, user_notifications_forget
 from apps.privacy.exceptions import DeletionBlockedByCashout, DeletionNotPending, ReauthenticationRequired
-from apps.privacy.models import AccountDeletion
+from apps.privacy.models import AccountDeletion, DataExport
+from apps.privacy.selectors import account_export_zip
 from apps.reels.selectors import reel_list_mine
 from apps.reels.services import reel_delete
 from apps.wallet.selectors import account_available, cashout_unsettled_exists, coins_balance
@@ -94,6 +101,7 @@ def account_deletion_request(*, user: User, password: str | None = None, reason:
         if existing is None:
             raise
         return existing
+    data_exports_expire(user_id=user.pk)  # nobody downloads them any more: the sessions are gone
     logger.info("account deletion requested", extra={"user_id": user.pk, "deletion_id": deletion.pk})
     return deletion
 
@@ -186,3 +194,74 @@ def account_deletions_finalise_due(*, now: datetime | None = None, limit: int = 
             continue
         completed += deletion.status == AccountDeletion.Status.COMPLETED
     return completed
+
+
+# --- Data export ---------------------------------------------------------------------------------
+
+
+def data_export_request(*, user: User) -> DataExport:
+    """Ask for a copy of one's own data. While one is being built, asking again returns it (one build
+    per user at a time); the build runs in a Celery task once this commits."""
+    from apps.privacy.tasks import data_export_build_task  # the task module imports this one
+
+    pending = DataExport.objects.filter(user=user, status=DataExport.Status.PENDING).first()
+    if pending is not None:
+        return pending
+    try:
+        with transaction.atomic():
+            export = DataExport.objects.create(user=user)
+    except IntegrityError:  # a concurrent twin got in first (data_export_one_pending_per_user)
+        return DataExport.objects.get(user=user, status=DataExport.Status.PENDING)
+    transaction.on_commit(lambda: data_export_build_task.delay(export.pk))
+    logger.info("data export requested", extra={"user_id": user.pk, "export_id": export.pk})
+    return export
+
+
+def data_export_build(*, export_id: int) -> DataExport:
+    """Build a waiting export: the zip goes to the private storage under a random name, the export
+    is ready until DATA_EXPORT_KEEP_HOURS from now, and its owner gets an inbox item (and a push).
+    Anything but a waiting export is left as it is, so a rerun changes nothing."""
+    export = DataExport.objects.select_related("user").get(pk=export_id)
+    if export.status != DataExport.Status.PENDING:
+        return export
+    content = account_export_zip(user=export.user)  # reads only: no lock held while building
+    name = f"halobuzz-export-{secrets.token_urlsafe(16)}.zip"
+    with transaction.atomic():
+        locked = DataExport.objects.select_for_update().get(pk=export_id)
+        if locked.status != DataExport.Status.PENDING:
+            return locked
+        locked.file.save(name, ContentFile(content), save=False)
+        now = timezone.now()
+        locked.status, locked.size_bytes = DataExport.Status.READY, len(content)
+        locked.ready_at, locked.expires_at = now, now + timedelta(hours=settings.DATA_EXPORT_KEEP_HOURS)
+        locked.save(update_fields=["file", "status", "size_bytes", "ready_at", "expires_at"])
+        data_export_ready_notify(
+            user_id=locked.user_id, export_id=locked.pk, expires_at=f"{locked.expires_at:%Y-%m-%d %H:%M} UTC"
+        )
+    logger.info("data export ready", extra={"export_id": export_id, "bytes": len(content)})
+    return locked
+
+
+def data_export_failed(*, export_id: int) -> None:
+    """The build gave up: the user may ask again."""
+    DataExport.objects.filter(pk=export_id, status=DataExport.Status.PENDING).update(status=DataExport.Status.FAILED)
+
+
+def _export_file_delete(export: DataExport) -> None:
+    if export.file:
+        export.file.delete(save=False)
+
+
+def data_exports_expire(*, now: datetime | None = None, user_id: int | None = None) -> int:
+    """Delete the files of ready exports past their time (or all of one user's) and mark them
+    expired; returns how many. Their links stop working at once: the file is gone."""
+    now = now or timezone.now()
+    due = DataExport.objects.filter(status=DataExport.Status.READY)
+    due = due.filter(user_id=user_id) if user_id is not None else due.filter(expires_at__lte=now)
+    expired = 0
+    for export in due.order_by("pk")[:1000]:
+        _export_file_delete(export)
+        expired += DataExport.objects.filter(pk=export.pk, status=DataExport.Status.READY).update(
+            status=DataExport.Status.EXPIRED, file=""
+        )
+    return expired

@@ -131,7 +131,9 @@ class CashoutRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("host__username",)
     list_select_related = ("host", "reviewed_by")
-    actions = ("approve", "reject")
+    # No "approve" here: money leaves only through a payout batch (Payout batches), which applies the
+    # hold period, the destination and KYC checks and records the provider's reference.
+    actions = ("reject",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CashoutRequest]:
         active = CashoutHold.objects.filter(host_id=OuterRef("host_id"), released_at__isnull=True)
@@ -155,26 +157,16 @@ class CashoutRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
-    def _review(self, request, queryset, approve: bool) -> None:
+    @admin.action(description="Reject (return the earnings)", permissions=["change"])
+    def reject(self, request, queryset):
         done = 0
         for cashout in queryset:
             try:
-                if approve:
-                    services.cashout_approve(request_id=cashout.pk, reviewer=request.user)
-                else:
-                    services.cashout_reject(request_id=cashout.pk, reviewer=request.user, note="Rejected in admin")
+                services.cashout_reject(request_id=cashout.pk, reviewer=request.user, note="Rejected in admin")
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"#{cashout.pk}: {exc.message}", messages.WARNING)
-        self.message_user(request, f"{'Approved' if approve else 'Rejected'} {done} cash-out(s).", messages.SUCCESS)
-
-    @admin.action(description="Approve (paid out)", permissions=["change"])
-    def approve(self, request, queryset):
-        self._review(request, queryset, approve=True)
-
-    @admin.action(description="Reject (return the earnings)", permissions=["change"])
-    def reject(self, request, queryset):
-        self._review(request, queryset, approve=False)
+        self.message_user(request, f"Rejected {done} cash-out(s).", messages.SUCCESS)
 
 
 class ActiveHoldFilter(admin.SimpleListFilter):

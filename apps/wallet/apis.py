@@ -72,7 +72,8 @@ class WalletHistoryApi(APIView):
 
 class PayoutDestinationSerializer(serializers.Serializer):
     """A place payouts go. `status`: pending_deposit (the confirmation credit is on its way),
-    awaiting_code (type in the code from its remark), verified, failed."""
+    awaiting_code (type in the code from its remark), verified, failed. `is_default`: where a
+    cash-out that names no destination goes."""
 
     id = serializers.IntegerField()
     rail = serializers.CharField()
@@ -81,6 +82,7 @@ class PayoutDestinationSerializer(serializers.Serializer):
     bank_code = serializers.CharField()
     branch_code = serializers.CharField()
     status = serializers.CharField()
+    is_default = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     verified_at = serializers.DateTimeField(allow_null=True)
 
@@ -323,6 +325,21 @@ class PayoutDestinationListCreateApi(APIView):
         data.is_valid(raise_exception=True)
         destination = services.payout_destination_add(host=request_user(request), **data.validated_data)
         return Response(PayoutDestinationSerializer(destination).data, status=status.HTTP_201_CREATED)
+
+
+class PayoutDestinationDetailApi(APIView):
+    @extend_schema(
+        responses={204: None},
+        operation_id="wallet_payout_destination_remove",
+        description=(
+            "Remove one of your payout destinations. Refused (`payout_destination_in_use`) while a cash-out to it "
+            "waits or is in a payout batch. Removing the default makes the latest verified destination left the "
+            "default."
+        ),
+    )
+    def delete(self, request: Request, destination_id: int) -> Response:
+        services.payout_destination_remove(host=request_user(request), destination_id=destination_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PayoutDestinationConfirmApi(APIView):

@@ -59,6 +59,19 @@ class CashoutHeld(DomainError):
     message = _("This host's cash-outs are on hold for review.")
 
 
+class CashoutNotPayable(DomainError):
+    """`details.reason`: hold_period (`details.payable_at`), destination (`details.status`) or kyc.
+
+    The rules a payout batch applies before money leaves; no path (the admin included) skips them."""
+
+    code = "cashout_not_payable"
+    status = 409
+    message = _(
+        "This cash-out cannot be paid yet: its hold period has not ended, or its destination or the host's identity "
+        "check is not confirmed."
+    )
+
+
 class SpendingPaused(DomainError):
     code = "spending_paused"
     status = 409
@@ -164,6 +177,15 @@ class KycImageTooLarge(DomainError):
     code = "image_too_large"
     status = 413
     message = _("The images are too large.")
+
+
+class PayoutDestinationInUse(DomainError):
+    """`details.cashout_ids`: the host's cash-outs still on their way to it (empty when only its
+    confirmation credit is in a batch Finance has not settled)."""
+
+    code = "payout_destination_in_use"
+    status = 409
+    message = _("A payout to this destination is still on its way. Remove it once the cash-out is paid or returned.")
 
 
 class PayoutDestinationRequired(DomainError):

@@ -196,11 +196,18 @@ class PayoutDestination(models.Model):
     # remark anyway; it proves only that the host sees the account's statement.
     verify_code = models.CharField(max_length=6)
     verify_attempts = models.PositiveSmallIntegerField(default=0)
+    # Where a cash-out that names no destination goes: the first one verified, then (when the host
+    # removes it) the latest verified of those left. Maintained by the services.
+    is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(
+                fields=["host"], condition=Q(is_default=True), name="payout_destination_one_default"
+            ),
             models.UniqueConstraint(
                 fields=["host", "rail", "account_id", "bank_code"],
                 condition=~Q(status__in=["failed", "removed"]),

@@ -22,13 +22,14 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from apps.accounts.models import User
-from apps.accounts.services import require_not_own, user_require_verified_age
+from apps.accounts.services import require_not_own, user_require_verified_age, user_require_verified_phone
 from apps.core import metrics
 from apps.core.db import prepared_cursor
 from apps.core.exceptions import PermissionDenied
 from apps.wallet.exceptions import (
     CashoutBelowMinimum,
     CashoutHeld,
+    CashoutNotPayable,
     CashoutNotPending,
     DuplicateEntry,
     InsufficientCoins,
@@ -38,6 +39,7 @@ from apps.wallet.exceptions import (
     KycRequired,
     PayoutCodeWrong,
     PayoutDestinationExists,
+    PayoutDestinationInUse,
     PayoutDestinationNotAwaitingCode,
     PayoutDestinationNotFound,
     PayoutDestinationNotVerified,
@@ -376,6 +378,11 @@ def coins_grant(*, user: User, amount: int, reason: str, granted_by: User) -> Co
     return grant
 
 
+_PAYOUT_PHONE_MESSAGE = gettext_lazy(
+    "Payouts need a verified phone number. Verify yours under Account (we text you a code), then try again."
+)
+
+
 def cashout_tax_coins(*, coins: int) -> int:
     """Earnings withheld as tax from a cash-out of `coins` at the configured rate (rounded half up)."""
     rate: int = settings.CASHOUT_TAX_BASIS_POINTS
@@ -388,6 +395,7 @@ def cashout_request(*, host: User, coins: int, destination_id: int | None = None
     destinations (without `destination_id`: their only one). Needs a verified age and an approved KYC;
     the cash-out can enter a payout batch after the hold period, and the tax is fixed now at the
     configured rate."""
+    user_require_verified_phone(user=host, message=_PAYOUT_PHONE_MESSAGE)
     user_require_verified_age(
         user=host,
         message=gettext_lazy(
@@ -455,6 +463,28 @@ def _cashout_returned_post(*, request: CashoutRequest, kind: str, by: User, memo
     )
 
 
+def _cashout_require_payable(*, request: CashoutRequest, now: datetime) -> None:
+    """What a payout batch checks before money leaves, for any path that pays a cash-out: the hold
+    period is over, the destination is confirmed and the host's identity check approved. Active
+    holds are checked apart, under the host's earnings lock."""
+    if request.payable_at is None or request.payable_at > now:
+        raise CashoutNotPayable(
+            details={
+                "reason": "hold_period",
+                "payable_at": request.payable_at.isoformat() if request.payable_at else None,
+            }
+        )
+    status = (
+        PayoutDestination.objects.filter(pk=request.destination_id).values_list("status", flat=True).first()
+        if request.destination_id is not None
+        else None
+    )
+    if status != PayoutDestination.Status.VERIFIED:
+        raise CashoutNotPayable(details={"reason": "destination", "status": status or "none"})
+    if not KycSubmission.objects.filter(user_id=request.host_id, status=KycSubmission.Status.APPROVED).exists():
+        raise CashoutNotPayable(details={"reason": "kyc"})
+
+
 def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str) -> CashoutRequest:
     if not _is_finance(reviewer):
         raise PermissionDenied("Only Finance staff may review cash-outs.")
@@ -463,6 +493,7 @@ def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str
         raise CashoutNotPending(details={"status": request.status})
     require_not_own(actor=reviewer, owner_id=request.host_id)
     if approve:
+        _cashout_require_payable(request=request, now=timezone.now())
         # Holds are placed under the host's earnings lock: taking it here, an approval either sees a
         # hold placed meanwhile or committed before the hold was placed.
         _earnings_lock(host_id=request.host_id)
@@ -485,7 +516,10 @@ def _cashout_review(*, request_id: int, reviewer: User, approve: bool, note: str
 
 @transaction.atomic
 def cashout_approve(*, request_id: int, reviewer: User, note: str = "") -> CashoutRequest:
-    """Finance paid the host: the held coins leave the platform as NPR."""
+    """Finance paid the host outside a batch: the held coins leave the platform as NPR. The batch's
+    rules hold here too (hold period over, destination confirmed, KYC approved, no active hold).
+    No view or admin action calls it: the admin pays through batches, which record the provider's
+    reference."""
     return _cashout_review(request_id=request_id, reviewer=reviewer, approve=True, note=note)
 
 
@@ -631,6 +665,7 @@ def kyc_submit(
     The account's age must be verified first, and the date of birth must be the account's own: the
     ID is matched against what the age check verified.
     """
+    user_require_verified_phone(user=user, message=_PAYOUT_PHONE_MESSAGE)
     user_require_verified_age(
         user=user,
         message=gettext_lazy("The identity check needs a verified age. Take the selfie age check first."),
@@ -705,8 +740,13 @@ def _destination_of(*, host: User, destination_id: int) -> PayoutDestination:
 
 
 def _only_verified_destination_of(*, host: User) -> PayoutDestination:
-    """The host's one verified destination, for clients that name none (built before there were
-    destinations); with none verified, or several to choose from, the host must act."""
+    """The host's default destination, or their one verified destination, for clients that name
+    none; with none verified, or several and no default, the host must act."""
+    default = PayoutDestination.objects.filter(
+        host=host, status=PayoutDestination.Status.VERIFIED, is_default=True
+    ).first()
+    if default is not None:
+        return default
     verified = list(PayoutDestination.objects.filter(host=host, status=PayoutDestination.Status.VERIFIED)[:2])
     if not verified:
         raise PayoutDestinationNotVerified(details={"status": "none"})
@@ -721,6 +761,7 @@ def payout_destination_add(
 ) -> PayoutDestination:
     """Save where payouts may go. It is confirmed by a penny drop: the next payout batch of its rail
     carries a small credit to it whose remark holds a code, and the host types the code back."""
+    user_require_verified_phone(user=host, message=_PAYOUT_PHONE_MESSAGE)
     if not KycSubmission.objects.filter(user=host, status=KycSubmission.Status.APPROVED).exists():
         raise KycRequired()
     low, high = settings.PAYOUT_VERIFY_MIN_PAISA, settings.PAYOUT_VERIFY_MAX_PAISA
@@ -752,6 +793,8 @@ def _destination_code_check(*, host: User, destination_id: int, code: str) -> tu
             destination.status = PayoutDestination.Status.VERIFIED
             destination.verified_at = timezone.now()
             destination.save(update_fields=["status", "verified_at"])
+            _default_ensure(host_id=host.pk)
+            destination.refresh_from_db(fields=["is_default"])
             return destination, True
         destination.verify_attempts += 1
         if destination.verify_attempts >= settings.PAYOUT_VERIFY_MAX_ATTEMPTS:
@@ -771,7 +814,59 @@ def payout_destination_confirm(*, host: User, destination_id: int, code: str) ->
     return destination
 
 
+def _default_ensure(*, host_id: int) -> None:
+    """Give the host a default destination when they have none: the latest verified one. The caller
+    holds a transaction; the host's destination rows are locked first so two callers cannot both pick."""
+    mine = PayoutDestination.objects.select_for_update().filter(host_id=host_id).order_by("pk")
+    rows = list(mine.values_list("pk", "status", "is_default", "verified_at"))
+    if any(is_default for _, _, is_default, _ in rows):
+        return
+    verified = [row for row in rows if row[1] == PayoutDestination.Status.VERIFIED]
+    if verified:
+        latest = max(verified, key=lambda row: (row[3] or timezone.now(), row[0]))
+        PayoutDestination.objects.filter(pk=latest[0]).update(is_default=True)
+
+
+@transaction.atomic
+def payout_destination_remove(*, host: User, destination_id: int) -> None:
+    """Remove one of the host's destinations (kept, marked removed: the cash-outs and batch lines
+    that name it stay provable). Refused while a cash-out to it is waiting or in a batch, or its
+    confirmation credit is in a batch not yet settled. A removed default hands over to the latest
+    verified destination left."""
+    destination = _destination_of(host=host, destination_id=destination_id)
+    # Lock order: the host's destination rows (pk order), then the cash-outs that name this one.
+    list(PayoutDestination.objects.select_for_update().filter(host=host).order_by("pk").values_list("pk"))
+    destination.refresh_from_db()
+    if destination.status == PayoutDestination.Status.REMOVED:
+        raise PayoutDestinationNotFound(details={"destination_id": destination_id})
+    on_the_way = list(
+        CashoutRequest.objects.filter(
+            destination=destination,
+            status__in=[CashoutRequest.Status.REQUESTED, CashoutRequest.Status.BATCHED],
+        ).values_list("pk", flat=True)
+    )
+    credit_pending = PayoutLine.objects.filter(destination=destination, status=PayoutLine.Status.PENDING).exists()
+    if on_the_way or credit_pending:
+        raise PayoutDestinationInUse(details={"cashout_ids": on_the_way})
+    destination.status, destination.removed_at, destination.is_default = (
+        PayoutDestination.Status.REMOVED,
+        timezone.now(),
+        False,
+    )
+    destination.save(update_fields=["status", "removed_at", "is_default"])
+    _default_ensure(host_id=host.pk)
+    logger.info("payout destination removed", extra={"host_id": host.pk, "destination_id": destination.pk})
+
+
 # --- Payout batches ------------------------------------------------------------------------------
+
+
+def _payable(cashout: CashoutRequest, now: datetime) -> bool:
+    try:
+        _cashout_require_payable(request=cashout, now=now)
+    except CashoutNotPayable:
+        return False
+    return True
 
 
 def _verification_sent() -> "Exists":
@@ -810,7 +905,7 @@ def payout_batch_create(*, rail: str, created_by: User) -> PayoutBatch | None:
     held = set(
         CashoutHold.objects.filter(host_id__in=host_ids, released_at__isnull=True).values_list("host_id", flat=True)
     )
-    cashouts = [cashout for cashout in cashouts if cashout.host_id not in held]
+    cashouts = [cashout for cashout in cashouts if cashout.host_id not in held and _payable(cashout, now)]
     destinations = list(
         PayoutDestination.objects.select_for_update(skip_locked=True)
         .filter(rail=rail, status=PayoutDestination.Status.PENDING_DEPOSIT)

@@ -9,6 +9,11 @@ urlpatterns = [
     path("kyc/", apis.KycApi.as_view(), name="wallet-kyc"),
     path("payout-destinations/", apis.PayoutDestinationListCreateApi.as_view(), name="wallet-payout-destinations"),
     path(
+        "payout-destinations/<id:destination_id>/",
+        apis.PayoutDestinationDetailApi.as_view(),
+        name="wallet-payout-destination",
+    ),
+    path(
         "payout-destinations/<id:destination_id>/confirm/",
         apis.PayoutDestinationConfirmApi.as_view(),
         name="wallet-payout-destination-confirm",

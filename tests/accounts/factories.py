@@ -3,6 +3,7 @@ from datetime import date
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.sms import sandbox as sms_sandbox
@@ -18,6 +19,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     display_name = factory.Faker("name")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    # A set-up account, as age_verification below: a verified phone (going live and payouts need one).
+    # Pass phone=None, phone_verified_at=None for a username sign-up that never proved one.
+    phone = factory.Sequence(lambda n: f"+977986{n:07d}")
+    phone_verified_at = factory.LazyAttribute(lambda u: timezone.now() if u.phone else None)
     date_of_birth = date(1996, 1, 15)
     age_verification = User.AgeVerification.VERIFIED
     password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)

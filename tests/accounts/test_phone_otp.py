@@ -11,7 +11,15 @@ from django.utils import timezone
 
 from apps.accounts.models import User, VerificationCode
 from apps.accounts.sms import sandbox
-from apps.accounts.verification import phone_normalize, phone_normalize_for_sms, secret_hash
+from apps.accounts.tasks import sms_code_send_task
+from apps.accounts.verification import (
+    Channel,
+    Purpose,
+    code_issue,
+    phone_normalize,
+    phone_normalize_for_sms,
+    secret_hash,
+)
 from tests.accounts.factories import TEST_PASSWORD, UserFactory, sms_code_sent, sms_point_at_sandbox
 
 PHONE = "9801234567"
@@ -207,14 +215,56 @@ def test_sends_per_address_are_throttled(sms_sandbox, api_client, settings):
     assert response.status_code == 429 and response.json()["code"] == "throttled"
 
 
-@pytest.mark.parametrize(
-    ("scenario", "status", "code"), [("insufficient_credits", 502, "sms_rejected"), ("outage", 503, "sms_unavailable")]
-)
-def test_provider_failure_is_a_clear_error_and_keeps_no_code(sms_sandbox, api_client, scenario, status, code):
-    sandbox.scenario_set(PHONE, scenario)
+def test_the_request_answers_once_queued_and_a_short_outage_is_retried(sms_sandbox, api_client, settings):
+    # the provider answers 503 twice, then recovers
+    settings.SMS_SEND_MAX_RETRIES = 3
+    sandbox.scenario_set(PHONE, "outage", times=2)
     response = api_client.post("/api/v1/auth/signup/phone/code/", {"phone": PHONE}, format="json")
-    assert response.status_code == status and response.json()["code"] == code
+    assert response.status_code == 202, response.json()
+    # the third attempt delivered the code, which works
+    code = sms_code()
+    assert len(sandbox.outbox()) == 1
+    assert VerificationCode.objects.filter(destination=E164, secret_hash=secret_hash(code, destination=E164)).exists()
+
+
+def test_a_long_outage_gives_up_after_the_retries_and_keeps_no_code(sms_sandbox, api_client, settings):
+    settings.SMS_SEND_MAX_RETRIES = 2
+    sandbox.scenario_set(PHONE, "outage", times=3)  # one more failure than there are attempts
+    response = api_client.post("/api/v1/auth/signup/phone/code/", {"phone": PHONE}, format="json")
+    assert response.status_code == 202
+    assert sandbox.outbox() == []
     assert not VerificationCode.objects.exists()
+    # the cooldown still holds for the user's next ask, retries or not
+    again = api_client.post("/api/v1/auth/signup/phone/code/", {"phone": PHONE}, format="json")
+    assert again.status_code == 429 and again.json()["code"] == "code_resend_too_soon"
+
+
+def test_a_documented_refusal_is_not_retried_and_keeps_no_code(sms_sandbox, api_client, settings):
+    settings.SMS_SEND_MAX_RETRIES = 3
+    # one refusal (1013, insufficient credits): a retry would get through, so none must happen
+    sandbox.scenario_set(PHONE, "insufficient_credits", times=1)
+    response = api_client.post("/api/v1/auth/signup/phone/code/", {"phone": PHONE}, format="json")
+    assert response.status_code == 202
+    assert sandbox.outbox() == []
+    assert not VerificationCode.objects.exists()
+
+
+def test_a_change_whose_old_number_cannot_be_texted_is_dropped_whole(sms_sandbox, auth_client):
+    user = UserFactory(phone=E164, phone_verified_at=timezone.now())
+    sandbox.scenario_set(PHONE, "insufficient_credits")  # the old number refuses
+    response = auth_client(user).post(
+        "/api/v1/me/contact/change/", {"password": TEST_PASSWORD, "phone": "9841234567"}, format="json"
+    )
+    assert response.status_code == 202, response.json()
+    # the new half alone must never confirm the change
+    assert not VerificationCode.objects.exists()
+
+
+def test_a_queued_code_replaced_before_sending_is_not_sent(sms_sandbox):
+    first = code_issue(channel=Channel.SMS, destination=E164, purpose=Purpose.SIGNUP, check_limits=False)
+    code_issue(channel=Channel.SMS, destination=E164, purpose=Purpose.SIGNUP, check_limits=False)
+    assert sms_code_send_task.apply(args=[first.code.pk, "old code"]).get() == "stale"
+    assert sandbox.outbox() == []
 
 
 def test_sandbox_speaks_sparrows_refusals(sms_sandbox):
@@ -233,8 +283,8 @@ def test_sandbox_speaks_sparrows_refusals(sms_sandbox):
 
 
 def test_verify_own_phone_and_not_anothers(sms_sandbox, auth_client):
-    owner = UserFactory(phone=E164)
-    other = UserFactory(phone="+9779841234567")
+    owner = UserFactory(phone=E164, phone_verified_at=None)
+    other = UserFactory(phone="+9779841234567", phone_verified_at=None)
     assert auth_client(owner).post("/api/v1/me/phone/verify/code/").status_code == 202
     code = sms_code()
     # another user cannot use the owner's code

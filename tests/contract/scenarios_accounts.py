@@ -178,7 +178,7 @@ def password_reset(contract: Contract) -> None:
 
 @drives("me_phone_verify_code", "me_phone_verify", "me_contact_change", "me_contact_change_confirm")
 def phone_verification(contract: Contract) -> None:
-    user = UserFactory(phone="+9779803334455")
+    user = UserFactory(phone="+9779803334455", phone_verified_at=None)
     client = contract.as_user(user)
     contract.call("me_phone_verify_code", client, status=202)
     code = sms_code_sent("9803334455")
@@ -285,11 +285,18 @@ def two_factor(contract: Contract) -> None:
     contract.call("me_two_factor_disable", client, status=204, body=contract.body("me_two_factor_disable", disable))
 
 
-@drives("me_export", "me_deletion_request", "me_deletion_undo")
+@drives("me_export", "me_data_export_request", "me_data_export", "me_deletion_request", "me_deletion_undo")
 def deletion(contract: Contract) -> None:
     user = UserFactory()
     client = contract.as_user(user)
     contract.call("me_export", client, status=200)
+    # built by the task (inline in tests) once the request committed
+    export = contract.call("me_data_export_request", client, status=202)
+    ready = contract.call("me_data_export", client, status=200, export_id=export.id)
+    assert ready.status.value == "ready" and ready.download_url, ready
+    stranger = contract.as_user(UserFactory())
+    contract.call("me_data_export", stranger, status=404, code="data_export_not_found", export_id=export.id)
+    contract.call("me_data_export_request", contract.anonymous(), status=401)
     wrong = contract.body("me_deletion_request", {"password": "not-the-password"})
     contract.call("me_deletion_request", client, status=400, code="wrong_password", body=wrong)
     right = contract.body("me_deletion_request", {"password": TEST_PASSWORD, "reason": "moving on"})

@@ -192,6 +192,7 @@ def _png(contract: Contract, name: str) -> object:
     "wallet_payout_destinations",
     "wallet_payout_destination_add",
     "wallet_payout_destination_confirm",
+    "wallet_payout_destination_remove",
 )
 def host_payout_setup(contract: Contract) -> None:
     host = UserFactory()
@@ -249,3 +250,12 @@ def host_payout_setup(contract: Contract) -> None:
         destination_id=theirs.pk,
         body=wrong,
     )
+    contract.call(
+        "wallet_payout_destination_remove",
+        client,
+        status=404,
+        code="payout_destination_not_found",
+        destination_id=theirs.pk,
+    )
+    contract.call("wallet_payout_destination_remove", client, status=204, destination_id=awaiting.id)
+    contract.call("wallet_payout_destination_remove", contract.anonymous(), status=401, destination_id=awaiting.id)

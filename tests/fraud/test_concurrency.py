@@ -17,7 +17,7 @@ from apps.wallet.services import (
 )
 from tests.accounts.factories import UserFactory
 from tests.fraud.factories import finance_user, gift, refund_after_spending, top_up
-from tests.wallet.factories import payout_ready
+from tests.wallet.factories import hold_period_over, payout_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,6 +77,7 @@ def test_a_hold_racing_an_approval_never_lets_a_payment_past_it(race, round_):
         postings=[(platform_account(kind=Account.Kind.REVENUE), -500), (earnings, 500)],
     )
     cashout = cashout_request(host=host, coins=500, destination_id=payout_ready(host))
+    hold_period_over()
 
     # when Finance approves it while a fraud case places a hold on the host
     approved, hold = race(

@@ -16,7 +16,7 @@ from apps.wallet.services import cashout_approve, cashout_reject, cashout_reques
 from tests.accounts.factories import UserFactory
 from tests.gifts.factories import LiveStreamFactory
 from tests.hosts.conftest import clock_at, stream_with_gifts
-from tests.wallet.factories import finance_user
+from tests.wallet.factories import finance_user, hold_period_over
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +86,7 @@ def test_the_figures_add_up_to_the_ledgers_movement_for_the_period(auth_client, 
     ledger_rollup()
     paid = cashout_request(host=host, coins=20)
     rejected = cashout_request(host=host, coins=15)
+    hold_period_over()
     cashout_approve(request_id=paid.pk, reviewer=finance_user())
     cashout_reject(request_id=rejected.pk, reviewer=finance_user(), note="name mismatch")
     first, last = timezone.localdate() - timedelta(days=20), timezone.localdate() - timedelta(days=1)

@@ -11,7 +11,7 @@ from apps.wallet.services import cashout_approve, cashout_request, ledger_rollup
 from tests.accounts.factories import UserFactory
 from tests.gifts.factories import LiveStreamFactory
 from tests.hosts.conftest import stream_with_gifts
-from tests.wallet.factories import finance_user
+from tests.wallet.factories import finance_user, hold_period_over
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,7 @@ def test_the_statement_shows_the_months_ledger_streams_and_cash_outs(auth_client
     second = stream_with_gifts(host, fan, momo, [5])
     ledger_rollup()
     cashout = cashout_request(host=host, coins=100)
+    hold_period_over()
     cashout_approve(request_id=cashout.pk, reviewer=finance_user(), note="paid via eSewa")
 
     # when the host downloads this month's statement

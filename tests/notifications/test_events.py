@@ -16,7 +16,7 @@ from apps.wallet.services import cashout_approve, cashout_reject, cashout_reques
 from tests.accounts.factories import UserFactory, member
 from tests.gifts.factories import GiftFactory, LiveStreamFactory
 from tests.moderation.factories import EnforcementFactory, ReportCaseFactory
-from tests.wallet.factories import finance_user, fund, host_earns_from_a_gift, payout_ready
+from tests.wallet.factories import finance_user, fund, hold_period_over, host_earns_from_a_gift, payout_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +107,7 @@ def test_a_cashout_review_reaches_the_host(review, variant, settings, django_cap
     host_earns_from_a_gift(host)
     payout_ready(host)
     cashout_request(host=host, coins=500)
+    hold_period_over()
     cashout = CashoutRequest.objects.get(host=host)
     with django_capture_on_commit_callbacks(execute=True):
         review(request_id=cashout.pk, reviewer=finance_user(), note="checked")

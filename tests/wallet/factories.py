@@ -1,9 +1,12 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.gifts.services import gift_send
-from apps.wallet.models import KycSubmission, PayoutDestination
+from apps.wallet.models import CashoutRequest, KycSubmission, PayoutDestination
 from apps.wallet.roles import GROUP_PERMISSIONS
 from apps.wallet.services import coins_grant
 from tests.accounts.factories import UserFactory
@@ -78,3 +81,9 @@ def payout_ready(host: User) -> int:
         KycSubmissionFactory(user=host)
     destination = PayoutDestination.objects.filter(host=host, status=PayoutDestination.Status.VERIFIED).first()
     return (destination or PayoutDestinationFactory(host=host)).pk
+
+
+def hold_period_over() -> None:
+    """End the hold period of every waiting cash-out (as if CASHOUT_HOLD_HOURS had passed)."""
+    past = timezone.now() - timedelta(seconds=1)
+    CashoutRequest.objects.filter(status=CashoutRequest.Status.REQUESTED, payable_at__gt=past).update(payable_at=past)

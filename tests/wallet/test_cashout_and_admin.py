@@ -4,11 +4,12 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
 from apps.core.exceptions import PermissionDenied
-from apps.wallet.models import Account, CashoutRequest, CoinGrant, JournalEntry
+from apps.wallet.exceptions import CashoutNotPayable
+from apps.wallet.models import Account, CashoutRequest, CoinGrant, JournalEntry, KycSubmission, PayoutDestination
 from apps.wallet.selectors import account_available, coins_balance, ledger_audit, user_balances
 from apps.wallet.services import cashout_approve, cashout_reject, platform_account
 from tests.accounts.factories import UserFactory
-from tests.wallet.factories import finance_user, fund, host_earns_from_a_gift, payout_ready
+from tests.wallet.factories import finance_user, fund, hold_period_over, host_earns_from_a_gift, payout_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,7 @@ def test_cashout_below_minimum_or_above_earnings_is_refused(auth_client, host, c
 
 def test_finance_approves_and_coins_leave_as_payout(auth_client, host):
     cashout_id = _request_cashout(auth_client, host, 500).json()["id"]
+    hold_period_over()
     cashout = cashout_approve(request_id=cashout_id, reviewer=finance_user(), note="paid via eSewa")
     assert cashout.status == CashoutRequest.Status.APPROVED
     # 15 % (the default rate) is withheld as tax, the rest leaves as payout
@@ -107,7 +109,7 @@ def test_admin_review_queue_rejects_through_the_service(client, auth_client, hos
 def test_staff_outside_finance_cannot_review_in_admin(client, auth_client, host):
     cashout_id = _request_cashout(auth_client, host, 500).json()["id"]
     client.force_login(UserFactory(is_staff=True))
-    response = client.post("/admin/wallet/cashoutrequest/", {"action": "approve", ACTION_CHECKBOX_NAME: [cashout_id]})
+    response = client.post("/admin/wallet/cashoutrequest/", {"action": "reject", ACTION_CHECKBOX_NAME: [cashout_id]})
     assert response.status_code == 403
     assert CashoutRequest.objects.get().status == CashoutRequest.Status.REQUESTED
 
@@ -139,4 +141,36 @@ def test_grant_in_admin_is_for_finance_only(client, user):
     assert response.status_code == 302, response.content[:500]
     assert coins_balance(user_id=user.pk) == 100
     assert CoinGrant.objects.get().entry.memo == "promo"
+    assert ledger_audit() == []
+
+
+def test_the_admin_has_no_way_to_pay_a_cash_out_inside_its_hold_period(client, auth_client, host):
+    # The old "Approve (paid out)" action paid a cash-out the moment it was asked for, skipping the
+    # 72 h hold the batches apply: money leaves only through a payout batch now.
+    cashout_id = _request_cashout(auth_client, host, 500).json()["id"]
+    client.force_login(finance_user())
+    client.post("/admin/wallet/cashoutrequest/", {"action": "approve", ACTION_CHECKBOX_NAME: [cashout_id]})
+    assert CashoutRequest.objects.get().status == CashoutRequest.Status.REQUESTED
+    assert not JournalEntry.objects.filter(kind="cashout_paid").exists()
+    assert _platform(Account.Kind.CASHOUT_HOLD) == 500
+
+
+def test_paying_outside_a_batch_applies_the_batch_rules(auth_client, host):
+    cashout_id = _request_cashout(auth_client, host, 500).json()["id"]
+    with pytest.raises(CashoutNotPayable) as early:
+        cashout_approve(request_id=cashout_id, reviewer=finance_user())
+    assert early.value.details["reason"] == "hold_period"
+
+    hold_period_over()
+    PayoutDestination.objects.update(status=PayoutDestination.Status.REMOVED)
+    with pytest.raises(CashoutNotPayable) as unconfirmed:
+        cashout_approve(request_id=cashout_id, reviewer=finance_user())
+    assert unconfirmed.value.details == {"reason": "destination", "status": "removed"}
+
+    PayoutDestination.objects.update(status=PayoutDestination.Status.VERIFIED)
+    KycSubmission.objects.update(status=KycSubmission.Status.REJECTED)
+    with pytest.raises(CashoutNotPayable) as no_kyc:
+        cashout_approve(request_id=cashout_id, reviewer=finance_user())
+    assert no_kyc.value.details == {"reason": "kyc"}
+    assert CashoutRequest.objects.get().status == CashoutRequest.Status.REQUESTED
     assert ledger_audit() == []

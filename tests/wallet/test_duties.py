@@ -8,7 +8,7 @@ from apps.accounts.exceptions import OwnRequest
 from apps.wallet.models import CashoutRequest, CoinGrant
 from apps.wallet.selectors import coins_balance
 from apps.wallet.services import cashout_approve, cashout_reject, cashout_request, coins_grant
-from tests.wallet.factories import finance_user, host_earns_from_a_gift, payout_ready
+from tests.wallet.factories import finance_user, hold_period_over, host_earns_from_a_gift, payout_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +25,7 @@ def finance_host():
     host = finance_user()
     host_earns_from_a_gift(host)
     cashout_request(host=host, coins=500, destination_id=payout_ready(host))
+    hold_period_over()
     return host
 
 
@@ -39,12 +40,12 @@ def test_finance_cannot_review_their_own_cashout_but_a_colleague_can(finance_hos
     assert CashoutRequest.objects.get(pk=cashout.pk).status != CashoutRequest.Status.REQUESTED
 
 
-def test_the_admin_approve_action_refuses_ones_own_cashout_with_a_message(client, finance_host):
+def test_the_admin_reject_action_refuses_ones_own_cashout_with_a_message(client, finance_host):
     cashout = CashoutRequest.objects.get(host=finance_host)
     client.force_login(finance_host)
 
     response = client.post(
-        "/admin/wallet/cashoutrequest/", {"action": "approve", ACTION_CHECKBOX_NAME: [cashout.pk]}, follow=True
+        "/admin/wallet/cashoutrequest/", {"action": "reject", ACTION_CHECKBOX_NAME: [cashout.pk]}, follow=True
     )
 
     assert response.status_code == 200

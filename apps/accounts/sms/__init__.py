@@ -19,6 +19,9 @@ class SmsProvider(Protocol):
         """Hand one message for the E.164 number `to` to the provider, or raise SmsRejected /
         SmsUnavailable (apps.accounts.exceptions)."""
 
+    def reachable_check(self, *, to: str) -> None:
+        """Raise SmsRejected for a number the provider cannot text at all (checked before queueing)."""
+
 
 def sms_provider() -> SmsProvider:
     """The configured provider (settings read per call, so tests can point it elsewhere)."""
@@ -32,3 +35,9 @@ def sms_provider() -> SmsProvider:
 
 def sms_send(*, to: str, text: str) -> None:
     sms_provider().send(to=to, text=text)
+
+
+def sms_reachable_check(*, to: str) -> None:
+    """SmsRejected at once for a number no message could reach (e.g. an old foreign phone asked to
+    confirm a change), instead of queueing a text that would only be refused."""
+    sms_provider().reachable_check(to=to)

@@ -4,7 +4,7 @@ Same path (`v2/sms/`), fields, status codes and bodies as the real API (see spar
 token and sender identity (SANDBOX_TOKEN, SANDBOX_SENDER). Instead of delivering, it keeps the
 messages in the cache: the outbox page (/sandbox/sparrow/outbox/) shows the latest ones, so a demo
 user can read their code, and tests read them with `outbox()`. A 10-digit number can be told to
-make the next sends fail (`scenario_set`). Off (404) unless SMS_SANDBOX_ENABLED.
+make its sends fail (`scenario_set`), for good or for the next few sends only. Off (404) unless SMS_SANDBOX_ENABLED.
 
 Views are async and touch only the cache: under daphne a sync API view sending an SMS to the sandbox on
 the same server would otherwise wait for the very thread it occupies (as the payments sandbox).
@@ -27,6 +27,7 @@ SANDBOX_TOKEN = "v2_sandbox_token_halobuzz"  # noqa: S105  (the sandbox's publis
 SANDBOX_SENDER = "HaloBuzz"
 OUTBOX_KEY = "sms_sandbox:outbox"
 SCENARIO_KEY = "sms_sandbox:scenario:{number}"
+SCENARIO_TIMES_KEY = "sms_sandbox:scenario-times:{number}"
 OUTBOX_SIZE = 100
 TTL = 24 * 3600
 NEPALI_MOBILE = re.compile(r"^9[678][0-9]{8}$")  # NTC, Ncell, Smart: 96x, 97x, 98x
@@ -64,14 +65,34 @@ def outbox_clear() -> None:
     cache.delete(OUTBOX_KEY)
 
 
-def scenario_set(number: str, scenario: str | None) -> None:
-    """Make every send to the 10-digit `number` fail as `scenario` (SCENARIOS), or None to stop."""
+def scenario_set(number: str, scenario: str | None, *, times: int | None = None) -> None:
+    """Make sends to the 10-digit `number` fail as `scenario` (SCENARIOS): every one, or only the next
+    `times` (then it delivers again: a provider that recovers). None stops it."""
+    keys = [SCENARIO_KEY.format(number=number), SCENARIO_TIMES_KEY.format(number=number)]
     if scenario is None:
-        cache.delete(SCENARIO_KEY.format(number=number))
+        cache.delete_many(keys)
         return
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}")
-    cache.set(SCENARIO_KEY.format(number=number), scenario, TTL)
+    cache.set(keys[0], scenario, TTL)
+    if times is None:
+        cache.delete(keys[1])
+    else:
+        cache.set(keys[1], times, TTL)
+
+
+def _scenario_take(number: str) -> str | None:
+    """The scenario a send to `number` meets now, counting one off a limited one."""
+    scenario = cache.get(SCENARIO_KEY.format(number=number))
+    if scenario is None:
+        return None
+    times_key = SCENARIO_TIMES_KEY.format(number=number)
+    if cache.get(times_key) is None:
+        return scenario
+    if cache.decr(times_key) < 0:
+        scenario_set(number, None)
+        return None
+    return scenario
 
 
 def _refuse(code: int) -> JsonResponse:
@@ -108,7 +129,7 @@ async def send_sms(request: HttpRequest) -> HttpResponse:
     if not receivers:
         return _refuse(1011)
     for number in receivers:
-        scenario = cache.get(SCENARIO_KEY.format(number=number))
+        scenario = _scenario_take(number)
         if scenario == "outage":
             return HttpResponse("<html><body>Service Unavailable</body></html>", status=503)
         if scenario == "insufficient_credits":

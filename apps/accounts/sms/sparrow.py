@@ -13,8 +13,11 @@ docs/outgoing_sendsms.md):
   1005/1006 account expired, 1007 invalid receiver, 1008 invalid sender, 1010 text cannot be empty,
   1011 no valid receiver, 1012 no credits available, 1013 insufficient credits.
 
-Anything else (timeouts, connection errors, 5xx, a body that is not that JSON) counts as the
-provider being unavailable. No retry here: a user who got no code asks again after the cooldown.
+Every documented response_code is a refusal that sending again cannot change (our configuration, the
+receiver, or credits that only a top-up brings back): SmsRejected, never retried. Anything else
+(timeouts, connection errors, 5xx, a body that is not that JSON) counts as the provider being
+unavailable for a while: SmsUnavailable, which the sending task (apps.accounts.tasks) retries with
+backoff. No retry here: one call is one attempt.
 """
 
 import logging
@@ -43,6 +46,9 @@ class SparrowSms:
         self.token = token
         self.sender = sender
         self.timeout = timeout
+
+    def reachable_check(self, *, to: str) -> None:
+        national_number(to)  # Sparrow texts Nepali numbers only
 
     def send(self, *, to: str, text: str) -> None:
         if not self.token:
