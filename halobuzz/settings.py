@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestBodyLimitMiddleware",
     "apps.core.middleware.RefuseNulMiddleware",  # PostgreSQL cannot hold NUL: 400 before any lookup
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY)
+    "apps.core.middleware.CSPMiddleware",  # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
