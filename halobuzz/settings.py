@@ -105,7 +105,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "apps.core.middleware.AdminTwoFactorMiddleware",
     "apps.core.middleware.AdminLoginRateLimitMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.core.middleware.MessageMiddleware",  # Django's, the storage made only when used
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

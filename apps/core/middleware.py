@@ -14,6 +14,7 @@ Order in settings.MIDDLEWARE (top first):
     django_otp OTPMiddleware     request.user.is_verified()
     AdminTwoFactorMiddleware     staff must pass a one-time password before the admin (ADMIN_REQUIRE_2FA)
     AdminLoginRateLimitMiddleware  bounds password guessing on the admin login form
+    MessageMiddleware            Django's, making the message storage only when something uses it
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ from csp.constants import HEADER as CSP_HEADER
 from csp.constants import HEADER_REPORT_ONLY as CSP_HEADER_REPORT_ONLY
 from csp.utils import build_policy as csp_build_policy
 from django.conf import settings
+from django.contrib.messages import middleware as django_messages_middleware
+from django.contrib.messages.storage import default_storage as default_message_storage
 from django.core.signals import request_finished, setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject, empty
 from django.utils.translation import gettext, gettext_lazy
 
 from apps.core import metrics
@@ -227,6 +231,21 @@ class CSPMiddleware(csp.middleware.CSPMiddleware):
         # As django-csp does: the nonce asked for after the header was written is an error, not a silent miss.
         request.csp_nonce = csp.middleware.CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
         return response
+
+
+class MessageMiddleware(django_messages_middleware.MessageMiddleware):
+    """Django's, with the message storage made when something uses it: the API never does, and
+    making it (a cookie and a session store) was a few per cent of a gift send. A request that never
+    touched it has nothing to store, as Django's own update() would find."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        request._messages = SimpleLazyObject(lambda: default_message_storage(request))  # type: ignore[attr-defined]
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        kept = getattr(request, "_messages", None)
+        if type(kept) is SimpleLazyObject and kept._wrapped is empty:  # never used
+            return response
+        return super().process_response(request, response)
 
 
 class RequestBodyLimitMiddleware:

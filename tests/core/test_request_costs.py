@@ -1,7 +1,7 @@
 """What every request used to pay again and again is paid once: the URLconf is imported when the
 WSGI module is (gunicorn preloads it in its master, so no worker spends its first request on it),
-the Content-Security-Policy headers built from settings are kept, and a hot input serializer keeps
-its bound fields. Each keeps the behaviour it replaces."""
+the Content-Security-Policy headers built from settings are kept, the message storage is made only
+when used, and a hot input serializer keeps its bound fields. Each keeps the behaviour it replaces."""
 
 import os
 import subprocess
@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 from csp.utils import build_policy
 from django.conf import settings
-from django.test import Client, override_settings
+from django.contrib import messages
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpResponse
+from django.test import Client, RequestFactory, override_settings
+from django.utils.functional import empty
 
+from apps.core.middleware import MessageMiddleware
 from apps.gifts.apis import GiftSendApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,3 +70,29 @@ def test_the_gift_send_input_keeps_its_fields_and_still_validates_each_request_a
     third = serializer(data={"stream": 7, "gift": 3, "quantity": 10**6, "colour": "red"})
     assert not third.is_valid() and set(third.errors) == {"colour"}  # unknown fields are still refused first
     assert serializer(data={"stream": 2**63, "gift": 1}).is_valid() is False  # ids stay bounded
+
+
+def _session_request(path: str = "/"):
+    request = RequestFactory().get(path)
+    SessionMiddleware(lambda r: HttpResponse()).process_request(request)
+    return request
+
+
+def test_the_message_storage_is_made_only_when_something_uses_it():
+    request = _session_request()
+    response = MessageMiddleware(lambda r: HttpResponse("ok"))(request)
+    assert request._messages._wrapped is empty  # an API request never pays for it
+    assert "messages" not in response.cookies
+
+    def view(r):
+        messages.success(r, "Saved.")
+        return HttpResponse("ok")
+
+    request = _session_request()
+    response = MessageMiddleware(view)(request)
+    assert "messages" in response.cookies  # a message still reaches the next page
+    following = _session_request()
+    following.COOKIES["messages"] = response.cookies["messages"].value
+    shown = []
+    MessageMiddleware(lambda r: shown.extend(str(m) for m in messages.get_messages(r)) or HttpResponse())(following)
+    assert shown == ["Saved."]
