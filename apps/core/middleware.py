@@ -241,9 +241,9 @@ class MessageMiddleware(django_messages_middleware.MessageMiddleware):
     def process_request(self, request: HttpRequest) -> None:
         request._messages = SimpleLazyObject(lambda: default_message_storage(request))  # type: ignore[attr-defined]
 
-    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         kept = getattr(request, "_messages", None)
-        if type(kept) is SimpleLazyObject and kept._wrapped is empty:  # never used
+        if type(kept) is SimpleLazyObject and kept.__dict__["_wrapped"] is empty:  # never used
             return response
         return super().process_response(request, response)
 
