@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestBodyLimitMiddleware",
     "apps.core.middleware.RefuseNulMiddleware",  # PostgreSQL cannot hold NUL: 400 before any lookup
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY)
+    "apps.core.middleware.CSPMiddleware",  # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -105,7 +105,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "apps.core.middleware.AdminTwoFactorMiddleware",
     "apps.core.middleware.AdminLoginRateLimitMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.core.middleware.MessageMiddleware",  # Django's, the storage made only when used
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

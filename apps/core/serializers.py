@@ -8,7 +8,20 @@ from apps.core.bounds import bound_integer_inputs
 
 class StrictInputSerializer(serializers.Serializer):
     """An input serializer that refuses fields it does not know (a typo must not pass silently) and
-    bounds every integer it takes (apps.core.bounds: 0..bigint unless the field says otherwise)."""
+    bounds every integer it takes (apps.core.bounds: 0..bigint unless the field says otherwise).
+
+    `keep_fields = True` (hot endpoints): the bound fields are built once per class and shared by
+    every instance, where DRF deep-copies each declared field for every request. Only for
+    serializers of plain fields whose validation reads neither the context nor the parent (no
+    context-dependent defaults, no nested or related fields): the shared fields belong to a blank
+    instance."""
+
+    keep_fields = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.keep_fields:
+            self.__dict__["fields"] = _kept_fields(type(self))  # DRF's `fields` is a cached_property
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -22,6 +35,19 @@ class StrictInputSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: [gettext_lazy("Unknown field.")] for name in unknown})
         return super().to_internal_value(data)
+
+
+_kept_input_fields: dict[type[serializers.Serializer], Any] = {}
+
+
+def _kept_fields(serializer_class: type[StrictInputSerializer]) -> Any:
+    """The bound fields of a blank `serializer_class`, built on first use (a field binds only once)."""
+    fields = _kept_input_fields.get(serializer_class)
+    if fields is None:
+        blank = serializers.Serializer.__new__(serializer_class)
+        serializers.Serializer.__init__(blank)  # not the class's own __init__: that would come back here
+        fields = _kept_input_fields.setdefault(serializer_class, blank.fields)
+    return fields
 
 
 # PostgreSQL's bigint, the type of every primary key: a larger id would crash the query, not miss.

@@ -66,6 +66,8 @@ class GiftSendApi(APIView):
     authentication_classes = [JwtStatelessAuthentication]  # gift_send checks the account itself
 
     class InputSerializer(StrictInputSerializer):
+        keep_fields = True  # plain fields: built once, not per send
+
         stream = IdField()
         gift = IdField()
         quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX, default=1)
