@@ -17,6 +17,16 @@ class LiveConfig(AppConfig):
             stream_sockets_close_on_block,
         )
 
+        from django.db.models.signals import post_delete, post_save
+
+        from apps.live.categories import category_cache_clear
+        from apps.live.models import Category
+
+        def categories_changed(**kwargs: object) -> None:
+            category_cache_clear()
+
+        post_save.connect(categories_changed, sender=Category, weak=False, dispatch_uid="live-category-saved")
+        post_delete.connect(categories_changed, sender=Category, weak=False, dispatch_uid="live-category-deleted")
         block_listener_register(stream_sockets_close_on_block)
         unblock_listener_register(stream_facts_forget_on_unblock)
 

@@ -27,6 +27,7 @@ from apps.core.content_filter import text_mask
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live import agora
+from apps.live.categories import category_resolve
 from apps.live.chat import chat_checker_register as chat_checker_register
 from apps.live.chat import chat_hold_decider_register as chat_hold_decider_register
 from apps.live.chat import chat_message_publish as chat_message_publish
@@ -237,7 +238,7 @@ def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = N
     stream = Stream(
         host=host,
         title=text_mask(title),
-        category=category.strip().lower(),
+        category_id=category_resolve(category),
         status=Stream.Status.LIVE,
         started_at=now,
         last_heartbeat_at=now,
