@@ -214,6 +214,48 @@ class StreamListActiveApi(APIView):
         return response
 
 
+class TrendingStreamSerializer(ActiveStreamSerializer):
+    trending_score = serializers.FloatField(help_text="The score the list is ordered by (higher first).")
+
+
+class StreamListTrendingApi(APIView):
+    """Live streams trending now, for me: current viewers, coins gifted in the last minutes and how
+    recently the stream started, rescored every half minute, then raised for hosts I follow and hosts
+    followed by people I follow. Ended streams, streams held back by moderation and hosts blocked
+    either way are left out (README "Trending")."""
+
+    class FilterSerializer(StrictInputSerializer):
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+        cursor = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+    class OutputSerializer(serializers.Serializer):
+        count = serializers.IntegerField(help_text="Streams in the list, as ranked for its first page.")
+        next_cursor = serializers.CharField(allow_null=True, help_text="`cursor` of the next page; null on the last.")
+        results = TrendingStreamSerializer(many=True)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100}, default=20),
+            OpenApiParameter(
+                "cursor",
+                str,
+                description="`next_cursor` of the previous page: the pages follow the ranking of the first page "
+                "for 10 minutes; 400 invalid_cursor after.",
+            ),
+        ],
+        responses={200: OutputSerializer},
+        operation_id="streams_trending",
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        page = selectors.stream_list_trending(
+            viewer=request_user(request), limit=f["limit"], cursor=f["cursor"] or None
+        )
+        return Response({"count": page.count, "next_cursor": page.next_cursor, "results": page.results})
+
+
 class StreamDetailApi(APIView):
     class OutputSerializer(StreamSerializer):
         linkcast = serializers.DictField(allow_null=True)

@@ -9,6 +9,23 @@ from django.utils import translation
 from apps.live.exceptions import CategoryUnknown
 from apps.live.models import Category
 
+# The starting catalogue (migration 0009 wrote the same; the admin edits it afterwards):
+# slug, English, Nepali, icon.
+DEFAULT_CATEGORIES = [
+    ("music", "Music", "संगीत", "🎵"),
+    ("talk", "Just chatting", "गफगाफ", "💬"),
+    ("gaming", "Gaming", "गेमिङ", "🎮"),
+    ("dance", "Dance", "नृत्य", "💃"),
+    ("comedy", "Comedy", "हास्य", "😂"),
+    ("education", "Education", "शिक्षा", "📚"),
+    ("sports", "Sports", "खेलकुद", "⚽"),
+    ("cooking", "Cooking", "खाना पकाउने", "🍲"),
+    ("travel", "Travel", "यात्रा", "🏔"),
+    ("news", "News", "समाचार", "📰"),
+    ("religion", "Religion and culture", "धर्म र संस्कृति", "🪔"),
+    ("lifestyle", "Lifestyle", "जीवनशैली", "✨"),
+]
+
 _CACHE_KEY = "live:categories:v1"
 _CACHE_SECONDS = 300
 
@@ -37,6 +54,20 @@ def _catalogue() -> dict[str, CategoryEntry]:
         }
         cache.set(_CACHE_KEY, entries, timeout=_CACHE_SECONDS)
     return entries
+
+
+def category_catalogue_ensure() -> int:
+    """Add the default entries that are missing (the demo's seed; edits to existing ones are kept).
+    Returns how many were added."""
+    added = 0
+    for position, (slug, name_en, name_ne, icon) in enumerate(DEFAULT_CATEGORIES, start=1):
+        _, created = Category.objects.get_or_create(
+            slug=slug, defaults={"name_en": name_en, "name_ne": name_ne, "icon": icon, "position": position * 10}
+        )
+        added += created
+    if added:
+        category_cache_clear()
+    return added
 
 
 def category_cache_clear() -> None:

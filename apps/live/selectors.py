@@ -38,6 +38,7 @@ from apps.live.models import (
 from apps.live.pk import PkMarker as PkMarker
 from apps.live.pk import pk_marker_from_reads as pk_marker_from_reads
 from apps.live.pk import pk_marker_key as pk_marker_key
+from apps.live.trending import trending_page
 from apps.og.selectors import user_has_active_og
 
 logger = logging.getLogger(__name__)
@@ -218,6 +219,21 @@ def stream_list_live(
         next_cursor=_cursor_encode(snapshot, end) if end < len(ids) else None,
         next_offset=end if end < len(ids) else None,
         results=_with_category_names(_page_rows(snapshot, position, page_ids)) if page_ids else [],
+    )
+
+
+def stream_list_trending(*, viewer: User, limit: int = 20, cursor: str | None = None) -> ActivePage:
+    """One page of the trending live streams for the viewer (apps.live.trending has the formula)."""
+    page = trending_page(viewer=viewer, limit=limit, cursor=cursor)
+    ids = [stream_id for stream_id, _ in page.results]
+    streams = Stream.objects.filter(pk__in=ids, status=Stream.Status.LIVE).select_related("host").in_bulk()
+    rows = [
+        {**_active_row(streams[stream_id]), "trending_score": score}
+        for stream_id, score in page.results
+        if stream_id in streams
+    ]
+    return ActivePage(
+        count=page.count, next_cursor=page.next_cursor, next_offset=None, results=_with_category_names(rows)
     )
 
 

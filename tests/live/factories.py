@@ -37,6 +37,7 @@ class LiveStreamFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         kwargs["category"] = category_of(kwargs.get("category"))
         return super()._create(model_class, *args, **kwargs)
+
     status = Stream.Status.LIVE
     started_at = factory.LazyFunction(timezone.now)
     last_heartbeat_at = factory.LazyFunction(timezone.now)
