@@ -23,7 +23,7 @@ from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live.categories import CategoryEntry as CategoryEntry
 from apps.live.categories import category_list_active as category_list_active
-from apps.live.categories import category_name
+from apps.live.categories import category_name as category_name
 from apps.live.exceptions import InvalidCursor, KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
 from apps.live.models import (
     LinkCast,

@@ -190,14 +190,10 @@ class HashtagApi(APIView):
         return Response({"tag": summary.tag, "reels_count": summary.reels_count})
 
 
-class HashtagReelsPagination(FeedCursorPagination):
-    ordering = ("-created_at", "-id")
-
-
 class HashtagReelsApi(APIView):
     """Published reels carrying a hashtag, newest first (404 hashtag_not_found for a tag no reel used)."""
 
-    pagination_class = HashtagReelsPagination
+    pagination_class = FeedCursorPagination
 
     @extend_schema(responses={200: ReelSerializer(many=True)}, operation_id="reel_list_by_hashtag")
     def get(self, request: Request, tag: str) -> Response:

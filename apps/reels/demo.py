@@ -24,7 +24,7 @@ def _clip(path: Path, *, seconds: float = 2.0, fps: int = 10, shade: int = 0) ->
     import numpy as np
 
     width, height = 160, 284
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     for i in range(round(seconds * fps)):
         frame = np.full((height, width, 3), (60 + shade + i * 3) % 255, dtype=np.uint8)
         x = (i * 6) % (width - 24)

@@ -1,6 +1,6 @@
 """Hashtags in reel captions: `#dashain`, `#नमस्ते`, `#momo_lover`.
 
-A tag is `#` (not straight after a letter, so `a#b` and URL fragments are not tags) followed by
+A tag is `#` (not straight after a letter, so `a#b` is not a tag, nor is a link's fragment) followed by
 letters, digits, `_`, and combining marks: Devanagari vowel signs and the virama are categories
 Mn/Mc, which Python's `\\w` does not match, so `#नमस्ते` would otherwise stop at `नमस`. Zero-width
 joiners (used inside Devanagari conjuncts) are kept inside a tag. Tags are stored NFC-normalised and
@@ -8,12 +8,14 @@ case-folded, so `#Dashain` and `#dashain` are one tag; a tag needs a letter (`#2
 a tag cut short by the word filter's mask (`#f***`) is dropped.
 """
 
+import re
 import unicodedata
 
 MAX_TAG_LENGTH = 50
 MAX_TAGS_PER_REEL = 30
 _JOINERS = {"\u200c", "\u200d"}  # ZWNJ, ZWJ
 _MASK = "*"
+_LINK = re.compile(r"\S*(?:://|www\.)\S*", re.IGNORECASE)  # a `#` inside a link is its fragment
 
 
 def _in_tag(char: str) -> bool:
@@ -34,10 +36,11 @@ def hashtag_normalise(text: str) -> str:
 def hashtags_extract(caption: str) -> list[str]:
     """The caption's tags, normalised, each once, in the order they first appear (at most MAX_TAGS_PER_REEL)."""
     text = unicodedata.normalize("NFC", caption)
+    in_link = {i for match in _LINK.finditer(text) for i in range(match.start(), match.end())}
     found: list[str] = []
     i = 0
     while i < len(text) and len(found) < MAX_TAGS_PER_REEL:
-        if text[i] != "#" or (i > 0 and _in_tag(text[i - 1])):
+        if text[i] != "#" or i in in_link or (i > 0 and _in_tag(text[i - 1])):
             i += 1
             continue
         end = i + 1

@@ -54,7 +54,9 @@ class Reel(models.Model):
     comments_count = models.BigIntegerField(default=0)
     shares_count = models.BigIntegerField(default=0)
     hot_score = models.FloatField(default=0.0, help_text="Feed rank: freshness plus log2 of weighted engagement.")
-    hashtags = models.ManyToManyField(Hashtag, through="ReelHashtag", related_name="reels", blank=True)
+    hashtags: "models.ManyToManyField[Hashtag, ReelHashtag]" = models.ManyToManyField(
+        Hashtag, through="ReelHashtag", related_name="reels", blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -81,21 +81,26 @@ def _published_visible(viewer: User) -> QuerySet[Reel]:
     return qs.exclude(author_id__in=blocked) if blocked else qs
 
 
-def hashtag_get(*, tag: str, viewer: User) -> HashtagSummary:
-    """A tag (as typed: `#Dashain`, `dashain`) with how many published reels the viewer can see carry
-    it (counted when asked, on the (hashtag, reel) index, so it is never out of step)."""
+def _hashtag(tag: str) -> Hashtag:
     normal = hashtag_normalise(tag)
     hashtag = Hashtag.objects.filter(tag=normal).first() if normal else None
     if hashtag is None:
         raise HashtagNotFound()
+    return hashtag
+
+
+def hashtag_get(*, tag: str, viewer: User) -> HashtagSummary:
+    """A tag (as typed: `#Dashain`, `dashain`) with how many published reels the viewer can see carry
+    it (counted when asked, on the (hashtag, reel) index, so it is never out of step)."""
+    hashtag = _hashtag(tag)
     count = _published_visible(viewer).filter(hashtag_links__hashtag=hashtag).count()
     return HashtagSummary(tag=hashtag.tag, reels_count=count)
 
 
 def reel_list_by_hashtag(*, tag: str, viewer: User) -> QuerySet[Reel]:
     """Published reels carrying the tag that the viewer may see (HashtagNotFound for an unknown tag)."""
-    summary = hashtag_get(tag=tag, viewer=viewer)
-    return _published_visible(viewer).filter(hashtag_links__hashtag__tag=summary.tag).select_related("author")
+    hashtag = _hashtag(tag)
+    return _published_visible(viewer).filter(hashtag_links__hashtag=hashtag).select_related("author")
 
 
 def reel_hashtags(*, reels: list[Reel]) -> dict[int, list[str]]:

@@ -78,7 +78,7 @@ def trending_refresh() -> int:
                     likes=likes.get(reel_id, 0),
                     comments=comments.get(reel_id, 0),
                     views=views,
-                    age_hours=(now - published_at).total_seconds() / 3600.0,
+                    age_hours=(now - (published_at or now)).total_seconds() / 3600.0,
                 ),
                 6,
             ),

@@ -8,9 +8,8 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.services import block_create, follow_create
 from apps.live.models import Stream
-from apps.live.selectors import active_cache_clear
+from apps.live.selectors import active_cache_clear, category_list_active
 from apps.live.services import stream_stats_update
-from apps.live.selectors import category_list_active
 from tests.live.factories import LiveStreamFactory, live_streams_bulk
 
 pytestmark = pytest.mark.django_db
