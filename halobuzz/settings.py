@@ -576,6 +576,9 @@ LIVE_HEARTBEAT_SECONDS = env.int("LIVE_HEARTBEAT_SECONDS", default=15)
 LIVE_HEARTBEAT_TIMEOUT_SECONDS = env.int("LIVE_HEARTBEAT_TIMEOUT_SECONDS", default=90)
 LIVE_SILENT_CHECK_SECONDS = env.int("LIVE_SILENT_CHECK_SECONDS", default=30)
 LIVE_ACTIVE_CACHE_SECONDS = env.int("LIVE_ACTIVE_CACHE_SECONDS", default=5)
+# The trending list (apps/live/trending.py): rescored this often, gift coins counted over this window.
+LIVE_TRENDING_SECONDS = env.int("LIVE_TRENDING_SECONDS", default=30)
+LIVE_TRENDING_GIFT_MINUTES = env.int("LIVE_TRENDING_GIFT_MINUTES", default=10)
 # How long a stream room's facts (status, chat settings, LinkCast, kicks, mutes, blocks) stay cached
 # for joins; the services that change them forget them at once (apps.live.room_join).
 LIVE_ROOM_FACTS_SECONDS = env.int("LIVE_ROOM_FACTS_SECONDS", default=30)
@@ -789,6 +792,11 @@ REELS_MIN_DURATION_SECONDS = env.float("REELS_MIN_DURATION_SECONDS", default=1.0
 REELS_MAX_DURATION_SECONDS = env.float("REELS_MAX_DURATION_SECONDS", default=60.0)
 REELS_HOT_HALF_LIFE_HOURS = env.float("REELS_HOT_HALF_LIFE_HOURS", default=12.0)
 REELS_FOLLOWING_WINDOW_DAYS = env.int("REELS_FOLLOWING_WINDOW_DAYS", default=3)
+# The trending reels (apps/reels/trending.py): rescored this often, over reels published this recently,
+# likes and comments counted over this window.
+REELS_TRENDING_SECONDS = env.int("REELS_TRENDING_SECONDS", default=300)
+REELS_TRENDING_MAX_AGE_DAYS = env.int("REELS_TRENDING_MAX_AGE_DAYS", default=7)
+REELS_TRENDING_WINDOW_HOURS = env.int("REELS_TRENDING_WINDOW_HOURS", default=48)
 REELS_COUNTER_FLUSH_SECONDS = env.int("REELS_COUNTER_FLUSH_SECONDS", default=30)
 REELS_VIEW_DEDUPE_SECONDS = env.int("REELS_VIEW_DEDUPE_SECONDS", default=1800)
 # The video endpoint checks visibility, then redirects to the file's public (CDN) URL instead of

@@ -17,6 +17,7 @@ api_v1 = [
     path("payments/", include("apps.payments.urls")),
     path("gifts/", include("apps.gifts.urls")),
     path("streams/", include("apps.live.urls")),
+    path("categories/", include("apps.live.category_urls")),
     path("og/", include("apps.og.urls")),
     path("games/", include("apps.games.urls")),
     path("moderation/", include("apps.moderation.urls")),

@@ -110,6 +110,25 @@ def following_ids(*, user: User) -> QuerySet[Follow, Any]:
     return Follow.objects.filter(follower=user).values("followee_id")
 
 
+def followed_among(*, user: User, candidate_ids: list[int]) -> tuple[set[int], dict[int, int]]:
+    """Of the candidates: those the user follows, and for the others how many of the people the user
+    follows follow them (two indexed queries; the trending list's follow-graph boost)."""
+    if not candidate_ids:
+        return set(), {}
+    followed = set(
+        Follow.objects.filter(follower=user, followee_id__in=candidate_ids).values_list("followee_id", flat=True)
+    )
+    rows = (
+        Follow.objects.filter(follower_id__in=following_ids(user=user), followee_id__in=candidate_ids)
+        .exclude(followee_id__in=followed)
+        .exclude(followee=user)
+        .values("followee_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return followed, {row["followee_id"]: row["n"] for row in rows}
+
+
 def follower_list(*, user: User) -> QuerySet[Follow]:
     return Follow.objects.filter(followee=user, follower__is_active=True).select_related("follower")
 

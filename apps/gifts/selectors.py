@@ -129,6 +129,18 @@ def stream_gift_totals_now(*, stream_id: int) -> tuple[int, int]:
     return int(totals["coins"] or 0), int(totals["gifts"] or 0)
 
 
+def stream_gift_coins_since(*, stream_ids: list[int], since: datetime) -> dict[int, int]:
+    """Coins gifted to each of the streams since then (on the created_at index): the trending
+    list's gift velocity (GiftsConfig.ready() registers it with live)."""
+    rows = (
+        GiftSend.objects.filter(created_at__gte=since, stream_id__in=stream_ids)
+        .values("stream_id")
+        .annotate(coins=Sum("coins"))
+        .order_by()
+    )
+    return {row["stream_id"]: int(row["coins"]) for row in rows}
+
+
 def stream_gift_totals(*, gifted_since: datetime) -> list[tuple[int, int, int]]:
     """(stream id, coins, gifts: the sum of quantities) of every stream gifted since then, over all
     its sends."""

@@ -1,11 +1,22 @@
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html
 
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.exceptions import DomainError
 from apps.live import services
-from apps.live.models import LinkCast, PkBattle, RoomModerator, ScheduledStream, Stream, StreamKick, StreamMute
+from apps.live.categories import category_cache_clear
+from apps.live.models import (
+    Category,
+    LinkCast,
+    PkBattle,
+    RoomModerator,
+    ScheduledStream,
+    Stream,
+    StreamKick,
+    StreamMute,
+)
 from apps.live.room_join import stream_facts_forget
 
 
@@ -27,6 +38,42 @@ class RoomFactsForgetMixin:
         stream_ids = [getattr(obj, self.stream_field) for obj in queryset]
         super().delete_queryset(request, queryset)  # type: ignore[misc]
         stream_facts_forget(stream_ids=stream_ids)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """The stream category catalogue the apps offer (GET /api/v1/categories/), in `position` order.
+    A slug is fixed once created (streams point at it); retire an entry by deactivating it. Entries
+    in use cannot be deleted."""
+
+    list_display = ("slug", "name_en", "name_ne", "icon", "position", "is_active", "streams_count")
+    list_editable = ("name_en", "name_ne", "icon", "position", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("slug", "name_en", "name_ne")
+    ordering = ("position", "slug")
+    actions = ["activate", "deactivate"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("slug",) if obj is not None else ()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(streams_total=Count("streams"))
+
+    @admin.display(description="streams", ordering="streams_total")
+    def streams_count(self, category: Category) -> int:
+        return category.streams_total  # type: ignore[attr-defined]
+
+    @admin.action(description="Activate the selected categories", permissions=["change"])
+    def activate(self, request, queryset) -> None:
+        changed = queryset.update(is_active=True)
+        category_cache_clear()
+        self.message_user(request, f"Activated {changed} categories.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate the selected categories (streams keep them)", permissions=["change"])
+    def deactivate(self, request, queryset) -> None:
+        changed = queryset.update(is_active=False)
+        category_cache_clear()
+        self.message_user(request, f"Deactivated {changed} categories.", messages.SUCCESS)
 
 
 @admin.register(Stream)

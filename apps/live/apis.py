@@ -35,10 +35,26 @@ class UserBriefSerializer(serializers.Serializer):
     avatar = serializers.ImageField(allow_null=True)
 
 
+CATEGORY_HELP = "The category's slug (see GET /api/v1/categories/); empty for none."
+CATEGORY_NAME_HELP = "The category's name in the request's language; empty for none."
+
+
+class CategoryNameField(serializers.CharField):
+    """The name, in the request's language, of the category whose slug the attribute holds."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", CATEGORY_NAME_HELP)
+        super().__init__(source="category_slug", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return selectors.category_name(value)
+
+
 class StreamSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
-    category = serializers.CharField()
+    category = serializers.CharField(source="category_slug", help_text=CATEGORY_HELP)
+    category_name = CategoryNameField()
     cover = serializers.ImageField(allow_null=True)
     status = serializers.ChoiceField(choices=Stream.Status.choices)
     host = UserBriefSerializer()
@@ -61,7 +77,8 @@ class StreamSerializer(serializers.Serializer):
 class ActiveStreamSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
-    category = serializers.CharField()
+    category = serializers.CharField(help_text=CATEGORY_HELP)
+    category_name = serializers.CharField(help_text=CATEGORY_NAME_HELP)
     cover = serializers.CharField(allow_null=True)
     host = serializers.DictField()
     current_viewers = serializers.IntegerField()
@@ -195,6 +212,48 @@ class StreamListActiveApi(APIView):
         if "offset" in request.query_params:
             mark_deprecated(response, since=OFFSET_DEPRECATED_SINCE)
         return response
+
+
+class TrendingStreamSerializer(ActiveStreamSerializer):
+    trending_score = serializers.FloatField(help_text="The score the list is ordered by (higher first).")
+
+
+class StreamListTrendingApi(APIView):
+    """Live streams trending now, for me: current viewers, coins gifted in the last minutes and how
+    recently the stream started, rescored every half minute, then raised for hosts I follow and hosts
+    followed by people I follow. Ended streams, streams held back by moderation and hosts blocked
+    either way are left out (README "Trending")."""
+
+    class FilterSerializer(StrictInputSerializer):
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+        cursor = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+    class OutputSerializer(serializers.Serializer):
+        count = serializers.IntegerField(help_text="Streams in the list, as ranked for its first page.")
+        next_cursor = serializers.CharField(allow_null=True, help_text="`cursor` of the next page; null on the last.")
+        results = TrendingStreamSerializer(many=True)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100}, default=20),
+            OpenApiParameter(
+                "cursor",
+                str,
+                description="`next_cursor` of the previous page: the pages follow the ranking of the first page "
+                "for 10 minutes; 400 invalid_cursor after.",
+            ),
+        ],
+        responses={200: OutputSerializer},
+        operation_id="streams_trending",
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        page = selectors.stream_list_trending(
+            viewer=request_user(request), limit=f["limit"], cursor=f["cursor"] or None
+        )
+        return Response({"count": page.count, "next_cursor": page.next_cursor, "results": page.results})
 
 
 class StreamDetailApi(APIView):
@@ -447,7 +506,8 @@ class ScheduleSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     host = UserBriefSerializer()
     title = serializers.CharField()
-    category = serializers.CharField()
+    category = serializers.CharField(source="category_slug", help_text=CATEGORY_HELP)
+    category_name = CategoryNameField()
     starts_at = serializers.DateTimeField()
     status = serializers.SerializerMethodField(help_text="upcoming, started, missed (never went live) or cancelled.")
     stream_id = serializers.IntegerField(allow_null=True, help_text="The stream that started it, once live.")
@@ -572,3 +632,28 @@ class ScheduleSubscriptionApi(APIView):
     def delete(self, request: Request, schedule_id: int) -> Response:
         services.schedule_unsubscribe(user=request_user(request), schedule_id=schedule_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Categories -----------------------------------------------------------------------------------
+
+
+class CategoryListApi(APIView):
+    """The stream categories a host can pick, in the apps' order: the whole catalogue (a dozen or
+    so entries, managed in the admin), names in the request's language. Send the `slug` as a
+    stream's or a schedule's `category`."""
+
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.CharField()
+        name = serializers.CharField(help_text="In the request's language (Accept-Language or the saved one).")
+        name_en = serializers.CharField()
+        name_ne = serializers.CharField()
+        icon = serializers.CharField(help_text="An emoji, or empty.")
+
+    @extend_schema(responses={200: OutputSerializer(many=True)}, operation_id="categories_list")
+    def get(self, request: Request) -> Response:
+        return Response(
+            [
+                {"slug": c.slug, "name": c.name(), "name_en": c.name_en, "name_ne": c.name_ne, "icon": c.icon}
+                for c in selectors.category_list_active()
+            ]
+        )

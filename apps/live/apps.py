@@ -8,15 +8,24 @@ class LiveConfig(AppConfig):
     verbose_name = "Live streams"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from apps.accounts.services import block_listener_register, unblock_listener_register
         from apps.accounts.signals import profile_changed, sessions_revoked
+        from apps.live.categories import category_cache_clear
         from apps.live.events import user_sockets_close
+        from apps.live.models import Category
         from apps.live.services import (
             stream_facts_forget_of_host,
             stream_facts_forget_on_unblock,
             stream_sockets_close_on_block,
         )
 
+        def categories_changed(**kwargs: object) -> None:
+            category_cache_clear()
+
+        post_save.connect(categories_changed, sender=Category, weak=False, dispatch_uid="live-category-saved")
+        post_delete.connect(categories_changed, sender=Category, weak=False, dispatch_uid="live-category-deleted")
         block_listener_register(stream_sockets_close_on_block)
         unblock_listener_register(stream_facts_forget_on_unblock)
 
@@ -32,6 +41,10 @@ class LiveConfig(AppConfig):
         settings.CELERY_BEAT_SCHEDULE["live-streams-end-silent"] = {
             "task": "live.streams_end_silent",
             "schedule": float(settings.LIVE_SILENT_CHECK_SECONDS),
+        }
+        settings.CELERY_BEAT_SCHEDULE["live-trending-refresh"] = {
+            "task": "live.trending_refresh",
+            "schedule": float(settings.LIVE_TRENDING_SECONDS),
         }
         # A battle's end task can be lost (worker restart): the sweep ends overdue battles.
         settings.CELERY_BEAT_SCHEDULE["live-pk-battles-end-overdue"] = {

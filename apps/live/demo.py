@@ -1,5 +1,6 @@
 """Demo data: the demo `host` is live, so /streams/<id>/watch/ works right after seed_demo, and has
-tomorrow's stream scheduled with the demo `viewer` subscribed."""
+tomorrow's stream scheduled with the demo `viewer` subscribed; the category catalogue has its default
+entries, and the two demo streams are in it (music)."""
 
 from collections.abc import Callable
 from datetime import timedelta
@@ -9,10 +10,12 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.live.models import ScheduledStream, Stream
-from apps.live.services import schedule_create, schedule_subscribe, stream_go_live
+from apps.live.services import category_catalogue_ensure, schedule_create, schedule_subscribe, stream_go_live
 
 
 def seed(*, out: Callable[[str], None]) -> None:
+    added = category_catalogue_ensure()
+    out(f"Stream categories: {added} added to the catalogue (admin: Live streams > Categories)")
     host = User.objects.filter(username="host").first()
     if host is None:
         out("live: no demo host user; skipped")
@@ -28,7 +31,7 @@ def seed(*, out: Callable[[str], None]) -> None:
     schedule = ScheduledStream.objects.filter(host=host, cancelled_at=None, stream=None, starts_at__gt=soon).first()
     if schedule is None:
         schedule = schedule_create(
-            host=host, title="Tihar songs, live", category="music", starts_at=timezone.now() + timedelta(days=1)
+            host=host, title="Tihar songs, live", category="religion", starts_at=timezone.now() + timedelta(days=1)
         )
     viewer = User.objects.filter(username="viewer").first()
     if viewer is not None:

@@ -139,3 +139,9 @@ class ScheduleOwnSubscription(DomainError):
     code = "schedule_own_subscription"
     status = 400
     message = _("You cannot subscribe to your own scheduled stream.")
+
+
+class CategoryUnknown(DomainError):
+    code = "category_unknown"
+    status = 400
+    message = _("There is no such category, or it can no longer be chosen. Pick one from the category list.")

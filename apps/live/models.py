@@ -11,6 +11,29 @@ def new_channel_name() -> str:
     return "hb" + secrets.token_hex(16)
 
 
+class Category(models.Model):
+    """An entry of the stream category catalogue, managed in the admin. Streams and schedules point at
+    it by slug (the API's `category` value), so the slug never changes once created; retire an entry
+    by deactivating it (streams keep it, new ones cannot pick it)."""
+
+    slug = models.SlugField(max_length=40, unique=True, help_text="What the apps send: lowercase, never changed.")
+    name_en = models.CharField("name (English)", max_length=60)
+    name_ne = models.CharField("name (Nepali)", max_length=60)
+    icon = models.CharField(max_length=16, blank=True, help_text="An emoji shown beside the name (optional).")
+    position = models.PositiveSmallIntegerField(default=100, help_text="Lower first in the apps' list.")
+    is_active = models.BooleanField("active", default=True, help_text="Inactive ones cannot be chosen any more.")
+
+    class Meta:
+        ordering = ["position", "slug"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return f"{self.name_en} / {self.name_ne}"
+
+    def name_in(self, language: str | None) -> str:
+        return self.name_ne if (language or "").split("-")[0] == "ne" and self.name_ne else self.name_en
+
+
 class Stream(models.Model):
     class Status(models.TextChoices):
         PREPARING = "preparing", "Preparing"
@@ -28,7 +51,15 @@ class Stream(models.Model):
 
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="streams")
     title = models.CharField(max_length=120)
-    category = models.CharField(max_length=40, blank=True, db_index=True)
+    category = models.ForeignKey(
+        Category,
+        to_field="slug",
+        db_column="category",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="streams",
+    )
     cover = models.ImageField(upload_to="covers/%Y/%m/", blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREPARING)
     channel_name = models.CharField(max_length=64, unique=True, default=new_channel_name, editable=False)
@@ -64,6 +95,10 @@ class Stream(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status == self.Status.LIVE
+
+    @property
+    def category_slug(self) -> str:
+        return self.category_id or ""
 
 
 class StreamViewer(models.Model):
@@ -237,7 +272,15 @@ class ScheduledStream(models.Model):
 
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scheduled_streams")
     title = models.CharField(max_length=120)
-    category = models.CharField(max_length=40, blank=True)
+    category = models.ForeignKey(
+        Category,
+        to_field="slug",
+        db_column="category",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="schedules",
+    )
     starts_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -264,6 +307,10 @@ class ScheduledStream(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def category_slug(self) -> str:
+        return self.category_id or ""
 
     def status_at(self, now: datetime) -> str:
         if self.cancelled_at is not None:

@@ -7,5 +7,11 @@ GROUP_PERMISSIONS = {
         "live.view_streammute",
         "live.view_linkcast",
     ],
-    "Ops": ["live.view_stream", "live.view_linkcast"],
+    "Ops": [
+        "live.view_stream",
+        "live.view_linkcast",
+        "live.view_category",
+        "live.add_category",
+        "live.change_category",
+    ],
 }

@@ -18,6 +18,7 @@ from apps.accounts.services import user_capped_add, user_require_verified_age, u
 from apps.core.content_filter import text_mask
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
+from apps.live.categories import category_resolve
 from apps.live.exceptions import (
     ScheduleClosed,
     ScheduleLimit,
@@ -66,6 +67,7 @@ def schedule_create(*, host: User, title: str, starts_at: datetime, category: st
     )
     now = timezone.now()
     _starts_at_check(starts_at, now)
+    category_slug = category_resolve(category)
     most = settings.LIVE_SCHEDULE_MAX_UPCOMING
     schedule, _ = user_capped_add(
         user_id=host.pk,
@@ -74,7 +76,7 @@ def schedule_create(*, host: User, title: str, starts_at: datetime, category: st
         most=most,
         limit_error=ScheduleLimit(details={"max": most}),
         create=lambda: ScheduledStream.objects.create(
-            host=host, title=text_mask(title), category=category.strip().lower(), starts_at=starts_at
+            host=host, title=text_mask(title), category_id=category_slug, starts_at=starts_at
         ),
     )
     logger.info("stream scheduled", extra={"schedule_id": schedule.pk, "host_id": host.pk})
@@ -105,7 +107,7 @@ def schedule_update(
     if title is not None:
         schedule.title = text_mask(title)
     if category is not None:
-        schedule.category = category.strip().lower()
+        schedule.category_id = category_resolve(category)
     if starts_at is not None and starts_at != schedule.starts_at:
         _starts_at_check(starts_at, now)
         schedule.starts_at, schedule.reminded_at = starts_at, None

@@ -21,6 +21,9 @@ from apps.accounts.models import User
 from apps.accounts.selectors import blocked_user_ids, blocks_between, follow_links, following_ids, is_blocked_between
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
+from apps.live.categories import CategoryEntry as CategoryEntry
+from apps.live.categories import category_list_active as category_list_active
+from apps.live.categories import category_name as category_name
 from apps.live.exceptions import InvalidCursor, KickedFromStream, NotAuthenticated, StreamBlocked, StreamNotLive
 from apps.live.models import (
     LinkCast,
@@ -35,6 +38,7 @@ from apps.live.models import (
 from apps.live.pk import PkMarker as PkMarker
 from apps.live.pk import pk_marker_from_reads as pk_marker_from_reads
 from apps.live.pk import pk_marker_key as pk_marker_key
+from apps.live.trending import trending_page
 from apps.og.selectors import user_has_active_og
 
 logger = logging.getLogger(__name__)
@@ -98,7 +102,7 @@ def _active_row(stream: Stream) -> dict[str, Any]:
     return {
         "id": stream.pk,
         "title": stream.title,
-        "category": stream.category,
+        "category": stream.category_slug,
         "cover": stream.cover.url if stream.cover else None,
         "host": user_brief(stream.host),
         "current_viewers": stream.current_viewers,
@@ -153,7 +157,7 @@ def _ranked_ids(*, hidden: set[int], category: str, following_of: User | None) -
     if hidden:
         qs = qs.exclude(host_id__in=hidden)
     if category:
-        qs = qs.filter(category__iexact=category)
+        qs = qs.filter(category_id=category.lower())
     if following_of is not None:
         qs = qs.filter(host_id__in=following_ids(user=following_of))
     return list(qs.order_by("-current_viewers", "-id").values_list("id", flat=True))
@@ -206,7 +210,7 @@ def stream_list_live(
         if ids is None:
             raise InvalidCursor("This list has expired; start again from the first page.")
     else:
-        snapshot, ids = _snapshot(viewer=viewer, category=category.strip(), following=following)
+        snapshot, ids = _snapshot(viewer=viewer, category=category.strip().lower(), following=following)
         position = offset
     page_ids = ids[position : position + limit]
     end = position + len(page_ids)
@@ -214,8 +218,29 @@ def stream_list_live(
         count=len(ids),
         next_cursor=_cursor_encode(snapshot, end) if end < len(ids) else None,
         next_offset=end if end < len(ids) else None,
-        results=_page_rows(snapshot, position, page_ids) if page_ids else [],
+        results=_with_category_names(_page_rows(snapshot, position, page_ids)) if page_ids else [],
     )
+
+
+def stream_list_trending(*, viewer: User, limit: int = 20, cursor: str | None = None) -> ActivePage:
+    """One page of the trending live streams for the viewer (apps.live.trending has the formula)."""
+    page = trending_page(viewer=viewer, limit=limit, cursor=cursor)
+    ids = [stream_id for stream_id, _ in page.results]
+    streams = Stream.objects.filter(pk__in=ids, status=Stream.Status.LIVE).select_related("host").in_bulk()
+    rows = [
+        {**_active_row(streams[stream_id]), "trending_score": score}
+        for stream_id, score in page.results
+        if stream_id in streams
+    ]
+    return ActivePage(
+        count=page.count, next_cursor=page.next_cursor, next_offset=None, results=_with_category_names(rows)
+    )
+
+
+def _with_category_names(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with their category's name in the reader's language (the cached rows are shared by
+    readers of every language, so the name is added after)."""
+    return [{**row, "category_name": category_name(row["category"])} for row in rows]
 
 
 def linkcast_open_for_stream(
@@ -303,7 +328,7 @@ def stream_room_state(stream: Stream) -> dict[str, Any]:
     return {
         "id": stream.pk,
         "title": stream.title,
-        "category": stream.category,
+        "category": stream.category_slug,
         "status": stream.status,
         "host": user_brief(stream.host),
         "chat_mode": stream.chat_mode,

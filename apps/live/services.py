@@ -27,6 +27,8 @@ from apps.core.content_filter import text_mask
 from apps.core.exceptions import NotFound
 from apps.core.timestamps import iso_utc
 from apps.live import agora
+from apps.live.categories import category_catalogue_ensure as category_catalogue_ensure
+from apps.live.categories import category_resolve
 from apps.live.chat import chat_checker_register as chat_checker_register
 from apps.live.chat import chat_hold_decider_register as chat_hold_decider_register
 from apps.live.chat import chat_message_publish as chat_message_publish
@@ -75,6 +77,8 @@ from apps.live.selectors import (
     user_brief,
 )
 from apps.live.signals import stream_went_live
+from apps.live.trending import stream_gift_velocity_reader_register as stream_gift_velocity_reader_register
+from apps.live.trending import trending_refresh as trending_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +246,7 @@ def stream_go_live(*, host: User, title: str, category: str = "", cover: Any = N
     stream = Stream(
         host=host,
         title=text_mask(title),
-        category=category.strip().lower(),
+        category_id=category_resolve(category),
         status=Stream.Status.LIVE,
         started_at=now,
         last_heartbeat_at=now,

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.live.services import pk_end, pk_end_overdue, streams_end_silent
+from apps.live.services import pk_end, pk_end_overdue, streams_end_silent, trending_refresh
 
 
 @shared_task(name="live.streams_end_silent")
@@ -23,3 +23,9 @@ def pk_battles_end_overdue_task() -> int:
 
 # The brief's name for the end task.
 pk_battle_end = pk_battle_end_task
+
+
+@shared_task(name="live.trending_refresh")
+def trending_refresh_task() -> int:
+    """Rescore the live streams for the trending list (safe to run any number of times)."""
+    return trending_refresh()

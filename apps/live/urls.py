@@ -6,6 +6,7 @@ urlpatterns = [
     path("", apis.StreamGoLiveApi.as_view(), name="stream-go-live"),
     path("active/", apis.StreamListActiveApi.as_view(), name="stream-active"),
     path("active", apis.StreamListActiveDeprecatedApi.as_view()),  # the old path, deprecated
+    path("trending/", apis.StreamListTrendingApi.as_view(), name="stream-trending"),
     path("<id:stream_id>/", apis.StreamDetailApi.as_view(), name="stream-detail"),
     path("<id:stream_id>/end/", apis.StreamEndApi.as_view(), name="stream-end"),
     path("<id:stream_id>/heartbeat/", apis.StreamHeartbeatApi.as_view(), name="stream-heartbeat"),

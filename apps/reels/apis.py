@@ -45,6 +45,7 @@ class ReelSerializer(serializers.Serializer):
     comments_count = serializers.IntegerField()
     shares_count = serializers.IntegerField()
     liked = serializers.SerializerMethodField()
+    hashtags = serializers.SerializerMethodField(help_text="The caption's hashtags, normalised, without `#`.")
     created_at = serializers.DateTimeField()
     published_at = serializers.DateTimeField(allow_null=True)
 
@@ -61,11 +62,15 @@ class ReelSerializer(serializers.Serializer):
     def get_liked(self, reel: Reel) -> bool:
         return reel.pk in self.context.get("liked_ids", ())
 
+    def get_hashtags(self, reel: Reel) -> list[str]:
+        return self.context.get("hashtags", {}).get(reel.pk, [])
+
 
 def _reel_body(request: Request, reels: list[Reel]) -> list[dict]:
     liked = selectors.liked_reel_ids(user=request_user(request), reel_ids=[reel.pk for reel in reels])
+    context = {"request": request, "liked_ids": liked, "hashtags": selectors.reel_hashtags(reels=reels)}
     # many=True builds a ListSerializer, whose data is a list; the stubs type the call as the Serializer.
-    return ReelSerializer(reels, many=True, context={"request": request, "liked_ids": liked}).data  # type: ignore[return-value]
+    return ReelSerializer(reels, many=True, context=context).data  # type: ignore[return-value]
 
 
 class ReelUploadApi(APIView):
@@ -145,10 +150,76 @@ class ReelFeedApi(APIView):
         return Response({"next": next_url, "results": _reel_body(request, page.reels)})
 
 
+class ReelTrendingApi(APIView):
+    """Reels trending now: likes and comments of the last two days, views, and a decay with age,
+    rescored every few minutes (README "Trending"). Removed reels and authors blocked either way
+    are left out."""
+
+    class FilterSerializer(StrictInputSerializer):
+        cursor = serializers.CharField(required=False, max_length=500)
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=50, default=10)
+
+    class OutputSerializer(serializers.Serializer):
+        next = serializers.URLField(allow_null=True)
+        results = ReelSerializer(many=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer}, operation_id="reel_trending")
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        size = params.validated_data["page_size"]
+        page = selectors.reel_list_trending(
+            viewer=request_user(request), size=size, cursor=params.validated_data.get("cursor")
+        )
+        next_url = None
+        if page.next_cursor is not None:
+            next_url = f"{request.build_absolute_uri(request.path)}?cursor={page.next_cursor}&page_size={size}"
+        return Response({"next": next_url, "results": _reel_body(request, page.reels)})
+
+
+class HashtagApi(APIView):
+    """A hashtag (as typed, with or without `#`, any case) and how many reels I can see carry it."""
+
+    class OutputSerializer(serializers.Serializer):
+        tag = serializers.CharField(help_text="Normalised: lowercase, without `#`.")
+        reels_count = serializers.IntegerField()
+
+    @extend_schema(responses={200: OutputSerializer}, operation_id="reel_hashtag")
+    def get(self, request: Request, tag: str) -> Response:
+        summary = selectors.hashtag_get(tag=tag, viewer=request_user(request))
+        return Response({"tag": summary.tag, "reels_count": summary.reels_count})
+
+
+class HashtagReelsApi(APIView):
+    """Published reels carrying a hashtag, newest first (404 hashtag_not_found for a tag no reel used)."""
+
+    pagination_class = FeedCursorPagination
+
+    @extend_schema(responses={200: ReelSerializer(many=True)}, operation_id="reel_list_by_hashtag")
+    def get(self, request: Request, tag: str) -> Response:
+        paginator = self.pagination_class()
+        qs = selectors.reel_list_by_hashtag(tag=tag, viewer=request_user(request))
+        page = paginator.paginate_queryset(qs, request, view=self) or []
+        return paginator.get_paginated_response(_reel_body(request, page))
+
+
 class ReelDetailApi(APIView):
+    class UpdateSerializer(StrictInputSerializer):
+        caption = serializers.CharField(max_length=300, allow_blank=True)
+
     @extend_schema(responses={200: ReelSerializer}, operation_id="reel_get")
     def get(self, request: Request, reel_id: int) -> Response:
         reel = selectors.reel_get_visible(reel_id=reel_id, viewer=request_user(request))
+        return Response(_reel_body(request, [reel])[0])
+
+    @extend_schema(request=UpdateSerializer, responses={200: ReelSerializer}, operation_id="reel_update")
+    def patch(self, request: Request, reel_id: int) -> Response:
+        """Rewrite my reel's caption; its hashtags follow the new text."""
+        data = self.UpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reel = services.reel_caption_update(
+            reel_id=reel_id, user=request_user(request), caption=data.validated_data["caption"]
+        )
         return Response(_reel_body(request, [reel])[0])
 
     @extend_schema(responses={204: None}, operation_id="reel_delete")

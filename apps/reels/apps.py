@@ -17,3 +17,7 @@ class ReelsConfig(AppConfig):
             "task": "reels.counters_flush",
             "schedule": float(settings.REELS_COUNTER_FLUSH_SECONDS),
         }
+        settings.CELERY_BEAT_SCHEDULE["reels-trending-refresh"] = {
+            "task": "reels.trending_refresh",
+            "schedule": float(settings.REELS_TRENDING_SECONDS),
+        }

@@ -8,6 +8,11 @@ class ReelNotFound(NotFound):
     message = _("No such reel.")
 
 
+class HashtagNotFound(NotFound):
+    code = "hashtag_not_found"
+    message = _("No reel has used this hashtag.")
+
+
 class VideoTooLarge(DomainError):
     code = "video_too_large"
     status = 413

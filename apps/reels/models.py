@@ -17,6 +17,16 @@ def reel_thumbnail_path(instance: "Reel", filename: str) -> str:
     return f"reels/thumbnails/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.jpg"
 
 
+class Hashtag(models.Model):
+    """A tag as stored: NFC-normalised and case-folded (apps.reels.hashtags), Devanagari included."""
+
+    tag = models.CharField(max_length=50, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"#{self.tag}"
+
+
 class Reel(models.Model):
     class Status(models.TextChoices):
         PROCESSING = "processing", "Processing"
@@ -44,6 +54,9 @@ class Reel(models.Model):
     comments_count = models.BigIntegerField(default=0)
     shares_count = models.BigIntegerField(default=0)
     hot_score = models.FloatField(default=0.0, help_text="Feed rank: freshness plus log2 of weighted engagement.")
+    hashtags: "models.ManyToManyField[Hashtag, ReelHashtag]" = models.ManyToManyField(
+        Hashtag, through="ReelHashtag", related_name="reels", blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -91,3 +104,18 @@ class ReelComment(models.Model):
 
     def __str__(self) -> str:
         return f"comment #{self.pk} on reel {self.reel_id}"
+
+
+class ReelHashtag(models.Model):
+    """A tag in a reel's caption (rows in the caption's order)."""
+
+    reel = models.ForeignKey(Reel, on_delete=models.CASCADE, related_name="hashtag_links")
+    hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE, related_name="reel_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["reel", "hashtag"], name="reel_hashtag_once")]
+        # a tag's reels, newest first
+        indexes = [models.Index(fields=["hashtag", "-reel"], name="reel_hashtag_tag_idx")]
+
+    def __str__(self) -> str:
+        return f"reel {self.reel_id} #{self.hashtag_id}"

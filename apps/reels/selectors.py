@@ -12,8 +12,10 @@ from django.utils.translation import gettext_lazy
 from apps.accounts.models import User
 from apps.accounts.selectors import blocked_user_ids, following_ids, is_blocked_between
 from apps.core.exceptions import DomainError
-from apps.reels.exceptions import ReelNotFound
-from apps.reels.models import Reel, ReelComment, ReelLike
+from apps.reels import trending
+from apps.reels.exceptions import HashtagNotFound, ReelNotFound
+from apps.reels.hashtags import hashtag_normalise
+from apps.reels.models import Hashtag, Reel, ReelComment, ReelHashtag, ReelLike
 
 
 class InvalidCursor(DomainError):
@@ -65,6 +67,51 @@ def reel_list_by_author(*, author_id: int, viewer: User) -> QuerySet[Reel]:
     if author_id in blocked_user_ids(user=viewer):
         return qs.none()
     return qs.select_related("author")
+
+
+@dataclass(frozen=True)
+class HashtagSummary:
+    tag: str
+    reels_count: int
+
+
+def _published_visible(viewer: User) -> QuerySet[Reel]:
+    qs = Reel.objects.filter(status=Reel.Status.PUBLISHED, author__is_active=True)
+    blocked = blocked_user_ids(user=viewer)
+    return qs.exclude(author_id__in=blocked) if blocked else qs
+
+
+def _hashtag(tag: str) -> Hashtag:
+    normal = hashtag_normalise(tag)
+    hashtag = Hashtag.objects.filter(tag=normal).first() if normal else None
+    if hashtag is None:
+        raise HashtagNotFound()
+    return hashtag
+
+
+def hashtag_get(*, tag: str, viewer: User) -> HashtagSummary:
+    """A tag (as typed: `#Dashain`, `dashain`) with how many published reels the viewer can see carry
+    it (counted when asked, on the (hashtag, reel) index, so it is never out of step)."""
+    hashtag = _hashtag(tag)
+    count = _published_visible(viewer).filter(hashtag_links__hashtag=hashtag).count()
+    return HashtagSummary(tag=hashtag.tag, reels_count=count)
+
+
+def reel_list_by_hashtag(*, tag: str, viewer: User) -> QuerySet[Reel]:
+    """Published reels carrying the tag that the viewer may see (HashtagNotFound for an unknown tag)."""
+    hashtag = _hashtag(tag)
+    return _published_visible(viewer).filter(hashtag_links__hashtag=hashtag).select_related("author")
+
+
+def reel_hashtags(*, reels: list[Reel]) -> dict[int, list[str]]:
+    """Each reel's tags in caption order (one query for a page)."""
+    tags: dict[int, list[str]] = {reel.pk: [] for reel in reels}
+    if not tags:
+        return tags
+    links = ReelHashtag.objects.filter(reel_id__in=list(tags)).order_by("pk").values_list("reel_id", "hashtag__tag")
+    for reel_id, tag in links:
+        tags[reel_id].append(tag)
+    return tags
 
 
 def liked_reel_ids(*, user: User, reel_ids: list[int]) -> set[int]:
@@ -168,3 +215,12 @@ def reel_feed(*, viewer: User, cursor: FeedCursor | None, size: int) -> FeedPage
         return FeedPage(reels, FeedCursor(EVERYONE, cursor.since))
     last = reels[-1]
     return FeedPage(reels, FeedCursor(EVERYONE, cursor.since, last.hot_score, last.pk))
+
+
+def reel_list_trending(*, viewer: User, size: int, cursor: str | None) -> trending.TrendingPage:
+    """A page of the trending reels (apps.reels.trending has the formula); InvalidCursor for a bad
+    or expired cursor."""
+    try:
+        return trending.trending_page(viewer=viewer, size=size, cursor=cursor)
+    except trending.TrendingCursorInvalid:
+        raise InvalidCursor() from None

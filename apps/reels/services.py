@@ -31,8 +31,10 @@ from apps.reels.exceptions import (
     VideoTypeNotAllowed,
     VideoUnreadable,
 )
-from apps.reels.models import Reel, ReelComment, ReelLike
+from apps.reels.hashtags import hashtags_extract
+from apps.reels.models import Hashtag, Reel, ReelComment, ReelHashtag, ReelLike
 from apps.reels.selectors import reel_get_visible
+from apps.reels.trending import trending_refresh as trending_refresh
 from apps.reels.video import VideoProbe, local_path, thumbnail_jpeg, video_measure, video_probe
 
 logger = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ def reel_upload(*, author: User, upload: UploadedFile, caption: str = "") -> Ree
     try:
         with transaction.atomic():
             reel.save()
+            _hashtags_set(reel)
             transaction.on_commit(lambda: _enqueue_processing(reel.pk))
     except Exception:
         reel.video.storage.delete(reel.video.name)
@@ -179,6 +182,34 @@ def reel_process(*, reel_id: int) -> Reel:
 def reel_process_failed(*, reel_id: int) -> Reel:
     """Processing gave up after its retries (moderation down, storage lost): tell the uploader."""
     return _reject(reel_id, "The video could not be processed; please upload it again.")
+
+
+# --- Caption and hashtags -----------------------------------------------------------------------
+
+
+def _hashtags_set(reel: Reel) -> list[str]:
+    """Make the reel's tags those of its caption (inside the caller's transaction). New tags are
+    inserted with ON CONFLICT DO NOTHING, so two reels naming a new tag at once both get it."""
+    tags = hashtags_extract(reel.caption)
+    Hashtag.objects.bulk_create([Hashtag(tag=tag) for tag in tags], ignore_conflicts=True)
+    ids = dict(Hashtag.objects.filter(tag__in=tags).values_list("tag", "pk"))
+    ReelHashtag.objects.filter(reel=reel).exclude(hashtag_id__in=ids.values()).delete()
+    ReelHashtag.objects.bulk_create(
+        [ReelHashtag(reel=reel, hashtag_id=ids[tag]) for tag in tags], ignore_conflicts=True
+    )
+    return tags
+
+
+def reel_caption_update(*, reel_id: int, user: User, caption: str) -> Reel:
+    """The author rewrites a reel's caption (banned words masked); its hashtags follow the new text."""
+    with transaction.atomic():
+        reel = Reel.objects.select_for_update().filter(pk=reel_id).exclude(status=Reel.Status.DELETED).first()
+        if reel is None or reel.author_id != user.pk:
+            raise ReelNotFound()
+        reel.caption = text_mask(caption.strip())
+        reel.save(update_fields=["caption"])
+        _hashtags_set(reel)
+    return reel
 
 
 # --- Deletion -------------------------------------------------------------------------------------

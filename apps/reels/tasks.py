@@ -28,3 +28,9 @@ def reel_process_task(self, reel_id: int) -> str:
 def counters_flush_task() -> int:
     """Fold Redis view/share counts into reel rows (one flusher at a time; safe to run any time)."""
     return services.counters_flush()
+
+
+@shared_task(name="reels.trending_refresh")
+def trending_refresh_task() -> int:
+    """Rescore the recent reels for the trending list (safe to run any time)."""
+    return services.trending_refresh()

@@ -93,7 +93,7 @@ def fill(live: int) -> str:
     from rest_framework_simplejwt.tokens import AccessToken
 
     from apps.accounts.models import User
-    from apps.live.models import Stream
+    from apps.live.models import Category, Stream
     from apps.live.selectors import active_cache_clear
 
     Stream.objects.all().delete()
@@ -105,12 +105,14 @@ def fill(live: int) -> str:
         batch_size=2000,
     )
     now = timezone.now()
+    for slug in ("music", "talk", "gaming"):
+        Category.objects.get_or_create(slug=slug, defaults={"name_en": slug.title(), "name_ne": slug})
     Stream.objects.bulk_create(
         [
             Stream(
                 host=h,
                 title=f"Show {i}",
-                category=("music", "talk", "games")[i % 3],
+                category_id=("music", "talk", "gaming")[i % 3],
                 status=Stream.Status.LIVE,
                 started_at=now,
                 last_heartbeat_at=now,

@@ -48,6 +48,28 @@ def reels(contract: Contract) -> None:
     contract.call("reel_delete", client, status=204, reel_id=uploaded.id)
 
 
+@drives("reel_update", "reel_hashtag", "reel_list_by_hashtag", "reel_trending")
+def reel_discovery(contract: Contract) -> None:
+    author, viewer = UserFactory(), UserFactory()
+    reel = ReelFactory(author=author)
+    ReelFactory()
+    caption = contract.body("reel_update", {"caption": "Dashain kites #dashain #दशैं"})
+    contract.call(
+        "reel_update", contract.as_user(viewer), status=404, code="reel_not_found", reel_id=reel.pk, body=caption
+    )
+    contract.call("reel_update", contract.as_user(author), status=200, reel_id=reel.pk, body=caption)
+    contract.call(
+        "reel_update", contract.as_user(author), status=404, code="reel_not_found", reel_id=UNKNOWN, body=caption
+    )
+    client = contract.as_user(viewer)
+    contract.call("reel_hashtag", client, status=200, tag="दशैं")
+    contract.call("reel_hashtag", client, status=404, code="hashtag_not_found", tag="tihar")
+    contract.call("reel_list_by_hashtag", client, status=200, tag="dashain")
+    contract.call("reel_list_by_hashtag", client, status=404, code="hashtag_not_found", tag="tihar")
+    contract.call("reel_trending", client, status=200, page_size=1)
+    contract.call("reel_trending", client, status=400, code="invalid_cursor", cursor="not-a-cursor")
+
+
 @drives(
     "reel_like",
     "reel_unlike",

@@ -8,7 +8,7 @@ from django.utils import timezone
 from tests.accounts.factories import UserFactory
 from tests.contract.runner import Contract
 from tests.contract.scenarios import drives
-from tests.live.factories import LiveStreamFactory
+from tests.live.factories import CategoryFactory, LiveStreamFactory
 
 UNKNOWN = 10**9
 
@@ -17,6 +17,9 @@ UNKNOWN = 10**9
 def hosting(contract: Contract) -> None:
     host, viewer = UserFactory(), UserFactory()
     client = contract.as_user(host)
+    CategoryFactory(slug="music")
+    unknown = contract.body("streams_go_live", {"title": "Evening songs", "category": "karaoke"})
+    contract.call("streams_go_live", client, status=400, code="category_unknown", body=unknown)
     go_live = contract.body("streams_go_live", {"title": "Evening songs", "category": "music"})
     session = contract.call("streams_go_live", client, status=201, body=go_live)
     contract.call("streams_go_live", client, status=409, code="already_live", body=go_live)
@@ -140,3 +143,17 @@ def scheduling(contract: Contract) -> None:
     contract.call("schedule_cancel", client, status=200, schedule_id=schedule.id)
     contract.call("schedule_update", client, status=409, code="schedule_closed", schedule_id=schedule.id, body=rename)
     contract.call("schedule_subscribe", fan_client, status=409, code="schedule_closed", schedule_id=schedule.id)
+
+
+@drives("categories_list", "streams_trending")
+def discovery(contract: Contract) -> None:
+    CategoryFactory(slug="music", name_en="Music", name_ne="संगीत")
+    viewer = UserFactory()
+    LiveStreamFactory(category="music", current_viewers=10)
+    LiveStreamFactory(category="music", current_viewers=5)
+    client = contract.as_user(viewer)
+    contract.call("categories_list", client, status=200)
+    first = contract.call("streams_trending", client, status=200, limit=1)
+    contract.call("streams_trending", client, status=200, limit=1, cursor=first.next_cursor)
+    contract.call("streams_trending", client, status=400, code="invalid_cursor", cursor="not-a-cursor")
+    contract.call("streams_trending", client, status=400, code="invalid", limit=0)

@@ -15,6 +15,7 @@ from apps.accounts.services import block_create, follow_create
 from apps.live import selectors, services
 from apps.live.models import ScheduledStream, ScheduleSubscription
 from tests.accounts.factories import UserFactory
+from tests.live.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,7 @@ def test_a_host_schedules_a_stream_and_a_follower_subscribes_and_finds_it(auth_c
     # given a host and a follower
     host, fan = UserFactory(), UserFactory()
     follow_create(follower=fan, followee=host)
+    CategoryFactory(slug="music")
 
     # when the host schedules a stream for tomorrow and the follower subscribes, twice (a retry)
     created = auth_client(host).post(

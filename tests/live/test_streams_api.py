@@ -13,7 +13,7 @@ from apps.live.services import stream_end, streams_end_silent
 from apps.live.tasks import streams_end_silent_task
 from tests.accounts.factories import UserFactory
 from tests.live.agora_verify import JOIN, PUBLISH_AUDIO, verify_006
-from tests.live.factories import LiveStreamFactory
+from tests.live.factories import CategoryFactory, LiveStreamFactory
 
 APP = "970CA35de60c44645bbae8a215061b33"
 CERT = "5CFd2fd1755d40ecb72977518be15d3b"
@@ -26,12 +26,13 @@ agora_on = override_settings(AGORA_APP_ID=APP, AGORA_APP_CERTIFICATE=CERT)
 @pytest.mark.django_db
 @agora_on
 def test_go_live_returns_the_stream_publisher_tokens_and_the_room(auth_client, user):
+    CategoryFactory(slug="talk", name_en="Just chatting")
     response = auth_client(user).post("/api/v1/streams/", {"title": "Morning chiya", "category": "Talk"}, format="json")
 
     assert response.status_code == 201, response.json()
     body = response.json()
     stream = Stream.objects.get(pk=body["stream"]["id"])
-    assert stream.status == Stream.Status.LIVE and stream.host == user and stream.category == "talk"
+    assert stream.status == Stream.Status.LIVE and stream.host == user and stream.category_id == "talk"
     assert body["ws_url"] == f"ws://testserver/ws/streams/{stream.pk}/"
     rtc = body["agora"]["rtc"]
     assert (rtc["channel"], rtc["uid"], rtc["role"]) == (stream.channel_name, user.pk, "publisher")

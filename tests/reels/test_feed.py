@@ -122,8 +122,9 @@ def test_feed_query_count_does_not_grow_with_the_page(auth_client, user, django_
     client = auth_client(user)
     client.get(URL)  # warm the token path
 
-    # then one page costs: auth (user), blocks, followed section, everyone section, likes of the page
-    with django_assert_num_queries(5):
+    # then one page costs: auth (user), blocks, followed section, everyone section, likes and
+    # hashtags of the page
+    with django_assert_num_queries(6):
         response = client.get(f"{URL}?page_size=10")
     assert len(_ids(response)) == 10
 
