@@ -1,5 +1,7 @@
 """Searching users by username and display name (the romanised key, apps.core.search)."""
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -22,7 +24,7 @@ def user_search(*, viewer: User, terms: SearchTerms) -> QuerySet[User]:
     return search_filter(qs, terms, popularity=Coalesce("last_login", "date_joined"))
 
 
-def hidden_user_ids() -> QuerySet[User]:
+def hidden_user_ids() -> QuerySet[User, Any]:
     """Ids of the users nobody finds (deactivated or deleted, banned), for other apps' searches as
     `exclude(author_id__in=...)`: a few percent of the users, read on two indexes, so a search never
     joins the users table before ranking."""

@@ -16,7 +16,7 @@ class FeedCursorPagination(CursorPagination):
     page_size = 20
     max_page_size = 100
     page_size_query_param = "page_size"
-    ordering = "-created_at"
+    ordering: str | tuple[str, ...] = "-created_at"
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
