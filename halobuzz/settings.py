@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "apps.privacy",
     "apps.hosts",
     "apps.notifications",
+    "apps.search",
 ]
 
 MIDDLEWARE = [
@@ -277,6 +278,8 @@ REST_FRAMEWORK = {
         "verification_send": env.str("THROTTLE_VERIFICATION_SEND", default="10/hour"),
         "verification_check": env.str("THROTTLE_VERIFICATION_CHECK", default="30/hour"),
         "data_export": env.str("THROTTLE_DATA_EXPORT", default="5/day"),
+        # Search (apps/search), per user: typing ahead sends a query every few keystrokes.
+        "search": env.str("THROTTLE_SEARCH", default="60/min"),
     },
 }
 

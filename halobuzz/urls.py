@@ -25,6 +25,7 @@ api_v1 = [
     path("", include("apps.privacy.urls")),
     path("hosts/", include("apps.hosts.urls")),
     path("notifications/", include("apps.notifications.urls")),
+    path("search/", include("apps.search.urls")),
 ]
 
 urlpatterns = [

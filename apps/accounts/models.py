@@ -1,10 +1,13 @@
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from apps.core.search import search_text as search_key
 
 
 def age_on(date_of_birth: date, today: date) -> int:
@@ -55,6 +58,8 @@ class User(AbstractUser):
     # Set while the user's own deletion request waits out its grace period (apps.privacy): the
     # account is deactivated and hidden, and signing in with the right password offers the undo.
     deletion_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The romanised search key of the username and display name (apps.core.search), kept in step by save().
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         constraints = [
@@ -62,9 +67,22 @@ class User(AbstractUser):
             # Logins look emails up case-insensitively: two accounts must not differ only by case.
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_uniq"),
         ]
+        # The few hidden from search (apps.accounts.search.hidden_user_ids).
+        indexes = [models.Index(fields=["id"], condition=models.Q(is_active=False), name="user_inactive_idx")]
 
     def __str__(self) -> str:
         return self.username
+
+    SEARCH_SOURCE_FIELDS = frozenset({"username", "display_name"})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every path that renames (services, the admin, create_user) keeps the search key in step.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or self.SEARCH_SOURCE_FIELDS & set(update_fields):
+            self.search_text = search_key(self.username, self.display_name)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
     @property
     def name(self) -> str:

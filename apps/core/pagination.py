@@ -16,7 +16,7 @@ class FeedCursorPagination(CursorPagination):
     page_size = 20
     max_page_size = 100
     page_size_query_param = "page_size"
-    ordering = "-created_at"
+    ordering: str | tuple[str, ...] = "-created_at"
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
@@ -33,3 +33,12 @@ class FeedCursorPagination(CursorPagination):
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
         return parameters
+
+
+class SearchCursorPagination(FeedCursorPagination):
+    """Search results, most relevant first: the selectors annotate `score` (relevance, rounded, so the
+    same for a row on every page of one query) and `popularity`, the tie-break. The cursor holds the
+    last score (and an offset among equal ones), so paging never repeats or skips a row unless its
+    popularity moves between pages."""
+
+    ordering = ("-score", "-popularity", "-id")

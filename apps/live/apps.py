@@ -15,6 +15,7 @@ class LiveConfig(AppConfig):
         from apps.live.categories import category_cache_clear
         from apps.live.events import user_sockets_close
         from apps.live.models import Category
+        from apps.live.search import stream_search_text_refresh_of_host
         from apps.live.services import (
             stream_facts_forget_of_host,
             stream_facts_forget_on_unblock,
@@ -31,6 +32,7 @@ class LiveConfig(AppConfig):
 
         def facts_forget(*, user_id: int, **kwargs: object) -> None:
             stream_facts_forget_of_host(user_id=user_id)  # after commit
+            stream_search_text_refresh_of_host(user_id=user_id)
 
         profile_changed.connect(facts_forget, weak=False, dispatch_uid="live-profile-changed")
 

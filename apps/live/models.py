@@ -1,9 +1,12 @@
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from apps.core.search import search_text as search_key
 
 
 def new_channel_name() -> str:
@@ -78,6 +81,9 @@ class Stream(models.Model):
     pinned_message = models.JSONField(null=True, blank=True)
     # Set while moderation reviews a possible minor on the stream: gift sends to it are refused.
     gifting_paused_at = models.DateTimeField(null=True, blank=True)
+    # The romanised search key of the title and the host's names (apps.core.search): kept in step by
+    # save(), and by apps.live.search when the host renames.
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         constraints = [
@@ -91,6 +97,14 @@ class Stream(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "title" in update_fields:
+            self.search_text = search_key(self.title, self.host.username, self.host.display_name)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
     @property
     def is_live(self) -> bool:

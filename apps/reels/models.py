@@ -1,10 +1,13 @@
 import uuid
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from apps.core.search import search_text as search_key
 
 
 def reel_video_path(instance: "Reel", filename: str) -> str:
@@ -60,6 +63,8 @@ class Reel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The romanised search key of the caption, hashtags included (apps.core.search), kept in step by save().
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         constraints = [
@@ -77,6 +82,14 @@ class Reel(models.Model):
 
     def __str__(self) -> str:
         return f"reel #{self.pk} by {self.author_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "caption" in update_fields:
+            self.search_text = search_key(self.caption)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
 
 class ReelLike(models.Model):

@@ -8,6 +8,7 @@ from tests.contract import (  # noqa: F401  (register their scenarios)
     scenarios_content,
     scenarios_live,
     scenarios_money,
+    scenarios_search,
 )
 from tests.contract.runner import requires_token, schema_operations
 from tests.contract.scenarios import SCENARIOS

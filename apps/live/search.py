@@ -1,0 +1,30 @@
+"""Searching live streams by title and host name (the romanised key, apps.core.search)."""
+
+from django.db.models import F, Prefetch, QuerySet
+
+from apps.accounts.models import User
+from apps.accounts.search import hidden_user_ids
+from apps.accounts.selectors import blocked_user_ids
+from apps.core.search import SearchTerms, search_filter, search_text
+from apps.live.models import Stream
+
+
+def stream_search(*, viewer: User, terms: SearchTerms) -> QuerySet[Stream]:
+    """Live streams whose title or host's name matches `terms` (never one that ended), by active
+    unbanned hosts neither blocking the viewer nor blocked by them; annotated score and popularity
+    (current viewers) for SearchCursorPagination."""
+    qs = Stream.objects.filter(status=Stream.Status.LIVE).exclude(host_id__in=hidden_user_ids())
+    blocked = blocked_user_ids(user=viewer)
+    if blocked:
+        qs = qs.exclude(host_id__in=blocked)
+    return search_filter(qs, terms, popularity=F("current_viewers")).prefetch_related(
+        Prefetch("host", queryset=User.objects.only("id", "username", "display_name"))
+    )
+
+
+def stream_search_text_refresh_of_host(*, user_id: int) -> int:
+    """The host renamed: their open streams' search key follows (ended ones are never searched)."""
+    streams = list(Stream.objects.filter(host_id=user_id, status__in=Stream.ACTIVE_STATUSES).select_related("host"))
+    for stream in streams:
+        stream.search_text = search_text(stream.title, stream.host.username, stream.host.display_name)
+    return Stream.objects.bulk_update(streams, ["search_text"]) if streams else 0
