@@ -23,6 +23,7 @@ from apps.core.search import QUERY_MAX_LENGTH, QUERY_MIN_LENGTH, SearchTerms, se
 from apps.core.serializers import StrictInputSerializer
 from apps.core.throttling import ScopedRateThrottle, UserRateThrottle
 from apps.live.search import stream_search
+from apps.live.selectors import category_name
 from apps.reels.search import reel_search
 
 TOP_SIZE = 5  # rows of each kind in the combined answer; the per-kind lists page on from there
@@ -54,7 +55,8 @@ class HostSerializer(serializers.Serializer):
 class StreamHitSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
-    category = serializers.CharField()
+    category = serializers.CharField(source="category_slug", help_text="The category's slug; empty for none.")
+    category_name = serializers.SerializerMethodField(help_text="The category's name in the request's language.")
     cover = serializers.SerializerMethodField()
     host = HostSerializer()
     current_viewers = serializers.IntegerField()
@@ -62,6 +64,9 @@ class StreamHitSerializer(serializers.Serializer):
 
     def get_cover(self, stream: Any) -> str | None:
         return _url(self.context["request"], stream.cover)
+
+    def get_category_name(self, stream: Any) -> str:
+        return category_name(stream.category_slug)
 
 
 class ReelHitSerializer(serializers.Serializer):

@@ -94,6 +94,17 @@ def test_streams_are_found_by_title_or_host_name_in_either_script(auth_client, u
 
 
 @pytest.mark.django_db
+def test_a_stream_hit_names_its_catalogue_category_and_says_empty_for_none(auth_client, user):
+    """The fuzz test found `category: null` for a stream without one (the schema says a string)."""
+    LiveStreamFactory(title="Dashain geet", category="music")
+    LiveStreamFactory(title="Dashain gaff", category=None)
+    client = auth_client(user)
+
+    hits = client.get(STREAMS, {"q": "dashain"}).json()["results"]
+    assert sorted((hit["category"], hit["category_name"]) for hit in hits) == [("", ""), ("music", "Music")]
+
+
+@pytest.mark.django_db
 def test_reels_are_found_by_caption_and_hashtags_in_either_script(auth_client, user):
     reel = ReelFactory(caption="आज #दशैं को टीका")
     other = ReelFactory(caption="Evening in #Pokhara lakeside")
