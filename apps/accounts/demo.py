@@ -12,9 +12,14 @@ from apps.accounts.models import User
 
 DEMO_PASSWORD = "halobuzz-demo-2026"  # noqa: S105  (demo data only; printed on purpose)
 
-# Verified Nepali mobiles of two demo users: password reset by SMS works in the demo (the code shows
-# in the SMS sandbox's outbox, /sandbox/sparrow/outbox/).
-DEMO_PHONES = {"viewer": "+9779800000001", "host": "+9779800000002"}
+# Verified Nepali mobiles of the demo's people: password reset by SMS works in the demo (the code shows
+# in the SMS sandbox's outbox, /sandbox/sparrow/outbox/), and hosts may go live (it needs a verified phone).
+DEMO_PHONES = {
+    "viewer": "+9779800000001",
+    "host": "+9779800000002",
+    "host2": "+9779800000003",
+    "viewer2": "+9779800000004",
+}
 
 DEMO_USERS = [
     # username, display name, staff, superuser, group
