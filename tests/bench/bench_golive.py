@@ -102,8 +102,7 @@ def prepare(followers: int, reuse: bool, env: dict[str, str]):
     # Going live needs a verified phone.
     host, _ = User.objects.get_or_create(
         username="bench_host",
-        defaults={"display_name": "Bench Host", "phone": "+9779810000001", "phone_verified_at": timezone.now()}
-        | adult,
+        defaults={"display_name": "Bench Host", "phone": "+9779810000001", "phone_verified_at": timezone.now()} | adult,
     )
     have = User.objects.filter(username__startswith="fan").count()
     started = time.monotonic()
