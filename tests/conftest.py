@@ -77,6 +77,17 @@ def _clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def _celery_join_allowed():
+    """Eager `apply_async` flips Celery's process-wide "joining would block" flag and restores it after;
+    two threads doing so at once (channel consumers and a live server run eager tasks in their own
+    threads) can leave it set, and every later `result.get()` in the run then raises "Never call
+    result.get() within a task!". Each test starts with it cleared, as a fresh process would."""
+    from celery.result import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Full-strength PBKDF2 costs ~0.35 s a hash: tests hash with MD5 (PBKDF2 hashes still verify)."""
     settings.PASSWORD_HASHERS = [

@@ -263,7 +263,9 @@ def test_a_change_whose_old_number_cannot_be_texted_is_dropped_whole(sms_sandbox
 def test_a_queued_code_replaced_before_sending_is_not_sent(sms_sandbox):
     first = code_issue(channel=Channel.SMS, destination=E164, purpose=Purpose.SIGNUP, check_limits=False)
     code_issue(channel=Channel.SMS, destination=E164, purpose=Purpose.SIGNUP, check_limits=False)
-    assert sms_code_send_task.apply(args=[first.code.pk, "old code"]).get() == "stale"
+    result = sms_code_send_task.apply(args=[first.code.pk, "old code"])
+    assert result.successful(), result.traceback
+    assert result.result == "stale"
     assert sandbox.outbox() == []
 
 
