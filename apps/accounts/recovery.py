@@ -32,6 +32,7 @@ from apps.accounts.models import User, VerificationCode
 from apps.accounts.sms import sms_reachable_check, sms_send
 from apps.accounts.tokens import user_card_forget
 from apps.accounts.verification import Channel, IssuedCode, Purpose
+from apps.core.sealing import SealBroken, seal, unseal
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +49,11 @@ def _sent(channel: str) -> CodeSent:
 
 def _sms_deliver(issued: IssuedCode) -> None:
     """Queue the text (in the reader's language, made now) once the code's row is committed. The
-    secret travels in the task's message, as it must to reach the provider; the row keeps only its
-    hash. A number the provider cannot reach at all is refused now (SmsRejected), and a broker that
-    cannot take the task is an outage now (SmsUnavailable): either way the code is discarded."""
+    secret travels in the task's message, as it must to reach the provider, but sealed
+    (apps.core.sealing): the broker and the worker's log of task arguments never hold it readable;
+    the row keeps only its hash. A number the provider cannot reach at all is refused now
+    (SmsRejected), and a broker that cannot take the task is an outage now (SmsUnavailable): either
+    way the code is discarded."""
     from apps.accounts.tasks import sms_code_send_task  # the task module imports this one
 
     text = gettext("HaloBuzz code: %(code)s. It expires in %(minutes)s minutes. Never share it with anyone.") % {
@@ -65,7 +68,7 @@ def _sms_deliver(issued: IssuedCode) -> None:
 
     def queue() -> None:
         try:
-            sms_code_send_task.delay(issued.code.pk, text)
+            sms_code_send_task.delay(issued.code.pk, seal(text))
         except OperationalError:
             logger.exception("sms task could not be queued")
             verification.code_discard(code=issued.code)
@@ -83,14 +86,22 @@ class SmsOutcome:
         return self.status == "retry"
 
 
-def sms_code_deliver(*, code_id: int, text: str, final_attempt: bool) -> SmsOutcome:
+def sms_code_deliver(*, code_id: int, sealed_text: str, final_attempt: bool) -> SmsOutcome:
     """One attempt at texting a queued code. A code no longer live is not sent (a newer one replaced
-    it, or it expired while the provider was down). A documented refusal discards the code at once;
-    an outage asks for a retry, and on the last attempt discards it, so the user asks for a new one."""
+    it, or it expired while the provider was down), nor is a text this deployment cannot unseal
+    (sealed with a key since retired, or altered): the code is discarded and the user asks again. A
+    documented refusal discards the code at once; an outage asks for a retry, and on the last
+    attempt discards it, so the user asks for a new one."""
     code = VerificationCode.objects.filter(
         pk=code_id, channel=Channel.SMS, used_at__isnull=True, expires_at__gt=timezone.now()
     ).first()
     if code is None:
+        return SmsOutcome("stale")
+    try:
+        text = unseal(sealed_text, max_age_seconds=verification.lifetime_seconds(Channel.SMS))
+    except SealBroken:
+        logger.error("sms code not delivered: its sealed text cannot be opened", extra={"code_id": code_id})
+        verification.code_discard(code=code)
         return SmsOutcome("stale")
     try:
         sms_send(to=code.destination, text=text)

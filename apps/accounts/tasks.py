@@ -5,11 +5,11 @@ from apps.accounts import recovery
 
 
 @shared_task(bind=True, name="accounts.sms_code_send", max_retries=None, acks_late=True)
-def sms_code_send_task(self, code_id: int, text: str) -> object:
+def sms_code_send_task(self, code_id: int, sealed_text: str) -> object:
     """Text one verification code. A provider outage retries with exponential backoff up to
     SMS_SEND_MAX_RETRIES times; a documented refusal is final (apps.accounts.sms.sparrow)."""
     final = self.request.retries >= settings.SMS_SEND_MAX_RETRIES
-    outcome = recovery.sms_code_deliver(code_id=code_id, text=text, final_attempt=final)
+    outcome = recovery.sms_code_deliver(code_id=code_id, sealed_text=sealed_text, final_attempt=final)
     if outcome.retry:
         countdown = settings.SMS_SEND_BACKOFF_SECONDS * 2**self.request.retries
         if self.request.is_eager:

@@ -20,6 +20,7 @@ from apps.accounts.verification import (
     phone_normalize_for_sms,
     secret_hash,
 )
+from apps.core.sealing import seal, unseal
 from tests.accounts.factories import TEST_PASSWORD, UserFactory, sms_code_sent, sms_point_at_sandbox
 
 PHONE = "9801234567"
@@ -263,10 +264,32 @@ def test_a_change_whose_old_number_cannot_be_texted_is_dropped_whole(sms_sandbox
 def test_a_queued_code_replaced_before_sending_is_not_sent(sms_sandbox):
     first = code_issue(channel=Channel.SMS, destination=E164, purpose=Purpose.SIGNUP, check_limits=False)
     code_issue(channel=Channel.SMS, destination=E164, purpose=Purpose.SIGNUP, check_limits=False)
-    result = sms_code_send_task.apply(args=[first.code.pk, "old code"])
+    result = sms_code_send_task.apply(args=[first.code.pk, seal("old code")])
     assert result.successful(), result.traceback
     assert result.result == "stale"
     assert sandbox.outbox() == []
+
+
+def test_the_queued_task_carries_the_code_sealed_never_readable(sms_sandbox, api_client, monkeypatch):
+    queued = []
+    monkeypatch.setattr(sms_code_send_task, "delay", lambda *args: queued.append(args))
+    response = api_client.post("/api/v1/auth/signup/phone/code/", {"phone": PHONE}, format="json")
+    assert response.status_code == 202
+    [(code_id, sealed_text)] = queued
+    code = re.search(r"\d{6}", unseal(sealed_text, max_age_seconds=60)).group()
+    # neither the broker's copy of the message nor a worker's log of its arguments shows the code
+    assert code not in sealed_text and "HaloBuzz" not in sealed_text
+    assert VerificationCode.objects.get(pk=code_id).secret_hash == secret_hash(code, destination=E164)
+
+
+def test_a_code_whose_text_cannot_be_unsealed_is_discarded_not_sent(sms_sandbox, settings):
+    issued = code_issue(channel=Channel.SMS, destination=E164, purpose=Purpose.SIGNUP, check_limits=False)
+    sealed_elsewhere = seal("HaloBuzz code: 123456")
+    settings.SECRET_KEY = "another-deployment-0123456789abcdef0123456789abcdef"
+    result = sms_code_send_task.apply(args=[issued.code.pk, sealed_elsewhere])
+    assert result.result == "stale"
+    assert sandbox.outbox() == []
+    assert not VerificationCode.objects.filter(pk=issued.code.pk).exists()
 
 
 def test_sandbox_speaks_sparrows_refusals(sms_sandbox):
