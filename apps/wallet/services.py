@@ -19,9 +19,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from PIL import Image, ImageOps
 from rest_framework import serializers
 
+from apps.accounts.faces import face_distance
 from apps.accounts.models import User
+from apps.accounts.selectors import user_face_descriptor_get
 from apps.accounts.services import require_not_own, user_require_verified_age, user_require_verified_phone
 from apps.core import metrics
 from apps.core.db import prepared_cursor
@@ -691,12 +694,72 @@ def kyc_submit(
     except IntegrityError:  # a concurrent twin got in first (kyc_one_pending_per_user)
         raise KycAlreadySubmitted(details={"status": KycSubmission.Status.PENDING}) from None
     logger.info("kyc submitted", extra={"user_id": user.pk, "submission_id": submission.pk})
+    _queue_face_match(submission_id=submission.pk)
+    return submission
+
+
+def _queue_face_match(*, submission_id: int) -> None:
+    from apps.wallet.tasks import kyc_face_match_task
+
+    transaction.on_commit(lambda: kyc_face_match_task.delay(submission_id))
+
+
+def _id_image_read(submission: KycSubmission) -> Image.Image:
+    with submission.id_image.open("rb") as fh:
+        image = Image.open(fh)
+        image.load()
+    return ImageOps.exif_transpose(image)  # a phone photo of the ID: upright as the phone showed it
+
+
+def kyc_face_match(*, submission_id: int) -> KycSubmission:
+    """Compare the face on a waiting submission's ID photo with the host's age-check selfie (its kept
+    descriptor) and record the verdict and distance for Finance. A mismatch only flags: Finance decides.
+
+    Safe to rerun (the task may be retried, Finance may ask again): a decided submission is left as it
+    was decided. The model runs outside any transaction; the row is written only while still waiting.
+    """
+    from apps.accounts.faces import face_describer
+
+    submission = KycSubmission.objects.get(pk=submission_id)
+    if submission.status != KycSubmission.Status.PENDING:
+        return submission
+    Verdict = KycSubmission.FaceMatch
+    stored = user_face_descriptor_get(user_id=submission.user_id)
+    distance: float | None = None
+    version = ""
+    if stored is None:  # verified before descriptors were kept, or by a moderator's review only
+        verdict = Verdict.NO_SELFIE
+    else:
+        describer = face_describer()
+        faces = describer.describe(_id_image_read(submission))
+        version = describer.version
+        if faces:
+            distance = round(min(face_distance(face.descriptor, stored.descriptor) for face in faces), 4)
+        if not faces:
+            verdict = Verdict.NO_FACE
+        elif len(faces) > 1:
+            # The closest face is recorded, but a photo of the ID held next to someone's own face has
+            # the holder's face too: Finance looks.
+            verdict = Verdict.SEVERAL_FACES
+        elif distance is not None and distance < settings.KYC_FACE_MATCH_THRESHOLD:
+            verdict = Verdict.MATCH
+        else:
+            verdict = Verdict.NO_MATCH
+    written = KycSubmission.objects.filter(pk=submission_id, status=KycSubmission.Status.PENDING).update(
+        face_match=verdict, face_distance=distance, face_model_version=version, face_checked_at=timezone.now()
+    )
+    logger.info(
+        "kyc face match",
+        extra={"submission_id": submission_id, "face_match": verdict, "distance": distance, "written": written},
+    )
+    submission.refresh_from_db()
     return submission
 
 
 @transaction.atomic
 def kyc_decide(*, submission_id: int, reviewer: User, approve: bool, note: str = "") -> KycSubmission:
-    """Finance approves or rejects a waiting submission (a rejection needs a note the host is shown).
+    """Finance approves or rejects a waiting submission (a rejection needs a note the host is shown; so
+    does an approval the face match did not back: its note records why).
 
     The decided row is never changed again: it records who decided, when and why.
     """
@@ -707,6 +770,11 @@ def kyc_decide(*, submission_id: int, reviewer: User, approve: bool, note: str =
         raise KycNotPending(details={"status": submission.status})
     if not approve and not note.strip():
         raise serializers.ValidationError({"note": ["Say why, for the host."]})
+    if approve and submission.face_match != KycSubmission.FaceMatch.MATCH and not note.strip():
+        # Overriding the face match is allowed, but on the record: the note says why.
+        raise serializers.ValidationError(
+            {"note": [f"The face check says: {submission.get_face_match_display()}. Say why you approve."]}
+        )
     submission.status = KycSubmission.Status.APPROVED if approve else KycSubmission.Status.REJECTED
     submission.reviewed_by = reviewer
     submission.review_note = note.strip()[:300]
