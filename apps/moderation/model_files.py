@@ -364,9 +364,7 @@ def models_install(*, models_dir: Path, say: Callable[[str], None]) -> None:
     with _install_lock(models_dir):
         nsfw_ok = _is_verified(models_dir, NSFW_WEIGHTS) and (models_dir / NSFW_NOTICE).is_file()
         age_ok = all(_is_verified(models_dir, f) for f in AGE_FILES.values()) and (models_dir / AGE_NOTICE).is_file()
-        face_ok = all(_is_verified(models_dir, f) for f in FACE_FILES.values()) and (
-            models_dir / FACE_NOTICE
-        ).is_file()
+        face_ok = all(_is_verified(models_dir, f) for f in FACE_FILES.values()) and (models_dir / FACE_NOTICE).is_file()
         if nsfw_ok and age_ok and face_ok:
             say(f"Model files in {models_dir} are installed and match their sha256: nothing to do")
             return

@@ -221,7 +221,11 @@ class SpendingControlsApi(APIView):
 
 class KycSerializer(serializers.Serializer):
     """The latest identity check: `status` none (never submitted), pending, approved or rejected
-    (`review_note` says why; submit again)."""
+    (`review_note` says why; submit again).
+
+    The face match (ID photo against the age-check selfie) is for Finance only: neither its verdict
+    nor its distance is shown, so nobody can tune a borrowed or edited ID photo until it passes.
+    """
 
     status = serializers.CharField()
     legal_name = serializers.CharField()
