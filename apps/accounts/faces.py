@@ -87,7 +87,7 @@ class FaceDescriber:
             descriptors = [self._net.compute_face_descriptor(rgb, self._shape(rgb, r)) for r in rects]
         return [
             FaceFound(
-                box=box or tuple(round(v / scale) for v in (r.left(), r.top(), r.right(), r.bottom())),  # type: ignore[arg-type]
+                box=box or tuple(round(v / scale) for v in (r.left(), r.top(), r.right(), r.bottom())),
                 descriptor=tuple(float(v) for v in d),
             )
             for r, d in zip(rects, descriptors, strict=True)

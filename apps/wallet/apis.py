@@ -346,6 +346,22 @@ class PayoutDestinationDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class PayoutDestinationDefaultApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: PayoutDestinationSerializer},
+        operation_id="wallet_payout_destination_default_set",
+        description=(
+            "Make this verified payout destination your default: a cash-out that names no destination goes "
+            "there. Refused (`payout_destination_not_verified`, 409) before its code is confirmed; another "
+            "host's destination is `payout_destination_not_found` (404)."
+        ),
+    )
+    def post(self, request: Request, destination_id: int) -> Response:
+        destination = services.payout_destination_default_set(host=request_user(request), destination_id=destination_id)
+        return Response(PayoutDestinationSerializer(destination).data)
+
+
 class PayoutDestinationConfirmApi(APIView):
     class InputSerializer(StrictInputSerializer):
         code = serializers.RegexField(r"^[0-9]{6}$", help_text="The 6 digits in the confirmation credit's remark.")

@@ -896,6 +896,28 @@ def _default_ensure(*, host_id: int) -> None:
 
 
 @transaction.atomic
+def payout_destination_default_set(*, host: User, destination_id: int) -> PayoutDestination:
+    """Make one of the host's verified destinations their default (where a cash-out naming none goes).
+    Another host's destination is as good as missing; one not yet confirmed is refused. Setting the
+    current default again changes nothing."""
+    destination = _destination_of(host=host, destination_id=destination_id)
+    # Lock order as removal's: the host's destination rows in pk order, so a concurrent removal or
+    # confirmation (which may pick a default) waits, and one_default is never hit halfway.
+    list(PayoutDestination.objects.select_for_update().filter(host=host).order_by("pk").values_list("pk"))
+    destination.refresh_from_db()
+    if destination.status != PayoutDestination.Status.VERIFIED:
+        if destination.status == PayoutDestination.Status.REMOVED:
+            raise PayoutDestinationNotFound(details={"destination_id": destination_id})
+        raise PayoutDestinationNotVerified(details={"status": destination.status})
+    if not destination.is_default:
+        PayoutDestination.objects.filter(host=host, is_default=True).update(is_default=False)
+        PayoutDestination.objects.filter(pk=destination.pk).update(is_default=True)
+        destination.is_default = True
+        logger.info("payout destination default set", extra={"host_id": host.pk, "destination_id": destination.pk})
+    return destination
+
+
+@transaction.atomic
 def payout_destination_remove(*, host: User, destination_id: int) -> None:
     """Remove one of the host's destinations (kept, marked removed: the cash-outs and batch lines
     that name it stay provable). Refused while a cash-out to it is waiting or in a batch, or its
