@@ -154,6 +154,7 @@ class KycSubmission(models.Model):
         NO_FACE = "no_face", "No face found on the ID photo"
         SEVERAL_FACES = "several_faces", "Several faces on the ID photo"
         NO_SELFIE = "no_selfie", "No verified selfie to compare with"
+        UNREADABLE = "unreadable", "The ID photo could not be read"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kyc_submissions")
     legal_name = models.CharField(max_length=120)

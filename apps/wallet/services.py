@@ -704,11 +704,18 @@ def _queue_face_match(*, submission_id: int) -> None:
     transaction.on_commit(lambda: kyc_face_match_task.delay(submission_id))
 
 
-def _id_image_read(submission: KycSubmission) -> Image.Image:
-    with submission.id_image.open("rb") as fh:
-        image = Image.open(fh)
-        image.load()
-    return ImageOps.exif_transpose(image)  # a phone photo of the ID: upright as the phone showed it
+def _id_image_read(submission: KycSubmission) -> Image.Image | None:
+    """The ID photo upright as the phone showed it (EXIF rotation applied), or None when it cannot be
+    decoded or has more pixels than any image we decode (MODERATION_IMAGE_MAX_PIXELS, as for selfies)."""
+    try:
+        with submission.id_image.open("rb") as fh:
+            image = Image.open(fh)
+            if image.width * image.height > settings.MODERATION_IMAGE_MAX_PIXELS:
+                return None
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    return ImageOps.exif_transpose(image)
 
 
 def kyc_face_match(*, submission_id: int) -> KycSubmission:
@@ -727,11 +734,14 @@ def kyc_face_match(*, submission_id: int) -> KycSubmission:
     stored = user_face_descriptor_get(user_id=submission.user_id)
     distance: float | None = None
     version = ""
-    if stored is None:  # verified before descriptors were kept, or by a moderator's review only
+    image = None if stored is None else _id_image_read(submission)
+    if stored is None:  # verified before descriptors were kept
         verdict = Verdict.NO_SELFIE
+    elif image is None:
+        verdict = Verdict.UNREADABLE
     else:
         describer = face_describer()
-        faces = describer.describe(_id_image_read(submission))
+        faces = describer.describe(image)
         version = describer.version
         if faces:
             distance = round(min(face_distance(face.descriptor, stored.descriptor) for face in faces), 4)

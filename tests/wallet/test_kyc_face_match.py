@@ -255,3 +255,22 @@ def test_staff_outside_finance_cannot_compare(client, astronaut_host):
     client.force_login(UserFactory(is_staff=True))
     _admin_action(client, "compare_faces", submission.pk)
     assert KycSubmission.objects.get(pk=submission.pk).face_match == KycSubmission.FaceMatch.PENDING
+
+
+def _waiting(host: User, id_image: bytes) -> KycSubmission:
+    return KycSubmissionFactory(
+        user=host, status=KycSubmission.Status.PENDING, id_image__from_file=io.BytesIO(id_image)
+    )
+
+
+def test_an_id_photo_that_cannot_be_decoded_is_unreadable(astronaut_host):
+    submission = _waiting(astronaut_host, _id_card(ASTRONAUT)[:5_000])  # a truncated JPEG
+    checked = kyc_face_match(submission_id=submission.pk)
+    assert (checked.face_match, checked.face_distance) == (KycSubmission.FaceMatch.UNREADABLE, None)
+
+
+def test_an_id_photo_with_too_many_pixels_is_not_decoded(settings, astronaut_host):
+    # given a limit below the card's 1000 x 630 pixels (the same limit selfies have)
+    settings.MODERATION_IMAGE_MAX_PIXELS = 600_000
+    submission = _waiting(astronaut_host, _id_card(ASTRONAUT))
+    assert kyc_face_match(submission_id=submission.pk).face_match == KycSubmission.FaceMatch.UNREADABLE
