@@ -224,7 +224,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic tasks in its AppConfig.ready()
 # Two queues, so a burst of frames never waits behind a slow payment gateway and the reverse:
-# `moderation` holds the model-heavy tasks (live frames, reel video checks) for a worker started
+# `moderation` holds the model-heavy tasks (live frames, reel video checks, KYC face matches) for a worker started
 # with `-Q moderation --concurrency 1`; everything else goes to `celery` (`-Q celery`). Both are
 # declared, so a worker started without -Q (development, deploy/loadtest) consumes both. Eager mode
 # (the tests) ignores routing.

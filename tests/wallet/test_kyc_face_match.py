@@ -17,6 +17,8 @@ from apps.accounts.models import FaceDescriptor, User
 from apps.accounts.selectors import user_face_descriptor_get
 from apps.accounts.services import user_anonymise
 from apps.core.model_files import ModelUnavailable
+from apps.moderation.selectors import moderation_settings_get
+from apps.moderation.services import moderation_settings_cache_clear
 from apps.wallet.models import KycSubmission
 from apps.wallet.services import kyc_decide, kyc_face_match
 from tests.accounts.factories import UserFactory
@@ -91,6 +93,19 @@ def test_the_age_check_keeps_the_face_descriptor_not_the_selfie(astronaut_host):
     # and it is the descriptor of the face the age model judged (its box, not another detection)
     (found,) = face_describer().describe(Image.open(ASTRONAUT))
     assert found.box == tuple(ASTRONAUT_FACE) and face_distance(found.descriptor, kept.descriptor) < 0.01
+
+
+def test_a_held_age_check_keeps_it_too_for_when_a_moderator_verifies(auth_client):
+    # given a margin so wide that the astronaut (about 33) counts as "possibly a minor"
+    row = moderation_settings_get()
+    row.age_safety_margin_years = 20
+    row.save()
+    moderation_settings_cache_clear()
+    user = UserFactory(age_verification=User.AgeVerification.UNVERIFIED)
+    response = auth_client(user).post(AGE, {"selfie": upload(ASTRONAUT)}, format="multipart")
+    # then the account waits for review and the descriptor is kept for a later KYC
+    assert response.json()["age_verification"] == "pending_review"
+    assert user_face_descriptor_get(user_id=user.pk) is not None
 
 
 def test_descriptors_tell_the_same_face_from_another():
