@@ -224,7 +224,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # each app adds its periodic tasks in its AppConfig.ready()
 # Two queues, so a burst of frames never waits behind a slow payment gateway and the reverse:
-# `moderation` holds the model-heavy tasks (live frames, reel video checks) for a worker started
+# `moderation` holds the model-heavy tasks (live frames, reel video checks, KYC face matches) for a worker started
 # with `-Q moderation --concurrency 1`; everything else goes to `celery` (`-Q celery`). Both are
 # declared, so a worker started without -Q (development, deploy/loadtest) consumes both. Eager mode
 # (the tests) ignores routing.
@@ -236,6 +236,7 @@ CELERY_TASK_QUEUES = [
 CELERY_TASK_ROUTES = {
     "moderation.frame_score": {"queue": "moderation"},
     "reels.reel_process": {"queue": "moderation"},  # video_check scores up to 120 sampled frames
+    "wallet.kyc_face_match": {"queue": "moderation"},  # the face descriptor net (a second or so per ID)
 }
 
 # --- Auth and API -----------------------------------------------------------------------------
@@ -544,6 +545,10 @@ CASHOUT_TAX_BASIS_POINTS = env.int("CASHOUT_TAX_BASIS_POINTS", default=1500)
 PAYOUT_VERIFY_MIN_PAISA = env.int("PAYOUT_VERIFY_MIN_PAISA", default=100)
 PAYOUT_VERIFY_MAX_PAISA = env.int("PAYOUT_VERIFY_MAX_PAISA", default=999)
 PAYOUT_VERIFY_MAX_ATTEMPTS = env.int("PAYOUT_VERIFY_MAX_ATTEMPTS", default=5)
+# KYC face match: the face on the ID photo and the age-check selfie are the same person when the
+# Euclidean distance of their dlib descriptors is below this (dlib's documented 0.6). A mismatch only
+# flags the submission for Finance.
+KYC_FACE_MATCH_THRESHOLD = env.float("KYC_FACE_MATCH_THRESHOLD", default=0.6)
 # How often Celery beat folds appended credits into stored balances (seconds).
 LEDGER_ROLLUP_SECONDS = env.int("LEDGER_ROLLUP_SECONDS", default=5)
 
@@ -849,6 +854,8 @@ MODERATION_SCORE_LOOP_SECONDS = env.float("MODERATION_SCORE_LOOP_SECONDS", defau
 NSFW_JAX_CACHE_DIR = env.str("NSFW_JAX_CACHE_DIR", default=str(Path(tempfile.gettempdir()) / "halobuzz-jax-cache"))
 # Age model: directory with age-v1.onnx and shape_predictor_5_face_landmarks.dat.
 AGE_MODEL_DIR = env.str("AGE_MODEL_DIR", default=str(Path(MODELS_DIR) / "age"))
+# Face descriptors (the KYC face match): dlib_face_recognition_resnet_model_v1.dat and the 5-point landmarks.
+FACE_MODEL_DIR = env.str("FACE_MODEL_DIR", default=str(Path(MODELS_DIR) / "face"))
 # Hosts upload a frame this often while live (returned when going live).
 MODERATION_FRAME_INTERVAL_SECONDS = env.int("MODERATION_FRAME_INTERVAL_SECONDS", default=5)
 # Every Nth scored frame of a stream also gets an age estimate (a face below 18 + the margin pauses gifting).

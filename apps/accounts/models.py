@@ -185,3 +185,19 @@ class VerificationCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} by {self.channel} #{self.pk}"
+
+
+class FaceDescriptor(models.Model):
+    """The face on the user's age-check selfie as dlib's 128-d descriptor, kept instead of the selfie.
+
+    The KYC face match compares it with the face on the host's ID photo (apps.accounts.faces). It is
+    biometric data: nothing else reads it, and it goes when the account is anonymised.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="face_descriptor")
+    descriptor = models.JSONField(help_text="128 floats")
+    model_version = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"face descriptor of user #{self.user_id}"

@@ -5,7 +5,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from apps.accounts.models import Block, Follow, User, adult_born_by
+from apps.accounts.faces import StoredFace
+from apps.accounts.models import Block, FaceDescriptor, Follow, User, adult_born_by
 from apps.core.exceptions import NotFound
 
 
@@ -142,3 +143,13 @@ def block_list(*, user: User) -> QuerySet[Block]:
 
 
 USER_LANGUAGE_KEY = "accounts:language:{user_id}"
+
+
+def user_face_descriptor_get(*, user_id: int) -> StoredFace | None:
+    """The descriptor of the face on the user's age-check selfie, if one was kept."""
+    row = FaceDescriptor.objects.filter(user_id=user_id).first()
+    if row is None:
+        return None
+    return StoredFace(
+        descriptor=tuple(float(v) for v in row.descriptor), model_version=row.model_version, created_at=row.created_at
+    )

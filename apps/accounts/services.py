@@ -1,5 +1,5 @@
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -39,7 +39,8 @@ from apps.accounts.exceptions import (
     UserBlocked,
     WrongPassword,
 )
-from apps.accounts.models import Block, Follow, User, age_on
+from apps.accounts.faces import DESCRIPTOR_SIZE
+from apps.accounts.models import Block, FaceDescriptor, Follow, User, age_on
 from apps.accounts.selectors import USER_LANGUAGE_KEY, is_blocked_between, user_find_for_login
 from apps.accounts.signals import follow_created, profile_changed, sessions_revoked
 from apps.accounts.tokens import (
@@ -481,6 +482,17 @@ def user_age_verification_set(*, user_id: int, status: str, only_from: str | Non
     return changed
 
 
+def user_face_descriptor_set(*, user_id: int, descriptor: Sequence[float], model_version: str) -> None:
+    """Keep the descriptor of the face on the user's age-check selfie (replacing any earlier one), for
+    the KYC face match; the selfie itself is not kept for this."""
+    if len(descriptor) != DESCRIPTOR_SIZE:
+        raise ValueError(f"a face descriptor has {DESCRIPTOR_SIZE} values, not {len(descriptor)}")
+    FaceDescriptor.objects.update_or_create(
+        user_id=user_id, defaults={"descriptor": [float(v) for v in descriptor], "model_version": model_version}
+    )
+    logger.info("face descriptor kept", extra={"user_id": user_id, "model_version": model_version})
+
+
 AGE_HELD = (User.AgeVerification.PENDING_REVIEW, User.AgeVerification.REJECTED)
 
 
@@ -606,6 +618,7 @@ def user_anonymise(*, user: User) -> User:
     user.save()
     user.groups.clear()
     user.user_permissions.clear()
+    FaceDescriptor.objects.filter(user_id=user.pk).delete()  # biometric: nothing of it outlives the account
     user_card_forget(user_id=user.pk)
     logger.info("account anonymised", extra={"user_id": user.pk})
     return user

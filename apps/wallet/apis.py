@@ -221,7 +221,11 @@ class SpendingControlsApi(APIView):
 
 class KycSerializer(serializers.Serializer):
     """The latest identity check: `status` none (never submitted), pending, approved or rejected
-    (`review_note` says why; submit again)."""
+    (`review_note` says why; submit again).
+
+    The face match (ID photo against the age-check selfie) is for Finance only: neither its verdict
+    nor its distance is shown, so nobody can tune a borrowed or edited ID photo until it passes.
+    """
 
     status = serializers.CharField()
     legal_name = serializers.CharField()
@@ -340,6 +344,22 @@ class PayoutDestinationDetailApi(APIView):
     def delete(self, request: Request, destination_id: int) -> Response:
         services.payout_destination_remove(host=request_user(request), destination_id=destination_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PayoutDestinationDefaultApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: PayoutDestinationSerializer},
+        operation_id="wallet_payout_destination_default_set",
+        description=(
+            "Make this verified payout destination your default: a cash-out that names no destination goes "
+            "there. Refused (`payout_destination_not_verified`, 409) before its code is confirmed; another "
+            "host's destination is `payout_destination_not_found` (404)."
+        ),
+    )
+    def post(self, request: Request, destination_id: int) -> Response:
+        destination = services.payout_destination_default_set(host=request_user(request), destination_id=destination_id)
+        return Response(PayoutDestinationSerializer(destination).data)
 
 
 class PayoutDestinationConfirmApi(APIView):

@@ -144,6 +144,18 @@ class KycSubmission(models.Model):
         PASSPORT = "passport", "Passport"
         DRIVING_LICENCE = "driving_licence", "Driving licence"
 
+    class FaceMatch(models.TextChoices):
+        """The face on the ID photo against the host's age-check selfie (apps.accounts.faces): evidence
+        for Finance, never a decision."""
+
+        PENDING = "pending", "Not compared yet"
+        MATCH = "match", "Same person"
+        NO_MATCH = "no_match", "Different person?"
+        NO_FACE = "no_face", "No face found on the ID photo"
+        SEVERAL_FACES = "several_faces", "Several faces on the ID photo"
+        NO_SELFIE = "no_selfie", "No verified selfie to compare with"
+        UNREADABLE = "unreadable", "The ID photo could not be read"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kyc_submissions")
     legal_name = models.CharField(max_length=120)
     document_type = models.CharField(max_length=20, choices=DocumentType.choices)
@@ -151,6 +163,12 @@ class KycSubmission(models.Model):
     date_of_birth = models.DateField()
     id_image = models.ImageField(upload_to="wallet/kyc/ids/%Y/%m/", storage=private_storage)
     selfie = models.ImageField(upload_to="wallet/kyc/selfies/%Y/%m/", storage=private_storage)
+    face_match = models.CharField(max_length=14, choices=FaceMatch.choices, default=FaceMatch.PENDING)
+    face_distance = models.FloatField(
+        null=True, blank=True, help_text="descriptor distance of the closest face on the ID to the selfie's"
+    )
+    face_model_version = models.CharField(max_length=120, blank=True)
+    face_checked_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -19,9 +19,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from PIL import Image, ImageOps
 from rest_framework import serializers
 
+from apps.accounts.faces import face_distance
 from apps.accounts.models import User
+from apps.accounts.selectors import user_face_descriptor_get
 from apps.accounts.services import require_not_own, user_require_verified_age, user_require_verified_phone
 from apps.core import metrics
 from apps.core.db import prepared_cursor
@@ -691,12 +694,82 @@ def kyc_submit(
     except IntegrityError:  # a concurrent twin got in first (kyc_one_pending_per_user)
         raise KycAlreadySubmitted(details={"status": KycSubmission.Status.PENDING}) from None
     logger.info("kyc submitted", extra={"user_id": user.pk, "submission_id": submission.pk})
+    _queue_face_match(submission_id=submission.pk)
+    return submission
+
+
+def _queue_face_match(*, submission_id: int) -> None:
+    from apps.wallet.tasks import kyc_face_match_task
+
+    transaction.on_commit(lambda: kyc_face_match_task.delay(submission_id))
+
+
+def _id_image_read(submission: KycSubmission) -> Image.Image | None:
+    """The ID photo upright as the phone showed it (EXIF rotation applied), or None when it cannot be
+    decoded or has more pixels than any image we decode (MODERATION_IMAGE_MAX_PIXELS, as for selfies)."""
+    try:
+        with submission.id_image.open("rb") as fh:
+            image = Image.open(fh)
+            if image.width * image.height > settings.MODERATION_IMAGE_MAX_PIXELS:
+                return None
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    return ImageOps.exif_transpose(image)
+
+
+def kyc_face_match(*, submission_id: int) -> KycSubmission:
+    """Compare the face on a waiting submission's ID photo with the host's age-check selfie (its kept
+    descriptor) and record the verdict and distance for Finance. A mismatch only flags: Finance decides.
+
+    Safe to rerun (the task may be retried, Finance may ask again): a decided submission is left as it
+    was decided. The model runs outside any transaction; the row is written only while still waiting.
+    """
+    from apps.accounts.faces import face_describer
+
+    submission = KycSubmission.objects.get(pk=submission_id)
+    if submission.status != KycSubmission.Status.PENDING:
+        return submission
+    Verdict = KycSubmission.FaceMatch
+    stored = user_face_descriptor_get(user_id=submission.user_id)
+    distance: float | None = None
+    version = ""
+    image = None if stored is None else _id_image_read(submission)
+    if stored is None:  # verified before descriptors were kept
+        verdict = Verdict.NO_SELFIE
+    elif image is None:
+        verdict = Verdict.UNREADABLE
+    else:
+        describer = face_describer()
+        faces = describer.describe(image)
+        version = describer.version
+        if faces:
+            distance = round(min(face_distance(face.descriptor, stored.descriptor) for face in faces), 4)
+        if not faces:
+            verdict = Verdict.NO_FACE
+        elif len(faces) > 1:
+            # The closest face is recorded, but a photo of the ID held next to someone's own face has
+            # the holder's face too: Finance looks.
+            verdict = Verdict.SEVERAL_FACES
+        elif distance is not None and distance < settings.KYC_FACE_MATCH_THRESHOLD:
+            verdict = Verdict.MATCH
+        else:
+            verdict = Verdict.NO_MATCH
+    written = KycSubmission.objects.filter(pk=submission_id, status=KycSubmission.Status.PENDING).update(
+        face_match=verdict, face_distance=distance, face_model_version=version, face_checked_at=timezone.now()
+    )
+    logger.info(
+        "kyc face match",
+        extra={"submission_id": submission_id, "face_match": verdict, "distance": distance, "written": written},
+    )
+    submission.refresh_from_db()
     return submission
 
 
 @transaction.atomic
 def kyc_decide(*, submission_id: int, reviewer: User, approve: bool, note: str = "") -> KycSubmission:
-    """Finance approves or rejects a waiting submission (a rejection needs a note the host is shown).
+    """Finance approves or rejects a waiting submission (a rejection needs a note the host is shown; so
+    does an approval the face match did not back: its note records why).
 
     The decided row is never changed again: it records who decided, when and why.
     """
@@ -707,6 +780,11 @@ def kyc_decide(*, submission_id: int, reviewer: User, approve: bool, note: str =
         raise KycNotPending(details={"status": submission.status})
     if not approve and not note.strip():
         raise serializers.ValidationError({"note": ["Say why, for the host."]})
+    if approve and submission.face_match != KycSubmission.FaceMatch.MATCH and not note.strip():
+        # Overriding the face match is allowed, but on the record: the note says why.
+        raise serializers.ValidationError(
+            {"note": [f"The face check says: {submission.get_face_match_display()}. Say why you approve."]}
+        )
     submission.status = KycSubmission.Status.APPROVED if approve else KycSubmission.Status.REJECTED
     submission.reviewed_by = reviewer
     submission.review_note = note.strip()[:300]
@@ -825,6 +903,28 @@ def _default_ensure(*, host_id: int) -> None:
     if verified:
         latest = max(verified, key=lambda row: (row[3] or timezone.now(), row[0]))
         PayoutDestination.objects.filter(pk=latest[0]).update(is_default=True)
+
+
+@transaction.atomic
+def payout_destination_default_set(*, host: User, destination_id: int) -> PayoutDestination:
+    """Make one of the host's verified destinations their default (where a cash-out naming none goes).
+    Another host's destination is as good as missing; one not yet confirmed is refused. Setting the
+    current default again changes nothing."""
+    destination = _destination_of(host=host, destination_id=destination_id)
+    # Lock order as removal's: the host's destination rows in pk order, so a concurrent removal or
+    # confirmation (which may pick a default) waits, and one_default is never hit halfway.
+    list(PayoutDestination.objects.select_for_update().filter(host=host).order_by("pk").values_list("pk"))
+    destination.refresh_from_db()
+    if destination.status != PayoutDestination.Status.VERIFIED:
+        if destination.status == PayoutDestination.Status.REMOVED:
+            raise PayoutDestinationNotFound(details={"destination_id": destination_id})
+        raise PayoutDestinationNotVerified(details={"status": destination.status})
+    if not destination.is_default:
+        PayoutDestination.objects.filter(host=host, is_default=True).update(is_default=False)
+        PayoutDestination.objects.filter(pk=destination.pk).update(is_default=True)
+        destination.is_default = True
+        logger.info("payout destination default set", extra={"host_id": host.pk, "destination_id": destination.pk})
+    return destination
 
 
 @transaction.atomic

@@ -18,5 +18,10 @@ urlpatterns = [
         apis.PayoutDestinationConfirmApi.as_view(),
         name="wallet-payout-destination-confirm",
     ),
+    path(
+        "payout-destinations/<id:destination_id>/default/",
+        apis.PayoutDestinationDefaultApi.as_view(),
+        name="wallet-payout-destination-default",
+    ),
     path("spending-controls/", apis.SpendingControlsApi.as_view(), name="wallet-spending-controls"),
 ]

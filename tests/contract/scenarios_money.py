@@ -192,6 +192,7 @@ def _png(contract: Contract, name: str) -> object:
     "wallet_payout_destinations",
     "wallet_payout_destination_add",
     "wallet_payout_destination_confirm",
+    "wallet_payout_destination_default_set",
     "wallet_payout_destination_remove",
 )
 def host_payout_setup(contract: Contract) -> None:
@@ -257,5 +258,21 @@ def host_payout_setup(contract: Contract) -> None:
         code="payout_destination_not_found",
         destination_id=theirs.pk,
     )
+    contract.call(
+        "wallet_payout_destination_default_set",
+        client,
+        status=409,
+        code="payout_destination_not_verified",
+        destination_id=added.id,
+    )
+    contract.call(
+        "wallet_payout_destination_default_set",
+        client,
+        status=404,
+        code="payout_destination_not_found",
+        destination_id=theirs.pk,
+    )
+    contract.call("wallet_payout_destination_default_set", client, status=200, destination_id=awaiting.id)
+    contract.call("wallet_payout_destination_default_set", contract.anonymous(), status=401, destination_id=awaiting.id)
     contract.call("wallet_payout_destination_remove", client, status=204, destination_id=awaiting.id)
     contract.call("wallet_payout_destination_remove", contract.anonymous(), status=401, destination_id=awaiting.id)

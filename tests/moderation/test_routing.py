@@ -8,7 +8,7 @@ import pytest
 from apps.moderation.apps import consumes_model_tasks
 from halobuzz.celery import app
 
-MODEL_TASKS = {"moderation.frame_score", "reels.reel_process"}
+MODEL_TASKS = {"moderation.frame_score", "reels.reel_process", "wallet.kyc_face_match"}
 
 
 def queue_of(task_name: str) -> str:

@@ -136,13 +136,19 @@ def test_kyc_is_submitted_then_approved_by_finance_in_the_admin(auth_client, cli
     assert "ID photo and selfie" in html and html.count("<img ") == 2
     assert html.count("X-Amz-Signature=") == 2  # the private bucket's presigned links, nothing public
 
-    # and approves it with the admin action
+    # and approves it with the admin action: these plain-colour images were never face-matched, so a
+    # plain approval is refused and the approval takes a reason (tests/wallet/test_kyc_face_match.py
+    # has real faces)
     _action(client, "kycsubmission", "approve", [submission.pk])
+    assert KycSubmission.objects.get(pk=submission.pk).status == KycSubmission.Status.PENDING
+    _action(
+        client, "kycsubmission", "approve_with_note", [submission.pk], apply="1", **{f"value_{submission.pk}": "Seen"}
+    )
 
-    # then the decision is recorded with who and when
+    # then the decision is recorded with who, when and why
     submission.refresh_from_db()
     assert (submission.status, submission.reviewed_by_id) == (KycSubmission.Status.APPROVED, finance.pk)
-    assert submission.reviewed_at is not None
+    assert submission.reviewed_at is not None and submission.review_note == "Seen"
     assert auth_client(host).get(KYC).json()["status"] == "approved"
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from apps.accounts.models import User
-from apps.accounts.services import user_age_verification_set
+from apps.accounts.services import user_age_verification_set, user_face_descriptor_set
 from apps.live.stream_status import host_streams_end
 from apps.moderation.exceptions import AgeCheckNotAllowed, NoFaceFound, SeveralFaces
 from apps.moderation.explanations import explained
@@ -25,8 +25,10 @@ def age_verification_submit(*, user: User, upload: UploadedFile) -> AgeCheck:
     """Estimate the age on a selfie. Clearly adult: verified. Possibly a minor: held for a moderator.
 
     Only an unverified account may submit (a held one cannot retry its way out: the moderator
-    decides after seeing an ID document).
+    decides after seeing an ID document). The face's descriptor is kept in both cases, for the KYC
+    face match of a host's ID photo; an adult's selfie itself is not kept.
     """
+    from apps.accounts.faces import face_describer
     from apps.moderation.age import age_estimator
 
     if user.age_verification != User.AgeVerification.UNVERIFIED:
@@ -39,6 +41,9 @@ def age_verification_submit(*, user: User, upload: UploadedFile) -> AgeCheck:
     if len(faces) > 1:
         raise SeveralFaces(details={"faces": len(faces)})
     face = faces[0]
+    describer = face_describer()
+    # The age model's box, not a second detection: the descriptor is of the face whose age was judged.
+    (described,) = describer.describe(image, box=face.box)
     conf = moderation_settings_get()
     adult = face.age >= settings.ADULT_AGE + conf.age_safety_margin_years
     status = User.AgeVerification.VERIFIED if adult else User.AgeVerification.PENDING_REVIEW
@@ -50,6 +55,7 @@ def age_verification_submit(*, user: User, upload: UploadedFile) -> AgeCheck:
         if not user_age_verification_set(user_id=user.pk, status=status, only_from=User.AgeVerification.UNVERIFIED):
             user.refresh_from_db(fields=["age_verification"])
             raise AgeCheckNotAllowed(details={"age_verification": user.age_verification})
+        user_face_descriptor_set(user_id=user.pk, descriptor=described.descriptor, model_version=describer.version)
         check = AgeCheck(
             user_id=user.pk,
             estimated_age=round(face.age, 1),
