@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.accounts.selectors import block_list, follower_list, following_list
+from apps.accounts.selectors import block_list, follower_list, following_list, user_face_descriptor_get
 from apps.core.timestamps import iso_utc
 from apps.gifts.selectors import gift_sends_received, gift_sends_sent
 from apps.moderation.selectors import enforcement_list
@@ -41,6 +41,19 @@ def _profile(user: User) -> dict[str, Any]:
         "age_verification": user.age_verification,
         "date_joined": iso_utc(user.date_joined),
         "last_login": iso_utc(user.last_login),
+    }
+
+
+def _face_descriptor(user: User) -> dict[str, Any] | None:
+    """The numbers kept from the face on the user's age-check selfie, compared with the face on their
+    KYC ID photo: biometric data, theirs to see."""
+    face = user_face_descriptor_get(user_id=user.pk)
+    if face is None:
+        return None
+    return {
+        "kept_since": iso_utc(face.created_at),
+        "model_version": face.model_version,
+        "descriptor": list(face.descriptor),
     }
 
 
@@ -141,6 +154,7 @@ def account_export(*, user: User) -> dict[str, Any]:
             }
             for enforcement in enforcement_list(user=user).order_by("created_at", "id")
         ],
+        "face_descriptor": _face_descriptor(user),
         "account_deletions": [
             {
                 "status": deletion.status,

@@ -3,6 +3,7 @@
 import pytest
 
 from apps.accounts.models import Block, Follow
+from apps.accounts.services import user_face_descriptor_set
 from apps.gifts.services import gift_send
 from apps.payments.models import Payment
 from apps.wallet.services import ledger_rollup
@@ -73,6 +74,17 @@ def test_export_holds_the_users_own_data(user, auth_client, isolated_media):
             assert other.phone not in text
     assert hater.username not in text
     assert "exp-2" not in text and "not mine" not in text and "someone else's" not in text
+
+
+@pytest.mark.django_db
+def test_export_holds_the_face_descriptor_kept_from_the_age_selfie(user, auth_client):
+    assert auth_client(user).get(EXPORT).json()["face_descriptor"] is None
+    user_face_descriptor_set(user_id=user.pk, descriptor=[0.25] * 128, model_version="dlib-test")
+
+    face = auth_client(user).get(EXPORT).json()["face_descriptor"]
+
+    assert face["descriptor"] == [0.25] * 128 and face["model_version"] == "dlib-test"
+    assert face["kept_since"]
 
 
 @pytest.mark.django_db
