@@ -46,7 +46,6 @@ BENCH_WORKER_BATCH (ceiling), BENCH_CEILING_SECONDS (2.5 s per batch size). Abou
 """
 
 import asyncio
-import io
 import json
 import os
 import random
@@ -67,13 +66,12 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from PIL import Image
 
 from apps.accounts.services import tokens_issue
 from apps.moderation import services
-from apps.moderation.classifier import BUCKETS, nsfw_classifier
 from apps.moderation.models import Frame
 from tests.accounts.factories import UserFactory
+from tests.bench.moderation_ceiling import frames_640x360
 from tests.live.factories import LiveStreamFactory
 from tests.moderation.conftest import (  # noqa: F401  (fixtures)
     _clean_cache,
@@ -82,7 +80,6 @@ from tests.moderation.conftest import (  # noqa: F401  (fixtures)
     celery_worker_process,
     not_eager,
 )
-from tests.moderation.images import NSFW_SCORES
 from tests.moderation.worker import worker_env
 
 STREAMS = int(os.environ.get("BENCH_STREAMS", "150"))
@@ -112,77 +109,77 @@ def pct(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def _frames_640x360() -> list[bytes]:
-    """Phone-sized JPEG stills (what a host's app would send)."""
-    frames = []
-    for image in (Image.open(path) for path in NSFW_SCORES):
-        buf = io.BytesIO()
-        image.convert("RGB").resize((640, 360)).save(buf, format="JPEG", quality=80)
-        frames.append(buf.getvalue())
-    return frames
+def _load(values) -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in values)
 
 
-def _throughput(classifier, arrays, batch: int, seconds: float) -> float:
-    chunk = [arrays[i % len(arrays)] for i in range(batch)]
-    classifier.score_arrays(chunk)
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        classifier.score_arrays(chunk)
-        done += batch
-    return done / (time.perf_counter() - started)
+def _ceiling(when: str) -> dict:
+    """The model's frames/s per batch size, measured in a fresh process (tests/bench/moderation_ceiling.py)
+    with the worker's settings, and the YAHOO preprocessing's CPU ms per frame. `when` names the moment."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.moderation_ceiling", str(CEILING_SECONDS)],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith('{"per_batch"')]
+    assert done.returncode == 0 and lines, done.stderr[-3000:] + done.stdout[-3000:]
+    measured = json.loads(lines[-1])
+    measured["per_batch"] = {int(size): fps for size, fps in measured["per_batch"].items()}
+    measured["cpu_ms"] = {int(size): ms for size, ms in measured["cpu_ms"].items()}
+    measured["best"] = max(measured["per_batch"], key=measured["per_batch"].__getitem__)
+    measured["ceiling"] = measured["per_batch"][measured["best"]]
+    measured["when"] = when
+    _measured.append(measured)
+    return measured
 
 
-_measured: dict[str, object] = {}
+def _ceiling_lines(measured: dict) -> list[str]:
+    ceiling, best = measured["ceiling"], measured["best"]
+    lines = [
+        f"NSFW model ({measured['version']}), a fresh process, {os.cpu_count()} cores, model threads "
+        f"{measured['threads'] or 'one per core'}, {measured['when']}; {_load(measured['load_before'])} before"
+    ]
+    for size, fps in measured["per_batch"].items():
+        with_pre = 1 / (1 / fps + measured["preprocess_ms"] / 1000)
+        lines.append(
+            f"  batch {size:2d}: {fps:6.1f} frames/s (model only, {fps / ceiling:.2f} of the ceiling), "
+            f"{measured['cpu_ms'][size]:5.1f} ms CPU per frame   {with_pre:6.1f} with preprocessing"
+            f"{'   <- best' if size == best else ''}"
+        )
+    lines.append(f"  ceiling: {ceiling:.1f} frames/s (model alone on preloaded arrays, batch {best})")
+    lines.append(
+        f"  YAHOO preprocessing (resize, JPEG round trip, crop): {measured['preprocess_ms']:.1f} ms CPU per frame"
+    )
+    lines.append(f"  {_load(measured['load_after'])} after")
+    return lines
 
 
-def _ceiling() -> tuple[dict[int, float], float]:
-    """Model-only frames/s per batch size, and YAHOO preprocessing ms per frame (measured once a run)."""
-    if "per_batch" not in _measured:
-        classifier = nsfw_classifier()
-        classifier.batch_size = BUCKETS[-1]  # time every compiled size, whatever NSFW_BATCH_SIZE says
-        classifier.warm()
-        images = [Image.open(io.BytesIO(b)) for b in _frames_640x360()]
-        arrays = [classifier.preprocess(image) for image in images]
-        started = time.perf_counter()
-        for _ in range(5):
-            for image in images:
-                classifier.preprocess(image)
-        _measured["preprocess_ms"] = (time.perf_counter() - started) / (5 * len(images)) * 1000
-        _measured["per_batch"] = {size: _throughput(classifier, arrays, size, CEILING_SECONDS) for size in BUCKETS}
-        _measured["version"] = classifier.version
-    return _measured["per_batch"], _measured["preprocess_ms"]  # type: ignore[return-value]
+_measured: list[dict] = []
 
 
 def test_frames_per_second_per_worker():
-    load_before = loadavg()
-    per_batch, preprocess_ms = _ceiling()
-    best = max(per_batch, key=per_batch.__getitem__)
-    ceiling = per_batch[best]
-    out("")
-    out(f"NSFW model ({_measured['version']}), one process, {os.cpu_count()} cores, {load_before} before")
-    for size, fps in per_batch.items():
-        with_pre = 1 / (1 / fps + preprocess_ms / 1000)
-        out(
-            f"  batch {size:2d}: {fps:6.1f} frames/s (model only, {fps / ceiling:.2f} of the ceiling)   "
-            f"{with_pre:6.1f} with preprocessing{'   <- best' if size == best else ''}"
-        )
-    out(f"  ceiling: {ceiling:.1f} frames/s (model alone on preloaded arrays, batch {best})")
-    out(f"  YAHOO preprocessing (resize, JPEG round trip, crop): {preprocess_ms:.1f} ms per frame")
-    out(f"  {loadavg()} after")
-    assert all(fps > 0 for fps in per_batch.values())
+    """The model's ceiling per batch size. pytest-django runs this test (no database) after the latency
+    test: it then prints the ceiling that test measured before its worker started, and measures anew
+    only when run alone."""
+    for line in [""] + _ceiling_lines(_measured[0] if _measured else _ceiling("measured alone")):
+        out(line)
+    assert all(fps > 0 for fps in _measured[0]["per_batch"].values())
 
 
 @pytest.fixture(scope="session")
-def model_ceiling() -> dict[int, float]:
-    """This run's ceiling, measured before the worker starts (a fixture listed before the worker's), so
-    that the worker's model batch is the size that scored the most frames per second here and now
-    (BENCH_WORKER_BATCH: "ceiling", the default; "auto", the worker times the sizes at its warm-up; or a size)."""
-    per_batch, _ = _ceiling()
+def model_ceiling() -> dict:
+    """This run's ceiling, measured in a fresh process before the worker starts (a fixture listed before
+    the worker's), so that the worker's model batch is the size that scored the most frames per second
+    here and now (BENCH_WORKER_BATCH: "ceiling", the default; "auto", the worker times the sizes at its
+    warm-up; or a size)."""
+    measured = _ceiling("before the worker and the API started")
     if WORKER_BATCH == "ceiling":
-        os.environ["NSFW_BATCH_SIZE"] = str(max(per_batch, key=per_batch.__getitem__))
+        os.environ["NSFW_BATCH_SIZE"] = str(measured["best"])
     elif WORKER_BATCH != "auto":
         os.environ["NSFW_BATCH_SIZE"] = str(int(WORKER_BATCH))
-    return per_batch
+    return measured
 
 
 def _worker_batch(worker) -> str:
@@ -374,11 +371,9 @@ class _CpuMeter:
 
 @pytest.mark.django_db(transaction=True)
 def test_upload_to_verdict_latency(model_ceiling, celery_worker_process, not_eager, request, tmp_path_factory):  # noqa: F811
-    per_batch = model_ceiling
-    best = max(per_batch, key=per_batch.__getitem__)
-    ceiling = per_batch[best]
+    best, ceiling = model_ceiling["best"], model_ceiling["ceiling"]
     n_streams = request.config.getoption("--streams") or STREAMS
-    frames = _frames_640x360()  # encoded once: a phone encodes its own frames
+    frames = frames_640x360()  # encoded once: a phone encodes its own frames
     streams = [LiveStreamFactory(host=UserFactory()) for _ in range(n_streams)]
     tokens = {s.pk: tokens_issue(user=s.host)["access"] for s in streams}
     hosts = {s.pk: s.host for s in streams}
@@ -407,7 +402,19 @@ def test_upload_to_verdict_latency(model_ceiling, celery_worker_process, not_eag
                 _phase(phase, streams, hosts, requests, frames, rng, port, server, celery_worker_process, ceiling)
             )
             time.sleep(1)
-    out("  summary: " + "; ".join(summary))
+    out("")
+    for line in _ceiling_lines(model_ceiling):
+        out(line)
+    # Measured again with the API stopped and the worker idle: how much the machine itself changed.
+    after = _ceiling("after the phases (the API stopped, the moderation worker idle)")
+    for line in _ceiling_lines(after):
+        out(line)
+    out(
+        "  summary: "
+        + "; ".join(summary)
+        + f"; model ceiling {ceiling:.1f} frames/s before the phases (batch {best}), {after['ceiling']:.1f} after "
+        f"(batch {after['best']}); offered {n_streams / INTERVAL:.1f} frames/s"
+    )
 
 
 def _phase(phase, streams, hosts, requests, frames, rng, port, server, worker, ceiling) -> str:
