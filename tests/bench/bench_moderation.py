@@ -7,11 +7,15 @@ measured in the same run, and the load average before and after.
 Not collected by the suite (pytest only collects test_*.py); run it on purpose, under the bench lock:
 
     flock /tmp/halobuzz-bench.lock env DATABASE_URL=postgres://postgres@127.0.0.1:5432/halobuzz_mod \
-        REDIS_URL=redis://127.0.0.1:6379/6 deploy/bin/test tests/bench/bench_moderation.py -s -q -p no:randomly \
-        --streams 150
+        REDIS_URL=redis://127.0.0.1:6379/6 BENCH_PHASES=random,lockstep deploy/bin/test \
+        tests/bench/bench_moderation.py -s -q -p no:randomly --streams 150
 
 The ceiling is the classifier alone on preloaded (already preprocessed) arrays, timed at every batch
-size the model is compiled for (1, 2, 4, 8, 16); the best of them is the ceiling. The worker runs with
+size the model is compiled for (1, 2, 4, 8, 16), in a fresh process (tests/bench/moderation_ceiling.py)
+with the worker's settings; the best of them is the ceiling. It is measured before the worker and the
+API start, and again after the phases (the API stopped, the worker idle): the two differ by as much as
+the machine's other load does. Each also gives the model's CPU ms per frame, the steadier figure on a
+shared machine. The worker runs with
 the settings of the environment (MODERATION_BATCH_WINDOW_MS, MODERATION_BATCH_MAX, NSFW_BATCH_SIZE; with 0,
 the default, the worker times every size at warm-up and its choice and timings are printed), except its
 model batch: the size that reached the ceiling in this run (BENCH_WORKER_BATCH, "ceiling"; "auto" leaves
@@ -42,7 +46,7 @@ verdict" also counts the start-up and the last frames' latency.
 Knobs (environment): --streams or BENCH_STREAMS (150), BENCH_INTERVAL (5 s), BENCH_SECONDS (15 s of
 load per phase), BENCH_PHASES (random,lockstep), BENCH_SEED (7), BENCH_CONCURRENCY (1 worker child, as
 the k8s and compose moderation workers run), BENCH_API_WORKERS (0: gunicorn.conf.py's default),
-BENCH_WORKER_BATCH (ceiling), BENCH_CEILING_SECONDS (2.5 s per batch size). About 3 minutes in all.
+BENCH_WORKER_BATCH (ceiling), BENCH_CEILING_SECONDS (2.5 s per batch size). About 4 minutes in all.
 """
 
 import asyncio
@@ -399,7 +403,7 @@ def test_upload_to_verdict_latency(model_ceiling, celery_worker_process, not_eag
         summary = []
         for phase in PHASES:
             summary.append(
-                _phase(phase, streams, hosts, requests, frames, rng, port, server, celery_worker_process, ceiling)
+                _phase(phase, streams, hosts, requests, frames, rng, port, server, celery_worker_process, model_ceiling)
             )
             time.sleep(1)
     out("")
@@ -417,8 +421,9 @@ def test_upload_to_verdict_latency(model_ceiling, celery_worker_process, not_eag
     )
 
 
-def _phase(phase, streams, hosts, requests, frames, rng, port, server, worker, ceiling) -> str:
+def _phase(phase, streams, hosts, requests, frames, rng, port, server, worker, measured) -> str:
     n_streams = len(streams)
+    ceiling = measured["ceiling"]
     schedule = _schedule(phase, [s.pk for s in streams], rng)
     through_api = phase != "service"
     store = (
@@ -512,6 +517,14 @@ def _phase(phase, streams, hosts, requests, frames, rng, port, server, worker, c
         f"    CPU per frame over {wall:.1f} s: "
         + ", ".join(f"{name} {seconds / len(rows) * 1000:.1f} ms" for name, seconds in cpu.items())
         + f"; all {total / len(rows) * 1000:.1f} ms = {total / wall:.2f} of {os.cpu_count()} cores"
+    )
+    size = int(os.environ.get("NSFW_BATCH_SIZE") or measured["best"])
+    model_ms = measured["cpu_ms"].get(size, measured["cpu_ms"][measured["best"]])
+    worker_ms = cpu["moderation worker"] / len(rows) * 1000
+    out(
+        f"    of the worker's {worker_ms:.1f} ms, the model alone takes {model_ms:.1f} ms at batch {size} (its CPU per "
+        f"frame in the ceiling's process); the rest, {worker_ms - model_ms:.1f} ms, is reading, decoding and "
+        "preprocessing, the sampled age checks, the database and Celery"
     )
     out(f"    {load_before} before, {loadavg()} after")
     assert len(rows) == len(schedule)
