@@ -15,6 +15,7 @@ NSFW_BATCH_SIZE 0 the worker times every size when it warms (`calibrate`) and ch
 the fastest one (on the 2-core machines, 4 has beaten 16 by about a third).
 """
 
+import io
 import logging
 import os
 import threading
@@ -31,6 +32,7 @@ from apps.moderation.model_files import ModelUnavailable, sha256_of
 logger = logging.getLogger(__name__)
 
 BUCKETS = (1, 2, 4, 8, 16)
+YAHOO_BGR_MEAN = np.array([104, 117, 123], dtype=np.float32)
 _lock = threading.Lock()
 _instance: "NsfwClassifier | None" = None
 
@@ -84,11 +86,39 @@ class NsfwClassifier:
         self.backend = keras.backend.backend()
         self.version = f"opennsfw2-0.19.0+w{sha256_of(path)[:12]}+keras{keras.__version__}-{self.backend}"
         self._predict_lock = threading.Lock()
+        self._predict = self._jax_predict() if self.backend == "jax" else self._model.predict_on_batch
         logger.info("nsfw model loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
 
+    def _jax_predict(self):
+        """The model's forward pass as one jitted function of its weights and the batch. Keras's
+        `predict_on_batch` gathers every variable into a state before each call and assigns each back
+        after it (hundreds of Python calls, as much CPU as the model's own work at small batches on
+        these machines); the weights of an inference model never change, so they are gathered once (about 23 MB)."""
+        import jax
+        import jax.numpy as jnp
+
+        model = self._model
+        # Copies: Keras's own predict and fit donate the variables' buffers to XLA, which frees them.
+        trainable = [jnp.array(v.value, copy=True) for v in model.trainable_variables]
+        non_trainable = [jnp.array(v.value, copy=True) for v in model.non_trainable_variables]
+        forward = jax.jit(lambda t, n, x: model.stateless_call(t, n, x, training=False)[0])
+        return lambda batch: forward(trainable, non_trainable, batch)
+
     def preprocess(self, image: Image.Image) -> np.ndarray:
-        """YAHOO preprocessing (resize 256, JPEG round trip, centre crop 224, BGR, mean subtraction)."""
-        return self._opennsfw2.preprocess_image(image, self._opennsfw2.Preprocessing.YAHOO)
+        """YAHOO preprocessing (resize 256, JPEG round trip, centre crop 224, BGR, mean subtraction):
+        opennsfw2's `preprocess_image`, step for step, except that the JPEG is read back with Pillow
+        directly instead of through scikit-image and imageio (whose plugin lookups, which end in the
+        same Pillow decode, cost more CPU than the decode itself). The arrays are identical
+        (tests/moderation/test_classifier.py)."""
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        buffer = io.BytesIO()
+        image.resize((256, 256), resample=Image.Resampling.BILINEAR).save(buffer, format="JPEG")
+        buffer.seek(0)
+        with Image.open(buffer) as jpeg:
+            array = np.asarray(jpeg, dtype=np.float32)
+        crop = (256 - 224) // 2
+        return array[crop : crop + 224, crop : crop + 224, ::-1] - YAHOO_BGR_MEAN
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         n = batch.shape[0]
@@ -102,7 +132,7 @@ class NsfwClassifier:
                 with torch.no_grad():
                     out = self._model.predict_on_batch(batch)
             else:
-                out = self._model.predict_on_batch(batch)
+                out = self._predict(batch)
         return np.asarray(self._keras.ops.convert_to_numpy(out))[:n, 1]
 
     def score_arrays(self, arrays: Sequence[np.ndarray]) -> list[float]:

@@ -7,11 +7,15 @@ measured in the same run, and the load average before and after.
 Not collected by the suite (pytest only collects test_*.py); run it on purpose, under the bench lock:
 
     flock /tmp/halobuzz-bench.lock env DATABASE_URL=postgres://postgres@127.0.0.1:5432/halobuzz_mod \
-        REDIS_URL=redis://127.0.0.1:6379/6 deploy/bin/test tests/bench/bench_moderation.py -s -q -p no:randomly \
-        --streams 150
+        REDIS_URL=redis://127.0.0.1:6379/6 BENCH_PHASES=random,lockstep deploy/bin/test \
+        tests/bench/bench_moderation.py -s -q -p no:randomly --streams 150
 
 The ceiling is the classifier alone on preloaded (already preprocessed) arrays, timed at every batch
-size the model is compiled for (1, 2, 4, 8, 16); the best of them is the ceiling. The worker runs with
+size the model is compiled for (1, 2, 4, 8, 16), in a fresh process (tests/bench/moderation_ceiling.py)
+with the worker's settings; the best of them is the ceiling. It is measured before the worker and the
+API start, and again after the phases (the API stopped, the worker idle): the two differ by as much as
+the machine's other load does. Each also gives the model's CPU ms per frame, the steadier figure on a
+shared machine. The worker runs with
 the settings of the environment (MODERATION_BATCH_WINDOW_MS, MODERATION_BATCH_MAX, NSFW_BATCH_SIZE; with 0,
 the default, the worker times every size at warm-up and its choice and timings are printed), except its
 model batch: the size that reached the ceiling in this run (BENCH_WORKER_BATCH, "ceiling"; "auto" leaves
@@ -42,11 +46,10 @@ verdict" also counts the start-up and the last frames' latency.
 Knobs (environment): --streams or BENCH_STREAMS (150), BENCH_INTERVAL (5 s), BENCH_SECONDS (15 s of
 load per phase), BENCH_PHASES (random,lockstep), BENCH_SEED (7), BENCH_CONCURRENCY (1 worker child, as
 the k8s and compose moderation workers run), BENCH_API_WORKERS (0: gunicorn.conf.py's default),
-BENCH_WORKER_BATCH (ceiling), BENCH_CEILING_SECONDS (2.5 s per batch size). About 3 minutes in all.
+BENCH_WORKER_BATCH (ceiling), BENCH_CEILING_SECONDS (2.5 s per batch size). About 4 minutes in all.
 """
 
 import asyncio
-import io
 import json
 import os
 import random
@@ -67,13 +70,12 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from PIL import Image
 
 from apps.accounts.services import tokens_issue
 from apps.moderation import services
-from apps.moderation.classifier import BUCKETS, nsfw_classifier
 from apps.moderation.models import Frame
 from tests.accounts.factories import UserFactory
+from tests.bench.moderation_ceiling import frames_640x360
 from tests.live.factories import LiveStreamFactory
 from tests.moderation.conftest import (  # noqa: F401  (fixtures)
     _clean_cache,
@@ -82,7 +84,6 @@ from tests.moderation.conftest import (  # noqa: F401  (fixtures)
     celery_worker_process,
     not_eager,
 )
-from tests.moderation.images import NSFW_SCORES
 from tests.moderation.worker import worker_env
 
 STREAMS = int(os.environ.get("BENCH_STREAMS", "150"))
@@ -112,77 +113,77 @@ def pct(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def _frames_640x360() -> list[bytes]:
-    """Phone-sized JPEG stills (what a host's app would send)."""
-    frames = []
-    for image in (Image.open(path) for path in NSFW_SCORES):
-        buf = io.BytesIO()
-        image.convert("RGB").resize((640, 360)).save(buf, format="JPEG", quality=80)
-        frames.append(buf.getvalue())
-    return frames
+def _load(values) -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in values)
 
 
-def _throughput(classifier, arrays, batch: int, seconds: float) -> float:
-    chunk = [arrays[i % len(arrays)] for i in range(batch)]
-    classifier.score_arrays(chunk)
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        classifier.score_arrays(chunk)
-        done += batch
-    return done / (time.perf_counter() - started)
+def _ceiling(when: str) -> dict:
+    """The model's frames/s per batch size, measured in a fresh process (tests/bench/moderation_ceiling.py)
+    with the worker's settings, and the YAHOO preprocessing's CPU ms per frame. `when` names the moment."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.moderation_ceiling", str(CEILING_SECONDS)],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith('{"per_batch"')]
+    assert done.returncode == 0 and lines, done.stderr[-3000:] + done.stdout[-3000:]
+    measured = json.loads(lines[-1])
+    measured["per_batch"] = {int(size): fps for size, fps in measured["per_batch"].items()}
+    measured["cpu_ms"] = {int(size): ms for size, ms in measured["cpu_ms"].items()}
+    measured["best"] = max(measured["per_batch"], key=measured["per_batch"].__getitem__)
+    measured["ceiling"] = measured["per_batch"][measured["best"]]
+    measured["when"] = when
+    _measured.append(measured)
+    return measured
 
 
-_measured: dict[str, object] = {}
+def _ceiling_lines(measured: dict) -> list[str]:
+    ceiling, best = measured["ceiling"], measured["best"]
+    lines = [
+        f"NSFW model ({measured['version']}), a fresh process, {os.cpu_count()} cores, model threads "
+        f"{measured['threads'] or 'one per core'}, {measured['when']}; {_load(measured['load_before'])} before"
+    ]
+    for size, fps in measured["per_batch"].items():
+        with_pre = 1 / (1 / fps + measured["preprocess_ms"] / 1000)
+        lines.append(
+            f"  batch {size:2d}: {fps:6.1f} frames/s (model only, {fps / ceiling:.2f} of the ceiling), "
+            f"{measured['cpu_ms'][size]:5.1f} ms CPU per frame   {with_pre:6.1f} with preprocessing"
+            f"{'   <- best' if size == best else ''}"
+        )
+    lines.append(f"  ceiling: {ceiling:.1f} frames/s (model alone on preloaded arrays, batch {best})")
+    lines.append(
+        f"  YAHOO preprocessing (resize, JPEG round trip, crop): {measured['preprocess_ms']:.1f} ms CPU per frame"
+    )
+    lines.append(f"  {_load(measured['load_after'])} after")
+    return lines
 
 
-def _ceiling() -> tuple[dict[int, float], float]:
-    """Model-only frames/s per batch size, and YAHOO preprocessing ms per frame (measured once a run)."""
-    if "per_batch" not in _measured:
-        classifier = nsfw_classifier()
-        classifier.batch_size = BUCKETS[-1]  # time every compiled size, whatever NSFW_BATCH_SIZE says
-        classifier.warm()
-        images = [Image.open(io.BytesIO(b)) for b in _frames_640x360()]
-        arrays = [classifier.preprocess(image) for image in images]
-        started = time.perf_counter()
-        for _ in range(5):
-            for image in images:
-                classifier.preprocess(image)
-        _measured["preprocess_ms"] = (time.perf_counter() - started) / (5 * len(images)) * 1000
-        _measured["per_batch"] = {size: _throughput(classifier, arrays, size, CEILING_SECONDS) for size in BUCKETS}
-        _measured["version"] = classifier.version
-    return _measured["per_batch"], _measured["preprocess_ms"]  # type: ignore[return-value]
+_measured: list[dict] = []
 
 
 def test_frames_per_second_per_worker():
-    load_before = loadavg()
-    per_batch, preprocess_ms = _ceiling()
-    best = max(per_batch, key=per_batch.__getitem__)
-    ceiling = per_batch[best]
-    out("")
-    out(f"NSFW model ({_measured['version']}), one process, {os.cpu_count()} cores, {load_before} before")
-    for size, fps in per_batch.items():
-        with_pre = 1 / (1 / fps + preprocess_ms / 1000)
-        out(
-            f"  batch {size:2d}: {fps:6.1f} frames/s (model only, {fps / ceiling:.2f} of the ceiling)   "
-            f"{with_pre:6.1f} with preprocessing{'   <- best' if size == best else ''}"
-        )
-    out(f"  ceiling: {ceiling:.1f} frames/s (model alone on preloaded arrays, batch {best})")
-    out(f"  YAHOO preprocessing (resize, JPEG round trip, crop): {preprocess_ms:.1f} ms per frame")
-    out(f"  {loadavg()} after")
-    assert all(fps > 0 for fps in per_batch.values())
+    """The model's ceiling per batch size. pytest-django runs this test (no database) after the latency
+    test: it then prints the ceiling that test measured before its worker started, and measures anew
+    only when run alone."""
+    for line in [""] + _ceiling_lines(_measured[0] if _measured else _ceiling("measured alone")):
+        out(line)
+    assert all(fps > 0 for fps in _measured[0]["per_batch"].values())
 
 
 @pytest.fixture(scope="session")
-def model_ceiling() -> dict[int, float]:
-    """This run's ceiling, measured before the worker starts (a fixture listed before the worker's), so
-    that the worker's model batch is the size that scored the most frames per second here and now
-    (BENCH_WORKER_BATCH: "ceiling", the default; "auto", the worker times the sizes at its warm-up; or a size)."""
-    per_batch, _ = _ceiling()
+def model_ceiling() -> dict:
+    """This run's ceiling, measured in a fresh process before the worker starts (a fixture listed before
+    the worker's), so that the worker's model batch is the size that scored the most frames per second
+    here and now (BENCH_WORKER_BATCH: "ceiling", the default; "auto", the worker times the sizes at its
+    warm-up; or a size)."""
+    measured = _ceiling("before the worker and the API started")
     if WORKER_BATCH == "ceiling":
-        os.environ["NSFW_BATCH_SIZE"] = str(max(per_batch, key=per_batch.__getitem__))
+        os.environ["NSFW_BATCH_SIZE"] = str(measured["best"])
     elif WORKER_BATCH != "auto":
         os.environ["NSFW_BATCH_SIZE"] = str(int(WORKER_BATCH))
-    return per_batch
+    return measured
 
 
 def _worker_batch(worker) -> str:
@@ -374,11 +375,9 @@ class _CpuMeter:
 
 @pytest.mark.django_db(transaction=True)
 def test_upload_to_verdict_latency(model_ceiling, celery_worker_process, not_eager, request, tmp_path_factory):  # noqa: F811
-    per_batch = model_ceiling
-    best = max(per_batch, key=per_batch.__getitem__)
-    ceiling = per_batch[best]
+    best, ceiling = model_ceiling["best"], model_ceiling["ceiling"]
     n_streams = request.config.getoption("--streams") or STREAMS
-    frames = _frames_640x360()  # encoded once: a phone encodes its own frames
+    frames = frames_640x360()  # encoded once: a phone encodes its own frames
     streams = [LiveStreamFactory(host=UserFactory()) for _ in range(n_streams)]
     tokens = {s.pk: tokens_issue(user=s.host)["access"] for s in streams}
     hosts = {s.pk: s.host for s in streams}
@@ -404,14 +403,27 @@ def test_upload_to_verdict_latency(model_ceiling, celery_worker_process, not_eag
         summary = []
         for phase in PHASES:
             summary.append(
-                _phase(phase, streams, hosts, requests, frames, rng, port, server, celery_worker_process, ceiling)
+                _phase(phase, streams, hosts, requests, frames, rng, port, server, celery_worker_process, model_ceiling)
             )
             time.sleep(1)
-    out("  summary: " + "; ".join(summary))
+    out("")
+    for line in _ceiling_lines(model_ceiling):
+        out(line)
+    # Measured again with the API stopped and the worker idle: how much the machine itself changed.
+    after = _ceiling("after the phases (the API stopped, the moderation worker idle)")
+    for line in _ceiling_lines(after):
+        out(line)
+    out(
+        "  summary: "
+        + "; ".join(summary)
+        + f"; model ceiling {ceiling:.1f} frames/s before the phases (batch {best}), {after['ceiling']:.1f} after "
+        f"(batch {after['best']}); offered {n_streams / INTERVAL:.1f} frames/s"
+    )
 
 
-def _phase(phase, streams, hosts, requests, frames, rng, port, server, worker, ceiling) -> str:
+def _phase(phase, streams, hosts, requests, frames, rng, port, server, worker, measured) -> str:
     n_streams = len(streams)
+    ceiling = measured["ceiling"]
     schedule = _schedule(phase, [s.pk for s in streams], rng)
     through_api = phase != "service"
     store = (
@@ -505,6 +517,14 @@ def _phase(phase, streams, hosts, requests, frames, rng, port, server, worker, c
         f"    CPU per frame over {wall:.1f} s: "
         + ", ".join(f"{name} {seconds / len(rows) * 1000:.1f} ms" for name, seconds in cpu.items())
         + f"; all {total / len(rows) * 1000:.1f} ms = {total / wall:.2f} of {os.cpu_count()} cores"
+    )
+    size = int(os.environ.get("NSFW_BATCH_SIZE") or measured["best"])
+    model_ms = measured["cpu_ms"].get(size, measured["cpu_ms"][measured["best"]])
+    worker_ms = cpu["moderation worker"] / len(rows) * 1000
+    out(
+        f"    of the worker's {worker_ms:.1f} ms, the model alone takes {model_ms:.1f} ms at batch {size} (its CPU per "
+        f"frame in the ceiling's process); the rest, {worker_ms - model_ms:.1f} ms, is reading, decoding and "
+        "preprocessing, the sampled age checks, the database and Celery"
     )
     out(f"    {load_before} before, {loadavg()} after")
     assert len(rows) == len(schedule)

@@ -1,5 +1,6 @@
 """The classifier reproduces the published reference scores of the test photos, from the installed weights."""
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -73,3 +74,38 @@ def test_calibration_times_every_compiled_size_and_keeps_the_fastest():
 )
 def test_model_threads_setting_becomes_xla_flags(threads, flags, expected):
     assert _jax_threads_flags(threads, flags) == expected
+
+
+def _photos_in_every_mode() -> list[Image.Image]:
+    photos = [Image.open(path) for path in NSFW_SCORES]
+    return [
+        *photos,
+        *(photo.convert("L") for photo in photos),
+        *(photo.convert("RGBA") for photo in photos),
+        *(photo.convert("RGB").resize((640, 360)) for photo in photos),  # a phone's frame
+    ]
+
+
+def test_preprocessing_is_opennsfw2s_yahoo_preprocessing_exactly():
+    # given the classifier (its own YAHOO preprocessing reads the JPEG back with Pillow directly)
+    classifier = nsfw_classifier()
+    import opennsfw2  # after the classifier: it sets Keras's backend before opennsfw2 imports Keras
+
+    for image in _photos_in_every_mode():
+        # when a photo is preprocessed by both
+        ours = classifier.preprocess(image)
+        theirs = opennsfw2.preprocess_image(image, opennsfw2.Preprocessing.YAHOO)
+        # then the model's input is the same array, value for value
+        assert ours.shape == theirs.shape == (224, 224, 3) and ours.dtype == theirs.dtype
+        assert np.array_equal(ours, theirs), (image.mode, image.size)
+
+
+def test_the_jitted_forward_pass_scores_as_keras_predict_even_after_keras_ran():
+    # given a batch of the test photos
+    classifier = nsfw_classifier()
+    batch = np.stack([classifier.preprocess(Image.open(path)) for path in NSFW_SCORES]).astype(np.float32)
+    # when Keras's own predict runs first (it donates the variables' buffers to XLA, which frees them)
+    keras_scores = np.asarray(classifier._model.predict_on_batch(batch))[:, 1]
+    # then the classifier's forward pass (its own copy of the weights) still runs and gives the same scores
+    assert np.array_equal(np.asarray(classifier._predict(batch))[:, 1], keras_scores)
+    assert classifier.score_arrays(list(batch)) == pytest.approx(list(NSFW_SCORES.values()), abs=TOLERANCE)

@@ -200,3 +200,29 @@ def test_a_late_worker_whose_frames_were_claimed_again_records_no_verdict():
     assert [
         f.pk for f in services.frames_safe_apply(scores={frame.pk: 0.01}, model_version="v", claimed_at=second_claim)
     ] == [frame.pk]
+
+
+def test_a_batchs_safe_verdicts_each_keep_their_own_score_and_leave_other_frames_alone():
+    # given three frames of one batch's claim, one frame of another claim and one already scored
+    stream = LiveStreamFactory()
+    claim = timezone.now()
+    batch = [_frame(stream, status=Frame.Status.SCORING, claimed_at=claim) for _ in range(3)]
+    other = _frame(stream, status=Frame.Status.SCORING, claimed_at=claim - timedelta(seconds=1))
+    done = _frame(stream, status=Frame.Status.REVIEW, score=0.7, model_version="earlier")
+    scores = {batch[0].pk: 0.011, batch[1].pk: 0.022, batch[2].pk: 0.033, other.pk: 0.044, done.pk: 0.055}
+    # when the batch's safe verdicts are recorded in one statement
+    recorded = services.frames_safe_apply(scores=scores, model_version="v-batch", claimed_at=claim)
+    # then each of the batch's frames has its own score, the version and one scored_at
+    assert sorted(f.pk for f in recorded) == sorted(f.pk for f in batch)
+    rows = {f.pk: f for f in Frame.objects.filter(pk__in=scores)}
+    for frame in batch:
+        row = rows[frame.pk]
+        assert (row.status, row.score, row.model_version) == (Frame.Status.SAFE, scores[frame.pk], "v-batch")
+        assert row.scored_at == rows[batch[0].pk].scored_at is not None
+    # and the frames outside the claim keep what they had
+    assert (rows[other.pk].status, rows[other.pk].score, rows[other.pk].scored_at) == (Frame.Status.SCORING, None, None)
+    assert (rows[done.pk].status, rows[done.pk].score, rows[done.pk].model_version) == (
+        Frame.Status.REVIEW,
+        0.7,
+        "earlier",
+    )

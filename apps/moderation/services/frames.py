@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, gettext_noop
@@ -399,7 +399,8 @@ def frames_safe_apply(
             model_version,
             now,
         )
-    Frame.objects.bulk_update(frames, ["status", "score", "model_version", "scored_at"])
+    if frames:
+        _frames_mark_safe(frames, model_version=model_version, scored_at=now)
     latencies = [(now - frame.uploaded_at).total_seconds() for frame in frames]
 
     def observe() -> None:
@@ -408,6 +409,28 @@ def frames_safe_apply(
 
     transaction.on_commit(observe)
     return frames
+
+
+def _frames_mark_safe(frames: list[Frame], *, model_version: str, scored_at: datetime) -> None:
+    """One UPDATE for the batch, each frame's score joined from two arrays. `bulk_update` builds a
+    CASE expression of one WHEN per frame and field through the ORM, several milliseconds of the
+    worker's CPU per batch of 16, more than the statement costs PostgreSQL."""
+    statement = (  # the table's name from the model's meta, every value a parameter
+        f"UPDATE {connection.ops.quote_name(Frame._meta.db_table)} AS frame "  # noqa: S608
+        "SET status = %s, score = verdict.score, model_version = %s, scored_at = %s "
+        "FROM unnest(%s::bigint[], %s::double precision[]) AS verdict(id, score) WHERE frame.id = verdict.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement,
+            [
+                Frame.Status.SAFE.value,
+                model_version,
+                scored_at,
+                [frame.pk for frame in frames],
+                [frame.score for frame in frames],
+            ],
+        )
 
 
 @transaction.atomic
