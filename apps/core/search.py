@@ -232,11 +232,13 @@ _IN_POPULARITY_ORDER = {
 }
 
 
-def _most_popular(qs: QuerySet, condition: Q, *, limit: int) -> list[Any]:
-    """Ids of the `limit` most popular rows of `qs` (annotated `popularity`) meeting `condition`, read
-    in popularity order on the selector's index until enough meet it (the caller knows they are many)."""
+def _most_popular(qs: QuerySet, condition: Q, *, limit: int, whole: Q) -> list[tuple[Any, bool]]:
+    """(id, every word whole) of the `limit` most popular rows of `qs` (annotated `popularity`) meeting
+    `condition`, read in popularity order on the selector's index until enough meet it (the caller
+    knows they are many)."""
+    flag = Case(When(whole, then=Value(True)), default=Value(False), output_field=BooleanField())
     with planner(**_IN_POPULARITY_ORDER):
-        return list(qs.filter(condition).order_by("-popularity", "-pk").values_list("pk", flat=True)[:limit])
+        return list(qs.filter(condition).order_by("-popularity", "-pk").values_list("pk", flag)[:limit])
 
 
 def search_filter(
@@ -265,23 +267,29 @@ def search_filter(
     found = qs.filter(matches)
     tiers = [When(whole, then=Value(EXACT))]
     default: Any = Value(PREFIX)
-    enough = max(RANK_ALL_BELOW, FUZZY_BELOW) if popularity_indexed else FUZZY_BELOW
-    count = found[:enough].count()
-    if count < FUZZY_BELOW:
+    # Many rows? Counted on the bare table (no row read when its pages are all visible, unlike the
+    # visible rows' conditions), only as far as RANK_ALL_BELOW.
+    if popularity_indexed and qs.model._default_manager.filter(matches)[:RANK_ALL_BELOW].count() >= RANK_ALL_BELOW:
+        # A common query: each tier's most popular rows, read in popularity order.
+        top = _most_popular(qs, prefixes, limit=RANKED_DEPTH, whole=whole)
+        ids = {pk for pk, _ in top}
+        whole_count = sum(1 for _, is_whole in top if is_whole)
+        found = qs.filter(pk__in=ids)
+        if len(top) < RANKED_DEPTH or whole_count == len(top):
+            pass  # every visible row, or the most popular rows with every word whole are these
+        elif whole_count * 10 >= len(top):
+            found = qs.filter(pk__in=ids | {pk for pk, _ in _most_popular(qs, whole, limit=RANKED_DEPTH, whole=whole)})
+        else:
+            # The whole words are rare among the prefixes' rows ("nam" in "namaste"): read in popularity
+            # order they could take the whole index, so they come from the full-text one, all of them.
+            whole_matches = _Matches(search_vector(field), _TsQuery(Value(terms.tsquery_whole)))
+            found = qs.filter(Q(pk__in=ids) | Q(whole_matches))
+    elif found[:FUZZY_BELOW].count() < FUZZY_BELOW:
         with index_scans():
             similar_ids = list(search_similar(qs.model._default_manager.all(), terms, field=field))
         found = qs.filter(Q(matches) | Q(pk__in=similar_ids))
         tiers.append(When(matches, then=Value(PREFIX)))
         default = _WordSimilarity(Value(terms.text), F(field))
-    elif count >= RANK_ALL_BELOW:
-        # A common query: each tier's most popular rows. The whole words may be few of the prefixes'
-        # rows ("nam" in "namaste"): then they are all read on the full-text index.
-        ids = set(_most_popular(qs, prefixes, limit=RANKED_DEPTH))
-        whole_matches = _Matches(search_vector(field), _TsQuery(Value(terms.tsquery_whole)))
-        if qs.filter(whole_matches)[:RANK_ALL_BELOW].count() < RANK_ALL_BELOW:
-            found = qs.filter(Q(pk__in=ids) | Q(whole_matches))
-        else:
-            found = qs.filter(pk__in=ids | set(_most_popular(qs, whole, limit=RANKED_DEPTH)))
     return found.annotate(score=Case(*tiers, default=default, output_field=FloatField()))
 
 

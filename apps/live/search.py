@@ -15,7 +15,8 @@ def stream_search(*, viewer: User, terms: SearchTerms) -> QuerySet[Stream]:
     (current viewers) for SearchCursorPagination."""
     qs = Stream.objects.filter(status=Stream.Status.LIVE).exclude(host_id__in=hidden_user_ids())
     qs = qs.exclude(blocked_either_way(user=viewer, field="host_id"))
-    return search_filter(qs, terms, popularity=F("current_viewers")).prefetch_related(
+    # stream_status_rank_idx: a common word's live streams are read most watched first (apps.core.search)
+    return search_filter(qs, terms, popularity=F("current_viewers"), popularity_indexed=True).prefetch_related(
         Prefetch("host", queryset=User.objects.only("id", "username", "display_name"))
     )
 

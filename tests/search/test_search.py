@@ -411,7 +411,7 @@ def test_a_common_query_reads_the_popularity_indexes(monkeypatch, user):
 
     plans: list[str] = []
 
-    def most_popular(qs, condition, *, limit):
+    def most_popular(qs, condition, *, limit, whole):
         with planner(**core_search._IN_POPULARITY_ORDER):
             plans.append(qs.filter(condition).order_by("-popularity", "-pk").values("pk")[:limit].explain())
         return []
