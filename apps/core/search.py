@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import BooleanField, Case, F, FloatField, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat
 from indic_transliteration import sanscript
@@ -203,7 +203,13 @@ def planner(**settings: str) -> Iterator[None]:
             yield
         finally:
             resets = ", ".join(["set_config(%s, %s, false)"] * len(names))
-            cursor.execute(f"SELECT {resets}", [v for name in names for v in (name, before[name])])  # noqa: S608
+            try:
+                cursor.execute(f"SELECT {resets}", [v for name in names for v in (name, before[name])])  # noqa: S608
+            except DatabaseError:
+                if not connection.in_atomic_block:
+                    raise
+                # A query inside failed and aborted the transaction: its rollback undoes the SET, and
+                # the error that matters is that query's, raised on.
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import ProgrammingError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Block, User
@@ -440,6 +440,11 @@ def test_planner_settings_are_undone_after_the_queries_and_after_an_error():
     assert setting() == "on"
     with pytest.raises(ZeroDivisionError), planner(enable_seqscan="off"):
         1 / 0  # noqa: B018
+    assert setting() == "on"
+    # a failed query inside a transaction: its own error comes out (not the aborted transaction's)
+    with pytest.raises(ProgrammingError), transaction.atomic(), planner(enable_seqscan="off"):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT no_such_column FROM accounts_user")
     assert setting() == "on"
 
 
