@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from apps.core.search import search_text as search_key
@@ -67,8 +67,22 @@ class User(AbstractUser):
             # Logins look emails up case-insensitively: two accounts must not differ only by case.
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_uniq"),
         ]
-        # The few hidden from search (apps.accounts.search.hidden_user_ids).
-        indexes = [models.Index(fields=["id"], condition=models.Q(is_active=False), name="user_inactive_idx")]
+        indexes = [
+            # The few hidden from search (apps.accounts.search.hidden_user_ids), read on the index alone.
+            models.Index(
+                fields=["id"],
+                include=["is_active", "banned_until"],
+                condition=models.Q(is_active=False) | models.Q(banned_until__isnull=False),
+                name="user_hidden_idx",
+            ),
+            # A common name's users, most recently signed in first (apps.accounts.search.user_search).
+            models.Index(
+                Coalesce("last_login", "date_joined").desc(),
+                models.F("id").desc(),
+                condition=models.Q(is_active=True),
+                name="user_search_recent_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.username

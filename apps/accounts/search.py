@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.accounts.selectors import blocked_user_ids
+from apps.accounts.selectors import blocked_either_way
 from apps.core.search import SearchTerms, search_filter
 
 
@@ -17,15 +17,13 @@ def user_search(*, viewer: User, terms: SearchTerms) -> QuerySet[User]:
     of two equally close names the account in use comes first (a column: a follower count per
     matching row would cost more than the whole search)."""
     qs = User.objects.filter(is_active=True).filter(Q(banned_until__isnull=True) | Q(banned_until__lte=timezone.now()))
-    blocked = blocked_user_ids(user=viewer)
-    if blocked:
-        qs = qs.exclude(pk__in=blocked)
-    qs = qs.only("id", "username", "display_name", "avatar")
-    return search_filter(qs, terms, popularity=Coalesce("last_login", "date_joined"))
+    qs = qs.exclude(blocked_either_way(user=viewer)).only("id", "username", "display_name", "avatar")
+    # user_search_recent_idx: a common name's users are read most recent first (apps.core.search)
+    return search_filter(qs, terms, popularity=Coalesce("last_login", "date_joined"), popularity_indexed=True)
 
 
 def hidden_user_ids() -> QuerySet[User, Any]:
     """Ids of the users nobody finds (deactivated or deleted, banned), for other apps' searches as
-    `exclude(author_id__in=...)`: a few percent of the users, read on two indexes, so a search never
-    joins the users table before ranking."""
+    `exclude(author_id__in=...)`: a few percent of the users, read on one small index holding them
+    (user_hidden_idx, an index-only scan), so a search never joins the users table before ranking."""
     return User.objects.filter(Q(is_active=False) | Q(banned_until__gt=timezone.now())).values("pk")

@@ -52,6 +52,16 @@ def blocked_user_ids(*, user: User) -> set[int]:
     return {other for pair in pairs for other in pair if other != user.pk}
 
 
+def blocked_either_way(*, user: User, field: str = "pk") -> Q:
+    """Rows whose `field` (a user id) is someone this user blocked or who blocked this user, for
+    `exclude()` in another app's query: two subqueries on the block indexes, not a read before it."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    return Q(**{f"{field}__in": Block.objects.filter(blocker=user).values("blocked_id")}) | Q(
+        **{f"{field}__in": Block.objects.filter(blocked=user).values("blocker_id")}
+    )
+
+
 def blocks_between(*, user_id: int, other_id: int) -> QuerySet[Block]:
     """The blocks between the two, either way (for `Exists()` in another app's query)."""
     return Block.objects.filter(Q(blocker_id=user_id, blocked_id=other_id) | Q(blocker_id=other_id, blocked_id=user_id))

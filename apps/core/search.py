@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection
 from django.db.models import BooleanField, Case, F, FloatField, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat
 from indic_transliteration import sanscript
@@ -125,6 +125,10 @@ class SearchTerms:
         # Keys are [a-z0-9] only, so nothing in them is tsquery syntax; each word matches as a prefix.
         return " & ".join(f"{word}:*" for word in self.words)
 
+    @property
+    def tsquery_whole(self) -> str:
+        return " & ".join(self.words)
+
 
 @functools.lru_cache(maxsize=1024)
 def search_terms(query: str) -> SearchTerms | None:
@@ -169,12 +173,43 @@ class _WordSimilarity(Func):
     output_field = FloatField()
 
 
-# The fuzzy arm (trigram word similarity) runs only when the words found as such (full-text, as
+# The fuzzy arm (trigram word similarity) runs only when the rows found with every word (full-text, as
 # prefixes) are fewer than this: it is for misspellings, and word_similarity costs far more per row
-# than a full-text match. It ranks at most FUZZY_CANDIDATES rows (the first found on its GIN index).
+# than a full-text match. It ranks at most FUZZY_CANDIDATES rows, found on the trigram index alone.
 FUZZY_BELOW = 20
 FUZZY_CANDIDATES = 200
 EXACT, PREFIX = 2.0, 1.0  # the scores of rows with every word whole, and with every word as a prefix
+# A query matching fewer rows than RANK_ALL_BELOW has them all ranked (read on the full-text index). A
+# common one (a word in a fifth of the captions) would cost a read of each of its thousands of rows:
+# where the selector has an index in popularity order, each tier (every word whole, every word as a
+# prefix) is read from that index instead, most popular first, RANKED_DEPTH rows of it; the ranking is
+# the same for the first RANKED_DEPTH rows, and the pages stop there.
+RANK_ALL_BELOW = 2000
+RANKED_DEPTH = 200
+
+
+@contextmanager
+def planner(**settings: str) -> Iterator[None]:
+    """Planner settings for the queries inside (as `SET`, undone after; a rolled back transaction
+    undoes them too). For a query whose good plan the planner cannot see: the full-text estimate of a
+    prefix is a fixed 2% without a rich vocabulary, so a common word's rows look few."""
+    names = list(settings)
+    with connection.cursor() as cursor:
+        sets = ", ".join(["current_setting(%s), set_config(%s, %s, false)"] * len(names))
+        cursor.execute(f"SELECT {sets}", [v for name in names for v in (name, name, settings[name])])  # noqa: S608
+        row = cursor.fetchone()
+        before = {name: row[2 * i] for i, name in enumerate(names)}
+        try:
+            yield
+        finally:
+            resets = ", ".join(["set_config(%s, %s, false)"] * len(names))
+            try:
+                cursor.execute(f"SELECT {resets}", [v for name in names for v in (name, before[name])])  # noqa: S608
+            except DatabaseError:
+                if not connection.in_atomic_block:
+                    raise
+                # A query inside failed and aborted the transaction: its rollback undoes the SET, and
+                # the error that matters is that query's, raised on.
 
 
 @contextmanager
@@ -182,23 +217,47 @@ def index_scans() -> Iterator[None]:
     """For the fuzzy candidates: with a LIMIT the planner likes a sequential scan computing
     word_similarity on every row until enough match, fast for a common word's misspelling but a
     whole-table scan for a rare one; the trigram index bounds both."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
+    with planner(enable_seqscan="off"):
         yield
 
 
 def search_similar(qs: QuerySet, terms: SearchTerms, *, field: str = "search_text") -> QuerySet:
-    """Ids of at most FUZZY_CANDIDATES rows of `qs` with a word close to the query (pg_trgm `%>`)."""
+    """Ids of at most FUZZY_CANDIDATES rows of `qs` with a word close to the query (pg_trgm `%>`).
+    Give it the bare table (`Model.objects.all()`): with another condition the planner may walk that
+    condition's index and compute the similarity row by row (672 ms on 100,000 reels, measured)."""
     return qs.filter(_WordSimilar(F(field), Value(terms.text))).values_list("pk", flat=True)[:FUZZY_CANDIDATES]
 
 
-def search_filter(qs: QuerySet, terms: SearchTerms, *, popularity: Any, field: str = "search_text") -> QuerySet:
+# The one plan left with these off: the popularity index read in order, each row checked until enough
+# (with a LIMIT, parallel workers cost more to start than the read: milliseconds on a busy machine).
+_IN_POPULARITY_ORDER = {
+    "enable_seqscan": "off",
+    "enable_bitmapscan": "off",
+    "enable_sort": "off",
+    "max_parallel_workers_per_gather": "0",
+}
+
+
+def _most_popular(qs: QuerySet, condition: Q, *, limit: int, whole: Q) -> list[tuple[Any, bool]]:
+    """(id, every word whole) of the `limit` most popular rows of `qs` (annotated `popularity`) meeting
+    `condition`, read in popularity order on the selector's index until enough meet it (the caller
+    knows they are many)."""
+    flag = Case(When(whole, then=Value(True)), default=Value(False), output_field=BooleanField())
+    with planner(**_IN_POPULARITY_ORDER):
+        return list(qs.filter(condition).order_by("-popularity", "-pk").values_list("pk", flag)[:limit])
+
+
+def search_filter(
+    qs: QuerySet, terms: SearchTerms, *, popularity: Any, field: str = "search_text", popularity_indexed: bool = False
+) -> QuerySet:
     """`qs` narrowed to the rows matching `terms`, annotated `score` (relevance) and `popularity`, for
     ordering by ("-score", "-popularity", "-id") (apps.core.pagination.SearchCursorPagination).
 
-    Relevance is a tier, so that ranking a common word's thousands of rows is a top-N sort on plain
-    values, never a ranking function per row: every word whole (EXACT), every word as a prefix
-    (PREFIX), else, when those are few, the trigram word similarity of a close spelling (below 1)."""
+    Relevance is a tier, so that ranking is a top-N sort on plain values, never a ranking function per
+    row: every word whole (EXACT), every word as a prefix (PREFIX), else, when those are few, the
+    trigram word similarity of a close spelling (below 1). `popularity_indexed`: `qs` has an index on
+    (popularity DESC, id DESC) whose condition its filters imply; a common query's tiers are then read
+    from it (RANKED_DEPTH rows each, see RANK_ALL_BELOW)."""
     qs = qs.annotate(popularity=popularity)
     if connection.vendor != "postgresql":
         # The embedded default: every word a substring of the key; relevance left to popularity.
@@ -207,19 +266,36 @@ def search_filter(qs: QuerySet, terms: SearchTerms, *, popularity: Any, field: s
         return qs.annotate(score=Value(0.0, output_field=FloatField()))
     matches = _Matches(search_vector(field), _TsQuery(Value(terms.tsquery)))
     qs = qs.alias(_padded=Concat(Value(" "), F(field), Value(" "), output_field=TextField()))
-    whole = Q()
+    whole, prefixes = Q(), Q()  # the two tiers as LIKE on the padded key: cheap on a row already read
     for word in terms.words:
         whole &= Q(_padded__contains=f" {word} ")
+        prefixes &= Q(_padded__contains=f" {word}")
     found = qs.filter(matches)
     tiers = [When(whole, then=Value(EXACT))]
-    if found[:FUZZY_BELOW].count() < FUZZY_BELOW:
+    default: Any = Value(PREFIX)
+    # Many rows? Counted on the bare table (no row read when its pages are all visible, unlike the
+    # visible rows' conditions), only as far as RANK_ALL_BELOW.
+    if popularity_indexed and qs.model._default_manager.filter(matches)[:RANK_ALL_BELOW].count() >= RANK_ALL_BELOW:
+        # A common query: each tier's most popular rows, read in popularity order.
+        top = _most_popular(qs, prefixes, limit=RANKED_DEPTH, whole=whole)
+        ids = {pk for pk, _ in top}
+        whole_count = sum(1 for _, is_whole in top if is_whole)
+        found = qs.filter(pk__in=ids)
+        if len(top) < RANKED_DEPTH or whole_count == len(top):
+            pass  # every visible row, or the most popular rows with every word whole are these
+        elif whole_count * 10 >= len(top):
+            found = qs.filter(pk__in=ids | {pk for pk, _ in _most_popular(qs, whole, limit=RANKED_DEPTH, whole=whole)})
+        else:
+            # The whole words are rare among the prefixes' rows ("nam" in "namaste"): read in popularity
+            # order they could take the whole index, so they come from the full-text one, all of them.
+            whole_matches = _Matches(search_vector(field), _TsQuery(Value(terms.tsquery_whole)))
+            found = qs.filter(Q(pk__in=ids) | Q(whole_matches))
+    elif found[:FUZZY_BELOW].count() < FUZZY_BELOW:
         with index_scans():
-            similar_ids = list(search_similar(qs, terms, field=field))
+            similar_ids = list(search_similar(qs.model._default_manager.all(), terms, field=field))
         found = qs.filter(Q(matches) | Q(pk__in=similar_ids))
         tiers.append(When(matches, then=Value(PREFIX)))
-        default: Any = _WordSimilarity(Value(terms.text), F(field))
-    else:
-        default = Value(PREFIX)
+        default = _WordSimilarity(Value(terms.text), F(field))
     return found.annotate(score=Case(*tiers, default=default, output_field=FloatField()))
 
 

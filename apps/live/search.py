@@ -4,7 +4,7 @@ from django.db.models import F, Prefetch, QuerySet
 
 from apps.accounts.models import User
 from apps.accounts.search import hidden_user_ids
-from apps.accounts.selectors import blocked_user_ids
+from apps.accounts.selectors import blocked_either_way
 from apps.core.search import SearchTerms, search_filter, search_text
 from apps.live.models import Stream
 
@@ -14,10 +14,9 @@ def stream_search(*, viewer: User, terms: SearchTerms) -> QuerySet[Stream]:
     unbanned hosts neither blocking the viewer nor blocked by them; annotated score and popularity
     (current viewers) for SearchCursorPagination."""
     qs = Stream.objects.filter(status=Stream.Status.LIVE).exclude(host_id__in=hidden_user_ids())
-    blocked = blocked_user_ids(user=viewer)
-    if blocked:
-        qs = qs.exclude(host_id__in=blocked)
-    return search_filter(qs, terms, popularity=F("current_viewers")).prefetch_related(
+    qs = qs.exclude(blocked_either_way(user=viewer, field="host_id"))
+    # stream_status_rank_idx: a common word's live streams are read most watched first (apps.core.search)
+    return search_filter(qs, terms, popularity=F("current_viewers"), popularity_indexed=True).prefetch_related(
         Prefetch("host", queryset=User.objects.only("id", "username", "display_name"))
     )
 

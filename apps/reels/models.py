@@ -78,6 +78,8 @@ class Reel(models.Model):
             models.Index(fields=["status", "-hot_score", "-id"], name="reel_feed_hot_idx"),
             models.Index(fields=["author", "status", "-hot_score", "-id"], name="reel_author_hot_idx"),
             models.Index(fields=["author", "-created_at"], name="reel_author_created_idx"),
+            # A common word's reels, most liked first (apps.reels.search.reel_search).
+            models.Index(fields=["-likes_count", "-id"], condition=Q(status="published"), name="reel_search_likes_idx"),
         ]
 
     def __str__(self) -> str:

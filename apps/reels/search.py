@@ -4,7 +4,7 @@ from django.db.models import F, Prefetch, QuerySet
 
 from apps.accounts.models import User
 from apps.accounts.search import hidden_user_ids
-from apps.accounts.selectors import blocked_user_ids
+from apps.accounts.selectors import blocked_either_way
 from apps.core.search import SearchTerms, search_filter
 from apps.reels.models import Reel
 
@@ -13,10 +13,9 @@ def reel_search(*, viewer: User, terms: SearchTerms) -> QuerySet[Reel]:
     """Published reels whose caption matches `terms`, by active unbanned authors neither blocking the
     viewer nor blocked by them; annotated score and popularity (likes) for SearchCursorPagination."""
     qs = Reel.objects.filter(status=Reel.Status.PUBLISHED).exclude(author_id__in=hidden_user_ids())
-    blocked = blocked_user_ids(user=viewer)
-    if blocked:
-        qs = qs.exclude(author_id__in=blocked)
+    qs = qs.exclude(blocked_either_way(user=viewer, field="author_id"))
     # The authors of the page only, in a second query (a join would come before the ranking).
-    return search_filter(qs, terms, popularity=F("likes_count")).prefetch_related(
+    # reel_search_likes_idx: a common word's reels are read most liked first (apps.core.search)
+    return search_filter(qs, terms, popularity=F("likes_count"), popularity_indexed=True).prefetch_related(
         Prefetch("author", queryset=User.objects.only("id", "username", "display_name"))
     )

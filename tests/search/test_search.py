@@ -3,12 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import ProgrammingError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Block, User
 from apps.accounts.services import user_update_profile
-from apps.core.search import index_scans, search_similar, search_terms, search_text
+from apps.core import search as core_search
+from apps.core.search import index_scans, planner, search_similar, search_terms, search_text
 from apps.live.models import Stream
 from apps.reels.models import Reel
 from tests.accounts.factories import UserFactory
@@ -324,3 +325,134 @@ def test_every_save_path_keeps_the_key(user):
     made.save(update_fields=["display_name"])
     made.refresh_from_db()
     assert made.search_text == "sita ram gita"
+
+
+# --- A common query: each tier read in popularity order (apps.core.search.RANK_ALL_BELOW) ----------
+
+
+def _common(monkeypatch, *, depth: int) -> list[int]:
+    """Every query of more than 3 rows is a common one; the reads in popularity order, counted."""
+    walks: list[int] = []
+    most_popular = core_search._most_popular
+
+    def counted(*args, **kwargs):
+        walks.append(1)
+        return most_popular(*args, **kwargs)
+
+    monkeypatch.setattr(core_search, "_most_popular", counted)
+    monkeypatch.setattr(core_search, "FUZZY_BELOW", 1)
+    monkeypatch.setattr(core_search, "RANK_ALL_BELOW", 3)
+    monkeypatch.setattr(core_search, "RANKED_DEPTH", depth)
+    return walks
+
+
+def _ranked(search, viewer, query: str) -> list[tuple[float, int]]:
+    from apps.core.pagination import SearchCursorPagination
+
+    rows = search(viewer=viewer, terms=search_terms(query)).order_by(*SearchCursorPagination.ordering)
+    return [(row.score, row.pk) for row in rows]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["namaste", "nam", "namaste sathi", "sathi"])
+def test_a_common_query_ranks_its_first_rows_as_ranking_every_row_would(monkeypatch, user, query):
+    """Read from the popularity index, most liked first, a common query's tiers give the same first
+    RANKED_DEPTH rows (whole words, then prefixes, then likes), hidden and blocked authors left out."""
+    from apps.reels.search import reel_search
+
+    captions = ["namaste", "namastebhai", "namaste sathi", "sathi", "namaskar sathi", "hello"]
+    for i in range(36):
+        ReelFactory(caption=captions[i % len(captions)], likes_count=(i * 7) % 11)
+    ReelFactory(caption="namaste sathi", likes_count=99, author=UserFactory(is_active=False))
+    ReelFactory(caption="namaste sathi", likes_count=98, status=Reel.Status.PROCESSING)
+    blocked = ReelFactory(caption="namaste sathi", likes_count=97)
+    Block.objects.create(blocker=blocked.author, blocked=user)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE reels_reel")
+
+    everything = _ranked(reel_search, user, query)  # few rows: all ranked
+    assert everything and blocked.pk not in {pk for _, pk in everything}
+    walks = _common(monkeypatch, depth=5)
+    common = _ranked(reel_search, user, query)
+
+    assert walks
+    assert common[:5] == everything[:5]
+    assert set(common) <= set(everything)
+
+
+@pytest.mark.django_db
+def test_a_common_name_ranks_its_first_users_as_ranking_every_user_would(monkeypatch, user):
+    from apps.accounts.search import user_search
+
+    now = timezone.now()
+    for i in range(30):
+        UserFactory(
+            username=f"kanchha_{i}",
+            display_name=["Kanchha", "Kanchhi", "Kanchha Thapa"][i % 3],
+            last_login=now - timedelta(hours=(i * 7) % 13),
+        )
+    UserFactory(username="kanchha_gone", display_name="Kanchha", is_active=False, last_login=now)
+    UserFactory(username="kanchha_banned", banned_until=now + timedelta(days=1), last_login=now)
+
+    queries = ("kanch", "kanchha", "kanchha thapa")
+    everything = {query: _ranked(user_search, user, query) for query in queries}
+    walks = _common(monkeypatch, depth=4)
+    for query in queries:
+        assert _ranked(user_search, user, query)[:4] == everything[query][:4], query
+    assert len(walks) >= len(queries)
+
+
+@pytest.mark.django_db
+def test_a_common_query_reads_the_popularity_indexes(monkeypatch, user):
+    """What the 100,000-row benchmark relies on: the tiers read on reel_search_likes_idx and
+    user_search_recent_idx in order (a common word's rows are never all read and sorted)."""
+    from apps.accounts.search import user_search
+    from apps.reels.search import reel_search
+
+    plans: list[str] = []
+
+    def most_popular(qs, condition, *, limit, whole):
+        with planner(**core_search._IN_POPULARITY_ORDER):
+            plans.append(qs.filter(condition).order_by("-popularity", "-pk").values("pk")[:limit].explain())
+        return []
+
+    _common(monkeypatch, depth=2)
+    monkeypatch.setattr(core_search, "_most_popular", most_popular)
+    for i in range(3):
+        ReelFactory(caption="momo")
+        UserFactory(username=f"momo_{i}")
+    list(reel_search(viewer=user, terms=search_terms("momo")))
+    list(user_search(viewer=user, terms=search_terms("momo")))
+
+    assert any("reel_search_likes_idx" in plan for plan in plans), plans
+    assert any("user_search_recent_idx" in plan for plan in plans), plans
+
+
+@pytest.mark.django_db
+def test_planner_settings_are_undone_after_the_queries_and_after_an_error():
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_seqscan")
+            return cursor.fetchone()[0]
+
+    with planner(enable_seqscan="off"):
+        assert setting() == "off"
+    assert setting() == "on"
+    with pytest.raises(ZeroDivisionError), planner(enable_seqscan="off"):
+        1 / 0  # noqa: B018
+    assert setting() == "on"
+    # a failed query inside a transaction: its own error comes out (not the aborted transaction's)
+    with pytest.raises(ProgrammingError), transaction.atomic(), planner(enable_seqscan="off"):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT no_such_column FROM accounts_user")
+    assert setting() == "on"
+
+
+@pytest.mark.django_db
+def test_close_spellings_are_found_whatever_the_visible_rows_index(auth_client, user):
+    """The fuzzy candidates come from the trigram index alone, visibility checked after (with the
+    visible rows' conditions the planner walked another index: 672 ms on 100,000 reels)."""
+    shown = ReelFactory(caption="Pokhara lakeside")
+    ReelFactory(caption="Pokhara lakeside", status=Reel.Status.DELETED)
+
+    assert _ids(auth_client(user).get(REELS, {"q": "pokharaa lakesid"})) == [shown.pk]
