@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_search_text'),
+        ('accounts', '0008_face_descriptor'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
