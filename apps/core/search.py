@@ -19,12 +19,10 @@ trigram word similarity (pg_trgm), both on GIN indexes, and ranked by the two. T
 import functools
 import re
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.db.models import BooleanField, Case, F, FloatField, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat
 from indic_transliteration import sanscript
@@ -188,37 +186,45 @@ RANK_ALL_BELOW = 2000
 RANKED_DEPTH = 200
 
 
-@contextmanager
-def planner(**settings: str) -> Iterator[None]:
-    """Planner settings for the queries inside (as `SET`, undone after; a rolled back transaction
-    undoes them too). For a query whose good plan the planner cannot see: the full-text estimate of a
-    prefix is a fixed 2% without a rich vocabulary, so a common word's rows look few."""
-    names = list(settings)
+_SETTING = re.compile(r"[a-z0-9_]+")  # names and values written into SQL: nothing else passes
+
+
+def planned_rows(qs: QuerySet, **settings: str) -> list[tuple[Any, ...]]:
+    """The rows of `qs` (as tuples of its selected columns), planned under these planner settings, in
+    one round trip: `SET LOCAL` and the query in one message, so the settings end with it (the
+    message's implicit transaction; inside a transaction, a savepoint rolled back after the query).
+    For a query whose good plan the planner cannot see: the full-text estimate of a prefix is a fixed
+    2% without a rich vocabulary, so a common word's rows look few."""
+    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    return planned_sql_rows(sql, params, **settings)
+
+
+def planned_sql_rows(sql: str, params: Any, **settings: str) -> list[tuple[Any, ...]]:
+    """planned_rows for a statement already compiled (Django's client-side binding allows several
+    statements in one message; `sql` must be one statement)."""
+    for name, value in settings.items():
+        if not (_SETTING.fullmatch(name) and _SETTING.fullmatch(value)):
+            raise ValueError(f"not a planner setting: {name}={value}")
+    sets = "".join(f"SET LOCAL {name} = '{value}'; " for name, value in settings.items())
+    if connection.in_atomic_block:
+        # SET LOCAL would last until the transaction ends: the savepoint's rollback undoes it (the
+        # query only reads; its rows are already sent). A failed query leaves the transaction aborted
+        # and its own error raised; the rollback of the transaction undoes the settings.
+        point = "search_planner"
+        sql = f"SAVEPOINT {point}; {sets}{sql}; ROLLBACK TO SAVEPOINT {point}; RELEASE SAVEPOINT {point}"
+    else:
+        sql = f"{sets}{sql}"
     with connection.cursor() as cursor:
-        sets = ", ".join(["current_setting(%s), set_config(%s, %s, false)"] * len(names))
-        cursor.execute(f"SELECT {sets}", [v for name in names for v in (name, name, settings[name])])  # noqa: S608
-        row = cursor.fetchone()
-        before = {name: row[2 * i] for i, name in enumerate(names)}
-        try:
-            yield
-        finally:
-            resets = ", ".join(["set_config(%s, %s, false)"] * len(names))
-            try:
-                cursor.execute(f"SELECT {resets}", [v for name in names for v in (name, before[name])])  # noqa: S608
-            except DatabaseError:
-                if not connection.in_atomic_block:
-                    raise
-                # A query inside failed and aborted the transaction: its rollback undoes the SET, and
-                # the error that matters is that query's, raised on.
+        cursor.execute(sql, params)
+        while cursor.description is None and cursor.nextset():
+            pass  # the SAVEPOINT's and the SETs' results (no rows) come first
+        return list(cursor.fetchall())
 
 
-@contextmanager
-def index_scans() -> Iterator[None]:
-    """For the fuzzy candidates: with a LIMIT the planner likes a sequential scan computing
-    word_similarity on every row until enough match, fast for a common word's misspelling but a
-    whole-table scan for a rare one; the trigram index bounds both."""
-    with planner(enable_seqscan="off"):
-        yield
+# For the fuzzy candidates: with a LIMIT the planner likes a sequential scan computing word_similarity on
+# every row until enough match, fast for a common word's misspelling but a whole-table scan for a rare
+# one; the trigram index bounds both.
+INDEX_SCANS = {"enable_seqscan": "off"}
 
 
 def search_similar(qs: QuerySet, terms: SearchTerms, *, field: str = "search_text") -> QuerySet:
@@ -243,8 +249,10 @@ def _most_popular(qs: QuerySet, condition: Q, *, limit: int, whole: Q) -> list[t
     `condition`, read in popularity order on the selector's index until enough meet it (the caller
     knows they are many)."""
     flag = Case(When(whole, then=Value(True)), default=Value(False), output_field=BooleanField())
-    with planner(**_IN_POPULARITY_ORDER):
-        return list(qs.filter(condition).order_by("-popularity", "-pk").values_list("pk", flag)[:limit])
+    rows = planned_rows(
+        qs.filter(condition).order_by("-popularity", "-pk").values_list("pk", flag)[:limit], **_IN_POPULARITY_ORDER
+    )
+    return [(pk, bool(is_whole)) for pk, is_whole in rows]
 
 
 def search_filter(
@@ -291,8 +299,8 @@ def search_filter(
             whole_matches = _Matches(search_vector(field), _TsQuery(Value(terms.tsquery_whole)))
             found = qs.filter(Q(pk__in=ids) | Q(whole_matches))
     elif found[:FUZZY_BELOW].count() < FUZZY_BELOW:
-        with index_scans():
-            similar_ids = list(search_similar(qs.model._default_manager.all(), terms, field=field))
+        similar = search_similar(qs.model._default_manager.all(), terms, field=field)
+        similar_ids = [pk for (pk,) in planned_rows(similar, **INDEX_SCANS)]
         found = qs.filter(Q(matches) | Q(pk__in=similar_ids))
         tiers.append(When(matches, then=Value(PREFIX)))
         default = _WordSimilarity(Value(terms.text), F(field))

@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.accounts.models import Block, User
 from apps.accounts.services import user_update_profile
 from apps.core import search as core_search
-from apps.core.search import index_scans, planner, search_similar, search_terms, search_text
+from apps.core.search import INDEX_SCANS, planned_rows, planned_sql_rows, search_similar, search_terms, search_text
 from apps.live.models import Stream
 from apps.reels.models import Reel
 from tests.accounts.factories import UserFactory
@@ -312,8 +312,7 @@ def test_the_queries_use_both_gin_indexes(user):
         assert f"{prefix}_search_fts_idx" in plan, plan
     for prefix, model in (("user", User), ("stream", Stream), ("reel", Reel)):
         # the close spellings (when those are few): on the trigram index, as search_filter asks for them
-        with index_scans():
-            plan = search_similar(model.objects.all(), terms).explain()
+        plan = _explain(search_similar(model.objects.all(), terms), **INDEX_SCANS)
         assert f"{prefix}_search_trgm_idx" in plan, plan
 
 
@@ -412,8 +411,8 @@ def test_a_common_query_reads_the_popularity_indexes(monkeypatch, user):
     plans: list[str] = []
 
     def most_popular(qs, condition, *, limit, whole):
-        with planner(**core_search._IN_POPULARITY_ORDER):
-            plans.append(qs.filter(condition).order_by("-popularity", "-pk").values("pk")[:limit].explain())
+        walk = qs.filter(condition).order_by("-popularity", "-pk").values("pk")[:limit]
+        plans.append(_explain(walk, **core_search._IN_POPULARITY_ORDER))
         return []
 
     _common(monkeypatch, depth=2)
@@ -428,24 +427,50 @@ def test_a_common_query_reads_the_popularity_indexes(monkeypatch, user):
     assert any("user_search_recent_idx" in plan for plan in plans), plans
 
 
-@pytest.mark.django_db
-def test_planner_settings_are_undone_after_the_queries_and_after_an_error():
-    def setting() -> str:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW enable_seqscan")
-            return cursor.fetchone()[0]
+def _explain(qs, **settings: str) -> str:
+    """The plan of `qs` under these planner settings (as planned_rows runs it)."""
+    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    return "\n".join(row[0] for row in planned_sql_rows(f"EXPLAIN {sql}", params, **settings))
 
-    with planner(enable_seqscan="off"):
-        assert setting() == "off"
-    assert setting() == "on"
-    with pytest.raises(ZeroDivisionError), planner(enable_seqscan="off"):
-        1 / 0  # noqa: B018
-    assert setting() == "on"
-    # a failed query inside a transaction: its own error comes out (not the aborted transaction's)
-    with pytest.raises(ProgrammingError), transaction.atomic(), planner(enable_seqscan="off"):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT no_such_column FROM accounts_user")
-    assert setting() == "on"
+
+def _setting() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_seqscan")
+        return cursor.fetchone()[0]
+
+
+def _planned_setting() -> list[tuple]:
+    return planned_sql_rows("SELECT current_setting('enable_seqscan')", [], enable_seqscan="off")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_planner_settings_hold_for_their_query_only_in_or_out_of_a_transaction(user):
+    # out of a transaction (autocommit, as a request runs): the message's implicit transaction
+    assert _planned_setting() == [("off",)]
+    assert _setting() == "on"
+    assert planned_rows(User.objects.filter(pk=user.pk).values_list("pk", "username"), enable_seqscan="off") == [
+        (user.pk, user.username)
+    ]
+    assert _setting() == "on"
+    with pytest.raises(ProgrammingError):
+        planned_sql_rows("SELECT no_such_column FROM accounts_user", [], enable_seqscan="off")
+    assert _setting() == "on"
+    # in one: rolled back to a savepoint, the transaction going on
+    with transaction.atomic():
+        assert _planned_setting() == [("off",)]
+        assert _setting() == "on"
+        assert User.objects.filter(pk=user.pk).exists()
+    # a failed query inside a transaction: its own error comes out, the rollback undoes the settings
+    with pytest.raises(ProgrammingError), transaction.atomic():
+        planned_sql_rows("SELECT no_such_column FROM accounts_user", [], enable_seqscan="off")
+    assert _setting() == "on"
+
+
+def test_only_plain_planner_settings_are_written_into_the_sql():
+    with pytest.raises(ValueError, match="not a planner setting"):
+        planned_sql_rows("SELECT 1", [], enable_seqscan="off'; DROP TABLE accounts_user; --")
+    with pytest.raises(ValueError, match="not a planner setting"):
+        planned_sql_rows("SELECT 1", [], **{"work_mem = 1; --": "on"})
 
 
 @pytest.mark.django_db
