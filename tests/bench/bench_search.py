@@ -256,9 +256,13 @@ def plans() -> None:
     explained: list[str] = []
 
     def explain(execute, sql, params, many, context):
-        if sql.startswith("SELECT") and "set_config(" not in sql:
+        # a read under planner settings comes as "SET LOCAL ...; SELECT ..." (apps.core.search.planned_rows)
+        sets, _, statement = sql.rpartition("; ") if sql.startswith("SET LOCAL") else ("", "", sql)
+        if statement.startswith("SELECT"):
             with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN ANALYZE {sql}", params)
+                cursor.execute(f"{sets}{'; ' if sets else ''}EXPLAIN ANALYZE {statement}", params)
+                while cursor.description is None and cursor.nextset():
+                    pass
                 plan = "\n".join(row[0] for row in cursor.fetchall())
             used = sorted({word for word in plan.replace("(", " ").split() if word.endswith("_idx")})
             took = [line.split(":")[1].strip() for line in plan.splitlines() if "Execution Time" in line]
