@@ -283,7 +283,8 @@ def search_filter(
     default: Any = Value(PREFIX)
     # Many rows? Counted on the bare table (no row read when its pages are all visible, unlike the
     # visible rows' conditions), only as far as RANK_ALL_BELOW.
-    if popularity_indexed and qs.model._default_manager.filter(matches)[:RANK_ALL_BELOW].count() >= RANK_ALL_BELOW:
+    bare = qs.model._default_manager.filter(matches)[:RANK_ALL_BELOW].count() if popularity_indexed else None
+    if bare is not None and bare >= RANK_ALL_BELOW:
         # A common query: each tier's most popular rows, read in popularity order.
         top = _most_popular(qs, prefixes, limit=RANKED_DEPTH, whole=whole)
         ids = {pk for pk, _ in top}
@@ -298,7 +299,8 @@ def search_filter(
             # order they could take the whole index, so they come from the full-text one, all of them.
             whole_matches = _Matches(search_vector(field), _TsQuery(Value(terms.tsquery_whole)))
             found = qs.filter(Q(pk__in=ids) | Q(whole_matches))
-    elif found[:FUZZY_BELOW].count() < FUZZY_BELOW:
+    elif (bare is not None and bare < FUZZY_BELOW) or found[:FUZZY_BELOW].count() < FUZZY_BELOW:
+        # (the visible rows are some of the bare table's: fewer than FUZZY_BELOW there needs no second count)
         similar = search_similar(qs.model._default_manager.all(), terms, field=field)
         similar_ids = [pk for (pk,) in planned_rows(similar, **INDEX_SCANS)]
         found = qs.filter(Q(matches) | Q(pk__in=similar_ids))

@@ -473,6 +473,44 @@ def test_only_plain_planner_settings_are_written_into_the_sql():
         planned_sql_rows("SELECT 1", [], **{"work_mem = 1; --": "on"})
 
 
+# Each statement is a round trip, under load the larger part of a search request: counted, so that
+# none creeps back. The user (authentication), the bare count, the read in popularity order with its
+# planner settings (one message), the ranking, the page's hosts/authors.
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "query", "common", "statements"),
+    [
+        (USERS, "momo", True, 4),
+        (STREAMS, "momo", True, 5),
+        (REELS, "momo", True, 5),
+        (TOP, "momo", True, 12),
+        # nothing found: the count, the close spellings (with their planner setting), the ranking
+        (USERS, "zzzqx", False, 4),
+        (REELS, "zzzqx", False, 4),
+        (TOP, "zzzqx", False, 10),
+    ],
+)
+def test_a_search_request_sends_few_statements(monkeypatch, auth_client, user, path, query, common, statements):
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(6):
+        ReelFactory(caption="momo khana")
+        UserFactory(username=f"momo_{i}")
+        LiveStreamFactory(title="momo khana")
+    client = auth_client(user)
+    client.get(STREAMS, {"q": "momo"})  # what a process reads once (the stream categories, cached)
+    if common:
+        walks = _common(monkeypatch, depth=2)
+    with CaptureQueriesContext(connection) as sent:
+        response = client.get(path, {"q": query})
+
+    assert response.status_code == 200
+    if common:
+        assert walks
+        assert any(response.json().values()) if path == TOP else _ids(response)
+    assert len(sent.captured_queries) == statements, [q["sql"][:120] for q in sent.captured_queries]
+
+
 @pytest.mark.django_db
 def test_close_spellings_are_found_whatever_the_visible_rows_index(auth_client, user):
     """The fuzzy candidates come from the trigram index alone, visibility checked after (with the
