@@ -255,8 +255,37 @@ def _most_popular(qs: QuerySet, condition: Q, *, limit: int, whole: Q) -> list[t
     return [(pk, bool(is_whole)) for pk, is_whole in rows]
 
 
+def _bare_matches(qs: QuerySet, terms: SearchTerms, field: str) -> QuerySet:
+    # Counted on the bare table (no row read when its pages are all visible, unlike the visible rows'
+    # conditions), only as far as RANK_ALL_BELOW.
+    matches = _Matches(search_vector(field), _TsQuery(Value(terms.tsquery)))
+    return qs.model._default_manager.filter(matches).values("pk")[:RANK_ALL_BELOW]
+
+
+def search_bare_counts(terms: SearchTerms, *tables: QuerySet, field: str = "search_text") -> list[int | None]:
+    """For several searches in one answer: each table's matches of `terms` (as far as RANK_ALL_BELOW;
+    what search_filter counts first, given to it as `bare`) in one statement, not one each. None on
+    the embedded default (no full-text there)."""
+    if connection.vendor != "postgresql":
+        return [None] * len(tables)
+    parts, params = [], []
+    for table in tables:
+        sql, table_params = _bare_matches(table, terms, field).query.get_compiler(using=table.db).as_sql()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS found)")  # noqa: S608  (the ORM's SQL)
+        params.extend(table_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608  (the ORM's SQL, parameters bound)
+        return [int(count) for count in cursor.fetchone()]
+
+
 def search_filter(
-    qs: QuerySet, terms: SearchTerms, *, popularity: Any, field: str = "search_text", popularity_indexed: bool = False
+    qs: QuerySet,
+    terms: SearchTerms,
+    *,
+    popularity: Any,
+    field: str = "search_text",
+    popularity_indexed: bool = False,
+    bare: int | None = None,
 ) -> QuerySet:
     """`qs` narrowed to the rows matching `terms`, annotated `score` (relevance) and `popularity`, for
     ordering by ("-score", "-popularity", "-id") (apps.core.pagination.SearchCursorPagination).
@@ -265,7 +294,8 @@ def search_filter(
     row: every word whole (EXACT), every word as a prefix (PREFIX), else, when those are few, the
     trigram word similarity of a close spelling (below 1). `popularity_indexed`: `qs` has an index on
     (popularity DESC, id DESC) whose condition its filters imply; a common query's tiers are then read
-    from it (RANKED_DEPTH rows each, see RANK_ALL_BELOW)."""
+    from it (RANKED_DEPTH rows each, see RANK_ALL_BELOW). `bare`: the count search_bare_counts gave for
+    this table and `terms`, when the caller counted several tables at once."""
     qs = qs.annotate(popularity=popularity)
     if connection.vendor != "postgresql":
         # The embedded default: every word a substring of the key; relevance left to popularity.
@@ -281,9 +311,11 @@ def search_filter(
     found = qs.filter(matches)
     tiers = [When(whole, then=Value(EXACT))]
     default: Any = Value(PREFIX)
-    # Many rows? Counted on the bare table (no row read when its pages are all visible, unlike the
-    # visible rows' conditions), only as far as RANK_ALL_BELOW.
-    bare = qs.model._default_manager.filter(matches)[:RANK_ALL_BELOW].count() if popularity_indexed else None
+    # Many rows? (see _bare_matches)
+    if not popularity_indexed:
+        bare = None
+    elif bare is None:
+        bare = _bare_matches(qs, terms, field).count()
     if bare is not None and bare >= RANK_ALL_BELOW:
         # A common query: each tier's most popular rows, read in popularity order.
         top = _most_popular(qs, prefixes, limit=RANKED_DEPTH, whole=whole)

@@ -483,11 +483,11 @@ def test_only_plain_planner_settings_are_written_into_the_sql():
         (USERS, "momo", True, 4),
         (STREAMS, "momo", True, 5),
         (REELS, "momo", True, 5),
-        (TOP, "momo", True, 12),
+        (TOP, "momo", True, 10),  # the three counts in one statement
         # nothing found: the count, the close spellings (with their planner setting), the ranking
         (USERS, "zzzqx", False, 4),
         (REELS, "zzzqx", False, 4),
-        (TOP, "zzzqx", False, 10),
+        (TOP, "zzzqx", False, 8),
     ],
 )
 def test_a_search_request_sends_few_statements(monkeypatch, auth_client, user, path, query, common, statements):
@@ -509,6 +509,24 @@ def test_a_search_request_sends_few_statements(monkeypatch, auth_client, user, p
         assert walks
         assert any(response.json().values()) if path == TOP else _ids(response)
     assert len(sent.captured_queries) == statements, [q["sql"][:120] for q in sent.captured_queries]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("common", [False, True])
+def test_the_top_answer_counted_at_once_lists_what_each_kind_lists_first(monkeypatch, auth_client, user, common):
+    for i in range(8):
+        ReelFactory(caption=["momo khana", "momo", "momos"][i % 3], likes_count=i)
+        UserFactory(username=f"momo_{i}")
+        LiveStreamFactory(title=["momo khana", "momo"][i % 2], current_viewers=i)
+    client = auth_client(user)
+    if common:
+        walks = _common(monkeypatch, depth=6)
+    top = client.get(TOP, {"q": "momo"}).json()
+
+    for kind, path in (("users", USERS), ("streams", STREAMS), ("reels", REELS)):
+        assert [row["id"] for row in top[kind]] == _ids(client.get(path, {"q": "momo"}))[:5], kind
+    if common:
+        assert walks  # the tiers were read in popularity order, from the counts given at once
 
 
 @pytest.mark.django_db
