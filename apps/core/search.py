@@ -206,7 +206,7 @@ def planned_sql_rows(sql: str, params: Any, **settings: str) -> list[tuple[Any, 
         if not (_SETTING.fullmatch(name) and _SETTING.fullmatch(value)):
             raise ValueError(f"not a planner setting: {name}={value}")
     sets = "".join(f"SET LOCAL {name} = '{value}'; " for name, value in settings.items())
-    if connection.in_atomic_block:
+    if connection.in_atomic_block or not connection.get_autocommit():
         # SET LOCAL would last until the transaction ends: the savepoint's rollback undoes it (the
         # query only reads; its rows are already sent). A failed query leaves the transaction aborted
         # and its own error raised; the rollback of the transaction undoes the settings.
