@@ -82,7 +82,8 @@ def test_a_frame_is_stored_in_one_put_with_the_private_object_parameters(auth_cl
     assert response.status_code == 202
     assert calls == ["PutObject"]
     frame = Frame.objects.get(pk=response.json()["id"])
-    assert frame.image.name.startswith(f"moderation/frames/{timezone.now():%Y/%m/%d}/{stream.pk}-")
+    # upload_to's %Y/%m/%d is the date where the server runs (TIME_ZONE, Kathmandu), not UTC's
+    assert frame.image.name.startswith(f"moderation/frames/{timezone.localdate():%Y/%m/%d}/{stream.pk}-")
     head = storage.connection.meta.client.head_object(Bucket=storage.bucket_name, Key=frame.image.name)
     assert frame.image.name.endswith(".png")  # upload() sends a PNG
     assert head["ContentType"] == "image/png" and head["CacheControl"] == "private, no-store"
