@@ -14,12 +14,7 @@ In one run, on this machine:
    last message, sends per second, and their ratio to the ceiling.
 Load averages are printed before and after; the machine is shared, so the ratio is what compares.
 
-Figures on the shared 2-core machine (provisional): 100,000 followers, 285.6 s to the last send,
-350 sends/s against a ceiling of 395/s (0.89x), load 1.6 before, 12.0 after; 5,000 followers,
-12.6 s from going live to the last send, 397 sends/s against a sandbox ceiling of 400/s (0.99x),
-2 token exchanges, load ~9-10.
-Before each worker process exchanged its token once ahead of its send threads (and looked its
-session up once per batch): 64 sends/s against 358/s (0.18x) at load ~15-19.
+Figures: README, "Measured figures" (the 100,000-follower run, taken alone).
 """
 
 import argparse
