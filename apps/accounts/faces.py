@@ -20,8 +20,7 @@ from PIL import Image
 
 from apps.core.model_files import ModelUnavailable, sha256_of
 
-# HOG detection time grows with the pixel count: images are shrunk to this longest side first (as
-# the age check does, so a box it found maps onto the same pixels).
+# HOG detection time grows with the pixel count: images are shrunk to this longest side first.
 MAX_SIDE = 1280
 DESCRIPTOR_SIZE = 128
 
@@ -42,6 +41,18 @@ class StoredFace:
     descriptor: tuple[float, ...]
     model_version: str
     created_at: datetime
+
+
+def rgb_for_detection(image: Image.Image) -> tuple[np.ndarray, float]:
+    """The image as dlib takes it (contiguous RGB uint8), shrunk to MAX_SIDE, and the scale applied
+    (multiply a box in the image by it to find it in the array). The age check uses it too, so a face
+    box one model found is in the same pixels for the other."""
+    image = image.convert("RGB")
+    scale = 1.0
+    if max(image.size) > MAX_SIDE:
+        scale = MAX_SIDE / max(image.size)
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
+    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8)), scale
 
 
 def face_distance(a: Sequence[float], b: Sequence[float]) -> float:
@@ -73,12 +84,7 @@ class FaceDescriber:
         A face too small for the detector (a passport photo within a photo of the whole ID) is looked
         for again in the image upsampled once.
         """
-        image = image.convert("RGB")
-        scale = 1.0
-        if max(image.size) > MAX_SIDE:
-            scale = MAX_SIDE / max(image.size)
-            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
-        rgb = np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+        rgb, scale = rgb_for_detection(image)
         with self._run_lock:
             if box is not None:
                 rects = [self._dlib.rectangle(*(round(v * scale) for v in box))]

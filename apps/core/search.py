@@ -322,15 +322,17 @@ def search_filter(
         ids = {pk for pk, _ in top}
         whole_count = sum(1 for _, is_whole in top if is_whole)
         found = qs.filter(pk__in=ids)
-        if len(top) < RANKED_DEPTH or whole_count == len(top):
-            pass  # every visible row, or the most popular rows with every word whole are these
-        elif whole_count * 10 >= len(top):
-            found = qs.filter(pk__in=ids | {pk for pk, _ in _most_popular(qs, whole, limit=RANKED_DEPTH, whole=whole)})
-        else:
-            # The whole words are rare among the prefixes' rows ("nam" in "namaste"): read in popularity
-            # order they could take the whole index, so they come from the full-text one, all of them.
-            whole_matches = _Matches(search_vector(field), _TsQuery(Value(terms.tsquery_whole)))
-            found = qs.filter(Q(pk__in=ids) | Q(whole_matches))
+        # Fewer than RANKED_DEPTH: these are every visible row; all whole: the whole tier's top rows too.
+        if len(top) == RANKED_DEPTH and whole_count < len(top):
+            if whole_count * 10 >= len(top):
+                whole_top = _most_popular(qs, whole, limit=RANKED_DEPTH, whole=whole)
+                found = qs.filter(pk__in=ids | {pk for pk, _ in whole_top})
+            else:
+                # The whole words are rare among the prefixes' rows ("nam" in "namaste"): read in
+                # popularity order they could take the whole index, so they come from the full-text
+                # one, all of them.
+                whole_matches = _Matches(search_vector(field), _TsQuery(Value(terms.tsquery_whole)))
+                found = qs.filter(Q(pk__in=ids) | Q(whole_matches))
     elif (bare is not None and bare < FUZZY_BELOW) or found[:FUZZY_BELOW].count() < FUZZY_BELOW:
         # (the visible rows are some of the bare table's: fewer than FUZZY_BELOW there needs no second count)
         similar = search_similar(qs.model._default_manager.all(), terms, field=field)

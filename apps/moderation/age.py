@@ -16,12 +16,11 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
+from apps.accounts.faces import rgb_for_detection
 from apps.moderation.model_files import ModelUnavailable, sha256_of
 
 MEAN = np.array([122.781998, 117.000999, 104.297997], dtype=np.float32).reshape(1, 3, 1, 1)
 WEIGHTS = np.array([0.25, *range(1, 81)], dtype=np.float32)
-# HOG detection time grows with the pixel count; selfies are shrunk to this longest side first.
-MAX_SIDE = 1280
 
 _lock = threading.Lock()
 _instance: "AgeEstimator | None" = None
@@ -58,12 +57,7 @@ class AgeEstimator:
 
     def estimate(self, image: Image.Image) -> list[FaceAge]:
         """Every face found, with its estimated age in years."""
-        image = image.convert("RGB")
-        scale = 1.0
-        if max(image.size) > MAX_SIDE:
-            scale = MAX_SIDE / max(image.size)
-            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
-        rgb = np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+        rgb, scale = rgb_for_detection(image)
         with self._run_lock:  # dlib's detector object is not documented as thread-safe
             rects = list(self._detector(rgb, 0))
             chips = [

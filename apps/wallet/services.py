@@ -732,9 +732,9 @@ def kyc_face_match(*, submission_id: int) -> KycSubmission:
         return submission
     Verdict = KycSubmission.FaceMatch
     stored = user_face_descriptor_get(user_id=submission.user_id)
+    image = None if stored is None else _id_image_read(submission)
     distance: float | None = None
     version = ""
-    image = None if stored is None else _id_image_read(submission)
     if stored is None:  # verified before descriptors were kept
         verdict = Verdict.NO_SELFIE
     elif image is None:
@@ -743,18 +743,18 @@ def kyc_face_match(*, submission_id: int) -> KycSubmission:
         describer = face_describer()
         faces = describer.describe(image)
         version = describer.version
-        if faces:
-            distance = round(min(face_distance(face.descriptor, stored.descriptor) for face in faces), 4)
         if not faces:
             verdict = Verdict.NO_FACE
-        elif len(faces) > 1:
-            # The closest face is recorded, but a photo of the ID held next to someone's own face has
-            # the holder's face too: Finance looks.
-            verdict = Verdict.SEVERAL_FACES
-        elif distance is not None and distance < settings.KYC_FACE_MATCH_THRESHOLD:
-            verdict = Verdict.MATCH
         else:
-            verdict = Verdict.NO_MATCH
+            distance = round(min(face_distance(face.descriptor, stored.descriptor) for face in faces), 4)
+            if len(faces) > 1:
+                # The closest face is recorded, but a photo of the ID held next to someone's own face
+                # has the holder's face too: Finance looks.
+                verdict = Verdict.SEVERAL_FACES
+            elif distance < settings.KYC_FACE_MATCH_THRESHOLD:
+                verdict = Verdict.MATCH
+            else:
+                verdict = Verdict.NO_MATCH
     written = KycSubmission.objects.filter(pk=submission_id, status=KycSubmission.Status.PENDING).update(
         face_match=verdict, face_distance=distance, face_model_version=version, face_checked_at=timezone.now()
     )
