@@ -61,6 +61,23 @@ def _jax_configure() -> None:
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
 
+def yahoo_preprocess(image: Image.Image) -> np.ndarray:
+    """YAHOO preprocessing (resize 256, JPEG round trip, centre crop 224, BGR, mean subtraction):
+    opennsfw2's `preprocess_image`, step for step, except that the JPEG is read back with Pillow
+    directly instead of through scikit-image and imageio (whose plugin lookups, which end in the
+    same Pillow decode, cost more CPU than the decode itself). The arrays are identical
+    (tests/moderation/test_classifier.py)."""
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    image.resize((256, 256), resample=Image.Resampling.BILINEAR).save(buffer, format="JPEG")
+    buffer.seek(0)
+    with Image.open(buffer) as jpeg:
+        array = np.asarray(jpeg, dtype=np.float32)
+    crop = (256 - 224) // 2
+    return array[crop : crop + 224, crop : crop + 224, ::-1] - YAHOO_BGR_MEAN
+
+
 class NsfwClassifier:
     def __init__(self, *, weights_path: str, backend: str, batch_size: int) -> None:
         path = Path(weights_path)
@@ -105,20 +122,7 @@ class NsfwClassifier:
         return lambda batch: forward(trainable, non_trainable, batch)
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
-        """YAHOO preprocessing (resize 256, JPEG round trip, centre crop 224, BGR, mean subtraction):
-        opennsfw2's `preprocess_image`, step for step, except that the JPEG is read back with Pillow
-        directly instead of through scikit-image and imageio (whose plugin lookups, which end in the
-        same Pillow decode, cost more CPU than the decode itself). The arrays are identical
-        (tests/moderation/test_classifier.py)."""
-        if image.mode != "RGB":
-            image = image.convert("RGB")
-        buffer = io.BytesIO()
-        image.resize((256, 256), resample=Image.Resampling.BILINEAR).save(buffer, format="JPEG")
-        buffer.seek(0)
-        with Image.open(buffer) as jpeg:
-            array = np.asarray(jpeg, dtype=np.float32)
-        crop = (256 - 224) // 2
-        return array[crop : crop + 224, crop : crop + 224, ::-1] - YAHOO_BGR_MEAN
+        return yahoo_preprocess(image)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         n = batch.shape[0]
