@@ -1,12 +1,18 @@
-"""The classifier reproduces the published reference scores of the test photos, from the installed weights."""
+"""The classifier reproduces the published reference scores of the test photos, from the installed model
+files; the int8 graph (the default backend) stays within a small tolerance of them."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings
 from PIL import Image
 
 from apps.moderation.classifier import ModelUnavailable, NsfwClassifier, _jax_threads_flags, nsfw_classifier
-from apps.moderation.model_files import NSFW_WEIGHTS
-from tests.moderation.images import NSFW_SCORES
+from apps.moderation.model_files import NSFW_ONNX, NSFW_WEIGHTS
+from apps.moderation.models import ModerationSettings
+from apps.moderation.nsfw_onnx import INT8_MAX_DIFF, VALIDATION_PHOTOS, photo_arrays
+from tests.moderation.images import NSFW_INT8_SCORES, NSFW_REFERENCE_SCORES, NSFW_SCORES
 
 # YAHOO preprocessing, opennsfw2 0.19.0 + open_nsfw_weights.h5; upstream compares to 3 places.
 TOLERANCE = 0.0005
@@ -24,24 +30,72 @@ def test_reference_scores_one_by_one():
 
 def test_batches_give_the_same_scores_as_singles():
     classifier = nsfw_classifier()
-    references = list(NSFW_SCORES.items()) * 7  # 21 images: a batch of 16 and one of 5 (padded to 8)
+    references = list(NSFW_SCORES.items()) * 7  # 21 images: a batch of 16 and one of 5 (JAX pads it to 8)
     scores = classifier.score([Image.open(path) for path, _ in references])
     assert len(scores) == 21
     for score, (path, expected) in zip(scores, references, strict=True):
         assert abs(score - expected) < TOLERANCE, (path.name, score, expected)
 
 
-def test_model_version_names_weights_and_backend():
-    version = nsfw_classifier().version
-    assert version.startswith("opennsfw2-0.19.0")
-    assert NSFW_WEIGHTS.sha256[:12] in version  # the installed file is the pinned conversion
-    assert "jax" in version
-    assert len(version) <= 60  # reels store it in 60 characters
+@pytest.fixture(scope="module")
+def keras_classifier() -> NsfwClassifier:
+    """opennsfw2 on Keras + JAX with the converted weights: the network the ONNX graphs were built from."""
+    return NsfwClassifier(backend="keras", model_path=settings.NSFW_WEIGHTS_PATH, batch_size=16, keras_backend="jax")
 
 
-def test_missing_weights_never_download_and_name_the_install_command(tmp_path):
+@pytest.fixture(scope="module")
+def fp32_classifier() -> NsfwClassifier:
+    return NsfwClassifier(backend="onnx-fp32", model_path=settings.NSFW_ONNX_PATH, batch_size=16)
+
+
+def test_the_default_backend_is_the_int8_graph_and_its_version_says_so():
+    classifier = nsfw_classifier()
+    recorded = (Path(settings.NSFW_ONNX_INT8_PATH).parent / "open_nsfw.int8.onnx.sha256").read_text().split()[0]
+    assert classifier.backend == settings.NSFW_BACKEND == "onnx-int8"
+    assert classifier.version == f"opennsfw2-0.19.0+q{recorded[:12]}+ort1.32.0-int8"  # the file that passed
+    assert len(classifier.version) <= 60  # reels store it in 60 characters
+
+
+def test_every_backend_names_its_model_file_in_its_version(keras_classifier, fp32_classifier):
+    # the installed files are the pinned conversion and the pinned graph
+    assert keras_classifier.version == f"opennsfw2-0.19.0+w{NSFW_WEIGHTS.sha256[:12]}+keras3.15.1-jax"
+    assert fp32_classifier.version == f"opennsfw2-0.19.0+o{NSFW_ONNX.sha256[:12]}+ort1.32.0-fp32"
+    assert len({keras_classifier.version, fp32_classifier.version, nsfw_classifier().version}) == 3
+
+
+def test_the_fp32_graph_and_keras_score_the_reference(keras_classifier, fp32_classifier):
+    photos = [Image.open(path) for path in NSFW_REFERENCE_SCORES]
+    for classifier in (keras_classifier, fp32_classifier):
+        assert classifier.score(photos) == pytest.approx(list(NSFW_REFERENCE_SCORES.values()), abs=TOLERANCE)
+
+
+def test_int8_scores_stay_near_fp32_and_on_the_same_side_of_the_default_thresholds(fp32_classifier):
+    # given photos the int8 graph was not calibrated on, as-is and mirrored, and the test photos
+    arrays = list(photo_arrays(VALIDATION_PHOTOS))
+    arrays += [fp32_classifier.preprocess(Image.open(path)) for path in NSFW_REFERENCE_SCORES]
+    # when both graphs score them
+    fp32 = np.array(fp32_classifier.score_arrays(arrays))
+    int8 = np.array(nsfw_classifier().score_arrays(arrays))
+    # then the int8 scores are within the tolerance the installer checked
+    assert np.abs(int8 - fp32).max() <= INT8_MAX_DIFF
+    # and no photo lands on the other side of the default review or block threshold
+    for field in ("nsfw_review_threshold", "nsfw_block_threshold"):
+        threshold = ModerationSettings._meta.get_field(field).default
+        assert np.array_equal(int8 >= threshold, fp32 >= threshold), field
+    # and the test photos score what the tests rely on
+    assert list(int8[-3:]) == pytest.approx(list(NSFW_INT8_SCORES.values()), abs=TOLERANCE)
+
+
+def test_missing_model_files_never_download_and_name_the_install_command(tmp_path):
     with pytest.raises(ModelUnavailable, match=r"absent\.h5: run `python manage.py models_install`"):
-        NsfwClassifier(weights_path=str(tmp_path / "absent.h5"), backend="jax", batch_size=16)
+        NsfwClassifier(backend="keras", model_path=str(tmp_path / "absent.h5"), batch_size=16)
+    with pytest.raises(ModelUnavailable, match=r"absent\.onnx: run `python manage.py models_install`.*NSFW_ONNX_INT8"):
+        NsfwClassifier(backend="onnx-int8", model_path=str(tmp_path / "absent.onnx"), batch_size=16)
+
+
+def test_an_unknown_backend_is_refused_by_name():
+    with pytest.raises(ValueError, match="NSFW_BACKEND must be one of onnx-int8, onnx-fp32, keras"):
+        NsfwClassifier(backend="tflite", model_path=settings.NSFW_ONNX_PATH, batch_size=16)
 
 
 def test_calibration_times_every_compiled_size_and_keeps_the_fastest():
@@ -86,10 +140,10 @@ def _photos_in_every_mode() -> list[Image.Image]:
     ]
 
 
-def test_preprocessing_is_opennsfw2s_yahoo_preprocessing_exactly():
+def test_preprocessing_is_opennsfw2s_yahoo_preprocessing_exactly(keras_classifier):
     # given the classifier (its own YAHOO preprocessing reads the JPEG back with Pillow directly)
     classifier = nsfw_classifier()
-    import opennsfw2  # after the classifier: it sets Keras's backend before opennsfw2 imports Keras
+    import opennsfw2  # after the Keras classifier: it sets Keras's backend before opennsfw2 imports Keras
 
     for image in _photos_in_every_mode():
         # when a photo is preprocessed by both
@@ -100,12 +154,12 @@ def test_preprocessing_is_opennsfw2s_yahoo_preprocessing_exactly():
         assert np.array_equal(ours, theirs), (image.mode, image.size)
 
 
-def test_the_jitted_forward_pass_scores_as_keras_predict_even_after_keras_ran():
+def test_the_jitted_forward_pass_scores_as_keras_predict_even_after_keras_ran(keras_classifier):
     # given a batch of the test photos
-    classifier = nsfw_classifier()
+    classifier = keras_classifier
     batch = np.stack([classifier.preprocess(Image.open(path)) for path in NSFW_SCORES]).astype(np.float32)
     # when Keras's own predict runs first (it donates the variables' buffers to XLA, which frees them)
     keras_scores = np.asarray(classifier._model.predict_on_batch(batch))[:, 1]
     # then the classifier's forward pass (its own copy of the weights) still runs and gives the same scores
     assert np.array_equal(np.asarray(classifier._predict(batch))[:, 1], keras_scores)
-    assert classifier.score_arrays(list(batch)) == pytest.approx(list(NSFW_SCORES.values()), abs=TOLERANCE)
+    assert classifier.score_arrays(list(batch)) == pytest.approx(list(NSFW_REFERENCE_SCORES.values()), abs=TOLERANCE)
