@@ -1,8 +1,9 @@
 """The NSFW model's frames/s ceiling, measured in a process of its own (bench_moderation.py runs it).
 
 Run as `python -m tests.bench.moderation_ceiling SECONDS`: loads the classifier as a worker does (same
-settings: NSFW_MODEL_THREADS, the JAX cache), times every compiled batch size on preloaded, already
-preprocessed arrays for SECONDS each, times the YAHOO preprocessing, and prints one line of JSON.
+settings: NSFW_BACKEND, so the model the worker runs, NSFW_MODEL_THREADS, the JAX cache), times every
+batch size the worker may use on preloaded, already preprocessed arrays for SECONDS each, times the
+YAHOO preprocessing, and prints one line of JSON (the model's version names the backend).
 
 A process of its own, so that the figure is the model's alone: measured inside the benchmark's pytest
 process, it shared that process with the test database's connections, the fixtures' objects and the
@@ -50,7 +51,7 @@ def measure(seconds: float) -> dict:
 
     load_before = os.getloadavg()
     classifier = nsfw_classifier()
-    classifier.batch_size = BUCKETS[-1]  # time every compiled size, whatever NSFW_BATCH_SIZE says
+    classifier.batch_size = BUCKETS[-1]  # time every size, whatever NSFW_BATCH_SIZE says
     classifier.warm()
     images = [Image.open(io.BytesIO(b)) for b in frames_640x360()]
     arrays = [classifier.preprocess(image) for image in images]
@@ -67,6 +68,7 @@ def measure(seconds: float) -> dict:
         "cpu_ms": cpu_ms,
         "preprocess_ms": preprocess_ms,
         "version": classifier.version,
+        "backend": classifier.backend,
         "threads": settings.NSFW_MODEL_THREADS,
         "load_before": load_before,
         "load_after": os.getloadavg(),
