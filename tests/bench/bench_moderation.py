@@ -12,8 +12,8 @@ Not collected by the suite (pytest only collects test_*.py); run it on purpose, 
 
 The ceiling is the classifier alone on preloaded (already preprocessed) arrays, timed at every batch
 size the worker may use (1, 2, 4, 8, 16), in a fresh process (tests/bench/moderation_ceiling.py)
-with the worker's settings (NSFW_BACKEND: the same model the worker runs); the best of them is the ceiling. It is measured before the worker and the
-API start, and again after the phases (the API stopped, the worker idle): the two differ by as much as
+with the worker's settings (NSFW_BACKEND: the same model the worker runs); the best of them is the
+ceiling. It is measured before the worker and the API start, and again after the phases (the API stopped, the worker idle): the two differ by as much as
 the machine's other load does. Each also gives the model's CPU ms per frame, the steadier figure on a
 shared machine. The worker runs with
 the settings of the environment (MODERATION_BATCH_WINDOW_MS, MODERATION_BATCH_MAX, NSFW_BATCH_SIZE; with 0,
@@ -142,7 +142,8 @@ def _ceiling(when: str) -> dict:
 def _ceiling_lines(measured: dict) -> list[str]:
     ceiling, best = measured["ceiling"], measured["best"]
     lines = [
-        f"NSFW model ({measured['backend']}: {measured['version']}), a fresh process, {os.cpu_count()} cores, model threads "
+        f"NSFW model ({measured['backend']}: {measured['version']}), a fresh process, {os.cpu_count()} cores, "
+        f"model threads "
         f"{measured['threads'] or 'one per core'}, {measured['when']}; {_load(measured['load_before'])} before"
     ]
     for size, fps in measured["per_batch"].items():
