@@ -15,7 +15,8 @@ size the worker may use (1, 2, 4, 8, 16), in a fresh process (tests/bench/modera
 with the worker's settings (NSFW_BACKEND: the same model the worker runs); the best of them is the
 ceiling. It is measured before the worker and the API start, and again after the phases (the API
 stopped, the worker idle): the two differ by as much as the machine's other load does. Each also gives
-the model's CPU ms per frame, the steadier figure on a shared machine. The worker runs with the settings of the environment (MODERATION_BATCH_WINDOW_MS, MODERATION_BATCH_MAX, NSFW_BATCH_SIZE; with 0,
+the model's CPU ms per frame, the steadier figure on a shared machine. The worker runs with the settings
+of the environment (MODERATION_BATCH_WINDOW_MS, MODERATION_BATCH_MAX, NSFW_BATCH_SIZE; with 0,
 the default, the worker times every size at warm-up and its choice and timings are printed), except its
 model batch: the size that reached the ceiling in this run (BENCH_WORKER_BATCH, "ceiling"; "auto" leaves
 the worker's own choice at warm-up, a number sets it).
