@@ -329,6 +329,16 @@ def _family(pid: int) -> list[int]:
     return [pid, *(int(c) for c in children)]
 
 
+def _api_workers_booted(pid: int) -> int:
+    """How many workers gunicorn runs, once all have forked: the first answers /healthz while the others
+    may still be forking (counted then, 1 of 5 was printed)."""
+    expected = API_WORKERS or int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
+    deadline = time.monotonic() + 10
+    while len(_family(pid)) - 1 < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return len(_family(pid)) - 1
+
+
 def _pids_running(fragment: str) -> list[int]:
     """Processes whose command line contains `fragment` (the object store of this test run)."""
     found = []
@@ -387,7 +397,7 @@ def test_upload_to_verdict_latency(model_ceiling, celery_worker_process, not_eag
     server_log = str(tmp_path_factory.getbasetemp() / "gunicorn.log")
 
     with _api_server(API_WORKERS, media_root, server_log) as (port, server):
-        api_workers = len(_family(server.pid)) - 1
+        api_workers = _api_workers_booted(server.pid)
         requests = {s.pk: _frame_requests(port, tokens[s.pk], s.pk, frames) for s in streams}
         out("")
         out(
