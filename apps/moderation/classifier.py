@@ -5,8 +5,9 @@ image, 0..1) and `.version` (recorded with every verdict; it names the model fil
 NSFW_BACKEND picks how the network runs:
 
 - "onnx-int8" (the default): ONNX Runtime on the static-int8 graph (NSFW_ONNX_INT8_PATH), about a
-  fifth of the JAX path's CPU per frame on the 2-core machines; its scores stay within
-  nsfw_onnx.INT8_MAX_DIFF of the fp32 network's (checked when it is installed).
+  fifth of the JAX path's CPU per frame on the 2-core machines; its scores differ a little from the
+  fp32 network's (within nsfw_onnx.INT8_MAX_DIFF on the install check's photos; README "The NSFW
+  model and its backends" has the wider figures).
 - "onnx-fp32": ONNX Runtime on the fp32 graph (NSFW_ONNX_PATH), the reference scores to float rounding.
 - "keras": opennsfw2 on Keras 3 (KERAS_BACKEND, normally JAX) with the weights at NSFW_WEIGHTS_PATH.
 
