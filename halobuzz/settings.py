@@ -840,6 +840,9 @@ NSFW_ONNX_INT8_PATH = env.str("NSFW_ONNX_INT8_PATH", default=str(Path(MODELS_DIR
 NSFW_ONNX_PATH = env.str("NSFW_ONNX_PATH", default=str(Path(MODELS_DIR) / "open_nsfw.onnx"))
 NSFW_WEIGHTS_PATH = env.str("NSFW_WEIGHTS_PATH", default=str(Path(MODELS_DIR) / "open_nsfw_weights.h5"))
 KERAS_BACKEND = env.str("KERAS_BACKEND", default="jax")
+# With onnx-int8, a frame scoring within this of the review threshold (or above it) is scored again by the
+# fp32 graph (NSFW_ONNX_PATH), so verdicts at the thresholds are the reference network's: int8 is a screen.
+NSFW_INT8_EXACT_MARGIN = env.float("NSFW_INT8_EXACT_MARGIN", default=0.15)
 # Frames per model call; 0: the worker times every compiled size when it warms and keeps the one with the
 # most frames per second (on these 2-core machines a batch of 4 has scored ~35% more per second than 16).
 NSFW_BATCH_SIZE = env.int("NSFW_BATCH_SIZE", default=0)

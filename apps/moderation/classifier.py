@@ -92,8 +92,17 @@ def yahoo_preprocess(image: Image.Image) -> np.ndarray:
 
 
 class NsfwClassifier:
-    def __init__(self, *, backend: str, model_path: str, batch_size: int, keras_backend: str = "jax") -> None:
-        """`backend`: one of BACKENDS; `model_path`: its file (the .onnx graph, or the Keras weights)."""
+    def __init__(
+        self,
+        *,
+        backend: str,
+        model_path: str,
+        batch_size: int,
+        keras_backend: str = "jax",
+        exact_model_path: str | None = None,
+    ) -> None:
+        """`backend`: one of BACKENDS; `model_path`: its file (the .onnx graph, or the Keras weights).
+        `exact_model_path` (int8 only): the fp32 graph that re-scores frames near the thresholds."""
         if backend not in BACKENDS:
             raise ValueError(f"NSFW_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
         path = Path(model_path)
@@ -110,6 +119,11 @@ class NsfwClassifier:
             self._predict = self._keras_load(path, keras_backend)
         else:
             self._predict = self._onnx_load(path)
+        self._exact = (
+            NsfwClassifier(backend="onnx-fp32", model_path=exact_model_path, batch_size=batch_size)
+            if backend == "onnx-int8" and exact_model_path
+            else None
+        )
         logger.info("nsfw model loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
 
     def _onnx_load(self, path: Path):
@@ -188,11 +202,20 @@ class NsfwClassifier:
             out = self._predict(batch)
         return np.asarray(out)[:n, 1]
 
-    def score_arrays(self, arrays: Sequence[np.ndarray]) -> list[float]:
+    def score_arrays(self, arrays: Sequence[np.ndarray], *, exact_from: float | None = None) -> list[float]:
+        """NSFW probability of each preprocessed array. With an fp32 graph beside the int8 one, every
+        score at or above `exact_from` is replaced by the fp32 graph's: int8 is only a screen, and a
+        verdict near a threshold is taken on the reference scores (see `exact_scores_from`)."""
         scores: list[float] = []
         for start in range(0, len(arrays), self.batch_size):
             chunk = np.stack(arrays[start : start + self.batch_size]).astype(np.float32)
             scores.extend(float(s) for s in self._run(chunk))
+        if self._exact is not None and exact_from is not None:
+            near = [i for i, score in enumerate(scores) if score >= exact_from]
+            if near:
+                exact = self._exact.score_arrays([arrays[i] for i in near])
+                for i, score in zip(near, exact, strict=True):
+                    scores[i] = score
         return scores
 
     def score(self, images: Sequence[Image.Image]) -> list[float]:
@@ -205,6 +228,8 @@ class NsfwClassifier:
         blank = np.zeros((224, 224, 3), dtype=np.float32)
         for size in BUCKETS[: next(i for i, b in enumerate(BUCKETS) if b >= self.batch_size) + 1]:
             self._run(np.stack([blank] * size))
+        if self._exact is not None:
+            self._exact.warm()
 
     def calibrate(self, rounds: int = 5) -> dict[int, float]:
         """Time every compiled size and chunk batches at the one with the most frames per second.
@@ -234,8 +259,16 @@ def nsfw_classifier() -> NsfwClassifier:
                     model_path=getattr(settings, MODEL_PATH_SETTINGS.get(backend, "NSFW_WEIGHTS_PATH")),
                     batch_size=settings.NSFW_BATCH_SIZE,
                     keras_backend=settings.KERAS_BACKEND,
+                    exact_model_path=settings.NSFW_ONNX_PATH if backend == "onnx-int8" else None,
                 )
     return _instance
+
+
+def exact_scores_from(review_threshold: float) -> float:
+    """Where the int8 screen hands over to the fp32 graph: NSFW_INT8_EXACT_MARGIN below the lowest
+    threshold (review). The int8 scores have differed from fp32 by 0.114 at most on the photos checked,
+    so a frame whose fp32 score reaches a threshold is re-scored, and its verdict is the reference's."""
+    return review_threshold - settings.NSFW_INT8_EXACT_MARGIN
 
 
 def warm() -> None:

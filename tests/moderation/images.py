@@ -23,4 +23,14 @@ NSFW_REFERENCE_SCORES = {ASTRONAUT: 0.03170, COFFEE: 0.01295, CHELSEA: 0.00015}
 NSFW_INT8_SCORES = {ASTRONAUT: 0.02666, COFFEE: 0.01488, CHELSEA: 0.00016}
 # What the configured backend scores them (the worker and the API use the same settings).
 NSFW_SCORES = NSFW_INT8_SCORES if settings.NSFW_BACKEND == "onnx-int8" else NSFW_REFERENCE_SCORES
+
+
+def verdict_score(path: Path, review_threshold: float) -> float:
+    """The score a frame's verdict records under `review_threshold`: the configured backend's, except that
+    the int8 screen hands a score within NSFW_INT8_EXACT_MARGIN of the review threshold (or above it) to
+    the fp32 graph. The tests' thresholds (0.01-0.5) sit near these photos' scores, so theirs are fp32's."""
+    near = NSFW_SCORES[path] >= review_threshold - settings.NSFW_INT8_EXACT_MARGIN
+    return NSFW_REFERENCE_SCORES[path] if settings.NSFW_BACKEND == "onnx-int8" and near else NSFW_SCORES[path]
+
+
 ASTRONAUT_FACE = [179, 83, 266, 170]  # left, top, right, bottom

@@ -163,3 +163,26 @@ def test_the_jitted_forward_pass_scores_as_keras_predict_even_after_keras_ran(ke
     # then the classifier's forward pass (its own copy of the weights) still runs and gives the same scores
     assert np.array_equal(np.asarray(classifier._predict(batch))[:, 1], keras_scores)
     assert classifier.score_arrays(list(batch)) == pytest.approx(list(NSFW_REFERENCE_SCORES.values()), abs=TOLERANCE)
+
+
+def test_int8_hands_the_scores_from_exact_from_up_to_the_fp32_graph(fp32_classifier):
+    # given the test photos: astronaut (int8 0.0267), coffee (0.0149), chelsea (0.0002)
+    classifier = nsfw_classifier()
+    arrays = [classifier.preprocess(Image.open(path)) for path in NSFW_REFERENCE_SCORES]
+    int8 = list(NSFW_INT8_SCORES.values())
+    fp32 = fp32_classifier.score_arrays(arrays)
+    # when nothing, everything, or only what int8 scores at or above 0.02 (the astronaut) is handed over
+    none = classifier.score_arrays(arrays, exact_from=1.0)
+    every = classifier.score_arrays(arrays, exact_from=0.0)
+    above = classifier.score_arrays(arrays, exact_from=0.02)
+    # then the handed-over scores are exactly the fp32 graph's, the others int8's
+    assert none == pytest.approx(int8, abs=TOLERANCE)
+    assert every == fp32
+    assert above[0] == fp32[0] and above[1:] == pytest.approx(int8[1:], abs=TOLERANCE)
+
+
+def test_the_hand_over_starts_the_margin_below_the_review_threshold(settings):
+    from apps.moderation.classifier import exact_scores_from
+
+    settings.NSFW_INT8_EXACT_MARGIN = 0.15
+    assert exact_scores_from(0.40) == pytest.approx(0.25)

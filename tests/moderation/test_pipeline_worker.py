@@ -16,7 +16,7 @@ from apps.moderation.classifier import nsfw_classifier
 from apps.moderation.models import Case, Enforcement, Frame
 from apps.moderation.selectors import moderation_settings_get
 from tests.moderation.factories import LiveStreamFactory, upload
-from tests.moderation.images import ASTRONAUT, NSFW_SCORES
+from tests.moderation.images import ASTRONAUT, verdict_score
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 URL = "/api/v1/moderation/frames/"
@@ -50,7 +50,7 @@ def test_worker_scores_a_frame_into_the_queue(celery_worker_process, not_eager, 
     # then the worker process scores it and the moderator queue has it
     frame = _wait_scored(response.json()["id"])
     assert frame.status == Frame.Status.REVIEW, celery_worker_process.tail()
-    assert abs(frame.score - NSFW_SCORES[ASTRONAUT]) < 0.0005
+    assert abs(frame.score - verdict_score(ASTRONAUT, 0.02)) < 0.0005  # near review: fp32's
     # by the configured model (the int8 graph by default), as the verdict records
     assert frame.model_version == nsfw_classifier().version and frame.model_version.endswith("+ort1.32.0-int8")
     case = Case.objects.get(frame=frame)

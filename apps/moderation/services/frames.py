@@ -267,8 +267,11 @@ def _batch_score(
             readable.append((frame, ready))
     if unreadable:
         Frame.objects.filter(pk__in=unreadable).update(status=Frame.Status.FAILED, scored_at=timezone.now())
-    scores = classifier.score_arrays([ready.array for _, ready in readable]) if readable else []
+    from apps.moderation.classifier import exact_scores_from
+
     conf = moderation_settings_get()
+    arrays = [ready.array for _, ready in readable]
+    scores = classifier.score_arrays(arrays, exact_from=exact_scores_from(conf.nsfw_review_threshold)) if arrays else []
     safe = {f.pk: s for (f, _), s in zip(readable, scores, strict=True) if s < conf.nsfw_review_threshold}
     done = {
         frame.pk: frame

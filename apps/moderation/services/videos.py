@@ -15,7 +15,7 @@ def video_check(*, path: str) -> VideoVerdict:
     import cv2
     from PIL import Image
 
-    from apps.moderation.classifier import nsfw_classifier
+    from apps.moderation.classifier import exact_scores_from, nsfw_classifier
 
     conf = moderation_settings_get()
     classifier = nsfw_classifier()
@@ -44,7 +44,7 @@ def video_check(*, path: str) -> VideoVerdict:
             model_version=classifier.version,
             frames_scored=0,
         )
-    scores = classifier.score_arrays(arrays)
+    scores = classifier.score_arrays(arrays, exact_from=exact_scores_from(conf.nsfw_review_threshold))
     worst = max(range(len(scores)), key=scores.__getitem__)
     max_score = scores[worst]
     publish = max_score < conf.nsfw_review_threshold
