@@ -22,8 +22,8 @@ and for a send, under the same closed-loop load: what the server costs around th
     .venv/bin/python tests/bench/profile_gift_send.py [--sends 3000] [--seconds 8]
 
 Needs PostgreSQL and Redis on 127.0.0.1. It creates and drops the database BENCH_PROFILE_DB
-(default halobuzz_bench_gift_profile) and flushes Redis BENCH_PROFILE_REDIS_URL
-(default redis://127.0.0.1:6379/5). Run it under `flock /tmp/halobuzz-bench.lock` like a benchmark.
+(default halobuzz_bench_gift_profile) and flushes the Redis database bench_gifts.py flushes
+(BENCH_REDIS_DB, default 3). Run it under `flock /tmp/halobuzz-bench.lock` like a benchmark.
 """
 
 from __future__ import annotations
@@ -173,8 +173,8 @@ def main() -> None:
     args = parser.parse_args()
 
     db_name = os.environ.get("BENCH_PROFILE_DB", "halobuzz_bench_gift_profile")
-    redis_url = os.environ.get("BENCH_PROFILE_REDIS_URL", "redis://127.0.0.1:6379/5")
-    bench_gifts.DB_NAME, bench_gifts.REDIS_URL = db_name, redis_url
+    redis_url = bench_gifts.REDIS_URL
+    bench_gifts.DB_NAME = db_name
     bench_gifts.ENV.update(
         DATABASE_URL=f"{bench_gifts.PG}/{db_name}",
         REDIS_URL=redis_url,
@@ -269,7 +269,7 @@ def main() -> None:
                 workers, _ = bench_gifts.server_pids(gunicorn)
                 user, system = cpu_split(workers)
                 if request is None:
-                    latencies, answers, (workers_cpu, _, _) = asyncio.run(
+                    _, answers, (workers_cpu, _, _) = asyncio.run(
                         bench_gifts.http_load(port, 32, args.seconds, 1.0, stream.pk, gift.pk, tokens, gunicorn)
                     )
                     count = sum(answers.values())
