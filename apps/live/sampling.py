@@ -13,6 +13,15 @@ chat many seconds late and holding back what is said now (seen at 2,000 viewers 
 machine: what viewers were shown was 15-24 s old). Dropping them also sheds the fan-out such a
 process cannot afford, so it catches up.
 
+A room with very many viewers on one process would still cost that process viewers x N frames a
+second, more than it can write on time (10,000 viewers on two processes at N = 5: 34,000 frames/s,
+shown 3-9 s late). So each process also keeps a room's sampled chat within
+LIVE_CHAT_FRAMES_PER_SECOND_BUDGET frames a second: a viewer there is shown at most
+min(N, budget / the room's sampled sockets in this process) a second. The ranks keep their shares:
+the N slots stretch over a longer window (N / that rate seconds) instead of shrinking. The figure is
+in the room state (`shown_per_second`), and changes it by a quarter or more are announced, so a
+stream of joins and leaves does not announce on every socket.
+
 The decision is made once per message in each daphne process, by the room's `ChatSampler`
 (apps.live.fanout): one message's verdict costs a few comparisons however many sockets the room
 has, and each process measures the same rate because each reads the room's whole chat from the
@@ -40,6 +49,10 @@ QUIET_SECONDS = 3.0
 
 WINDOW = 1.0
 
+# The per-viewer rate under the budget moves only when it is off by this share (no announcement
+# for every join or leave); the budget may be overspent by at most this much meanwhile.
+RATE_HYSTERESIS = 0.25
+
 
 def chat_sees_everything(*, role: str, is_staff: bool) -> bool:
     """Whether a room socket gets every chat message even when the room is sampled (decided once,
@@ -61,10 +74,19 @@ class ChatSampler:
     """One room's sampling in one process. Times are the caller's monotonic clock, in seconds."""
 
     def __init__(
-        self, *, threshold: int | None = None, per_second: int | None = None, max_age: float | None = None
+        self,
+        *,
+        threshold: int | None = None,
+        per_second: int | None = None,
+        max_age: float | None = None,
+        budget: int | None = None,
     ) -> None:
         self.threshold = settings.LIVE_CHAT_SAMPLING_THRESHOLD if threshold is None else threshold
         self.per_second = settings.LIVE_CHAT_SAMPLING_PER_SECOND if per_second is None else per_second
+        # frames a second this process may write of the room's sampled chat (0: no budget)
+        self.budget = settings.LIVE_CHAT_FRAMES_PER_SECOND_BUDGET if budget is None else budget
+        self.shown_per_second = float(self.per_second)  # the most a viewer is shown a second now
+        self.window = WINDOW  # the N slots span this many seconds (longer when the budget binds)
         # seconds: older messages are not shown while sampling (0: no limit)
         self.max_age = settings.LIVE_CHAT_SAMPLING_MAX_AGE_MS / 1000 if max_age is None else max_age
         self.limits = rank_limits(self.per_second)
@@ -87,7 +109,23 @@ class ChatSampler:
             "rate": self.rate,
             "threshold": self.threshold,
             "max_per_second": self.per_second,
+            "shown_per_second": round(self.shown_per_second, 2),
         }
+
+    def sockets_count(self, sampled: int) -> bool:
+        """This process now holds `sampled` sockets of the room that see the sample: True when the
+        rate each is shown changed (by RATE_HYSTERESIS or more, or back to N)."""
+        target = float(self.per_second)
+        if self.budget and sampled:
+            target = min(target, self.budget / sampled)
+        current = self.shown_per_second
+        if target == current:
+            return False
+        if target != self.per_second and abs(target - current) < RATE_HYSTERESIS * min(target, current):
+            return False
+        self.shown_per_second = target
+        self.window = WINDOW * self.per_second / target
+        return True
 
     def _roll(self, now: float) -> None:
         elapsed = now - self.window_start
@@ -121,7 +159,7 @@ class ChatSampler:
         if self.max_age and age > self.max_age:
             return False, started  # stale: the sample's slots go to what is said now
         shown = self.shown
-        while shown and now - shown[0] >= WINDOW:
+        while shown and now - shown[0] >= self.window:
             shown.popleft()
         if len(shown) >= self.limits[min(max(rank, RANK_ANY), RANK_STAFF)]:
             return False, started
