@@ -174,6 +174,7 @@ def test_a_process_that_fell_behind_shows_viewers_what_is_said_now_not_its_backl
             now = time.time()
             await room.handle(chat(0, now))
             await room.handle(chat(1, now))  # the second message in a second starts sampling
+            await asyncio.sleep(0.35)  # ordinary messages are shown at least 1/3 s apart (5 a second, 3 for anyone)
             # when this process reads a backlog sent 10 s ago (it fell behind), then what is said now
             for n in range(2, 6):
                 await room.handle(chat(n, now - 10))
@@ -203,26 +204,42 @@ def test_the_frame_budget_lowers_the_rate_a_viewer_is_shown_when_a_process_holds
     assert sampler.state()["shown_per_second"] == 1
 
     # then, while 100 ordinary messages a second arrive for 20 s, a viewer is shown at most 1 a second on
-    # average: ordinary authors fill 3 of the 5 slots of every 5 seconds
+    # average: ordinary authors fill 3 of the 5 slots of every 5 seconds, spread out (5 / 3 s apart)
     shown = [t for t in offer_burst(sampler, start=100.0, rate=100, seconds=20) if t >= 100.1]
     assert 0 < shown_in_window(shown, 5.0) <= 3
     assert len(shown) <= 3 * 20 / 5 + 3
+    assert min(b - a for a, b in zip(shown, shown[1:], strict=False)) >= 5 / 3 - 1e-9
     # where without the budget the same flood shows 3 a second
     unbudgeted = ChatSampler(threshold=10, per_second=5, budget=0)
     assert not unbudgeted.sockets_count(1000)
     assert len([t for t in offer_burst(unbudgeted, start=100.0, rate=100, seconds=20) if t >= 100.1]) >= 3 * 19
 
 
-def test_the_rate_under_the_budget_moves_only_by_a_quarter_or_back_to_the_full_rate():
+def test_a_process_holding_many_sockets_samples_from_a_lower_rate():
+    # given a room sampled above 10 chats/s on a process that may write 1,000 sampled frames a second
+    sampler = ChatSampler(threshold=10, per_second=5, budget=1000)
+
+    # when the process holds 500 viewer sockets (10 chats/s would cost 5,000 frames/s)
+    assert sampler.sockets_count(500)
+
+    # then sampling starts above 2 chats/s, and the room state says so
+    assert sampler.state()["threshold"] == 2 and sampler.state()["shown_per_second"] == 2
+    starts = [sampler.offer(RANK_ANY, 100.0 + i / 5)[1] for i in range(5)]
+    assert starts == [False, False, True, False, False]
+
+
+def test_the_rate_under_the_budget_moves_only_by_a_quarter():
     sampler = ChatSampler(threshold=10, per_second=5, budget=1000)
     assert sampler.sockets_count(1000) and sampler.shown_per_second == 1
     # a few more or fewer sockets: no change (no announcement per join)
     assert not sampler.sockets_count(1100)
     assert not sampler.sockets_count(900)
     assert sampler.shown_per_second == 1
-    # twice as many: half the rate; few again: the full rate
+    # twice as many: half the rate; few again: the full rate and threshold (1,000 / 150 = 6.67 a socket)
     assert sampler.sockets_count(2000) and sampler.state()["shown_per_second"] == 0.5
     assert sampler.sockets_count(150) and sampler.state()["shown_per_second"] == 5
+    assert sampler.state()["threshold"] == 6
+    assert sampler.sockets_count(10) and sampler.state()["threshold"] == 10
 
 
 def test_under_the_budget_the_host_and_gifters_are_still_shown_first():
