@@ -22,8 +22,9 @@ the N slots stretch over a longer window (N / that rate seconds) instead of shri
 chat faster than budget / sockets would overspend the budget too, so the threshold there drops to
 that rate (at least 1). Both figures are in the room state (`shown_per_second`, `threshold`), and
 the budget's rate moves only by a quarter or more, so a stream of joins and leaves does not announce
-on every socket. Ordinary authors' messages are spread over the window, at least window / their
-slots apart, rather than shown in a burst: each is one write round to every socket.
+on every socket. Under the budget, ordinary authors' messages are spread over the window, at least
+window / their slots apart, rather than shown in a burst (a round of 3 frames to thousands of
+sockets takes 3 times as long to reach the last one); below it they come as before.
 
 The decision is made once per message in each daphne process, by the room's `ChatSampler`
 (apps.live.fanout): one message's verdict costs a few comparisons however many sockets the room
@@ -173,9 +174,9 @@ class ChatSampler:
         rank = min(max(rank, RANK_ANY), RANK_STAFF)
         if len(shown) >= self.limits[rank]:
             return False, started
-        if rank == RANK_ANY and now - self.last_shown < self.window / self.limits[RANK_ANY]:
-            # ordinary chat is spread over the window: a burst of N frames to every socket in one
-            # write round takes N times as long to reach the last socket
+        if rank == RANK_ANY and self.window > WINDOW and now - self.last_shown < self.window / self.limits[RANK_ANY]:
+            # under the budget (a round to every socket is long) ordinary chat is spread over the
+            # window: a burst of 3 frames in one round takes 3 times as long to reach the last socket
             return False, started
         shown.append(now)
         self.last_shown = now
