@@ -603,6 +603,11 @@ LIVE_CHAT_SAMPLING_PER_SECOND = max(env.int("LIVE_CHAT_SAMPLING_PER_SECOND", def
 # While a room is sampled, a message that reaches a daphne process later than this after it was sent
 # (the process fell behind) is not shown to viewers: the sample is what is said now, not a backlog.
 LIVE_CHAT_SAMPLING_MAX_AGE_MS = env.int("LIVE_CHAT_SAMPLING_MAX_AGE_MS", default=2000)
+# While a room is sampled, each daphne process writes at most this many frames a second of its sampled
+# chat (0: no budget): a viewer there is shown min(LIVE_CHAT_SAMPLING_PER_SECOND, this / the room's
+# sampled sockets in the process) a second, and such a process samples above that rate when it is
+# under LIVE_CHAT_SAMPLING_THRESHOLD, so a huge room stays on time (apps.live.sampling).
+LIVE_CHAT_FRAMES_PER_SECOND_BUDGET = max(env.int("LIVE_CHAT_FRAMES_PER_SECOND_BUDGET", default=5000), 0)
 # A room writes what arrived at most this often (the first event after a quiet spell goes at once).
 # Each write round costs daphne a few system calls per socket whatever it carries (Twisted arms
 # and disarms the socket's writer, then sends), so at high rates several events share a round.

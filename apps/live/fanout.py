@@ -286,6 +286,17 @@ class LocalRoom(Subscription):
         self.by_user.setdefault(sock.user_id, set()).add(sock)
         if sock.sees_all_chat:
             self.full.add(sock)
+        self._sampled_sockets_changed()
+
+    def socket_removed(self, sock: Any) -> None:
+        self._sampled_sockets_changed()
+
+    def _sampled_sockets_changed(self) -> None:
+        """Keep the room's sampled chat within this process's frame budget; tell the room when that
+        changes the rate a viewer is shown while it is sampled."""
+        if self.sampler.sockets_count(len(self.sockets) - len(self.full)) and self.sampler.active:
+            self._sampling_announce()
+            self.wake.set()
 
     def socket_remove(self, sock: RoomSocket) -> None:
         self.full.discard(sock)

@@ -13,12 +13,26 @@ chat many seconds late and holding back what is said now (seen at 2,000 viewers 
 machine: what viewers were shown was 15-24 s old). Dropping them also sheds the fan-out such a
 process cannot afford, so it catches up.
 
+A room with very many viewers on one process would still cost that process viewers x N frames a
+second, more than it can write on time (10,000 viewers on two processes at N = 5: 34,000 frames/s,
+shown 3-9 s late). So each process also keeps a room's sampled chat within
+LIVE_CHAT_FRAMES_PER_SECOND_BUDGET frames a second: a viewer there is shown at most
+min(N, budget / the room's sampled sockets in this process) a second. The ranks keep their shares:
+the N slots stretch over a longer window (N / that rate seconds) instead of shrinking. Unsampled
+chat faster than budget / sockets would overspend the budget too, so the threshold there drops to
+that rate (at least 1). Both figures are in the room state (`shown_per_second`, `threshold`), and
+the budget's rate moves only by a quarter or more, so a stream of joins and leaves does not announce
+on every socket. Under the budget, ordinary authors' messages are spread over the window, at least
+window / their slots apart, rather than shown in a burst (a round of 3 frames to thousands of
+sockets takes 3 times as long to reach the last one); below it they come as before.
+
 The decision is made once per message in each daphne process, by the room's `ChatSampler`
 (apps.live.fanout): one message's verdict costs a few comparisons however many sockets the room
 has, and each process measures the same rate because each reads the room's whole chat from the
 channel layer. Viewers on different processes may be shown different samples of the same chat.
 """
 
+import math
 from collections import deque
 from typing import Any
 
@@ -39,6 +53,10 @@ GIFTER_SECONDS = 600.0
 QUIET_SECONDS = 3.0
 
 WINDOW = 1.0
+
+# The per-viewer rate under the budget moves only when it is off by this share (no announcement
+# for every join or leave); the budget may be overspent by at most this much meanwhile.
+RATE_HYSTERESIS = 0.25
 
 
 def chat_sees_everything(*, role: str, is_staff: bool) -> bool:
@@ -61,10 +79,22 @@ class ChatSampler:
     """One room's sampling in one process. Times are the caller's monotonic clock, in seconds."""
 
     def __init__(
-        self, *, threshold: int | None = None, per_second: int | None = None, max_age: float | None = None
+        self,
+        *,
+        threshold: int | None = None,
+        per_second: int | None = None,
+        max_age: float | None = None,
+        budget: int | None = None,
     ) -> None:
         self.threshold = settings.LIVE_CHAT_SAMPLING_THRESHOLD if threshold is None else threshold
         self.per_second = settings.LIVE_CHAT_SAMPLING_PER_SECOND if per_second is None else per_second
+        # frames a second this process may write of the room's sampled chat (0: no budget)
+        self.budget = settings.LIVE_CHAT_FRAMES_PER_SECOND_BUDGET if budget is None else budget
+        self.budget_rate = math.inf  # budget / sampled sockets, as last moved (hysteresis)
+        self.shown_per_second = float(self.per_second)  # the most a viewer is shown a second now
+        self.window = WINDOW  # the N slots span this many seconds (longer when the budget binds)
+        self.threshold_now = self.threshold  # lower when the budget's rate is under the threshold
+        self.last_shown = float("-inf")  # when a message was last shown to every viewer while sampled
         # seconds: older messages are not shown while sampling (0: no limit)
         self.max_age = settings.LIVE_CHAT_SAMPLING_MAX_AGE_MS / 1000 if max_age is None else max_age
         self.limits = rank_limits(self.per_second)
@@ -85,9 +115,27 @@ class ChatSampler:
         return {
             "active": self.active,
             "rate": self.rate,
-            "threshold": self.threshold,
+            "threshold": self.threshold_now,
             "max_per_second": self.per_second,
+            "shown_per_second": round(self.shown_per_second, 2),
         }
+
+    def sockets_count(self, sampled: int) -> bool:
+        """This process now holds `sampled` sockets of the room that see the sample: True when the
+        room state changed (the budget's rate per socket moved by RATE_HYSTERESIS or more)."""
+        target = self.budget / sampled if self.budget and sampled else math.inf
+        current = self.budget_rate
+        if target == current or abs(target - current) < RATE_HYSTERESIS * min(target, current):
+            return False
+        before = self.state()
+        self.budget_rate = target
+        self.shown_per_second = min(float(self.per_second), target)
+        self.window = WINDOW * self.per_second / self.shown_per_second
+        self.threshold_now = self.threshold
+        if self.threshold and target < self.threshold:
+            # unsampled chat above the budget's rate would overspend it too: sampling starts there
+            self.threshold_now = max(1, int(target))
+        return self.state() != before
 
     def _roll(self, now: float) -> None:
         elapsed = now - self.window_start
@@ -100,7 +148,7 @@ class ChatSampler:
     def tick(self, now: float) -> bool:
         """Re-measure without a message (the room's ticker): True when sampling just stopped."""
         self._roll(now)
-        if self.active and self.rate <= self.threshold and now - self.busy_at >= QUIET_SECONDS:
+        if self.active and self.rate <= self.threshold_now and now - self.busy_at >= QUIET_SECONDS:
             self.active = False
             self.shown.clear()
             return True
@@ -112,7 +160,7 @@ class ChatSampler:
         self._roll(now)
         self.window_count += 1
         started = False
-        if self.threshold and self.window_count > self.threshold:
+        if self.threshold_now and self.window_count > self.threshold_now:
             self.busy_at = now
             if not self.active:
                 self.active = started = True
@@ -121,9 +169,15 @@ class ChatSampler:
         if self.max_age and age > self.max_age:
             return False, started  # stale: the sample's slots go to what is said now
         shown = self.shown
-        while shown and now - shown[0] >= WINDOW:
+        while shown and now - shown[0] >= self.window:
             shown.popleft()
-        if len(shown) >= self.limits[min(max(rank, RANK_ANY), RANK_STAFF)]:
+        rank = min(max(rank, RANK_ANY), RANK_STAFF)
+        if len(shown) >= self.limits[rank]:
+            return False, started
+        if rank == RANK_ANY and self.window > WINDOW and now - self.last_shown < self.window / self.limits[RANK_ANY]:
+            # under the budget (a round to every socket is long) ordinary chat is spread over the
+            # window: a burst of 3 frames in one round takes 3 times as long to reach the last socket
             return False, started
         shown.append(now)
+        self.last_shown = now
         return True, started

@@ -95,10 +95,12 @@ def room_run(
     daphnes: int,
     threshold: int,
     per_second: int,
+    budget: int,
 ) -> dict:
     extra = {
         "LIVE_CHAT_SAMPLING_THRESHOLD": str(threshold),
         "LIVE_CHAT_SAMPLING_PER_SECOND": str(per_second),
+        "LIVE_CHAT_FRAMES_PER_SECOND_BUDGET": str(budget),
         "LIVE_FANOUT_FLUSH_MS": "50",
     }
     with contextlib.ExitStack() as stack:
@@ -231,6 +233,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--threshold", type=int, default=10, help="LIVE_CHAT_SAMPLING_THRESHOLD for the sampled run")
     parser.add_argument("--per-second", type=int, default=5, help="LIVE_CHAT_SAMPLING_PER_SECOND")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=5000,
+        help="LIVE_CHAT_FRAMES_PER_SECOND_BUDGET: sampled frames/s a daphne may write for the room (0: none)",
+    )
     parser.add_argument("--layer", default="pubsub", choices=("pubsub", "core"))
     parser.add_argument("--ceiling-seconds", type=float, default=1.0)
     parser.add_argument(
@@ -280,6 +288,7 @@ def main() -> None:
             daphnes=args.daphnes,
             threshold=threshold,
             per_second=args.per_second,
+            budget=args.budget,
         )
         per_frame_us = r["cpu"] / r["delivered"] * 1e6 if r["delivered"] else float("nan")
         share = f"{r['rate'] / bare:.3f}x the bare layer's {bare:,.0f}/s" if bare else "no ceiling run"
@@ -288,7 +297,8 @@ def main() -> None:
         print(
             f"[{phase}] {args.daphnes} daphne, {r['viewers']} viewers (connected in {r['connect_s']:.0f} s), "
             f"{r['sent']} chats at {args.rate:g}/s offered from {args.chatters} viewers "
-            f"(threshold {threshold or 'off'}, at most {args.per_second}/s a viewer): "
+            f"(threshold {threshold or 'off'}, at most {args.per_second}/s a viewer, "
+            f"budget {args.budget or 'off'} frames/s a daphne): "
             f"host got {r['host_got']}/{r['sent']}; viewers shown {r['per_viewer_s']:.1f} chats/s each "
             f"(most {r['max_viewer']} of {r['sent']}); "
             f"delivered {r['delivered']:,} frames at {r['rate']:,.0f}/s ({share}); "

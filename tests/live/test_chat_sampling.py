@@ -97,6 +97,7 @@ def test_below_the_threshold_every_viewer_sees_every_message(sampled_daphne):
             "rate": 0,
             "threshold": THRESHOLD,
             "max_per_second": PER_SECOND,
+            "shown_per_second": PER_SECOND,
         }
         chatters = [await join(sampled_daphne, stream, u) for u in chatter_users]
         host_seen, viewer_seen = Collector(h), Collector(v)

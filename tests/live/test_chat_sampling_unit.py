@@ -31,7 +31,13 @@ def test_below_the_threshold_everything_is_shown_and_sampling_stays_off():
 
     # then every one is shown and the room says it is not sampled
     assert len(shown) == 50
-    assert sampler.state() == {"active": False, "rate": 10, "threshold": 10, "max_per_second": 4}
+    assert sampler.state() == {
+        "active": False,
+        "rate": 10,
+        "threshold": 10,
+        "max_per_second": 4,
+        "shown_per_second": 4,
+    }
 
 
 def test_above_the_threshold_a_viewer_is_shown_at_most_n_in_any_second():
@@ -180,3 +186,137 @@ def test_a_process_that_fell_behind_shows_viewers_what_is_said_now_not_its_backl
 
     # then the viewer is shown the fresh messages; the stale backlog takes none of the sample's slots
     assert asyncio.run(scenario()) == ["m0", "m1", "m6"]
+
+
+def shown_in_window(times: list[float], window: float) -> int:
+    return max((sum(1 for t in times if s <= t < s + window) for s in times), default=0)
+
+
+def test_the_frame_budget_lowers_the_rate_a_viewer_is_shown_when_a_process_holds_many_sockets():
+    # given a room shown 5 a second at most, on a process that may write 1,000 sampled frames a second
+    sampler = ChatSampler(threshold=10, per_second=5, budget=1000)
+
+    # when the process holds 100 viewer sockets, the budget does not bind; at 1,000 it allows 1 a second each
+    assert not sampler.sockets_count(100)
+    assert sampler.state()["shown_per_second"] == 5
+    assert sampler.sockets_count(1000)
+    assert sampler.state()["shown_per_second"] == 1
+
+    # then, while 100 ordinary messages a second arrive for 20 s, a viewer is shown at most 1 a second on
+    # average: ordinary authors fill 3 of the 5 slots of every 5 seconds, spread out (5 / 3 s apart)
+    shown = [t for t in offer_burst(sampler, start=100.0, rate=100, seconds=20) if t >= 100.1]
+    assert 0 < shown_in_window(shown, 5.0) <= 3
+    assert len(shown) <= 3 * 20 / 5 + 3
+    assert min(b - a for a, b in zip(shown, shown[1:], strict=False)) >= 5 / 3 - 1e-9
+    # where without the budget the same flood shows 3 a second
+    unbudgeted = ChatSampler(threshold=10, per_second=5, budget=0)
+    assert not unbudgeted.sockets_count(1000)
+    assert len([t for t in offer_burst(unbudgeted, start=100.0, rate=100, seconds=20) if t >= 100.1]) >= 3 * 19
+
+
+def test_a_process_holding_many_sockets_samples_from_a_lower_rate():
+    # given a room sampled above 10 chats/s on a process that may write 1,000 sampled frames a second
+    sampler = ChatSampler(threshold=10, per_second=5, budget=1000)
+
+    # when the process holds 500 viewer sockets (10 chats/s would cost 5,000 frames/s)
+    assert sampler.sockets_count(500)
+
+    # then sampling starts above 2 chats/s, and the room state says so
+    assert sampler.state()["threshold"] == 2 and sampler.state()["shown_per_second"] == 2
+    starts = [sampler.offer(RANK_ANY, 100.0 + i / 5)[1] for i in range(5)]
+    assert starts == [False, False, True, False, False]
+
+
+def test_the_rate_under_the_budget_moves_only_by_a_quarter():
+    sampler = ChatSampler(threshold=10, per_second=5, budget=1000)
+    assert sampler.sockets_count(1000) and sampler.shown_per_second == 1
+    # a few more or fewer sockets: no change (no announcement per join)
+    assert not sampler.sockets_count(1100)
+    assert not sampler.sockets_count(900)
+    assert sampler.shown_per_second == 1
+    # twice as many: half the rate; few again: the full rate and threshold (1,000 / 150 = 6.67 a socket)
+    assert sampler.sockets_count(2000) and sampler.state()["shown_per_second"] == 0.5
+    assert sampler.sockets_count(150) and sampler.state()["shown_per_second"] == 5
+    assert sampler.state()["threshold"] == 6
+    assert sampler.sockets_count(10) and sampler.state()["threshold"] == 10
+
+
+def test_under_the_budget_the_host_and_gifters_are_still_shown_first():
+    # given a flooded room whose viewers are shown half a message a second (the 5 slots span 10 s)
+    sampler = ChatSampler(threshold=10, per_second=5, budget=1000)
+    assert sampler.sockets_count(2000)
+    kept = {RANK_FAN: 0, RANK_STAFF: 0}
+    offered = {RANK_FAN: 0, RANK_STAFF: 0}
+    shown_any = []
+
+    # when, among 100 ordinary messages a second for 50 s, a gifter and the host each chat once every 10 s
+    for i in range(5000):
+        now = 100.0 + i / 100
+        rank = {370: RANK_FAN, 710: RANK_STAFF}.get(i % 1000, RANK_ANY)
+        shown = sampler.offer(rank, now)[0]
+        if rank == RANK_ANY:
+            if shown:
+                shown_any.append(now)
+        else:
+            offered[rank] += 1
+            kept[rank] += shown
+
+    # then every priority message is shown and ordinary ones fill at most 3 of each 10 s
+    assert kept == offered == {RANK_FAN: 5, RANK_STAFF: 5}
+    assert 0 < shown_in_window([t for t in shown_any if t >= 100.1], 10.0) <= 3
+
+
+def test_a_process_announces_the_lower_rate_when_many_viewers_join_a_sampled_room(settings):
+    # given a room sampled above 1 chat/s, 4 a second at most, on a process that may write 4 sampled frames a second
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.LIVE_CHAT_SAMPLING_THRESHOLD = 1
+    settings.LIVE_CHAT_SAMPLING_PER_SECOND = 4
+    settings.LIVE_CHAT_FRAMES_PER_SECOND_BUDGET = 4
+    from apps.live.events import room_event_message, stream_group_name
+    from apps.live.fanout import LocalRoom, subscription_join, subscription_leave
+
+    def chat(n: int) -> dict:
+        message = room_event_message("chat.message", {"id": str(n), "user": {"id": 2}, "text": f"m{n}"})
+        return {**message, "chat_rank": RANK_ANY, "chat_sent": time.time()}
+
+    async def scenario() -> tuple[list[dict], list[dict], dict]:
+        registry: dict = {}
+        host = RoomSocket(1, stream_id=92)
+        host.sees_all_chat = True
+        first = RoomSocket(3, stream_id=92)
+        others = [RoomSocket(10 + n, stream_id=92) for n in range(5)]
+        sockets = [host, first, *others]
+
+        async def add(sock: RoomSocket) -> LocalRoom:
+            room = await subscription_join(registry, stream_group_name(92), sock, lambda g, r: LocalRoom(g, r, 92))
+            assert isinstance(room, LocalRoom)
+            room.socket_add(sock)
+            return room
+
+        try:
+            room = await add(host)
+            await add(first)
+            await room.handle(chat(0))
+            await room.handle(chat(1))  # sampling starts: announced at 4 a second
+            await asyncio.sleep(0.2)
+            for sock in others[:3]:  # 2, 3, 4 viewer sockets (the host's does not count): 2, 1.33, 1 a second
+                await add(sock)
+            await add(others[3])  # 5: 0.8 a second, within a quarter of 1: not announced
+            await asyncio.sleep(0.2)
+            welcome = room.sampler.state()  # what a welcome says (apps.live.fanout.socket_chat_sampling)
+            await add(others[4])  # 6: 0.67 a second, a quarter under 1: announced
+            await asyncio.sleep(0.2)
+        finally:
+            for sock in sockets:
+                subscription_leave(registry, stream_group_name(92), sock)
+        events = [[json.loads(text) for text in sock.got] for sock in (host, first)]
+        host_got, first_got = ([e["payload"] for e in got if e["type"] == "chat.sampling"] for got in events)
+        return host_got, first_got, welcome
+
+    host_got, first_got, welcome = asyncio.run(scenario())
+
+    # then the room is told when sampling starts at the full rate, and then each material drop, host included
+    assert [a["shown_per_second"] for a in first_got] == [4, 2, 1.33, 1, 0.67]
+    assert host_got == first_got and all(a["active"] and a["max_per_second"] == 4 for a in first_got)
+    # and the room state a socket joining meanwhile is welcomed with holds the rate in force
+    assert welcome["active"] and welcome["shown_per_second"] == 1
