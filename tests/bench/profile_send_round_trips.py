@@ -6,8 +6,9 @@ a deployment whose Redis it may write a few short-lived combo keys to (streaks e
 
     flock /tmp/halobuzz-bench.lock .venv/bin/python tests/bench/profile_send_round_trips.py
 
-1. CPU (time.thread_time) of one call, in a tight loop ("warm") and with ~1 ms of unrelated Python
-   (JSON and URL resolution) between calls ("after other Python"), as in a request: PING, a bare
+1. CPU (time.thread_time) of one call, in a tight loop ("warm"), after a 1 ms sleep, after 1 ms of a
+   spin that touches almost no memory, and after ~1 ms of unrelated Python (JSON and URL
+   resolution) as in a request: PING, a bare
    redis-py EVALSHA of the token-state script, the cache's script_run of it (the call
    access_token_state_gather makes), and the key validation alone.
 2. CPU of the process outside the main thread per combo note sent through apps.live.events'
@@ -63,21 +64,33 @@ def round_trips() -> None:
         "cache script_run (same script)": lambda: backend.script_run(tokens._GATHER_SCRIPT, keys=keys, args=[0, 60]),
         "key validation alone": lambda: [backend.make_and_validate_key(key) for key in keys],
     }
-    print("1. CPU per call, us: warm / after other Python")
+    betweens = {
+        "warm": lambda: None,
+        "after 1 ms sleep": lambda: time.sleep(0.001),
+        "after 1 ms spin": spin,
+        "after other Python": other_python,
+    }
+    print("1. CPU per call, us: " + " / ".join(betweens))
     for label, call in calls.items():
         figures = []
-        for polluted in (False, True):
+        for between in betweens.values():
             for _ in range(200):
                 call()
             spent = 0.0
             for _ in range(CALLS):
-                if polluted:
-                    other_python()
+                between()
                 started = time.thread_time()
                 call()
                 spent += time.thread_time() - started
-            figures.append(spent / CALLS * 1e6)
-        print(f"  {label:40} {figures[0]:6.0f} / {figures[1]:6.0f}")
+            figures.append(f"{spent / CALLS * 1e6:6.0f}")
+        print(f"  {label:40} {' / '.join(figures)}")
+
+
+def spin() -> None:
+    """A millisecond of CPU that touches almost no memory."""
+    until = time.thread_time() + 0.001
+    while time.thread_time() < until:
+        pass
 
 
 def note(number: int) -> tuple[str, dict]:
