@@ -378,6 +378,11 @@ class AdminLoginRateLimitMiddleware:
         return self.get_response(request)
 
 
+# The ASGI scope key that keeps the server's own `send` (WebSocketMetricsMiddleware wraps it), so a room
+# socket can find daphne's protocol behind it (apps.live.wire).
+SERVER_SEND = "halobuzz.server_send"
+
+
 class WebSocketMetricsMiddleware:
     """ASGI middleware for the websocket router: keeps halobuzz_websocket_connections current.
 
@@ -402,7 +407,8 @@ class WebSocketMetricsMiddleware:
             await send(message)
 
         try:
-            return await self.app(scope, receive, counting_send)
+            # The server's own send rides along: room write rounds frame once for all sockets (apps.live.wire).
+            return await self.app({**scope, SERVER_SEND: send}, receive, counting_send)
         finally:
             if accepted:
                 metrics.ws_connection_closed()

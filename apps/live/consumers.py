@@ -31,6 +31,7 @@ from apps.accounts.models import User
 from apps.core.exception_handler import error_body
 from apps.core.exceptions import DomainError, NotFound
 from apps.core.i18n import language_choose, language_from_accept_header, translate
+from apps.core.middleware import SERVER_SEND
 from apps.core.timestamps import iso_utc
 from apps.live import services
 from apps.live.chat import MODERATOR_EVENTS, ChatHeld, ChatRules, chat_hold_decide, seconds_round_up
@@ -49,6 +50,7 @@ from apps.live.models import Stream
 from apps.live.room_join import JoinResult, room_join
 from apps.live.room_state import room_state
 from apps.live.sampling import RANK_ANY, RANK_FAN, RANK_STAFF, chat_sees_everything
+from apps.live.wire import wire_protocol
 from apps.og.selectors import user_has_active_og
 
 logger = logging.getLogger(__name__)
@@ -154,6 +156,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
     sees_all_chat = False
     # Frames that arrive between joining the room and sending the welcome wait here (None: send at once).
     backlog: list[dict[str, Any]] | None = None
+    wire: Any | None = None  # daphne's protocol, for write rounds' prepared frames (apps.live.wire)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """channels' dispatch without its close_old_connections() before every handler: that is a hop
@@ -173,6 +176,7 @@ class StreamRoomConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.stream_id = int(self.scope["url_route"]["kwargs"]["stream_id"])
         await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
+        self.wire = wire_protocol(self.scope.get(SERVER_SEND))
         token = self.scope.get(
             "access_token"
         )  # signature checked; the rest is room_join's (apps.accounts.channels_auth)

@@ -35,6 +35,7 @@ from apps.live.events import USERS_GROUP, layer_message_events, room_event_messa
 from apps.live.room_state import VIEWERS_SAVED, MemoryRoomState, RedisRoomState, room_state
 from apps.live.sampling import GIFTER_SECONDS, RANK_ANY, ChatSampler
 from apps.live.services import stream_stats_update
+from apps.live.wire import frames_prepare, wire_write
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +184,8 @@ class RoomSocket(Protocol):
     sees_all_chat: bool
     # Frames that arrive between joining the room and sending the welcome wait here (None: send at once).
     backlog: list[dict[str, Any]] | None
+    # daphne's protocol for this socket, written to with prepared frames (apps.live.wire); None: use base_send.
+    wire: Any | None
 
     async def base_send(self, message: dict[str, Any]) -> None: ...
     def rules_note(self, event: dict[str, Any]) -> None: ...
@@ -197,12 +200,19 @@ async def _frames_to_all(sockets: tuple[RoomSocket, ...], frames: list[dict[str,
     """Write prepared text frames to each socket (held back while its welcome is on the way)."""
     if not frames:
         return
+    prepared: list[Any] | None = None  # framed once, on the first socket that can take them
     for i, sock in enumerate(sockets):
         if i and not i % FANOUT_SLICE:
             await asyncio.sleep(0)
         if sock.backlog is not None:
             sock.backlog.extend(frames)
             continue
+        if sock.wire is not None:
+            if prepared is None:
+                prepared = frames_prepare(sock.wire, frames)
+            if prepared is not None:
+                wire_write(sock.wire, prepared)
+                continue
         send = sock.base_send  # daphne writes at once: no per-socket task, encode or layer delivery
         try:
             for frame in frames:

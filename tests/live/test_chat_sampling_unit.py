@@ -116,6 +116,7 @@ class FakeSocket:
     def __init__(self, user_id: int) -> None:
         self.user_id = user_id
         self.backlog = None
+        self.wire = None
         self.got: list[str] = []
 
     async def base_send(self, message: dict) -> None:

@@ -75,7 +75,7 @@ def test_room_events_queued_together_travel_as_one_message_per_run_of_a_group():
 
 class FakeSocket:
     def __init__(self, user_id, stream_id=1):
-        self.user_id, self.stream_id, self.backlog = user_id, stream_id, None
+        self.user_id, self.stream_id, self.backlog, self.wire = user_id, stream_id, None, None
         self.frames, self.noted, self.ended = [], [], []
 
     async def base_send(self, message):
