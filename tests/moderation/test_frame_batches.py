@@ -226,3 +226,29 @@ def test_a_batchs_safe_verdicts_each_keep_their_own_score_and_leave_other_frames
         0.7,
         "earlier",
     )
+
+
+def test_a_frame_arriving_while_age_checks_are_due_is_scored_before_the_rest_of_them(settings, monkeypatch):
+    # given every frame sampled for an age check, and 8 streams' first frames waiting
+    from apps.moderation.services import frames as frames_module
+
+    settings.MODERATION_FRAME_AGE_SAMPLE_EVERY = 1
+    settings.MODERATION_BATCH_MAX = 8
+    streams = [LiveStreamFactory() for _ in range(9)]
+    first = [_frame(stream) for stream in streams[:8]]
+    late: list[Frame] = []
+    seen: list[tuple[int, str | None]] = []  # (frames in the age check call, the late frame's status then)
+
+    def age_check(checking):
+        if not checking:
+            return
+        if not late:  # a new frame arrives while the worker turns to the age checks
+            late.append(_frame(streams[8]))
+        seen.append((len(checking), Frame.objects.get(pk=late[0].pk).status))
+
+    monkeypatch.setattr(frames_module, "_frames_age_check", age_check)
+    # when the first frame's task runs
+    scored = services.frame_score(frame_id=first[0].pk)
+    # then the late frame got its verdict in the same task, between two few-at-a-time rounds of age checks
+    assert {frame.pk for frame in scored} == {frame.pk for frame in first} | {late[0].pk}
+    assert seen == [(4, Frame.Status.PENDING), (4, Frame.Status.SAFE), (1, Frame.Status.SAFE)]  # all 9 checked

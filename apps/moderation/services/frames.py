@@ -234,7 +234,14 @@ def frame_score(*, frame_id: int) -> list[Frame]:
         scored_at = time.perf_counter()
         # Sampled age checks wait for an idle moment; past the backlog, the oldest few go between batches.
         if following is None:
-            now_due = len(age_due)
+            # Idle: a few at a time, looking for new frames between them, so a verdict never waits for a
+            # backlog of age checks (a phase's first frames are all sampled: 150 streams, 150 checks).
+            while age_due and following is None and time.monotonic() < deadline:
+                checking, age_due = age_due[:AGE_CHECKS_BETWEEN_BATCHES], age_due[AGE_CHECKS_BETWEEN_BATCHES:]
+                _frames_age_check([(frame, rgb) for frame, rgb in checking if frame.status != Frame.Status.BLOCKED])
+                more = frames_claim(frame_id=None, limit=settings.MODERATION_BATCH_MAX)
+                following = _batch_start(more, classifier) if more else None
+            now_due = len(age_due) if following is None else 0
         elif len(age_due) >= settings.MODERATION_FRAME_AGE_BACKLOG:
             now_due = len(age_due) - settings.MODERATION_FRAME_AGE_BACKLOG + AGE_CHECKS_BETWEEN_BATCHES
         else:
