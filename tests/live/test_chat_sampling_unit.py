@@ -76,21 +76,9 @@ def test_priority_authors_are_kept_while_everyone_else_floods():
     sampler = ChatSampler(threshold=10, per_second=5)
     anyone, fans, staff = rank_limits(5)
     assert (anyone, fans, staff) == (3, 4, 5)
-    kept = {RANK_FAN: 0, RANK_STAFF: 0}
-    offered = {RANK_FAN: 0, RANK_STAFF: 0}
-    shown_any = []
 
     # when, among 100 ordinary messages a second, a gifter and the host each chat once a second
-    for i in range(500):
-        now = 100.0 + i / 100
-        rank = {37: RANK_FAN, 71: RANK_STAFF}.get(i % 100, RANK_ANY)
-        shown = sampler.offer(rank, now)[0]
-        if rank == RANK_ANY:
-            if shown:
-                shown_any.append(now)
-        else:
-            offered[rank] += 1
-            kept[rank] += shown
+    kept, offered, shown_any = _flood(sampler, messages=500, period=100)
 
     # then every priority message is shown, ordinary ones fill what is left, and no second holds more than 5
     assert kept == offered == {RANK_FAN: 5, RANK_STAFF: 5}
@@ -246,21 +234,9 @@ def test_under_the_budget_the_host_and_gifters_are_still_shown_first():
     # given a flooded room whose viewers are shown half a message a second (the 5 slots span 10 s)
     sampler = ChatSampler(threshold=10, per_second=5, budget=1000)
     assert sampler.sockets_count(2000)
-    kept = {RANK_FAN: 0, RANK_STAFF: 0}
-    offered = {RANK_FAN: 0, RANK_STAFF: 0}
-    shown_any = []
 
     # when, among 100 ordinary messages a second for 50 s, a gifter and the host each chat once every 10 s
-    for i in range(5000):
-        now = 100.0 + i / 100
-        rank = {370: RANK_FAN, 710: RANK_STAFF}.get(i % 1000, RANK_ANY)
-        shown = sampler.offer(rank, now)[0]
-        if rank == RANK_ANY:
-            if shown:
-                shown_any.append(now)
-        else:
-            offered[rank] += 1
-            kept[rank] += shown
+    kept, offered, shown_any = _flood(sampler, messages=5000, period=1000)
 
     # then every priority message is shown and ordinary ones fill at most 3 of each 10 s
     assert kept == offered == {RANK_FAN: 5, RANK_STAFF: 5}
@@ -321,3 +297,23 @@ def test_a_process_announces_the_lower_rate_when_many_viewers_join_a_sampled_roo
     assert host_got == first_got and all(a["active"] and a["max_per_second"] == 4 for a in first_got)
     # and the room state a socket joining meanwhile is welcomed with holds the rate in force
     assert welcome["active"] and welcome["shown_per_second"] == 1
+
+
+def _flood(sampler, *, messages: int, period: int) -> tuple[dict, dict, list[float]]:
+    """Offer `messages` at 100 a second from t=100 s; in each `period` of them one comes from a gifter
+    (at 37%) and one from the host (at 71%), the rest are ordinary. Returns the priority messages
+    kept and offered by rank, and when the ordinary ones that were shown arrived."""
+    kept = {RANK_FAN: 0, RANK_STAFF: 0}
+    offered = {RANK_FAN: 0, RANK_STAFF: 0}
+    shown_any: list[float] = []
+    for i in range(messages):
+        now = 100.0 + i / 100
+        rank = {period * 37 // 100: RANK_FAN, period * 71 // 100: RANK_STAFF}.get(i % period, RANK_ANY)
+        shown = sampler.offer(rank, now)[0]
+        if rank == RANK_ANY:
+            if shown:
+                shown_any.append(now)
+        else:
+            offered[rank] += 1
+            kept[rank] += shown
+    return kept, offered, shown_any
