@@ -40,7 +40,7 @@ def _wait_scored(frame_id: int, timeout: float = 60) -> Frame:
 
 
 def test_worker_scores_a_frame_into_the_queue(celery_worker_process, not_eager, auth_client):
-    # given review at 0.02: the astronaut portrait (0.0317; 0.0267 in int8) is above it
+    # given review at 0.02: the astronaut portrait (0.0317; about 0.026 in int8) is above it
     _thresholds(0.02, 0.5)
     stream = LiveStreamFactory()
     # when the host uploads a frame
