@@ -198,8 +198,8 @@ def probabilities(path: Path, arrays: np.ndarray) -> np.ndarray:
 
 def nsfw_onnx_quantize(*, fp32_path: Path, target: Path) -> None:
     """Static QDQ int8: weights int8 per output channel (the first convolution's uint8), activations
-    uint8 per tensor, their ranges (min/max) taken from CALIBRATION_PHOTOS. The final Gemm and Softmax stay fp32 (tiny, and they set
-    the probability's last digits)."""
+    uint8 per tensor, their ranges (min/max) taken from CALIBRATION_PHOTOS. The final Gemm and Softmax
+    stay fp32 (tiny, and they set the probability's last digits)."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
