@@ -858,6 +858,10 @@ NSFW_MODEL_THREADS = env.int("NSFW_MODEL_THREADS", default=0)
 MODERATION_BATCH_WINDOW_MS = env.int("MODERATION_BATCH_WINDOW_MS", default=100)
 # Most frames one task claims and scores as a batch (the model is called in chunks of NSFW_BATCH_SIZE).
 MODERATION_BATCH_MAX = env.int("MODERATION_BATCH_MAX", default=16)
+# The API keeps a copy of each uploaded frame's bytes in the cache for this long (s), and the worker scores
+# from it instead of reading the bucket back (the bucket keeps the evidence); on a miss it reads the
+# bucket. 0: no copy.
+MODERATION_FRAME_HOT_COPY_SECONDS = env.int("MODERATION_FRAME_HOT_COPY_SECONDS", default=60)
 # A frame claimed longer ago than this (s) is taken again by the next batch: its worker died or hung.
 MODERATION_CLAIM_LEASE_SECONDS = env.int("MODERATION_CLAIM_LEASE_SECONDS", default=30)
 # A frame's task goes on claiming batches while frames are pending, for at most this long (s); then the

@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from PIL import Image
 
@@ -370,3 +371,55 @@ def test_one_task_scores_the_pending_frames_as_a_batch(auth_client, django_captu
     assert Stream.objects.get(pk=calm.pk).status == Stream.Status.LIVE
     # and the other two tasks find nothing left to do
     assert services.frame_score(frame_id=sent[1]) == [] and services.frame_score(frame_id=sent[2]) == []
+
+
+# --- The worker scores from the API's copy of the bytes ---------------------------------------------
+
+
+def _upload_unscored(client, stream, source) -> Frame:
+    response = client.post(URL, {"stream_id": stream.pk, "image": upload(source)}, format="multipart")
+    assert response.status_code == 202, response.json()
+    return Frame.objects.get(pk=response.json()["id"])
+
+
+def test_the_worker_scores_a_frame_from_the_uploads_copy_without_reading_the_bucket(
+    auth_client, django_capture_on_commit_callbacks
+):
+    # given a frame uploaded (its task not run yet) whose file then vanished from the bucket
+    stream = LiveStreamFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        frame = _upload_unscored(auth_client(stream.host), stream, LOW)
+    frame.image.storage.delete(frame.image.name)
+    # when its task runs
+    scored = services.frame_score(frame_id=frame.pk)
+    # then it was scored from the copy the upload left in the cache, which is then gone
+    frame.refresh_from_db()
+    assert [f.pk for f in scored] == [frame.pk] and frame.status == Frame.Status.SAFE
+    assert abs(frame.score - verdict_score(LOW, moderation_settings_get().nsfw_review_threshold)) < 0.0005
+    assert cache.get(f"moderation:frame-bytes:{frame.image.name}") is None
+
+
+def test_a_frame_whose_copy_is_gone_is_read_from_the_bucket(auth_client, django_capture_on_commit_callbacks):
+    # given a frame whose cached copy expired (or was evicted) before its task ran
+    stream = LiveStreamFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        frame = _upload_unscored(auth_client(stream.host), stream, LOW)
+    assert cache.delete(f"moderation:frame-bytes:{frame.image.name}")
+    # when its task runs, it reads the stored file and scores the same
+    services.frame_score(frame_id=frame.pk)
+    frame.refresh_from_db()
+    assert frame.status == Frame.Status.SAFE
+    assert abs(frame.score - verdict_score(LOW, moderation_settings_get().nsfw_review_threshold)) < 0.0005
+
+
+def test_with_the_copy_turned_off_nothing_is_cached_and_the_bucket_is_read(
+    auth_client, django_capture_on_commit_callbacks, settings
+):
+    settings.MODERATION_FRAME_HOT_COPY_SECONDS = 0
+    stream = LiveStreamFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        frame = _upload_unscored(auth_client(stream.host), stream, LOW)
+    assert cache.get(f"moderation:frame-bytes:{frame.image.name}") is None
+    services.frame_score(frame_id=frame.pk)
+    frame.refresh_from_db()
+    assert frame.status == Frame.Status.SAFE

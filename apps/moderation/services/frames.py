@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.db.models import Count, Q
@@ -60,11 +61,19 @@ def frame_submit(*, user: User, stream_id: int, upload: UploadedFile) -> Frame:
     name = frame.image.field.generate_filename(frame, f"{stream_id}-{uuid.uuid4().hex}.{extension}")
     frame.image.name = storage_write_new(frame.image.storage, name, data)
     frame.save()
+    if settings.MODERATION_FRAME_HOT_COPY_SECONDS > 0:
+        # The worker scores from this copy: no GET of what was just PUT (see _batch_start).
+        cache.set(_hot_copy_key(frame), data, settings.MODERATION_FRAME_HOT_COPY_SECONDS)
 
     from apps.moderation.tasks import frame_score_task
 
     transaction.on_commit(lambda: frame_score_task.delay(frame.pk))
     return frame
+
+
+def _hot_copy_key(frame: Frame) -> str:
+    """By the stored file's name, unique by its uuid (a frame id can come back after a database restore)."""
+    return f"moderation:frame-bytes:{frame.image.name}"
 
 
 def _claimable(now: datetime) -> Q:
@@ -158,13 +167,13 @@ class _Prepared:
     rgb: "Image.Image | None"
 
 
-def _frame_prepare(frame: Frame, classifier: "NsfwClassifier", keep_rgb: bool) -> _Prepared | None:
-    """The frame read from storage, decoded and preprocessed (in a read-pool thread); None when its file
-    is missing or not an image."""
+def _frame_prepare(frame: Frame, classifier: "NsfwClassifier", keep_rgb: bool, copy: bytes | None) -> _Prepared | None:
+    """The frame decoded and preprocessed (in a read-pool thread) from its hot copy, or else read from
+    storage; None when its file is missing or not an image."""
     from PIL import Image
 
     try:
-        data = storage_read(frame.image.storage, frame.image.name)
+        data = copy if copy is not None else storage_read(frame.image.storage, frame.image.name)
         with Image.open(io.BytesIO(data)) as image:
             rgb = image.convert("RGB")
     except (OSError, ValueError):
@@ -182,11 +191,21 @@ class _Batch:
 
 
 def _batch_start(ids: list[int], classifier: "NsfwClassifier") -> _Batch:
-    """Load the claimed frames' rows (in this thread: its database session) and start reading their files."""
+    """Load the claimed frames' rows (in this thread: its database session), take their hot copies (the
+    API's, see frame_submit; taken once: a rerun reads the bucket) and start reading and preprocessing."""
     frames = list(Frame.objects.filter(pk__in=ids).order_by("uploaded_at"))
     sampled = _age_sampled(frames)
+    copies: dict[str, bytes] = {}
+    if settings.MODERATION_FRAME_HOT_COPY_SECONDS > 0 and frames:
+        keys = [_hot_copy_key(frame) for frame in frames]
+        copies = cache.get_many(keys)
+        if copies:
+            cache.delete_many(list(copies))
     pool = _frames_read_pool()
-    reads = [pool.submit(_frame_prepare, frame, classifier, frame.pk in sampled) for frame in frames]
+    reads = [
+        pool.submit(_frame_prepare, frame, classifier, frame.pk in sampled, copies.get(_hot_copy_key(frame)))
+        for frame in frames
+    ]
     return _Batch(frames=frames, claimed_at=frames[0].claimed_at if frames else None, reads=reads)
 
 
