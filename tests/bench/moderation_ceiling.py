@@ -22,10 +22,10 @@ def frames_640x360() -> list[bytes]:
     """Phone-sized JPEG stills (what a host's app would send)."""
     from PIL import Image
 
-    from tests.moderation.images import NSFW_SCORES
+    from tests.moderation.images import NSFW_REFERENCE_SCORES
 
     frames = []
-    for image in (Image.open(path) for path in NSFW_SCORES):
+    for image in (Image.open(path) for path in NSFW_REFERENCE_SCORES):
         buf = io.BytesIO()
         image.convert("RGB").resize((640, 360)).save(buf, format="JPEG", quality=80)
         frames.append(buf.getvalue())

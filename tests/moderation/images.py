@@ -5,6 +5,7 @@ so a test that needs a flagged frame lowers the review or block threshold below 
 instead of using explicit imagery. Uploads send the files' exact bytes: re-encoding moves the scores.
 """
 
+import functools
 from pathlib import Path
 
 import skimage.data
@@ -20,11 +21,13 @@ CHELSEA = SKIMAGE_DATA / "chelsea.png"  # CC0, Stefan van der Walt (a cat)
 NSFW_REFERENCE_SCORES = {ASTRONAUT: 0.03170, COFFEE: 0.01295, CHELSEA: 0.00015}
 
 
-def _int8_scores() -> dict[Path, float]:
+@functools.cache
+def nsfw_int8_scores() -> dict[Path, float]:
     """The installed int8 graph's (onnx-int8, the default) scores of the same files: a little off the
     reference (within INT8_MAX_DIFF, checked in test_classifier), and not the same on every CPU (ONNX
-    Runtime's integer kernels differ with and without VNNI), so they are read off the graph here, once.
-    Thresholds near them are the fp32 graph's business anyway (see verdict_score)."""
+    Runtime's integer kernels differ with and without VNNI), so they are read off the graph, on first use
+    (importing this module loads no model). Thresholds near them are the fp32 graph's business anyway
+    (see verdict_score)."""
     from PIL import Image
 
     from apps.moderation.classifier import NsfwClassifier
@@ -34,17 +37,18 @@ def _int8_scores() -> dict[Path, float]:
     return dict(zip(NSFW_REFERENCE_SCORES, graph.score_arrays(arrays), strict=True))
 
 
-NSFW_INT8_SCORES = _int8_scores()
-# What the configured backend scores them (the worker and the API use the same settings).
-NSFW_SCORES = NSFW_INT8_SCORES if settings.NSFW_BACKEND == "onnx-int8" else NSFW_REFERENCE_SCORES
+def nsfw_scores() -> dict[Path, float]:
+    """What the configured backend scores them (the worker and the API use the same settings)."""
+    return nsfw_int8_scores() if settings.NSFW_BACKEND == "onnx-int8" else NSFW_REFERENCE_SCORES
 
 
 def verdict_score(path: Path, review_threshold: float) -> float:
     """The score a frame's verdict records under `review_threshold`: the configured backend's, except that
     the int8 screen hands a score within NSFW_INT8_EXACT_MARGIN of the review threshold (or above it) to
     the fp32 graph. The tests' thresholds (0.01-0.5) sit near these photos' scores, so theirs are fp32's."""
-    near = NSFW_SCORES[path] >= review_threshold - settings.NSFW_INT8_EXACT_MARGIN
-    return NSFW_REFERENCE_SCORES[path] if settings.NSFW_BACKEND == "onnx-int8" and near else NSFW_SCORES[path]
+    score = nsfw_scores()[path]
+    near = score >= review_threshold - settings.NSFW_INT8_EXACT_MARGIN
+    return NSFW_REFERENCE_SCORES[path] if settings.NSFW_BACKEND == "onnx-int8" and near else score
 
 
 ASTRONAUT_FACE = [179, 83, 266, 170]  # left, top, right, bottom

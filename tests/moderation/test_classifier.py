@@ -12,7 +12,7 @@ from apps.moderation.classifier import ModelUnavailable, NsfwClassifier, _jax_th
 from apps.moderation.model_files import NSFW_ONNX, NSFW_WEIGHTS
 from apps.moderation.models import ModerationSettings
 from apps.moderation.nsfw_onnx import INT8_MAX_DIFF, VALIDATION_PHOTOS, photo_arrays
-from tests.moderation.images import NSFW_INT8_SCORES, NSFW_REFERENCE_SCORES, NSFW_SCORES
+from tests.moderation.images import NSFW_REFERENCE_SCORES, nsfw_int8_scores, nsfw_scores
 
 # YAHOO preprocessing, opennsfw2 0.19.0 + open_nsfw_weights.h5; upstream compares to 3 places.
 TOLERANCE = 0.0005
@@ -21,7 +21,7 @@ TOLERANCE = 0.0005
 def test_reference_scores_one_by_one():
     # given the installed weights and the test photos
     classifier = nsfw_classifier()
-    for path, expected in NSFW_SCORES.items():
+    for path, expected in nsfw_scores().items():
         # when each is scored alone
         (score,) = classifier.score([Image.open(path)])
         # then it matches the reference within the upstream tolerance
@@ -30,7 +30,7 @@ def test_reference_scores_one_by_one():
 
 def test_batches_give_the_same_scores_as_singles():
     classifier = nsfw_classifier()
-    references = list(NSFW_SCORES.items()) * 7  # 21 images: a batch of 16 and one of 5 (JAX pads it to 8)
+    references = list(nsfw_scores().items()) * 7  # 21 images: a batch of 16 and one of 5 (JAX pads it to 8)
     scores = classifier.score([Image.open(path) for path, _ in references])
     assert len(scores) == 21
     for score, (path, expected) in zip(scores, references, strict=True):
@@ -129,7 +129,7 @@ def test_model_threads_setting_becomes_xla_flags(threads, flags, expected):
 
 
 def _photos_in_every_mode() -> list[Image.Image]:
-    photos = [Image.open(path) for path in NSFW_SCORES]
+    photos = [Image.open(path) for path in NSFW_REFERENCE_SCORES]
     return [
         *photos,
         *(photo.convert("L") for photo in photos),
@@ -155,7 +155,7 @@ def test_preprocessing_is_opennsfw2s_yahoo_preprocessing_exactly(keras_classifie
 def test_the_jitted_forward_pass_scores_as_keras_predict_even_after_keras_ran(keras_classifier):
     # given a batch of the test photos
     classifier = keras_classifier
-    batch = np.stack([classifier.preprocess(Image.open(path)) for path in NSFW_SCORES]).astype(np.float32)
+    batch = np.stack([classifier.preprocess(Image.open(path)) for path in NSFW_REFERENCE_SCORES]).astype(np.float32)
     # when Keras's own predict runs first (it donates the variables' buffers to XLA, which frees them)
     keras_scores = np.asarray(classifier._model.predict_on_batch(batch))[:, 1]
     # then the classifier's forward pass (its own copy of the weights) still runs and gives the same scores
@@ -167,7 +167,7 @@ def test_int8_hands_the_scores_from_exact_from_up_to_the_fp32_graph(fp32_classif
     # given the test photos: astronaut (int8 0.026-0.027, by CPU), coffee (0.010-0.015), chelsea (0.0001-0.0002)
     classifier = nsfw_classifier()
     arrays = [classifier.preprocess(Image.open(path)) for path in NSFW_REFERENCE_SCORES]
-    int8 = list(NSFW_INT8_SCORES.values())
+    int8 = list(nsfw_int8_scores().values())
     fp32 = fp32_classifier.score_arrays(arrays)
     # when nothing, everything, or only what int8 scores at or above 0.02 (the astronaut) is handed over
     none = classifier.score_arrays(arrays, exact_from=1.0)

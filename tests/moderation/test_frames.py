@@ -14,6 +14,7 @@ from apps.live.models import Stream
 from apps.moderation import services
 from apps.moderation.models import Case, Enforcement, Frame, ModerationAction
 from apps.moderation.selectors import moderation_settings_get
+from apps.moderation.services.frames import _hot_copy_key
 from tests.media import stored_names
 from tests.moderation.conftest import image_bytes
 from tests.moderation.factories import LiveStreamFactory, upload
@@ -21,8 +22,8 @@ from tests.moderation.images import (
     ASTRONAUT,
     CHELSEA,
     COFFEE,
-    NSFW_INT8_SCORES,
     NSFW_REFERENCE_SCORES,
+    nsfw_int8_scores,
     verdict_score,
 )
 
@@ -227,7 +228,7 @@ def test_frame_above_review_joins_the_queue_once_per_stream(auth_client, django_
 @pytest.mark.skipif(settings.NSFW_BACKEND != "onnx-int8", reason="the int8 screen hands over to fp32")
 def test_a_frame_near_the_review_threshold_is_judged_on_the_fp32_score(auth_client, django_capture_on_commit_callbacks):
     # given review at 0.03, between the astronaut's int8 score (0.026-0.027, by CPU) and its fp32 score (0.0317)
-    assert NSFW_INT8_SCORES[HIGHER] < 0.03 < NSFW_REFERENCE_SCORES[HIGHER]
+    assert nsfw_int8_scores()[HIGHER] < 0.03 < NSFW_REFERENCE_SCORES[HIGHER]
     _thresholds(0.03, 0.5)
     stream = LiveStreamFactory()
     # when its frame is scored
@@ -249,7 +250,7 @@ def test_without_the_margin_the_int8_screen_alone_would_pass_that_frame(
     frame = _upload_and_score(auth_client(stream.host), stream, HIGHER, django_capture_on_commit_callbacks)
     # then the int8 score decides, and it is on the other side: what the hand-over exists for
     frame.refresh_from_db()
-    assert frame.status == Frame.Status.SAFE and abs(frame.score - NSFW_INT8_SCORES[HIGHER]) < 0.0005
+    assert frame.status == Frame.Status.SAFE and abs(frame.score - nsfw_int8_scores()[HIGHER]) < 0.0005
 
 
 def test_frame_below_review_is_safe(auth_client, django_capture_on_commit_callbacks):
@@ -396,7 +397,7 @@ def test_the_worker_scores_a_frame_from_the_uploads_copy_without_reading_the_buc
     frame.refresh_from_db()
     assert [f.pk for f in scored] == [frame.pk] and frame.status == Frame.Status.SAFE
     assert abs(frame.score - verdict_score(LOW, moderation_settings_get().nsfw_review_threshold)) < 0.0005
-    assert cache.get(f"moderation:frame-bytes:{frame.image.name}") is None
+    assert cache.get(_hot_copy_key(frame)) is None
 
 
 def test_a_frame_whose_copy_is_gone_is_read_from_the_bucket(auth_client, django_capture_on_commit_callbacks):
@@ -404,7 +405,7 @@ def test_a_frame_whose_copy_is_gone_is_read_from_the_bucket(auth_client, django_
     stream = LiveStreamFactory()
     with django_capture_on_commit_callbacks(execute=False):
         frame = _upload_unscored(auth_client(stream.host), stream, LOW)
-    assert cache.delete(f"moderation:frame-bytes:{frame.image.name}")
+    assert cache.delete(_hot_copy_key(frame))
     # when its task runs, it reads the stored file and scores the same
     services.frame_score(frame_id=frame.pk)
     frame.refresh_from_db()
@@ -419,7 +420,7 @@ def test_with_the_copy_turned_off_nothing_is_cached_and_the_bucket_is_read(
     stream = LiveStreamFactory()
     with django_capture_on_commit_callbacks(execute=False):
         frame = _upload_unscored(auth_client(stream.host), stream, LOW)
-    assert cache.get(f"moderation:frame-bytes:{frame.image.name}") is None
+    assert cache.get(_hot_copy_key(frame)) is None
     services.frame_score(frame_id=frame.pk)
     frame.refresh_from_db()
     assert frame.status == Frame.Status.SAFE

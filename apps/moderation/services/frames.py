@@ -195,15 +195,15 @@ def _batch_start(ids: list[int], classifier: "NsfwClassifier") -> _Batch:
     API's, see frame_submit; taken once: a rerun reads the bucket) and start reading and preprocessing."""
     frames = list(Frame.objects.filter(pk__in=ids).order_by("uploaded_at"))
     sampled = _age_sampled(frames)
+    keys = {frame.pk: _hot_copy_key(frame) for frame in frames}
     copies: dict[str, bytes] = {}
-    if settings.MODERATION_FRAME_HOT_COPY_SECONDS > 0 and frames:
-        keys = [_hot_copy_key(frame) for frame in frames]
-        copies = cache.get_many(keys)
+    if settings.MODERATION_FRAME_HOT_COPY_SECONDS > 0 and keys:
+        copies = cache.get_many(keys.values())
         if copies:
-            cache.delete_many(list(copies))
+            cache.delete_many(copies.keys())
     pool = _frames_read_pool()
     reads = [
-        pool.submit(_frame_prepare, frame, classifier, frame.pk in sampled, copies.get(_hot_copy_key(frame)))
+        pool.submit(_frame_prepare, frame, classifier, frame.pk in sampled, copies.get(keys[frame.pk]))
         for frame in frames
     ]
     return _Batch(frames=frames, claimed_at=frames[0].claimed_at if frames else None, reads=reads)
