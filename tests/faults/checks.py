@@ -25,7 +25,8 @@ class Row:
     duplicated: int = 0  # present more than once, or coins a balance holds on top
     refused_present: int = 0  # refused, yet its effect is in the database
     recovery: float = 0.0  # seconds until every disturbed operation had its answer (and the rooms were back)
-    unclear: Counter = field(default_factory=Counter)  # "<5xx status or None> <area>": answers that were not definite
+    # answers that were not definite: "<5xx status or None> <area>", then the error code if there was one
+    unclear: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -73,7 +74,7 @@ def verdict(fault: str, book: Book, before: dict, after: dict, issued_gift_refs:
     _topups(row, book.of("topup"), after)
     _balances(row, ops, before, after)
     _boards(row, after)
-    row.unclear = Counter(f"{status} {_area(path)}" for op in ops for status, path in op.unclear)
+    row.unclear = Counter(f"{status} {_area(path)} {code}".rstrip() for op in ops for status, path, code in op.unclear)
     if row.unclear:
         answers = ", ".join(f"{what} x{n}" for what, n in sorted(row.unclear.items()))
         row.notes.append(f"answers without a definite outcome: {answers}")

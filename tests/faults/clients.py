@@ -44,6 +44,11 @@ class Answer:
     def definite(self) -> bool:
         return self.status is not None and self.status < 500
 
+    @property
+    def code(self) -> str:
+        """The error code of an API error answer ("" for anything else)."""
+        return str(self.body.get("code", "")) if isinstance(self.body, dict) else ""
+
 
 @dataclass
 class Op:
@@ -56,7 +61,7 @@ class Op:
     outcome: str = "unknown"  # acked, refused, unknown (no definite answer in GIVE_UP_SECONDS)
     code: str = ""  # the error code of a refusal
     retries: int = 0  # attempts that got no definite answer
-    unclear: list = field(default_factory=list)  # what those attempts got: (a 5xx status or None, path)
+    unclear: list = field(default_factory=list)  # what those attempts got: (a 5xx status or None, path, error code)
     longest_wait: float = 0.0  # the longest time it went without a definite answer
     resolved_at: float | None = None
     result: dict = field(default_factory=dict)
@@ -122,7 +127,7 @@ def until_definite(op: Op, request) -> Answer:
             op.resolved_at = now
             return answer
         op.retries += 1
-        op.unclear.append((answer.status, answer.path))
+        op.unclear.append((answer.status, answer.path, answer.code))
         unclear_since = unclear_since or now
         if now - unclear_since > GIVE_UP_SECONDS:
             op.longest_wait = max(op.longest_wait, now - unclear_since)

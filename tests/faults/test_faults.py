@@ -158,8 +158,13 @@ def stop_redis(stack: Stack, clients: Clients, viewers: Viewers) -> dict:
 def test_redis_stopped_for_ten_seconds(fault_run):
     row = fault_run("Redis down 10 s", stop_redis)
     _assert_sound(row)
-    # the API refused cleanly while it was down: 503s in the one shape, never a server error
-    assert {what for what in row.unclear if what.endswith("/api/")} <= {"503 /api/", "None /api/"}, row.unclear
+    # The API refused cleanly while it was down: 503s in the one shape, never a server error. The
+    # Khalti sandbox keeps its transactions in this same Redis, so a top-up whose initiate reached it
+    # during the outage is told, rightly, that the gateway did not answer (502 gateway_unavailable).
+    api_answers = [what for what in row.unclear if " /api/" in what]
+    assert all(what.startswith(("503 ", "None ")) or what == "502 /api/ gateway_unavailable" for what in api_answers), (
+        row.unclear
+    )
 
 
 def _in_verification(clients: Clients) -> list[Op]:
