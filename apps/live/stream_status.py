@@ -6,6 +6,7 @@ Stream row, so a caller that also locks a User takes the user after this (README
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +34,36 @@ def stream_status(*, stream_id: int) -> StreamStatus | None:
         host_id=host_id,
         is_active=status in Stream.ACTIVE_STATUSES,
         is_live=status == Stream.Status.LIVE,
+    )
+
+
+@dataclass(frozen=True)
+class StreamHostStanding(StreamStatus):
+    """The stream's status with its host's standing, for a hot endpoint that authenticates from the
+    token alone and checks the account here, in the query it makes anyway (frame uploads)."""
+
+    host_is_active: bool
+    host_banned_until: datetime | None
+
+
+def stream_host_standing(*, stream_id: int) -> StreamHostStanding | None:
+    """The stream's host and status and whether that account is active or banned (one query, joined
+    on the host's primary key), or None when there is no such stream."""
+    row = (
+        Stream.objects.filter(pk=stream_id)
+        .values_list("host_id", "status", "host__is_active", "host__banned_until")
+        .first()
+    )
+    if row is None:
+        return None
+    host_id, status, host_is_active, host_banned_until = row
+    return StreamHostStanding(
+        stream_id=stream_id,
+        host_id=host_id,
+        is_active=status in Stream.ACTIVE_STATUSES,
+        is_live=status == Stream.Status.LIVE,
+        host_is_active=host_is_active,
+        host_banned_until=host_banned_until,
     )
 
 

@@ -2,11 +2,12 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.authentication import request_user
+from apps.accounts.authentication import JwtStatelessAuthentication, request_user, request_user_id
 from apps.core.pagination import FeedCursorPagination
 from apps.core.parsers import FormParser, MultiPartParser
 from apps.core.schema import request_per_media_type
@@ -23,6 +24,9 @@ class FrameUploadApi(APIView):
     """A live host's app uploads a still of its stream every MODERATION_FRAME_INTERVAL_SECONDS."""
 
     parser_classes = [MultiPartParser, FormParser]
+    # Every live host uploads every few seconds: the token alone is checked here (no user row), and
+    # frame_submit checks the host's account in the stream's query. The web session still works.
+    authentication_classes = [JwtStatelessAuthentication, SessionAuthentication]
 
     class InputSerializer(StrictInputSerializer):
         stream_id = IdField()
@@ -45,7 +49,9 @@ class FrameUploadApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         frame = services.frame_submit(
-            user=request_user(request), stream_id=data.validated_data["stream_id"], upload=data.validated_data["image"]
+            user_id=request_user_id(request),
+            stream_id=data.validated_data["stream_id"],
+            upload=data.validated_data["image"],
         )
         body = {
             "id": frame.pk,

@@ -551,7 +551,7 @@ def _submit_in_threads(schedule, hosts, frames) -> list[tuple[int, float, float]
         started = time.perf_counter()
         image = SimpleUploadedFile("f.jpg", frames[n % len(frames)], content_type="image/jpeg")
         try:
-            frame = services.frame_submit(user=hosts[stream_id], stream_id=stream_id, upload=image)
+            frame = services.frame_submit(user_id=hosts[stream_id].pk, stream_id=stream_id, upload=image)
         finally:
             connection.close()  # pool threads must not keep sessions open on the test database
         return frame.pk, sent_at, time.perf_counter() - started

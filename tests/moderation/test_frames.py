@@ -10,6 +10,7 @@ from PIL import Image
 
 from apps.accounts.models import User
 from apps.core.storage import private_storage
+from apps.core.timestamps import iso_utc
 from apps.live.models import Stream
 from apps.moderation import services
 from apps.moderation.models import Case, Enforcement, Frame, ModerationAction
@@ -117,6 +118,51 @@ def test_host_of_another_stream_cannot_upload_for_this_one(auth_client):
 def test_anonymous_cannot_upload(api_client):
     stream = LiveStreamFactory()
     response = api_client.post(URL, {"stream_id": stream.pk, "image": upload()}, format="multipart")
+    assert response.status_code == 401 and not Frame.objects.exists()
+
+
+def test_a_banned_host_cannot_upload_and_is_told_until_when(auth_client, settings):
+    # given a live stream whose host was banned after signing in (the upload authenticates from the
+    # token alone: the account is checked in the stream's query)
+    stream = LiveStreamFactory()
+    client = auth_client(stream.host)
+    until = timezone.now() + timezone.timedelta(days=3)
+    User.objects.filter(pk=stream.host_id).update(banned_until=until, ban_reason="spam")
+    files_before = _media_files(settings)
+    # when the host uploads a frame
+    response = client.post(URL, {"stream_id": stream.pk, "image": upload()}, format="multipart")
+    # then it is refused with the ban's end and reason, and nothing is stored
+    assert response.status_code == 403, response.json()
+    body = response.json()
+    assert body["code"] == "account_banned" and body["details"]["reason"] == "spam"
+    assert body["details"]["banned_until"] == iso_utc(until)
+    assert not Frame.objects.exists() and _media_files(settings) == files_before
+
+
+def test_a_host_whose_ban_has_ended_uploads_again(auth_client):
+    stream = LiveStreamFactory()
+    User.objects.filter(pk=stream.host_id).update(banned_until=timezone.now() - timezone.timedelta(minutes=1))
+    response = auth_client(stream.host).post(URL, {"stream_id": stream.pk, "image": upload()}, format="multipart")
+    assert response.status_code == 202, response.json()
+
+
+def test_a_deactivated_host_cannot_upload(auth_client):
+    stream = LiveStreamFactory()
+    client = auth_client(stream.host)
+    User.objects.filter(pk=stream.host_id).update(is_active=False)
+    response = client.post(URL, {"stream_id": stream.pk, "image": upload()}, format="multipart")
+    assert response.status_code == 403 and response.json()["code"] == "account_inactive"
+    assert not Frame.objects.exists()
+
+
+def test_a_revoked_token_cannot_upload(auth_client, django_capture_on_commit_callbacks):
+    from apps.accounts.services import user_revoke_all_sessions
+
+    stream = LiveStreamFactory()
+    client = auth_client(stream.host)
+    with django_capture_on_commit_callbacks(execute=True):
+        user_revoke_all_sessions(user=stream.host)
+    response = client.post(URL, {"stream_id": stream.pk, "image": upload()}, format="multipart")
     assert response.status_code == 401 and not Frame.objects.exists()
 
 

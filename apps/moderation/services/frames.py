@@ -19,11 +19,12 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from apps.accounts.exceptions import AccountBanned, AccountInactive
 from apps.accounts.models import User
 from apps.core import metrics
 from apps.core.exceptions import NotFound
 from apps.core.storage import storage_read, storage_write_new
-from apps.live.stream_status import stream_end_if_active, stream_gifting_pause, stream_status
+from apps.live.stream_status import stream_end_if_active, stream_gifting_pause, stream_host_standing
 from apps.moderation.exceptions import NotStreamHost, StreamNotActive
 from apps.moderation.explanations import explained
 from apps.moderation.images import image_format, image_read_checked
@@ -45,18 +46,25 @@ logger = logging.getLogger(__name__)
 AGE_CHECKS_BETWEEN_BATCHES = 4
 
 
-def frame_submit(*, user: User, stream_id: int, upload: UploadedFile) -> Frame:
-    """Store a frame the host uploaded and queue it for scoring (after commit)."""
-    stream = stream_status(stream_id=stream_id)
+def frame_submit(*, user_id: int, stream_id: int, upload: UploadedFile) -> Frame:
+    """Store a frame the host uploaded and queue it for scoring (after commit).
+
+    The request is authenticated from its token alone (every live host uploads every few seconds):
+    the host's account is checked here, in the stream's query."""
+    stream = stream_host_standing(stream_id=stream_id)
     if stream is None:
         raise NotFound(gettext_lazy("No such stream."))
-    if stream.host_id != user.pk:
+    if stream.host_id != user_id:
         raise NotStreamHost()
+    if not stream.host_is_active:
+        raise AccountInactive()
+    if stream.host_banned_until is not None and stream.host_banned_until > timezone.now():
+        raise AccountBanned.of(User.objects.get(pk=user_id))
     if not stream.is_active:
         raise StreamNotActive()
     data, image = image_read_checked(upload, max_bytes=settings.MODERATION_FRAME_MAX_BYTES)
     extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[image_format(data)]
-    frame = Frame(stream_id=stream_id, host_id=user.pk, width=image.width, height=image.height)
+    frame = Frame(stream_id=stream_id, host_id=user_id, width=image.width, height=image.height)
     # The name is unique by its uuid: one PUT, no "is the name taken?" round trip first.
     name = frame.image.field.generate_filename(frame, f"{stream_id}-{uuid.uuid4().hex}.{extension}")
     frame.image.name = storage_write_new(frame.image.storage, name, data)
