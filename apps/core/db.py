@@ -54,6 +54,9 @@ def prepared_cursor() -> Iterator[CursorWrapper]:
         with connection.cursor() as cursor:
             yield cursor
         return
+    # As Django's own cursor() does: a persistent connection the server dropped since the last
+    # request (a restart, a failover) is replaced here, not found dead by the statement.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = _PreparingCursor(connection.connection)
     # Django's wrappers take any DB-API cursor (the stubs name only their own).
