@@ -6,6 +6,8 @@ from typing import Any
 
 import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
@@ -47,11 +49,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         retry_after = exc.details.get("retry_after")  # a refusal that says when to come back
         headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status, headers=headers)
-    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
-        # Redis (revoked tokens, throttles, caches) is down or restarting: refuse cleanly, with the
-        # request's transaction rolled back, so the app tries again later (with the same
-        # Idempotency-Key on money endpoints) instead of seeing a server error.
-        logger.warning("redis unreachable: answered 503", extra={"error": type(exc).__name__})
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError | DatabaseOperationalError | DatabaseInterfaceError):
+        # Redis (revoked tokens, throttles, caches) or PostgreSQL is down, restarting or dropped the
+        # request's session (a failover, a terminated backend, a lock or statement timeout): refuse
+        # cleanly, with the request's transaction rolled back, so the app tries again later (with the
+        # same Idempotency-Key on money endpoints) instead of seeing a server error.
+        service = "redis" if isinstance(exc, redis.RedisError) else "database"
+        logger.warning("%s unavailable: answered 503", service, extra={"error": type(exc).__name__})
         set_rollback()
         body = error_body("service_unavailable", gettext_lazy("The service is briefly unavailable; try again shortly."))
         return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})

@@ -107,6 +107,13 @@ def _assert_sound(row: Row) -> None:
     assert row.problems == []
 
 
+def _assert_api_refused_cleanly(row: Row, *also: str) -> None:
+    """While a service the API needs was away, the API answered 503 in the one shape (or nothing,
+    its connection cut), never a server error; `also` names other answers that were right then."""
+    api_answers = [what for what in row.unclear if " /api/" in what]
+    assert all(what.startswith(("503 ", "None ")) or what in also for what in api_answers), row.unclear
+
+
 # --- the faults, one kind at a time -----------------------------------------------------------
 
 
@@ -134,7 +141,9 @@ def terminate_backends(stack: Stack, clients: Clients, viewers: Viewers) -> dict
 
 
 def test_postgres_sessions_terminated_mid_transaction(fault_run):
-    _assert_sound(fault_run("pg_terminate_backend x20", terminate_backends))
+    row = fault_run("pg_terminate_backend x20", terminate_backends)
+    _assert_sound(row)
+    _assert_api_refused_cleanly(row)
 
 
 def restart_postgres(stack: Stack, clients: Clients, viewers: Viewers) -> dict:
@@ -144,7 +153,9 @@ def restart_postgres(stack: Stack, clients: Clients, viewers: Viewers) -> dict:
 
 
 def test_postgres_restarted(fault_run):
-    _assert_sound(fault_run("PostgreSQL crash + restart", restart_postgres))
+    row = fault_run("PostgreSQL crash + restart", restart_postgres)
+    _assert_sound(row)
+    _assert_api_refused_cleanly(row)
 
 
 def stop_redis(stack: Stack, clients: Clients, viewers: Viewers) -> dict:
@@ -158,13 +169,9 @@ def stop_redis(stack: Stack, clients: Clients, viewers: Viewers) -> dict:
 def test_redis_stopped_for_ten_seconds(fault_run):
     row = fault_run("Redis down 10 s", stop_redis)
     _assert_sound(row)
-    # The API refused cleanly while it was down: 503s in the one shape, never a server error. The
-    # Khalti sandbox keeps its transactions in this same Redis, so a top-up whose initiate reached it
-    # during the outage is told, rightly, that the gateway did not answer (502 gateway_unavailable).
-    api_answers = [what for what in row.unclear if " /api/" in what]
-    assert all(what.startswith(("503 ", "None ")) or what == "502 /api/ gateway_unavailable" for what in api_answers), (
-        row.unclear
-    )
+    # The Khalti sandbox keeps its transactions in this same Redis, so a top-up whose initiate reached
+    # it during the outage is told, rightly, that the gateway did not answer.
+    _assert_api_refused_cleanly(row, "502 /api/ gateway_unavailable")
 
 
 def _in_verification(clients: Clients) -> list[Op]:
