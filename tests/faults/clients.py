@@ -143,7 +143,7 @@ def settle(op: Op, answer: Answer) -> bool:
         return True
     if answer.definite:
         op.outcome = "refused"
-        op.code = (answer.body or {}).get("code", str(answer.status)) if isinstance(answer.body, dict) else ""
+        op.code = (answer.code or str(answer.status)) if isinstance(answer.body, dict) else ""
     return False
 
 
